@@ -1,0 +1,7 @@
+#!/usr/bin/env node
+// The `sluice` command. Sources are TypeScript, loaded through tsx so `npx sluice` works right after `npm install`.
+import { register } from 'tsx/esm/api';
+
+register();
+const { main } = await import('../compiler/cli.ts');
+process.exitCode = await main(process.argv.slice(2));

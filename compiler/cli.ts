@@ -1,0 +1,45 @@
+/**
+ * `sluice` command dispatcher. Each command is one module exporting
+ * `run(args: string[]): Promise<number>` (the exit code: 0 ok, 1 problems found, 2 usage error).
+ */
+type Command = { summary: string; load: () => Promise<{ run(args: string[]): Promise<number> }> };
+
+const commands: Record<string, Command> = {
+  validate: { summary: 'validate [APIS_DIR] [--format human|json|github] [--profile production] [--against REF]', load: () => import('./cli/validate.ts') },
+  compile: { summary: 'compile [APIS_DIR] --out DIR | compile --ref REF [--repo PATH] --store DIR', load: () => import('./cli/compile.ts') },
+  keygen: { summary: 'keygen                      print a new API key and the hash for a subscription', load: () => import('./cli/keygen.ts') },
+  diff: { summary: 'diff REF_A REF_B [--repo PATH] [--format human|markdown|json]', load: () => import('./cli/diff.ts') },
+  releases: { summary: 'releases --store DIR          list the release history', load: () => import('./cli/releases.ts') },
+  rollback: { summary: 'rollback TAG --store DIR      re-point current to an earlier release', load: () => import('./cli/rollback.ts') },
+  serve: { summary: 'serve --bundle FILE | --bundles DIR | --store DIR|URL [--port 8082] [--admin-port 18082] [--host 127.0.0.1]', load: () => import('../runtime/cli/serve.ts') },
+  dev: { summary: 'dev [APIS_DIR]                compile on every save and serve (what `npm start` runs)', load: () => import('../runtime/cli/dev.ts') },
+  subscriptions: { summary: 'subscriptions resume NAME --admin URL', load: () => import('../runtime/cli/subscriptions.ts') },
+};
+
+export function usage(): string {
+  return ['usage: sluice <command> [options]', '', ...Object.values(commands).map((c) => `  sluice ${c.summary}`)].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...args] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
+    return name ? 0 : 2;
+  }
+  const command = commands[name];
+  if (!command) {
+    console.error(`sluice: unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  let module: { run(args: string[]): Promise<number> };
+  try {
+    module = await command.load();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') {
+      console.error(`sluice ${name}: not yet available in this build (${(error as Error).message.split('\n')[0]}).`);
+      return 2;
+    }
+    throw error;
+  }
+  return module.run(args);
+}
