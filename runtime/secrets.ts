@@ -1,0 +1,92 @@
+/**
+ * Resolves secret references ({"env": NAME} / {"file": PATH}) — secrets never appear in bundles in
+ * plain text. Called when a bundle is built (EndpointContext.resolveSecret, PlanContext.resolveSecret):
+ * a missing secret throws a SecretError naming the reference (the bundle fails to build, the last
+ * good keeps serving). Values are cached per reference until `secrets.clear()`; never logged.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import type { SecretRef } from '../schemas/types.ts';
+
+/** Largest secret file accepted: a secret is a key or a password, not a document. */
+const MAX_SECRET_FILE_BYTES = 64 * 1024;
+
+export class SecretError extends Error {
+  readonly code = 'SECRET_UNRESOLVED';
+  constructor(readonly reference: string, reason: string) {
+    super(`secret ${reference} cannot be resolved: ${reason}`);
+    this.name = 'SecretError';
+  }
+}
+
+/** How a reference is named in messages and logs: `env:NAME` or `file:PATH` (never the value). */
+export function describeSecretRef(ref: SecretRef): string {
+  if (ref && typeof ref === 'object' && 'env' in ref) return `env:${ref.env}`;
+  if (ref && typeof ref === 'object' && 'file' in ref) return `file:${ref.file}`;
+  return 'an invalid secret reference';
+}
+
+export interface SecretResolver {
+  /** The secret's value. Throws SecretError (naming the reference) when unset, unreadable or empty. */
+  resolve(ref: SecretRef): string;
+  /** Forget cached values, so the next resolve reads the environment or file again. */
+  clear(): void;
+}
+
+export interface SecretResolverOptions {
+  /** Environment to read `env` references from (default: process.env). */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+export function createSecretResolver(options: SecretResolverOptions = {}): SecretResolver {
+  const env = options.env ?? process.env;
+  const cache = new Map<string, string>();
+  return {
+    resolve(ref) {
+      const name = describeSecretRef(ref);
+      const cached = cache.get(name);
+      if (cached !== undefined) return cached;
+      let value: string;
+      if (ref && typeof ref === 'object' && 'env' in ref) value = readEnv(env, ref.env, name);
+      else if (ref && typeof ref === 'object' && 'file' in ref) value = readSecretFile(ref.file, name);
+      else throw new SecretError(name, 'a reference needs "env" or "file"');
+      cache.set(name, value);
+      return value;
+    },
+    clear() {
+      cache.clear();
+    },
+  };
+}
+
+function readEnv(env: NodeJS.ProcessEnv, variable: string, name: string): string {
+  const value = env[variable];
+  if (value === undefined) throw new SecretError(name, `the environment variable ${variable} is not set`);
+  if (value === '') throw new SecretError(name, `the environment variable ${variable} is empty`);
+  return value;
+}
+
+function readSecretFile(path: string, name: string): string {
+  let text: string;
+  try {
+    if (statSync(path).size > MAX_SECRET_FILE_BYTES) {
+      throw new SecretError(name, `the file is larger than ${MAX_SECRET_FILE_BYTES} bytes`);
+    }
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    if (error instanceof SecretError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new SecretError(name, code === 'ENOENT' ? 'the file does not exist' : `the file cannot be read (${code ?? 'error'})`);
+  }
+  // Files written by `echo` or editors end with a newline that is not part of the secret.
+  const value = text.replace(/\r?\n$/, '');
+  if (value === '') throw new SecretError(name, 'the file is empty');
+  return value;
+}
+
+/** The process-wide resolver the runtime uses. */
+export const secrets: SecretResolver = createSecretResolver();
+
+/** Resolves with the process-wide resolver (cached). Throws SecretError naming the reference. */
+export function resolveSecret(ref: SecretRef): string {
+  return secrets.resolve(ref);
+}
