@@ -1,0 +1,169 @@
+/**
+ * Starts a real Apache Kafka 3.9 broker for tests: KRaft combined mode (broker + controller, one
+ * node) on free loopback ports, data in a fresh temp dir, small heap. The jars come from
+ * `test/brokers/fetch-kafka.sh` (Maven Central). Readiness is a kafkajs admin call, never a sleep;
+ * when the broker does not come up, the error carries the tail of its log.
+ *
+ * `stop()` kills the JVM and keeps the data; `start()` starts it again on the same ports with the
+ * same data (for broker-outage tests); `close()` stops and removes the temp dir. All idempotent.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Kafka, logLevel } from 'kafkajs';
+import { loopbackPort } from './loopback-port.ts';
+
+export const KAFKA_LIB = join(dirname(fileURLToPath(import.meta.url)), '.kafka', 'lib');
+const READY_TIMEOUT_MS = 90_000;
+const LOG_LIMIT = 64 * 1024;
+
+export interface KafkaBroker {
+  readonly bootstrap: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  close(): Promise<void>;
+  log(): string;
+}
+
+export async function startKafka(): Promise<KafkaBroker> {
+  if (!existsSync(KAFKA_LIB) || !readdirSync(KAFKA_LIB).some((f) => f.startsWith('kafka_2.13-'))) {
+    throw new Error(`Kafka jars missing in ${KAFKA_LIB}: run test/brokers/fetch-kafka.sh first`);
+  }
+  const [port, controllerPort] = [await loopbackPort(), await loopbackPort()];
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-kafka-'));
+  const bootstrap = `127.0.0.1:${port}`;
+  writeFileSync(join(dir, 'server.properties'), serverProperties(port, controllerPort, join(dir, 'data')));
+  writeFileSync(join(dir, 'log4j.properties'), LOG4J);
+  await java(dir, ['kafka.tools.StorageTool', 'format', '-t', randomBytes(16).toString('base64url'), '-c', join(dir, 'server.properties')]);
+
+  let child: ChildProcess | undefined;
+  let output = '';
+  const append = (chunk: Buffer) => {
+    output = (output + chunk.toString('utf8')).slice(-LOG_LIMIT);
+  };
+  const killOnExit = () => child?.kill('SIGKILL');
+
+  const broker: KafkaBroker = {
+    bootstrap,
+    log: () => output,
+    async start() {
+      if (child) return;
+      const started = spawn('java', [...JVM_OPTS(dir), 'kafka.Kafka', join(dir, 'server.properties')], {
+        cwd: dir,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      child = started;
+      process.once('exit', killOnExit);
+      started.stdout!.on('data', append);
+      started.stderr!.on('data', append);
+      const exited = new Promise<never>((_, reject) =>
+        started.once('exit', (code, signal) => {
+          if (child === started) child = undefined;
+          reject(new Error(`Kafka exited during start (code ${code}, signal ${signal})`));
+        }),
+      );
+      exited.catch(() => {});
+      try {
+        await Promise.race([ready(bootstrap), exited]);
+      } catch (error) {
+        await broker.stop();
+        throw new Error(`Kafka did not start on ${bootstrap}: ${(error as Error).message}\n--- broker log ---\n${output.slice(-8000)}`);
+      }
+    },
+    async stop() {
+      const running = child;
+      if (!running) return;
+      child = undefined;
+      process.removeListener('exit', killOnExit);
+      if (running.exitCode !== null || running.signalCode !== null) return;
+      const gone = new Promise<void>((resolve) => running.once('exit', () => resolve()));
+      running.kill('SIGKILL');
+      await gone;
+    },
+    async close() {
+      await broker.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  await broker.start();
+  return broker;
+}
+
+/** Resolves once the broker answers a metadata request and has a controller; bounded. */
+async function ready(bootstrap: string): Promise<void> {
+  const kafka = new Kafka({ clientId: 'sluice-test-ready', brokers: [bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 0 } });
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    const admin = kafka.admin();
+    try {
+      await admin.connect();
+      const cluster = await admin.describeCluster();
+      if (cluster.brokers.length > 0 && cluster.controller !== null) return;
+      last = new Error('no controller yet');
+    } catch (error) {
+      last = error;
+    } finally {
+      await admin.disconnect().catch(() => {});
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`not ready after ${READY_TIMEOUT_MS} ms: ${(last as Error)?.message ?? last}`);
+}
+
+function JVM_OPTS(dir: string): string[] {
+  return [
+    '-Xmx512m', '-Xms128m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Djava.awt.headless=true',
+    `-Dlog4j.configuration=file:${join(dir, 'log4j.properties')}`, '-cp', join(KAFKA_LIB, '*'),
+  ];
+}
+
+function java(dir: string, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('java', [...JVM_OPTS(dir), ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out = (out + c).slice(-LOG_LIMIT)));
+    child.stderr.on('data', (c: Buffer) => (out = (out + c).slice(-LOG_LIMIT)));
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${args[0]} exited ${code}:\n${out.slice(-4000)}`))));
+  });
+}
+
+function serverProperties(port: number, controllerPort: number, dataDir: string): string {
+  return [
+    'process.roles=broker,controller',
+    'node.id=1',
+    `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
+    `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
+    `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+    'controller.listener.names=CONTROLLER',
+    'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    'inter.broker.listener.name=PLAINTEXT',
+    `log.dirs=${dataDir}`,
+    'num.partitions=1',
+    'auto.create.topics.enable=true',
+    'offsets.topic.replication.factor=1',
+    'offsets.topic.num.partitions=4',
+    'transaction.state.log.replication.factor=1',
+    'transaction.state.log.min.isr=1',
+    'group.initial.rebalance.delay.ms=0',
+    'num.network.threads=2',
+    'num.io.threads=2',
+    'background.threads=2',
+    'log.flush.interval.ms=60000',
+    '',
+  ].join('\n');
+}
+
+const LOG4J = [
+  'log4j.rootLogger=WARN, stdout',
+  'log4j.appender.stdout=org.apache.log4j.ConsoleAppender',
+  'log4j.appender.stdout.layout=org.apache.log4j.PatternLayout',
+  'log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n',
+  'log4j.logger.kafka.server.KafkaRaftServer=INFO',
+  'log4j.logger.kafka.server.BrokerServer=INFO',
+  '',
+].join('\n');
