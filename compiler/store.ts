@@ -1,0 +1,397 @@
+/**
+ * The store: a folder holding content-addressed bundles, the release log and the `current` pointer.
+ *
+ * ```
+ * STORE/bundles/<id>.json   one bundle per id (verified against its id whenever read)
+ * STORE/releases.jsonl      the release log, one JSON object per line, oldest first
+ * STORE/saved.jsonl         saved (non-release) bundles compiled from commits and branches
+ * STORE/current             JSON pointer to the deployed release: {id, tag, commit, deployment, kind, time}
+ * STORE/.lock               held (O_EXCL) by the one writer changing the log or `current`
+ * ```
+ *
+ * Contracts: every file is written to a temp file, fsynced, then renamed over its target, so a
+ * reader (a runtime polling `current`, a static file server) never sees half a file. Releases,
+ * rollbacks and saves run under the lock, which makes "read the previous release, check the release
+ * rules against it, append, move current" one step even when two compiles run at once. A lock
+ * left by a dead process (same host) or older than `staleLockMs` is broken safely.
+ */
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Bundle } from '../schemas/types.ts';
+import { bundleId, canonicalJson } from './bundle.ts';
+
+export type ReleaseKind = 'release' | 'rollback';
+
+/** One line of releases.jsonl. */
+export interface ReleaseEntry {
+  /** 1, 2, 3…: one per deploy, rollbacks included. */
+  deployment: number;
+  kind: ReleaseKind;
+  tag: string;
+  commit: string;
+  bundleId: string;
+  /** ISO time the entry was written. */
+  time: string;
+  compilerVersion: string;
+  /** The repository the release was compiled from. */
+  repo?: string;
+  /** rollback: the deployment whose bundle was restored. */
+  rollbackOf?: number;
+}
+
+/** The `current` file: what every runtime following the store serves. */
+export interface CurrentPointer {
+  id: string;
+  tag: string;
+  commit: string;
+  deployment: number;
+  kind: ReleaseKind;
+  time: string;
+}
+
+/** One line of saved.jsonl. */
+export interface SavedEntry {
+  ref: string;
+  commit: string;
+  bundleId: string;
+  time: string;
+  compilerVersion: string;
+}
+
+export type StoreErrorCode =
+  | 'store-bundle-missing'
+  | 'store-bundle-corrupt'
+  | 'store-log-corrupt'
+  | 'store-current-corrupt'
+  | 'store-unknown-release'
+  | 'store-locked'
+  | 'store-io';
+
+export class StoreError extends Error {
+  constructor(readonly code: StoreErrorCode, message: string) {
+    super(message);
+    this.name = 'StoreError';
+  }
+}
+
+export interface StoreOptions {
+  /** How long to wait for the lock before giving up. Default 30 s. */
+  lockTimeoutMs?: number;
+  /** A lock older than this is stale whoever holds it. Default 120 s (a holder keeps it for milliseconds). */
+  staleLockMs?: number;
+}
+
+/** Largest bundle read from a store. */
+export const MAX_BUNDLE_BYTES = 128 * 1024 * 1024;
+const MAX_LOG_BYTES = 64 * 1024 * 1024;
+const MAX_POINTER_BYTES = 64 * 1024;
+const ID = /^[0-9a-f]{64}$/;
+
+/** Parse and verify a bundle's text against the id it is stored under. Throws StoreError. */
+export function verifyBundleText(text: string, expectedId: string, where: string): Bundle {
+  let bundle: Bundle;
+  try {
+    bundle = JSON.parse(text) as Bundle;
+  } catch (error) {
+    throw new StoreError('store-bundle-corrupt', `bundle ${expectedId} (${where}) is truncated or not JSON: ${(error as Error).message}`);
+  }
+  if (!bundle || typeof bundle !== 'object' || typeof bundle.apis !== 'object' || bundle.apis === null) {
+    throw new StoreError('store-bundle-corrupt', `bundle ${expectedId} (${where}) is not a bundle`);
+  }
+  const actual = bundleId(bundle);
+  if (actual !== expectedId || bundle.id !== expectedId) {
+    throw new StoreError('store-bundle-corrupt', `bundle ${expectedId} (${where}) is corrupted: its content hashes to ${actual}; refusing it`);
+  }
+  return bundle;
+}
+
+export class Store {
+  readonly dir: string;
+  private readonly lockTimeoutMs: number;
+  private readonly staleLockMs: number;
+
+  constructor(dir: string, options: StoreOptions = {}) {
+    this.dir = path.resolve(dir);
+    this.lockTimeoutMs = options.lockTimeoutMs ?? 30_000;
+    this.staleLockMs = options.staleLockMs ?? 120_000;
+  }
+
+  bundlePath(id: string): string {
+    if (!ID.test(id)) throw new StoreError('store-bundle-missing', `"${id}" is not a bundle id`);
+    return path.join(this.dir, 'bundles', `${id}.json`);
+  }
+
+  /** Read and verify a bundle. Throws StoreError (missing, truncated, corrupted). */
+  async readBundle(id: string): Promise<Bundle> {
+    const file = this.bundlePath(id);
+    const text = await readBounded(file, MAX_BUNDLE_BYTES);
+    if (text === undefined) throw new StoreError('store-bundle-missing', `bundle ${id} is not in the store ${this.dir}`);
+    return verifyBundleText(text, id, file);
+  }
+
+  /** Store a bundle under its id. An existing file that verifies is kept (same content); a bad one is replaced. */
+  async putBundle(bundle: Bundle): Promise<string> {
+    const id = bundleId(bundle);
+    if (id !== bundle.id) throw new StoreError('store-bundle-corrupt', `bundle ${bundle.id} hashes to ${id}; refusing to store it`);
+    const file = this.bundlePath(id);
+    try {
+      await this.readBundle(id);
+      return file;
+    } catch (error) {
+      if (!(error instanceof StoreError)) throw error;
+    }
+    await writeAtomic(file, `${canonicalJson(bundle)}\n`);
+    return file;
+  }
+
+  async releases(): Promise<ReleaseEntry[]> {
+    return readJsonLines<ReleaseEntry>(path.join(this.dir, 'releases.jsonl'));
+  }
+
+  async saved(): Promise<SavedEntry[]> {
+    return readJsonLines<SavedEntry>(path.join(this.dir, 'saved.jsonl'));
+  }
+
+  /** The deployed release, or undefined when nothing was released yet. */
+  async current(): Promise<CurrentPointer | undefined> {
+    const file = path.join(this.dir, 'current');
+    const text = await readBounded(file, MAX_POINTER_BYTES);
+    if (text === undefined) return undefined;
+    return parsePointer(text, file);
+  }
+
+  /**
+   * Deploy `bundle` as a release of `info.tag`. Under the lock: reads the current release, asks
+   * `check` for problems against it (an empty list allows the release), stores the bundle, appends
+   * to the log and moves `current`. Releasing the tag and bundle that are already current changes
+   * nothing and returns `unchanged`.
+   */
+  async release<D>(
+    bundle: Bundle,
+    info: { tag: string; commit: string; compilerVersion: string; repo?: string },
+    check: (previous: { pointer: CurrentPointer; bundle: Bundle } | undefined) => D[],
+  ): Promise<{ entry: ReleaseEntry; unchanged: boolean; problems: D[] }> {
+    return this.withLock(async () => {
+      const entries = await this.releases();
+      const pointer = await this.current();
+      if (pointer && pointer.id === bundle.id && pointer.tag === info.tag) {
+        const entry = entries.find((e) => e.deployment === pointer.deployment) ?? toEntry(pointer, info.compilerVersion);
+        return { entry, unchanged: true, problems: [] };
+      }
+      const previous = pointer ? { pointer, bundle: await this.readBundle(pointer.id) } : undefined;
+      const problems = check(previous);
+      const entry: ReleaseEntry = {
+        deployment: nextDeployment(entries),
+        kind: 'release',
+        tag: info.tag,
+        commit: info.commit,
+        bundleId: bundle.id,
+        time: new Date().toISOString(),
+        compilerVersion: info.compilerVersion,
+        ...(info.repo ? { repo: info.repo } : {}),
+      };
+      if (problems.length > 0) return { entry, unchanged: false, problems };
+      await this.putBundle(bundle);
+      await this.commitEntry(entries, entry);
+      return { entry, unchanged: false, problems };
+    });
+  }
+
+  /**
+   * Re-point `current` to the latest deployment of `tag` and log it as a new deployment of kind
+   * rollback. Its bundle is verified first. Already current: `unchanged`.
+   */
+  async rollback(tag: string): Promise<{ entry: ReleaseEntry; unchanged: boolean; restored: ReleaseEntry }> {
+    return this.withLock(async () => {
+      const entries = await this.releases();
+      const restored = [...entries].reverse().find((e) => e.tag === tag);
+      if (!restored) {
+        const known = [...new Set(entries.map((e) => e.tag))].join(', ') || 'none';
+        throw new StoreError('store-unknown-release', `no release "${tag}" in the store ${this.dir} (releases: ${known})`);
+      }
+      await this.readBundle(restored.bundleId);
+      const pointer = await this.current();
+      if (pointer && pointer.tag === tag && pointer.id === restored.bundleId) {
+        return { entry: entries.find((e) => e.deployment === pointer.deployment) ?? restored, unchanged: true, restored };
+      }
+      const entry: ReleaseEntry = {
+        deployment: nextDeployment(entries),
+        kind: 'rollback',
+        tag,
+        commit: restored.commit,
+        bundleId: restored.bundleId,
+        time: new Date().toISOString(),
+        compilerVersion: restored.compilerVersion,
+        ...(restored.repo ? { repo: restored.repo } : {}),
+        rollbackOf: restored.deployment,
+      };
+      await this.commitEntry(entries, entry);
+      return { entry, unchanged: false, restored };
+    });
+  }
+
+  /** Store a saved bundle (a commit or branch): never touches the release log or `current`. */
+  async save(bundle: Bundle, info: { ref: string; commit: string; compilerVersion: string }): Promise<SavedEntry> {
+    return this.withLock(async () => {
+      await this.putBundle(bundle);
+      const file = path.join(this.dir, 'saved.jsonl');
+      const saved = await readJsonLines<SavedEntry>(file);
+      const entry: SavedEntry = { ref: info.ref, commit: info.commit, bundleId: bundle.id, time: new Date().toISOString(), compilerVersion: info.compilerVersion };
+      await writeAtomic(file, [...saved, entry].map((e) => `${JSON.stringify(e)}\n`).join(''));
+      return entry;
+    });
+  }
+
+  /** Run `fn` holding STORE/.lock (created with O_EXCL). Exactly one release of the lock per acquire. */
+  async withLock<T>(fn: () => Promise<T>): Promise<T> {
+    await fs.mkdir(path.join(this.dir, 'bundles'), { recursive: true });
+    const lock = path.join(this.dir, '.lock');
+    const deadline = Date.now() + this.lockTimeoutMs;
+    const token = `${JSON.stringify({ pid: process.pid, host: os.hostname(), time: Date.now(), nonce: randomBytes(6).toString('hex') })}\n`;
+    for (;;) {
+      try {
+        await fs.writeFile(lock, token, { flag: 'wx' });
+        break;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw new StoreError('store-io', `cannot create ${lock}: ${(error as Error).message}`);
+      }
+      await this.breakStaleLock(lock);
+      if (Date.now() > deadline) throw new StoreError('store-locked', `the store ${this.dir} is locked by another writer (${lock}); gave up after ${this.lockTimeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 20 + Math.random() * 40));
+    }
+    try {
+      return await fn();
+    } finally {
+      // Remove the lock only if it is still ours (a stale-lock breaker may have taken it).
+      const now = await fs.readFile(lock, 'utf8').catch(() => undefined);
+      if (now === token) await fs.rm(lock, { force: true });
+    }
+  }
+
+  private async commitEntry(entries: ReleaseEntry[], entry: ReleaseEntry): Promise<void> {
+    await writeAtomic(path.join(this.dir, 'releases.jsonl'), [...entries, entry].map((e) => `${JSON.stringify(e)}\n`).join(''));
+    const pointer: CurrentPointer = { id: entry.bundleId, tag: entry.tag, commit: entry.commit, deployment: entry.deployment, kind: entry.kind, time: entry.time };
+    await writeAtomic(path.join(this.dir, 'current'), `${JSON.stringify(pointer)}\n`);
+  }
+
+  /**
+   * A lock is stale when its holder is a dead process on this host, or it is older than
+   * staleLockMs. Breaking is a rename to a unique name (only one breaker wins); if what we moved
+   * is not the lock we judged stale (someone took a fresh one meanwhile), it is linked back.
+   */
+  private async breakStaleLock(lock: string): Promise<void> {
+    let text: string;
+    let mtimeMs: number;
+    try {
+      text = await fs.readFile(lock, 'utf8');
+      mtimeMs = (await fs.stat(lock)).mtimeMs;
+    } catch {
+      return; // gone already
+    }
+    let holder: { pid?: number; host?: string; time?: number } = {};
+    try {
+      holder = JSON.parse(text);
+    } catch {
+      /* half-written lock: judged by age below */
+    }
+    const age = Date.now() - (typeof holder.time === 'number' ? holder.time : mtimeMs);
+    const deadHere = holder.host === os.hostname() && typeof holder.pid === 'number' && !processAlive(holder.pid);
+    const unreadable = holder.pid === undefined && Date.now() - mtimeMs > 5_000;
+    if (!deadHere && !unreadable && age < this.staleLockMs) return;
+    const tomb = `${lock}.stale-${process.pid}-${randomBytes(4).toString('hex')}`;
+    try {
+      await fs.rename(lock, tomb);
+    } catch {
+      return; // another breaker won
+    }
+    const moved = await fs.readFile(tomb, 'utf8').catch(() => '');
+    if (moved !== text) await fs.link(tomb, lock).catch(() => {}); // a fresh lock: give it back
+    await fs.rm(tomb, { force: true });
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function nextDeployment(entries: ReleaseEntry[]): number {
+  return entries.reduce((max, e) => Math.max(max, e.deployment), 0) + 1;
+}
+
+function toEntry(p: CurrentPointer, compilerVersion: string): ReleaseEntry {
+  return { deployment: p.deployment, kind: p.kind, tag: p.tag, commit: p.commit, bundleId: p.id, time: p.time, compilerVersion };
+}
+
+/** Parse a `current` pointer (also used by runtimes following a store over HTTP). */
+export function parsePointer(text: string, where: string): CurrentPointer {
+  let p: CurrentPointer;
+  try {
+    p = JSON.parse(text) as CurrentPointer;
+  } catch {
+    throw new StoreError('store-current-corrupt', `${where} is not JSON`);
+  }
+  if (!p || typeof p !== 'object' || typeof p.id !== 'string' || !ID.test(p.id) || typeof p.deployment !== 'number') {
+    throw new StoreError('store-current-corrupt', `${where} is not a release pointer (needs id and deployment)`);
+  }
+  return p;
+}
+
+/** Write by temp file + fsync + rename. */
+export async function writeAtomic(file: string, text: string): Promise<void> {
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  const temp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const handle = await fs.open(temp, 'w');
+  try {
+    await handle.writeFile(text, 'utf8');
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    await fs.rename(temp, file);
+  } catch (error) {
+    await fs.rm(temp, { force: true });
+    throw new StoreError('store-io', `cannot write ${file}: ${(error as Error).message}`);
+  }
+}
+
+/** Read a file of at most maxBytes; undefined when it does not exist. */
+async function readBounded(file: string, maxBytes: number): Promise<string | undefined> {
+  let handle: FileHandle;
+  try {
+    handle = await fs.open(file, 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new StoreError('store-io', `cannot read ${file}: ${(error as Error).message}`);
+  }
+  try {
+    const { size } = await handle.stat();
+    if (size > maxBytes) throw new StoreError('store-bundle-corrupt', `${file} is ${size} bytes, more than the ${maxBytes} allowed`);
+    return await handle.readFile('utf8');
+  } finally {
+    await handle.close();
+  }
+}
+
+async function readJsonLines<T>(file: string): Promise<T[]> {
+  const text = await readBounded(file, MAX_LOG_BYTES);
+  if (text === undefined) return [];
+  const out: T[] = [];
+  text.split('\n').forEach((line, i) => {
+    if (!line.trim()) return;
+    try {
+      out.push(JSON.parse(line) as T);
+    } catch {
+      throw new StoreError('store-log-corrupt', `${file}:${i + 1} is not JSON`);
+    }
+  });
+  return out;
+}
