@@ -1,0 +1,84 @@
+/**
+ * Check stage: the rules no schema can express, across files and APIs. Runs on the documents that
+ * passed validation (defaults filled in); the inline-secret scan runs on every parsed document.
+ * Each rule module returns diagnostics with stable codes; nothing stops at the first problem.
+ */
+import type { Api, Bundle, BundleApi, Plan, Subscription } from '../schemas/types.ts';
+import { diagnosticAt, type Diagnostic } from './diagnostic.ts';
+import type { ParsedFile } from './source.ts';
+import { checkContextPaths } from './check/context-paths.ts';
+import { checkEntrypoints } from './check/entrypoints.ts';
+import { checkEndpoints } from './check/endpoints.ts';
+import { checkLifecycle } from './check/lifecycle.ts';
+import { checkPlans } from './check/plans.ts';
+import { checkSubscriptions } from './check/subscriptions.ts';
+import { checkCors } from './check/cors.ts';
+import { scanSecrets } from './check/secrets.ts';
+
+/** A validated document and the file it came from (for positions). */
+export interface Located<T> {
+  file: ParsedFile;
+  value: T;
+}
+
+/** One API folder after validation. Documents that failed validation are absent (their keys are kept). */
+export interface ApiModel {
+  id: string;
+  /** Absent when api.json is missing, unparsable or invalid. */
+  api?: Located<Api>;
+  /** api.json when it parsed, valid or not (context paths are checked even in an invalid API). */
+  parsedApi?: ParsedFile;
+  plans: Map<string, Located<Plan>>;
+  subscriptions: Map<string, Located<Subscription>>;
+  /** Plan keys whose file exists but did not parse or validate (so references to them are not "unknown"). */
+  brokenPlans: Set<string>;
+}
+
+/** Context a rule module gets. */
+export interface CheckContext {
+  profile?: 'production';
+}
+
+/**
+ * Release rules (owned by the GitOps side): the candidate APIs compared with the previous release.
+ * `at` builds a diagnostic at a pointer of one of the candidate's files (e.g. "orders/api.json").
+ */
+export type ReleaseRules = (input: {
+  apis: Record<string, BundleApi>;
+  previous: Bundle;
+  at: (file: string, pointer: string, code: string, message: string) => Diagnostic;
+}) => Diagnostic[];
+
+export interface CheckOptions extends CheckContext {
+  /** The previous release; release rules run only when both this and `releaseRules` are given. */
+  previous?: Bundle;
+  releaseRules?: ReleaseRules;
+  /** Builds the candidate APIs for the release rules (the bundle stage's projection). */
+  toBundleApis?: (models: readonly ApiModel[]) => Record<string, BundleApi>;
+}
+
+/** Run every rule. `parsed` is every document that parsed (valid or not), for the secret scan. */
+export function check(models: readonly ApiModel[], parsed: readonly ParsedFile[], options: CheckOptions = {}): Diagnostic[] {
+  const diagnostics: Diagnostic[] = [];
+  for (const file of parsed) diagnostics.push(...scanSecrets(file));
+  diagnostics.push(...checkContextPaths(models));
+  for (const model of models) {
+    diagnostics.push(
+      ...checkEntrypoints(model),
+      ...checkEndpoints(model),
+      ...checkLifecycle(model),
+      ...checkPlans(model, options),
+      ...checkSubscriptions(model),
+      ...checkCors(model),
+    );
+  }
+  if (options.previous && options.releaseRules && options.toBundleApis) {
+    const files = new Map<string, ParsedFile>(parsed.map((file) => [file.path, file]));
+    const at = (path: string, pointer: string, code: string, message: string): Diagnostic => {
+      const file = files.get(path);
+      return file ? diagnosticAt(file, pointer, code, message) : { file: path, line: 1, column: 1, pointer, code, message };
+    };
+    diagnostics.push(...options.releaseRules({ apis: options.toBundleApis(models), previous: options.previous, at }));
+  }
+  return diagnostics;
+}

@@ -1,0 +1,76 @@
+/**
+ * Context paths: normalised (leading and trailing "/", no "//"), and no path may be a prefix of
+ * another (within one API or between APIs). O(n log n): sort, then a stack of open prefixes.
+ */
+import { diagnosticAt, type Diagnostic } from '../diagnostic.ts';
+import type { ApiModel } from '../check.ts';
+import type { ParsedFile } from '../source.ts';
+
+/** "/orders" -> "/orders/", "//a//b" -> "/a/b/", "" -> "/". */
+export function normaliseContextPath(path: string): string {
+  const collapsed = `/${path}/`.replace(/\/{2,}/g, '/');
+  return collapsed;
+}
+
+interface Entry {
+  path: string;
+  apiId: string;
+  file: ParsedFile;
+  pointer: string;
+}
+
+export function checkContextPaths(models: readonly ApiModel[]): Diagnostic[] {
+  const entries: Entry[] = [];
+  for (const model of models) {
+    const file = model.api?.file ?? model.parsedApi;
+    const paths = (file?.value as { contextPaths?: unknown } | undefined)?.contextPaths;
+    if (!file || !Array.isArray(paths)) continue;
+    paths.forEach((path: unknown, index) => {
+      if (typeof path === 'string' && path.startsWith('/')) {
+        entries.push({ path: normaliseContextPath(path), apiId: model.id, file, pointer: `/contextPaths/${index}` });
+      }
+    });
+  }
+  entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : a.apiId < b.apiId ? -1 : a.apiId > b.apiId ? 1 : 0));
+
+  const diagnostics: Diagnostic[] = [];
+  const open: Entry[] = [];
+  for (const entry of entries) {
+    while (open.length && !entry.path.startsWith(open[open.length - 1].path)) open.pop();
+    for (const other of open) diagnostics.push(...overlap(other, entry));
+    open.push(entry);
+  }
+  return diagnostics;
+}
+
+/** One diagnostic in each file, each naming the other (one when both are in the same file). */
+function overlap(shorter: Entry, longer: Entry): Diagnostic[] {
+  const where = (e: Entry) => {
+    const { line, column } = e.file.locate(e.pointer);
+    return `${e.file.path}:${line}:${column}`;
+  };
+  const same = shorter.path === longer.path;
+  if (shorter.apiId === longer.apiId) {
+    const text = same
+      ? `context path ${longer.path} is listed twice in API ${longer.apiId} (also at ${where(shorter)})`
+      : `context path ${longer.path} lies under ${shorter.path} of the same API (${where(shorter)})`;
+    return [diagnosticAt(longer.file, longer.pointer, 'CONTEXT_PATH_OVERLAP', text)];
+  }
+  const relation = same ? 'is also the context path of' : 'lies under';
+  return [
+    diagnosticAt(
+      longer.file,
+      longer.pointer,
+      'CONTEXT_PATH_OVERLAP',
+      `context path ${longer.path} ${relation} ${same ? `API ${shorter.apiId}` : `${shorter.path} of API ${shorter.apiId}`} (${where(shorter)})`,
+    ),
+    diagnosticAt(
+      shorter.file,
+      shorter.pointer,
+      'CONTEXT_PATH_OVERLAP',
+      same
+        ? `context path ${shorter.path} is also the context path of API ${longer.apiId} (${where(longer)})`
+        : `context path ${shorter.path} is a prefix of ${longer.path} of API ${longer.apiId} (${where(longer)})`,
+    ),
+  ];
+}

@@ -1,0 +1,90 @@
+/**
+ * The compiler, top to bottom: read (layout + parse) -> validate -> check -> bundle.
+ * Every stage reports all it finds; a bundle is produced only when nothing was reported.
+ */
+import type { Api, Bundle, BundleSource, Plan, Subscription } from '../schemas/types.ts';
+import { check, type ApiModel, type ReleaseRules } from './check.ts';
+import { diagnosticForFile, sortDiagnostics, type Diagnostic } from './diagnostic.ts';
+import { layoutTree } from './layout.ts';
+import { COMPILER_VERSION, makeBundle, toBundleApis } from './bundle.ts';
+import { MAX_FILE_BYTES, parseJson, readFolder, type ParsedFile, type SourceFile } from './source.ts';
+import { validateDocument, type DocumentKind } from './validate.ts';
+
+export interface CompileOptions {
+  /** 'production' refuses keyless plans (KEYLESS_IN_PRODUCTION). */
+  profile?: 'production';
+  /** Recorded in the bundle; does not change its id. */
+  source: BundleSource;
+  /** The previous release, for release rules (used only together with `releaseRules`). */
+  previous?: Bundle;
+  releaseRules?: ReleaseRules;
+  /** createdAt of the bundle (default: now). */
+  now?: Date;
+}
+
+export interface CompileResult {
+  /** Present only when `diagnostics` is empty. */
+  bundle?: Bundle;
+  /** Sorted by file, line, column. */
+  diagnostics: Diagnostic[];
+}
+
+/** Compile an in-memory tree (from a folder or a git commit). Never throws on bad input. */
+export function compileTree(files: readonly SourceFile[], options: CompileOptions): CompileResult {
+  // 1. read: the tree's shape, then each file's JSON
+  const { folders, diagnostics } = layoutTree(files);
+  const parsed: ParsedFile[] = [];
+  const parse = (file: SourceFile): ParsedFile | undefined => {
+    if (file.text.length > MAX_FILE_BYTES) {
+      diagnostics.push(diagnosticForFile(file.path, 'FILE_TOO_LARGE', `${file.path} is larger than ${MAX_FILE_BYTES} bytes`));
+      return undefined;
+    }
+    const result = parseJson(file.path, file.text);
+    if (!result.ok) {
+      diagnostics.push({ file: file.path, ...result.position, pointer: '', code: 'JSON_SYNTAX', message: result.message });
+      return undefined;
+    }
+    parsed.push(result.file);
+    return result.file;
+  };
+
+  // 2. validate: each document against the schema of its kind (fills defaults)
+  const valid = <T>(file: SourceFile | undefined, kind: DocumentKind, onParsed?: (document: ParsedFile) => void) => {
+    const document = file && parse(file);
+    if (!document) return undefined;
+    onParsed?.(document);
+    const problems = validateDocument(document, kind);
+    diagnostics.push(...problems);
+    return problems.length ? undefined : { file: document, value: document.value as T };
+  };
+  const models: ApiModel[] = [];
+  for (const folder of folders.values()) {
+    const model: ApiModel = { id: folder.id, plans: new Map(), subscriptions: new Map(), brokenPlans: new Set() };
+    model.api = valid<Api>(folder.api, 'api', (document) => (model.parsedApi = document));
+    for (const [key, file] of folder.plans) {
+      const plan = valid<Plan>(file, 'plan');
+      if (plan) model.plans.set(key, plan);
+      else model.brokenPlans.add(key);
+    }
+    for (const [name, file] of folder.subscriptions) {
+      const subscription = valid<Subscription>(file, 'subscription');
+      if (subscription) model.subscriptions.set(name, subscription);
+    }
+    models.push(model);
+  }
+
+  // 3. check: cross-file rules (and the inline-secret scan of every parsed file)
+  const checked = check(models, parsed, { profile: options.profile, previous: options.previous, releaseRules: options.releaseRules, toBundleApis });
+  const secretAt = new Set(checked.filter((d) => d.code === 'INLINE_SECRET').map((d) => `${d.file}\0${d.pointer}`));
+  const all = [...diagnostics.filter((d) => !(d.code === 'SCHEMA_SECRET_REF' && secretAt.has(`${d.file}\0${d.pointer}`))), ...checked];
+  if (all.length) return { diagnostics: sortDiagnostics(all) };
+
+  // 4. bundle
+  return { bundle: makeBundle(toBundleApis(models), options.source, options.now), diagnostics: [] };
+}
+
+/** Read a folder and compile it. Rejects only when the folder cannot be read. */
+export async function compileFolder(dir: string, options: Partial<CompileOptions> = {}): Promise<CompileResult> {
+  const files = await readFolder(dir);
+  return compileTree(files, { ...options, source: options.source ?? { kind: 'folder', path: dir, compilerVersion: COMPILER_VERSION } });
+}

@@ -1,0 +1,196 @@
+/**
+ * Read stage, part 1: find the files of an APIs folder and parse JSON while keeping positions.
+ *
+ * Parsing uses the native JSON.parse (fast); the pointer -> line/column map (json-source-map) is
+ * built lazily, only for files that get a diagnostic, so clean trees of thousands of APIs stay fast.
+ */
+import { lstat, open, readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parse as parseWithPointers, type PointerLocations } from 'json-source-map';
+
+/** One file of an APIs tree, as read from a folder or a git tree. */
+export interface SourceFile {
+  /** Relative to the APIs root, posix, e.g. "orders/plans/gold.json". */
+  path: string;
+  /** The file's text ('' for files the compiler does not read, e.g. `plans/gold.yaml`). */
+  text: string;
+}
+
+export interface Position {
+  /** 1-based. */
+  line: number;
+  /** 1-based, in characters. */
+  column: number;
+}
+
+/** A JSON file that parsed. `value` is the parsed document (validation fills defaults into it). */
+export interface ParsedFile {
+  readonly path: string;
+  readonly value: unknown;
+  /** Position of the value (or, with part 'key', the property name) at a JSON pointer. */
+  locate(pointer: string, part?: 'key' | 'value'): Position;
+}
+
+/** Files larger than this are refused (FILE_TOO_LARGE) and never parsed. */
+export const MAX_FILE_BYTES = 1024 * 1024;
+
+/** Reading more files at once than this risks EMFILE on big trees. */
+const READ_CONCURRENCY = 64;
+
+/**
+ * Every file under `dir`, sorted by path. Hidden entries (".git", ".DS_Store") are skipped;
+ * symbolic links to directories are not followed. Only `.json` files are read (at most
+ * MAX_FILE_BYTES + 1 bytes each); other files are listed with empty text so that the compiler can
+ * report them. Rejects when `dir` is not a readable directory.
+ */
+export async function readFolder(dir: string): Promise<SourceFile[]> {
+  const top = await stat(dir);
+  if (!top.isDirectory()) throw Object.assign(new Error(`${dir} is not a directory`), { code: 'ENOTDIR' });
+  const paths: string[] = [];
+  await collect(dir, '', paths);
+  paths.sort();
+  const files: SourceFile[] = new Array(paths.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < paths.length) {
+      const index = next++;
+      const path = paths[index];
+      files[index] = { path, text: path.endsWith('.json') ? await readBounded(join(dir, path)) : '' };
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, paths.length) }, worker));
+  return files;
+}
+
+async function collect(root: string, relative: string, out: string[]): Promise<void> {
+  const entries = await readdir(relative ? join(root, relative) : root, { withFileTypes: true });
+  for (const entry of entries) {
+    if (entry.name.startsWith('.')) continue;
+    const path = relative ? `${relative}/${entry.name}` : entry.name;
+    if (entry.isDirectory()) await collect(root, path, out);
+    else if (entry.isFile()) out.push(path);
+    else if (entry.isSymbolicLink()) {
+      const target = await stat(join(root, path)).catch(() => undefined);
+      if (target?.isFile()) out.push(path);
+      else if (target?.isDirectory()) out.push(`${path}/`); // listed, never followed: reported as unknown
+    }
+  }
+}
+
+async function readBounded(path: string): Promise<string> {
+  const info = await lstat(path);
+  if (info.size <= MAX_FILE_BYTES) {
+    const handle = await open(path, 'r');
+    try {
+      return await handle.readFile('utf8');
+    } finally {
+      await handle.close();
+    }
+  }
+  const handle = await open(path, 'r');
+  try {
+    const buffer = Buffer.alloc(MAX_FILE_BYTES + 1);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    return buffer.subarray(0, bytesRead).toString('utf8');
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The outcome of parsing one file: a ParsedFile, or a syntax error at its real position. */
+export type ParseResult =
+  | { ok: true; file: ParsedFile }
+  | { ok: false; position: Position; message: string };
+
+/** Parse JSON text. A leading byte-order mark is ignored. */
+export function parseJson(path: string, text: string): ParseResult {
+  const source = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  const offset = source.length === text.length ? 0 : 1;
+  let value: unknown;
+  try {
+    value = JSON.parse(source);
+  } catch (error) {
+    const reason = (error as Error).message;
+    const at = syntaxErrorOffset(source, reason);
+    const position = positionOf(lineStarts(text), at + offset);
+    const what = reason.replace(/\s*in JSON at position \d+.*$/s, '').replace(/\s*\(line \d+ column \d+\)$/, '');
+    return { ok: false, position, message: `invalid JSON: ${what || 'syntax error'}` };
+  }
+  return { ok: true, file: new LazyParsedFile(path, text, value) };
+}
+
+/** Character offset of a JSON syntax error, from V8's message or by re-parsing with json-source-map. */
+function syntaxErrorOffset(source: string, reason: string): number {
+  const v8 = /at position (\d+)/.exec(reason);
+  if (v8) return Number(v8[1]);
+  if (/end of (JSON|data) input/i.test(reason)) return trimmedEnd(source);
+  try {
+    parseWithPointers(source);
+  } catch (error) {
+    const own = /at position (\d+)/.exec((error as Error).message);
+    if (own) return Number(own[1]);
+  }
+  return trimmedEnd(source);
+}
+
+function trimmedEnd(source: string): number {
+  return source.trimEnd().length;
+}
+
+class LazyParsedFile implements ParsedFile {
+  #pointers: Record<string, PointerLocations> | undefined;
+  #lines: number[] | undefined;
+
+  constructor(
+    readonly path: string,
+    private readonly text: string,
+    readonly value: unknown,
+  ) {}
+
+  locate(pointer: string, part: 'key' | 'value' = 'value'): Position {
+    const source = this.text.charCodeAt(0) === 0xfeff ? this.text.slice(1) : this.text;
+    const offset = source.length === this.text.length ? 0 : 1;
+    this.#pointers ??= pointersOf(source);
+    this.#lines ??= lineStarts(this.text);
+    let current = pointer;
+    for (;;) {
+      const found = this.#pointers[current];
+      if (found) {
+        const location = part === 'key' && found.key ? found.key : found.value;
+        return positionOf(this.#lines, location.pos + offset);
+      }
+      if (current === '') return { line: 1, column: 1 };
+      current = current.slice(0, current.lastIndexOf('/'));
+      part = 'value';
+    }
+  }
+}
+
+function pointersOf(source: string): Record<string, PointerLocations> {
+  try {
+    return parseWithPointers(source).pointers;
+  } catch {
+    return {}; // JSON.parse accepted what json-source-map does not: positions fall back to 1:1
+  }
+}
+
+function lineStarts(text: string): number[] {
+  const starts = [0];
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 10) starts.push(i + 1);
+    else if (c === 13 && text.charCodeAt(i + 1) !== 10) starts.push(i + 1);
+  }
+  return starts;
+}
+
+function positionOf(starts: number[], offset: number): Position {
+  let low = 0;
+  let high = starts.length - 1;
+  while (low < high) {
+    const mid = (low + high + 1) >> 1;
+    if (starts[mid] <= offset) low = mid;
+    else high = mid - 1;
+  }
+  return { line: low + 1, column: offset - starts[low] + 1 };
+}

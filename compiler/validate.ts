@@ -1,0 +1,207 @@
+/**
+ * Validate stage: one ajv instance (draft 2020-12, strict, allErrors, discriminator on `type`,
+ * useDefaults), compiled once when this module loads. Validation fills defaults into the document;
+ * every ajv error becomes a Diagnostic with a stable code and a message a person can act on.
+ */
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import ajvFormats from 'ajv-formats';
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { describePointer, diagnosticAt, pointerToken, type Diagnostic } from './diagnostic.ts';
+import type { ParsedFile } from './source.ts';
+
+export const SCHEMA_BASE = 'https://sluice.dev/schemas/';
+const schemasDir = fileURLToPath(new URL('../schemas/', import.meta.url));
+
+/** What a file is, by its place in the tree. */
+export type DocumentKind = 'api' | 'plan' | 'subscription';
+
+const ajv = new Ajv2020({
+  strict: true,
+  strictRequired: false,
+  allowUnionTypes: true,
+  allErrors: true,
+  discriminator: true,
+  useDefaults: true,
+  verbose: true,
+});
+(ajvFormats as unknown as (instance: Ajv2020) => void)(ajv);
+
+/** Discriminated unions by title: the noun used in messages and the allowed tag values. */
+const unions = new Map<string, { noun: string; values: string[] }>();
+const NOUNS: Record<string, string> = { Entrypoint: 'entrypoint type', Endpoint: 'endpoint type', Plan: 'plan type', PolicyStep: 'policy' };
+
+for (const relative of (readdirSync(schemasDir, { recursive: true }) as string[]).sort()) {
+  if (!relative.endsWith('.schema.json')) continue;
+  ajv.addSchema(JSON.parse(readFileSync(join(schemasDir, relative), 'utf8')));
+}
+for (const relative of (readdirSync(schemasDir, { recursive: true }) as string[]).sort()) {
+  if (relative.endsWith('.schema.json')) collectUnions(ajv.getSchema(SCHEMA_BASE + relative.split('\\').join('/'))!.schema, SCHEMA_BASE + relative.split('\\').join('/'));
+}
+
+const validators: Record<DocumentKind, ValidateFunction> = {
+  api: ajv.getSchema(`${SCHEMA_BASE}api.schema.json`)!,
+  plan: ajv.getSchema(`${SCHEMA_BASE}plan.schema.json`)!,
+  subscription: ajv.getSchema(`${SCHEMA_BASE}subscription.schema.json`)!,
+};
+
+/** Validates a bundle file (runtime side); the same compiled ajv instance. */
+export const validateBundleShape: ValidateFunction = ajv.getSchema(`${SCHEMA_BASE}bundle.schema.json`)!;
+
+/**
+ * Validate one parsed file against the schema of its kind; fills defaults into `file.value`.
+ * Returns [] when valid.
+ */
+export function validateDocument(file: ParsedFile, kind: DocumentKind): Diagnostic[] {
+  const validate = validators[kind];
+  if (validate(file.value)) return [];
+  return toDiagnostics(file, validate.errors ?? []);
+}
+
+function toDiagnostics(file: ParsedFile, errors: readonly ErrorObject[]): Diagnostic[] {
+  // A failing oneOf (a secret reference) reports each branch too: keep only the oneOf error.
+  const oneOfs = errors.filter((error) => error.keyword === 'oneOf');
+  const missingTags = new Set(
+    errors.filter((e) => e.keyword === 'required').map((e) => `${e.instancePath}/${pointerToken(String(e.params.missingProperty))}`),
+  );
+  const out: Diagnostic[] = [];
+  const seen = new Set<string>();
+  for (const error of errors) {
+    if (oneOfs.some((o) => o !== error && isBeneath(error, o))) continue;
+    if (error.keyword === 'discriminator' && error.params.error === 'tag' && missingTags.has(`${error.instancePath}/${pointerToken(String(error.params.tag))}`)) continue;
+    const diagnostic = toDiagnostic(file, error);
+    const key = `${diagnostic.pointer}\0${diagnostic.code}\0${diagnostic.message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(diagnostic);
+  }
+  return out;
+}
+
+function isBeneath(error: ErrorObject, oneOf: ErrorObject): boolean {
+  return (
+    (error.instancePath === oneOf.instancePath || error.instancePath.startsWith(`${oneOf.instancePath}/`)) &&
+    error.schemaPath.startsWith(`${oneOf.schemaPath}/`)
+  );
+}
+
+function toDiagnostic(file: ParsedFile, error: ErrorObject): Diagnostic {
+  const pointer = error.instancePath;
+  const where = describePointer(pointer);
+  const parent = (error.parentSchema ?? {}) as { title?: string; properties?: Record<string, unknown> };
+  const got = (value: unknown) => `; got ${JSON.stringify(value)}`;
+  const params = error.params as Record<string, unknown>;
+  switch (error.keyword) {
+    case 'required': {
+      const name = String(params.missingProperty);
+      return diagnosticAt(file, pointer, 'SCHEMA_REQUIRED', `missing required property "${name}"${pointer ? ` in ${where}` : ''}`);
+    }
+    case 'additionalProperties': {
+      const name = String(params.additionalProperty);
+      const allowed = Object.keys(parent.properties ?? {}).filter((key) => key !== '$schema');
+      const suggestion = closest(name, allowed);
+      const context = pointer ? ` in ${where}` : '';
+      const hint = suggestion ? `; did you mean "${suggestion}"?` : allowed.length ? `; allowed: ${allowed.join(', ')}` : '';
+      return diagnosticAt(file, `${pointer}/${pointerToken(name)}`, 'SCHEMA_UNKNOWN_PROPERTY', `unknown property "${name}"${context}${hint}`, 'key');
+    }
+    case 'discriminator': {
+      const tag = String(params.tag);
+      const union = unions.get(parent.title ?? '');
+      if (params.error === 'mapping') {
+        const value = String(params.tagValue);
+        const noun = union?.noun ?? `"${tag}"`;
+        const suggestion = union ? closest(value, union.values) : undefined;
+        const allowed = union ? `; allowed: ${union.values.join(', ')}` : '';
+        return diagnosticAt(
+          file,
+          `${pointer}/${pointerToken(tag)}`,
+          'SCHEMA_UNKNOWN_TYPE',
+          `unknown ${noun} "${value}"${suggestion ? ` (did you mean "${suggestion}"?)` : ''}${allowed}`,
+        );
+      }
+      return diagnosticAt(file, `${pointer}/${pointerToken(tag)}`, 'SCHEMA_TYPE', `${describePointer(`${pointer}/${pointerToken(tag)}`)} must be a string`);
+    }
+    case 'oneOf':
+      if (parent.title === 'SecretRef') {
+        return diagnosticAt(file, pointer, 'SCHEMA_SECRET_REF', `${where} must be a secret reference {"env": "NAME"} or {"file": "PATH"}${typeof error.data === 'string' ? ', never the secret itself' : ''}`);
+      }
+      return diagnosticAt(file, pointer, 'SCHEMA_ONE_OF', `${where} matches none of its allowed shapes`);
+    case 'type':
+      return diagnosticAt(file, pointer, 'SCHEMA_TYPE', `${where} must be ${article(String(params.type))}${got(error.data)}`);
+    case 'enum':
+      return diagnosticAt(file, pointer, 'SCHEMA_ENUM', `${where} must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}${got(error.data)}`);
+    case 'const':
+      return diagnosticAt(file, pointer, 'SCHEMA_CONST', `${where} must be ${JSON.stringify(params.allowedValue)}${got(error.data)}`);
+    case 'pattern':
+      return diagnosticAt(file, pointer, 'SCHEMA_PATTERN', `${where} must match ${String(params.pattern)}${got(error.data)}`);
+    case 'format':
+      return diagnosticAt(file, pointer, 'SCHEMA_FORMAT', `${where} must be a valid ${String(params.format)}${got(error.data)}`);
+    case 'minimum':
+    case 'maximum':
+    case 'exclusiveMinimum':
+    case 'exclusiveMaximum':
+      return diagnosticAt(file, pointer, 'SCHEMA_RANGE', `${where} must be ${String(params.comparison)} ${String(params.limit)}${got(error.data)}`);
+    case 'minLength':
+      return diagnosticAt(file, pointer, 'SCHEMA_SIZE', params.limit === 1 ? `${where} must not be empty` : `${where} must have at least ${String(params.limit)} characters`);
+    case 'maxLength':
+      return diagnosticAt(file, pointer, 'SCHEMA_SIZE', `${where} must have at most ${String(params.limit)} characters`);
+    case 'minItems':
+      return diagnosticAt(file, pointer, 'SCHEMA_SIZE', `${where} must have at least ${String(params.limit)} item${params.limit === 1 ? '' : 's'}`);
+    case 'maxItems':
+      return diagnosticAt(file, pointer, 'SCHEMA_SIZE', `${where} must have at most ${String(params.limit)} items`);
+    case 'uniqueItems':
+      return diagnosticAt(file, `${pointer}/${String(params.i)}`, 'SCHEMA_DUPLICATE_ITEM', `${where} has the same item twice (#${String(params.j)} and #${String(params.i)})`);
+    default:
+      return diagnosticAt(file, pointer, 'SCHEMA_INVALID', `${where} ${error.message ?? 'is invalid'}`);
+  }
+}
+
+function article(type: string): string {
+  const words = type.split(',').map((t) => (t === 'object' || t === 'array' || t === 'integer' ? `an ${t}` : t === 'null' ? 'null' : `a ${t}`));
+  return words.join(' or ');
+}
+
+/** The closest allowed word when it is plausibly a typo (edit distance at most a third of its length). */
+function closest(word: string, allowed: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of allowed) {
+    const d = distance(word.toLowerCase(), candidate.toLowerCase());
+    if (d < bestDistance) [best, bestDistance] = [candidate, d];
+  }
+  return best !== undefined && bestDistance > 0 && bestDistance <= Math.max(1, Math.floor(best.length / 3)) ? best : undefined;
+}
+
+function distance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length];
+}
+
+/** Walk a schema; for every discriminated union, record its allowed tag values by title. */
+function collectUnions(node: unknown, base: string): void {
+  if (!node || typeof node !== 'object') return;
+  if (Array.isArray(node)) {
+    for (const item of node) collectUnions(item, base);
+    return;
+  }
+  const schema = node as Record<string, unknown>;
+  const discriminator = schema.discriminator as { propertyName?: string } | undefined;
+  if (discriminator?.propertyName && Array.isArray(schema.oneOf) && typeof schema.title === 'string') {
+    const tag = discriminator.propertyName;
+    const values = (schema.oneOf as { $ref?: string }[]).map((branch) => {
+      const target = branch.$ref ? ajv.getSchema(new URL(branch.$ref, base).href)?.schema : branch;
+      const property = (target as { properties?: Record<string, { const?: unknown }> } | undefined)?.properties?.[tag];
+      return String(property?.const);
+    });
+    unions.set(schema.title, { noun: NOUNS[schema.title] ?? `${schema.title} ${tag}`, values });
+  }
+  for (const value of Object.values(schema)) collectUnions(value, base);
+}
