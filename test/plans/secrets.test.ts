@@ -1,0 +1,55 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createSecretResolver, describeSecretRef, SecretError } from '../../runtime/secrets.ts';
+
+describe('secrets', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-secrets-'));
+
+  it('resolves env references and caches them until clear()', () => {
+    const env: NodeJS.ProcessEnv = { SIGNING_KEY: 'first' };
+    const secrets = createSecretResolver({ env });
+    expect(secrets.resolve({ env: 'SIGNING_KEY' })).toBe('first');
+    env.SIGNING_KEY = 'second';
+    expect(secrets.resolve({ env: 'SIGNING_KEY' })).toBe('first');
+    secrets.clear();
+    expect(secrets.resolve({ env: 'SIGNING_KEY' })).toBe('second');
+  });
+
+  it('resolves file references without the trailing newline', () => {
+    const path = join(dir, 'key');
+    writeFileSync(path, 's3cr3t-value\n');
+    expect(createSecretResolver().resolve({ file: path })).toBe('s3cr3t-value');
+  });
+
+  it('names the reference, never a value, when missing', () => {
+    const secrets = createSecretResolver({ env: { OTHER: 'do-not-show' } });
+    expect(() => secrets.resolve({ env: 'MISSING_KEY' })).toThrow(SecretError);
+    expect(() => secrets.resolve({ env: 'MISSING_KEY' })).toThrow(/env:MISSING_KEY.*not set/);
+    expect(() => secrets.resolve({ file: join(dir, 'nope') })).toThrow(/file:.*nope.*does not exist/);
+    const empty = join(dir, 'empty');
+    writeFileSync(empty, '\n');
+    expect(() => secrets.resolve({ file: empty })).toThrow(/is empty/);
+    const error = (() => {
+      try {
+        secrets.resolve({ env: 'OTHER_MISSING' });
+      } catch (e) {
+        return e as SecretError;
+      }
+    })();
+    expect(error?.code).toBe('SECRET_UNRESOLVED');
+    expect(error?.message).not.toContain('do-not-show');
+  });
+
+  it('refuses huge files', () => {
+    const path = join(dir, 'huge');
+    writeFileSync(path, 'x'.repeat(70 * 1024));
+    expect(() => createSecretResolver().resolve({ file: path })).toThrow(/larger than/);
+  });
+
+  it('describes references', () => {
+    expect(describeSecretRef({ env: 'A' })).toBe('env:A');
+    expect(describeSecretRef({ file: '/run/secrets/b' })).toBe('file:/run/secrets/b');
+  });
+});
