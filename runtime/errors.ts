@@ -32,4 +32,26 @@ export const errors = {
     new GatewayError('PAYLOAD_TOO_LARGE', 413, `The body is larger than the limit of ${limit} bytes.`, 1009),
   unauthorized: (code: string, message: string) => new GatewayError(code, 401, message, 1008),
   forbidden: (code: string, message: string) => new GatewayError(code, 403, message, 1008),
+  /** No plan of the API applies to the request (no credential for any served plan). */
+  planUnresolvable: () =>
+    new GatewayError('PLAN_UNRESOLVABLE', 401, 'No plan of this API accepts the request: present a valid credential.', 1008),
+  /** The origin is not allowed by the API's CORS settings. */
+  originNotAllowed: () => new GatewayError('ORIGIN_NOT_ALLOWED', 403, 'The origin is not allowed by this API.', 1008),
+  /** Accept names no representation the entrypoint offers. */
+  notAcceptable: (offered: string) =>
+    new GatewayError('NOT_ACCEPTABLE', 400, `Accept must allow one of: ${offered}.`, 1008),
+  /** A stream outlives no credential. */
+  credentialExpired: () => new GatewayError('CREDENTIAL_EXPIRED', 401, 'The credential expired.', 1008),
+  /** The API changed or stopped in a deploy: clients reconnect (WebSocket 1012). */
+  serviceRestart: () => new GatewayError('SERVICE_RESTART', 503, 'The API was redeployed; reconnect.', 1012),
+  /** The gateway is shutting down (WebSocket 1013). */
+  gatewayStopping: () => new GatewayError('GATEWAY_STOPPING', 503, 'The gateway is stopping; reconnect later.', 1013),
+  /** The client did not keep up with the messages of a shared subscription (WebSocket 1013). */
+  slowConsumer: (queueSize: number) =>
+    new GatewayError('SLOW_CONSUMER', 503, `The client fell ${queueSize} messages behind and was disconnected.`, 1013),
 } as const;
+
+/** The close code for why a stream ended: a GatewayError's closeCode, else 1011. */
+export function closeCodeOf(reason: unknown): number {
+  return reason instanceof GatewayError ? reason.closeCode : 1011;
+}

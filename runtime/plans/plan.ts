@@ -31,3 +31,23 @@ export interface RuntimePlan {
   /** Accept (a Caller) or reject (throws a GatewayError 401). */
   authenticate(request: RequestView): Promise<Caller>;
 }
+
+/** What a plan factory gets besides its own config (built once per bundle). */
+export interface PlanContext {
+  readonly apiId: string;
+  /** The API's subscriptions of this plan, by application name, every status (the plan filters `accepted` and the time window). */
+  readonly subscriptions: Readonly<Record<string, import('../../schemas/types.ts').Subscription>>;
+  resolveSecret(ref: import('../../schemas/types.ts').SecretRef): string;
+}
+
+/**
+ * Optional rate limiting, hooked into the exchange: called once per new request/connection
+ * (`connect`) and once per message a client publishes (`publish`), after authentication.
+ * Resolves with headers to add to the response (e.g. X-Rate-Limit-*), or throws a 429 GatewayError
+ * (with Retry-After and X-Rate-Limit-* in its `headers`).
+ */
+export interface RateLimiter {
+  admit(caller: Caller, kind: 'connect' | 'publish'): Promise<Readonly<Record<string, string>> | void>;
+}
+
+export type PlanFactory<Config> = (key: string, config: Config, context: PlanContext) => RuntimePlan & Partial<RateLimiter>;

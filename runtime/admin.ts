@@ -1,0 +1,105 @@
+/**
+ * The admin port (separate from the gateway port): /healthz (the process answers), /readyz
+ * (503 until a bundle is served or while an endpoint is unhealthy; else the bundle id),
+ * /status (bundle, source, each API's state and open connections). Other modules add routes
+ * with one line in `adminRoutes` (e.g. /metrics).
+ */
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import type { RouterSwitch } from './router.ts';
+import { log } from './log.ts';
+
+/** What admin routes can see. */
+export interface AdminView {
+  readonly routers: RouterSwitch;
+  /** The bundle source's description. */
+  readonly source: string;
+  readonly startedAt: Date;
+}
+
+export interface AdminRoute {
+  readonly method: 'GET' | 'POST';
+  readonly path: string;
+  handle(req: IncomingMessage, res: ServerResponse, view: AdminView): void | Promise<void>;
+}
+
+/** Extra admin routes; adding one is one line here. */
+export const adminRoutes: AdminRoute[] = [];
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/json');
+  res.setHeader('Cache-Control', 'no-store');
+  res.end(`${JSON.stringify(body, null, 2)}\n`);
+}
+
+export function readiness(view: AdminView): { status: number; body: Record<string, unknown> } {
+  const router = view.routers.current;
+  if (!router) return { status: 503, body: { ready: false, reason: 'no bundle served yet', lastError: view.routers.lastError?.message } };
+  const apis = Object.fromEntries([...router.exchanges].map(([id, exchange]) => [id, exchange.health()]));
+  const unhealthy = Object.entries(apis).filter(([, health]) => !health.healthy).map(([id]) => id);
+  return {
+    status: unhealthy.length ? 503 : 200,
+    body: { ready: unhealthy.length === 0, bundleId: router.bundleId, tag: router.bundle.source.tag, ...(unhealthy.length ? { unhealthy, apis } : {}) },
+  };
+}
+
+export function status(view: AdminView): Record<string, unknown> {
+  const router = view.routers.current;
+  if (!router) return { bundleId: null, source: view.source, apis: {}, lastError: view.routers.lastError };
+  const apis: Record<string, unknown> = {};
+  for (const [id, api] of Object.entries(router.bundle.apis)) {
+    const exchange = router.exchanges.get(id);
+    apis[id] = exchange
+      ? { name: api.definition.name, ...exchange.status(), health: exchange.health() }
+      : { name: api.definition.name, state: api.definition.state ?? 'started', contextPaths: api.definition.contextPaths, connections: {} };
+  }
+  return {
+    bundleId: router.bundleId,
+    source: view.source,
+    origin: router.origin,
+    bundleSource: router.bundle.source,
+    createdAt: router.bundle.createdAt,
+    deployedAt: router.deployedAt.toISOString(),
+    startedAt: view.startedAt.toISOString(),
+    instanceId: view.routers.instanceId,
+    lastError: view.routers.lastError,
+    apis,
+  };
+}
+
+export function createAdminServer(view: AdminView, extra: readonly AdminRoute[] = []): http.Server {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.get('/healthz', (_req, res) => json(res, 200, { status: 'ok' }));
+  app.get('/readyz', (_req, res) => {
+    const { status: code, body } = readiness(view);
+    json(res, code, body);
+  });
+  app.get('/status', (_req, res) => json(res, 200, status(view)));
+  for (const route of [...adminRoutes, ...extra]) {
+    const register = route.method === 'GET' ? app.get.bind(app) : app.post.bind(app);
+    register(route.path, async (req, res) => {
+      try {
+        await route.handle(req, res, view);
+      } catch (error) {
+        log.error({ err: error, path: route.path }, 'admin route failed');
+        if (!res.headersSent) json(res, 500, { error: 'internal error' });
+      }
+    });
+  }
+  app.use((_req, res) => json(res, 404, { error: 'not found' }));
+  return http.createServer(app);
+}
+
+export function listen(server: http.Server, port: number, host: string): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}

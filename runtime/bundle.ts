@@ -1,0 +1,91 @@
+/**
+ * Loading a bundle in the runtime: parse, validate against schemas/bundle.schema.json (defaults
+ * filled), and check the content address. Anything wrong throws a BundleError; the caller keeps
+ * the last good bundle serving.
+ */
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
+import type { Bundle } from '../schemas/types.ts';
+
+export class BundleError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BundleError';
+  }
+}
+
+/** JSON with object keys sorted (code-unit order) and no whitespace. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map((item) => (item === undefined ? 'null' : canonicalJson(item))).join(',')}]`;
+  const entries = Object.keys(value as object)
+    .filter((key) => (value as Record<string, unknown>)[key] !== undefined)
+    .sort()
+    .map((key) => `${JSON.stringify(key)}:${canonicalJson((value as Record<string, unknown>)[key])}`);
+  return `{${entries.join(',')}}`;
+}
+
+/** The content address: sha256 hex of canonical {formatVersion, apis}. */
+export function computeBundleId(bundle: Pick<Bundle, 'formatVersion' | 'apis'>): string {
+  return createHash('sha256').update(canonicalJson({ formatVersion: bundle.formatVersion, apis: bundle.apis })).digest('hex');
+}
+
+let validator: ValidateFunction | undefined;
+
+function bundleValidator(): ValidateFunction {
+  if (validator) return validator;
+  const root = fileURLToPath(new URL('../schemas/', import.meta.url));
+  const ajv = new Ajv2020({ strict: true, strictRequired: false, allowUnionTypes: true, allErrors: true, discriminator: true, useDefaults: true });
+  const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (a: Ajv2020) => void;
+  addFormats(ajv);
+  const walk = (dir: string): string[] =>
+    readdirSync(dir).flatMap((name) => {
+      const path = join(dir, name);
+      return statSync(path).isDirectory() ? walk(path) : name.endsWith('.schema.json') ? [path] : [];
+    });
+  for (const file of walk(root)) {
+    const schema = JSON.parse(readFileSync(file, 'utf8'));
+    if (!ajv.getSchema(schema.$id)) ajv.addSchema(schema);
+  }
+  validator = ajv.getSchema('https://sluice.dev/schemas/bundle.schema.json');
+  if (!validator) throw new Error(`bundle schema not found under ${relative(process.cwd(), root)}`);
+  return validator;
+}
+
+/**
+ * Validates a parsed bundle and checks its id; returns it with defaults filled (a deep copy:
+ * the argument is not changed). Throws BundleError.
+ */
+export function validateBundle(candidate: unknown): Bundle {
+  if (candidate === null || typeof candidate !== 'object') throw new BundleError('a bundle must be a JSON object');
+  const bundle = structuredClone(candidate) as Bundle;
+  const claimed = (candidate as Bundle).id;
+  if (typeof claimed === 'string' && (candidate as Bundle).apis && computeBundleId(candidate as Bundle) !== claimed) {
+    throw new BundleError(`bundle id ${claimed.slice(0, 12)}… does not match its content`);
+  }
+  const validate = bundleValidator();
+  if (!validate(bundle)) {
+    const first = (validate.errors ?? []).slice(0, 5).map((e) => `${e.instancePath || '/'} ${e.message}`);
+    throw new BundleError(`invalid bundle: ${first.join('; ')}`);
+  }
+  return bundle;
+}
+
+/** Parses and validates bundle text (a file's content). Throws BundleError. */
+export function parseBundle(text: string, origin: string): Bundle {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new BundleError(`${origin}: not JSON (${(error as Error).message})`);
+  }
+  try {
+    return validateBundle(parsed);
+  } catch (error) {
+    throw new BundleError(`${origin}: ${(error as Error).message}`);
+  }
+}

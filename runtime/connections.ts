@@ -1,0 +1,93 @@
+/**
+ * Open requests and connections of one exchange, so a deploy or shutdown can end them.
+ * Every `open` has exactly one `release` (the server does both around an entrypoint's handle/upgrade).
+ */
+import type { Caller } from './plans/plan.ts';
+import { errors } from './errors.ts';
+
+export class Connection {
+  /** Messages delivered to or published by this client; entrypoints count, the log line reports. */
+  messages = 0;
+  /** How a WebSocket ended (for the log line). */
+  closeCode?: number;
+  readonly openedAt = Date.now();
+  readonly #controller = new AbortController();
+  #expiry?: NodeJS.Timeout;
+
+  constructor(
+    readonly entrypoint: string,
+    readonly caller: Caller,
+  ) {
+    if (caller.expiresAt !== undefined) {
+      const ms = caller.expiresAt - Date.now();
+      if (ms <= 0) this.abort(errors.credentialExpired());
+      else this.#expiry = setTimeout(() => this.abort(errors.credentialExpired()), Math.min(ms, 2 ** 31 - 1));
+    }
+  }
+
+  /**
+   * Aborts when this connection must end; `signal.reason` says why: a GatewayError (SERVICE_RESTART
+   * -> 1012, GATEWAY_STOPPING -> 1013, CREDENTIAL_EXPIRED -> 1008) or CLIENT_GONE.
+   */
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  /** Idempotent: the first reason wins. */
+  abort(reason: unknown): void {
+    clearTimeout(this.#expiry);
+    if (!this.#controller.signal.aborted) this.#controller.abort(reason);
+  }
+
+  /** Called by the tracker on release. */
+  dispose(): void {
+    clearTimeout(this.#expiry);
+  }
+}
+
+export class Connections {
+  readonly #open = new Set<Connection>();
+  #waiters: (() => void)[] = [];
+  #drained: unknown;
+
+  /** A connection opened after `abortAll` (a late handshake on a dropped exchange) is aborted at once with the same reason. */
+  open(entrypoint: string, caller: Caller): Connection {
+    const connection = new Connection(entrypoint, caller);
+    this.#open.add(connection);
+    if (this.#drained !== undefined) connection.abort(this.#drained);
+    return connection;
+  }
+
+  release(connection: Connection): void {
+    connection.dispose();
+    if (!this.#open.delete(connection)) return;
+    if (this.#open.size === 0) {
+      const waiters = this.#waiters;
+      this.#waiters = [];
+      for (const wake of waiters) wake();
+    }
+  }
+
+  /** Ends every open connection with this reason (each entrypoint closes its own way). */
+  abortAll(reason: unknown): void {
+    this.#drained ??= reason;
+    for (const connection of this.#open) connection.abort(reason);
+  }
+
+  get size(): number {
+    return this.#open.size;
+  }
+
+  /** Open connections per entrypoint type. */
+  byEntrypoint(): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const connection of this.#open) counts[connection.entrypoint] = (counts[connection.entrypoint] ?? 0) + 1;
+    return counts;
+  }
+
+  /** Resolves once no connection is open. */
+  whenEmpty(): Promise<void> {
+    if (this.#open.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+}

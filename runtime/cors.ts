@@ -1,0 +1,54 @@
+/**
+ * CORS of one API, compiled once per bundle. Without settings the gateway adds no header and
+ * checks nothing (browsers then refuse cross-origin reads). With settings: a request whose
+ * Origin is not allowed gets 403; a request without Origin is never refused.
+ */
+import type { Cors } from '../schemas/types.ts';
+
+export interface CorsPolicy {
+  /** Is this Origin header value allowed? */
+  allows(origin: string): boolean;
+  /** Headers for an actual (non-preflight) response to an allowed origin. */
+  responseHeaders(origin: string): Record<string, string>;
+  /** Headers answering a preflight from an allowed origin. */
+  preflightHeaders(origin: string, requestHeaders: string | undefined): Record<string, string>;
+}
+
+export function compileCors(config: Cors | undefined): CorsPolicy | null {
+  if (!config) return null;
+  const any = config.allowOrigins.includes('*');
+  const origins = new Set(config.allowOrigins.map((o) => o.replace(/\/$/, '').toLowerCase()));
+  const credentials = config.allowCredentials === true;
+  const methods = (config.allowMethods ?? ['GET', 'POST', 'OPTIONS']).join(', ');
+  const allowHeaders = config.allowHeaders ?? ['Content-Type', 'Authorization', 'X-Api-Key', 'Last-Event-ID'];
+  const expose = (config.exposeHeaders ?? []).join(', ');
+  const maxAge = String(config.maxAgeSeconds ?? 600);
+
+  const base = (origin: string): Record<string, string> => {
+    const headers: Record<string, string> = {};
+    if (any && !credentials) headers['Access-Control-Allow-Origin'] = '*';
+    else {
+      headers['Access-Control-Allow-Origin'] = origin;
+      headers['Vary'] = 'Origin';
+    }
+    if (credentials) headers['Access-Control-Allow-Credentials'] = 'true';
+    return headers;
+  };
+
+  return {
+    allows: (origin) => any || origins.has(origin.toLowerCase()),
+    responseHeaders: (origin) => {
+      const headers = base(origin);
+      if (expose) headers['Access-Control-Expose-Headers'] = expose;
+      return headers;
+    },
+    preflightHeaders: (origin, requestHeaders) => {
+      const headers = base(origin);
+      headers['Access-Control-Allow-Methods'] = methods;
+      // "*" in allowHeaders echoes what the browser asked for.
+      headers['Access-Control-Allow-Headers'] = allowHeaders.includes('*') && requestHeaders ? requestHeaders : allowHeaders.join(', ');
+      headers['Access-Control-Max-Age'] = maxAge;
+      return headers;
+    },
+  };
+}

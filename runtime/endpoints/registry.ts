@@ -1,0 +1,25 @@
+/**
+ * Endpoint implementations by schema `type`. Adding an endpoint: one file exporting an
+ * EndpointFactory, one line here.
+ */
+import type { Endpoint as EndpointConfig } from '../../schemas/types.ts';
+import type { Endpoint, EndpointContext, EndpointFactory } from './endpoint.ts';
+import { createMockEndpoint } from './mock.ts';
+
+type EndpointFactories = { [K in EndpointConfig['type']]?: EndpointFactory<Extract<EndpointConfig, { type: K }>> };
+
+export const endpointFactories: EndpointFactories = {
+  mock: createMockEndpoint,
+};
+
+/** Test-only or plugin endpoints, by type (e.g. a counting endpoint in a test). Looked up before the built-ins. */
+export const extraEndpointFactories = new Map<string, EndpointFactory<any>>();
+
+/** Builds one endpoint; an unknown type throws (the bundle fails to build, the last good keeps serving). */
+export function createEndpoint(config: EndpointConfig, context: EndpointContext): Endpoint {
+  const factory = (extraEndpointFactories.get(config.type) ?? endpointFactories[config.type]) as
+    | EndpointFactory<EndpointConfig>
+    | undefined;
+  if (!factory) throw new Error(`endpoint type "${config.type}" is not available in this runtime`);
+  return factory(config, context);
+}

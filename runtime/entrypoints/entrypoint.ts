@@ -1,0 +1,120 @@
+/**
+ * The client-facing side of an API. An entrypoint translates one client protocol to and from
+ * messages through its Exchange; it never imports a broker client and never authenticates
+ * (the server routes, checks CORS and authenticates before `handle`/`upgrade` run).
+ *
+ * Selection: the router tries an API's entrypoints by descending `specificity`
+ * (websocket upgrade 300 > sse 200 > http-get / http-post 100) and the first whose `accepts`
+ * is true serves the request; none: 404 `No entrypoint matches the incoming request`.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { STATUS_CODES } from 'node:http';
+import type { BundleApi } from '../../schemas/types.ts';
+import type { Caller } from '../plans/plan.ts';
+import type { Exchange } from '../exchange.ts';
+import type { Connection } from '../connections.ts';
+import type { Logger } from '../log.ts';
+import { GatewayError, NO_CONTEXT_PATH, NO_ENTRYPOINT } from '../errors.ts';
+
+export const SPECIFICITY = { upgrade: 300, eventStream: 200, method: 100 } as const;
+
+/** Everything one HTTP request needs; built by the server after routing, CORS and authentication. */
+export interface HttpContext {
+  readonly exchange: Exchange;
+  readonly caller: Caller;
+  /** The parsed request URL (query included; never log it whole). */
+  readonly url: URL;
+  readonly req: IncomingMessage;
+  /** CORS and rate-limit headers are already set on it. */
+  readonly res: ServerResponse;
+  /**
+   * This request in the exchange's connection tracker. `connection.signal` aborts when the request
+   * must end: client gone, API redeployed (reason code SERVICE_RESTART), gateway stopping
+   * (GATEWAY_STOPPING), credential expired. Count delivered/published messages in `connection.messages`.
+   */
+  readonly connection: Connection;
+  readonly log: Logger;
+}
+
+/** A WebSocket (or other upgrade) handshake that passed routing, CORS and authentication. */
+export interface UpgradeContext extends Omit<HttpContext, 'res'> {
+  readonly socket: Duplex;
+  readonly head: Buffer;
+  /** Headers to add to the 101 answer (CORS, rate limit). */
+  readonly responseHeaders: Readonly<Record<string, string>>;
+}
+
+export interface Entrypoint {
+  /** The schema `type`. */
+  readonly type: string;
+  /** Higher is tried first; see SPECIFICITY. */
+  readonly specificity: number;
+  /** Does this entrypoint serve this request? Cheap and side-effect free (method, headers). */
+  accepts(req: IncomingMessage, upgrade: boolean): boolean;
+  /** Serves one HTTP request; resolves once the response ended. Throws only before writing (the server answers the error). */
+  handle?(context: HttpContext): Promise<void>;
+  /** Completes (or refuses) one handshake and serves the connection; resolves once it is closed. */
+  upgrade?(context: UpgradeContext): Promise<void>;
+  /** Background entrypoints (webhook): start consuming once the exchange is warm. */
+  start?(exchange: Exchange): Promise<void>;
+  /** Stop background work; called exactly once when the exchange is dropped. */
+  stop?(): Promise<void>;
+  /** Extra state for the admin /status page (e.g. webhook subscription status). */
+  status?(): unknown;
+}
+
+/** What an entrypoint factory gets besides its own config; built once per bundle. */
+export interface EntrypointContext {
+  readonly apiId: string;
+  readonly api: BundleApi;
+  readonly instanceId: string;
+  resolveSecret(ref: import('../../schemas/types.ts').SecretRef): string;
+}
+
+export type EntrypointFactory<Config> = (config: Config, context: EntrypointContext) => Entrypoint;
+
+/** The body and content type an error is answered with: the exact 404 texts as plain text, others as JSON {code, message}. */
+export function errorBody(error: GatewayError): { contentType: string; body: string } {
+  if (error.message === NO_CONTEXT_PATH || error.message === NO_ENTRYPOINT) {
+    return { contentType: 'text/plain; charset=utf-8', body: error.message };
+  }
+  return { contentType: 'application/json', body: JSON.stringify({ code: error.code, message: error.message, status: error.status }) };
+}
+
+/** Any thrown value as a GatewayError (unknown errors become a 500 without details). */
+export function asGatewayError(error: unknown): GatewayError {
+  return error instanceof GatewayError ? error : new GatewayError('INTERNAL', 500, 'Internal gateway error.', 1011);
+}
+
+/** Answers an HTTP request with an error, unless the response already started (then it is ended). */
+export function writeError(res: ServerResponse, error: unknown, headers: Readonly<Record<string, string>> = {}): void {
+  if (res.headersSent || res.writableEnded || res.destroyed) {
+    if (!res.writableEnded) res.end();
+    return;
+  }
+  const gatewayError = asGatewayError(error);
+  const { contentType, body } = errorBody(gatewayError);
+  res.statusCode = gatewayError.status;
+  for (const [name, value] of Object.entries({ ...headers, ...gatewayError.headers })) res.setHeader(name, value);
+  res.setHeader('Content-Type', contentType);
+  res.setHeader('Content-Length', Buffer.byteLength(body));
+  res.end(body);
+}
+
+/** Answers a handshake with a plain HTTP status (no upgrade) and closes the socket. */
+export function writeHandshakeError(socket: Duplex, error: unknown, headers: Readonly<Record<string, string>> = {}): void {
+  if (socket.destroyed) return;
+  const gatewayError = asGatewayError(error);
+  const { contentType, body } = errorBody(gatewayError);
+  const lines = [
+    `HTTP/1.1 ${gatewayError.status} ${STATUS_CODES[gatewayError.status] ?? 'Error'}`,
+    'Connection: close',
+    `Content-Type: ${contentType}`,
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    ...Object.entries({ ...headers, ...gatewayError.headers }).map(([name, value]) => `${name}: ${value}`),
+  ];
+  socket.end(`${lines.join('\r\n')}\r\n\r\n${body}`);
+  // Do not wait for a client that never reads: a bounded grace, then destroy.
+  setTimeout(() => socket.destroy(), 1000).unref();
+}

@@ -1,0 +1,162 @@
+/**
+ * websocket: publish and subscribe over one WebSocket. Each inbound frame is one message
+ * (publisher), each message one outbound frame (subscriber): text when the content is UTF-8,
+ * binary otherwise, built once per message for every client (Delivery memo). `?cursor=` resumes.
+ *
+ * Close codes: 1000 the stream ended, 1008 credential expired or rate limited, 1009 frame over
+ * maxFrameBytes (ws maxPayload), 1011 endpoint error, 1012 API redeployed, 1013 gateway stopping
+ * or slow consumer. Server pings every pingIntervalMs; a client that misses two is terminated.
+ * Backpressure: while the socket's send buffer is over HIGH_WATER the loop waits for it to
+ * drain, so a client that stops reading fills its bounded fanout queue and meets the
+ * slow-consumer policy.
+ */
+import { isUtf8 } from 'node:buffer';
+import { WebSocketServer, type WebSocket, type RawData } from 'ws';
+import type { WebsocketEntrypoint } from '../../schemas/types.ts';
+import type { Message } from '../message.ts';
+import type { EntrypointFactory, UpgradeContext } from './entrypoint.ts';
+import { SPECIFICITY, asGatewayError } from './entrypoint.ts';
+import { GatewayError, closeCodeOf } from '../errors.ts';
+
+/** Bytes buffered on a socket before the send loop waits for the client. */
+export const HIGH_WATER = 256 * 1024;
+/** Publishes in flight on one socket before reading pauses. */
+const MAX_IN_FLIGHT = 64;
+
+interface Frame {
+  readonly data: Buffer;
+  readonly binary: boolean;
+}
+
+const encodeFrame = (message: Message): Frame => ({ data: message.content, binary: !isUtf8(message.content) });
+
+function toBuffer(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}
+
+/** Close reasons are limited to 123 bytes. */
+function closeReason(reason: unknown): string {
+  const text = reason instanceof GatewayError ? reason.message : 'Internal gateway error.';
+  return Buffer.byteLength(text) <= 123 ? text : text.slice(0, 100);
+}
+
+export const createWebsocketEntrypoint: EntrypointFactory<WebsocketEntrypoint> = (config) => {
+  const publisher = config.publisher ?? true;
+  const subscriber = config.subscriber ?? true;
+  const pingIntervalMs = config.pingIntervalMs ?? 30_000;
+  const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxFrameBytes ?? 1024 * 1024, clientTracking: false, perMessageDeflate: false });
+
+  function serve(ws: WebSocket, context: UpgradeContext): Promise<void> {
+    const { exchange, caller, url, connection, log } = context;
+    return new Promise<void>((resolve) => {
+      let closing = false;
+      const close = (code: number, reason: string) => {
+        if (closing) return;
+        closing = true;
+        connection.closeCode = code;
+        ws.close(code, reason);
+        // A client that never answers the close handshake is cut after a grace period.
+        setTimeout(() => ws.terminate(), 2000).unref();
+      };
+
+      ws.on('error', (error) => log.debug({ api: exchange.id, err: error.message }, 'websocket error'));
+      ws.on('close', (code) => {
+        connection.closeCode ??= code;
+        connection.abort(new GatewayError('CLIENT_GONE', 499, 'The client closed the connection.', 1001));
+        clearInterval(pinger);
+        resolve();
+      });
+      connection.signal.addEventListener('abort', () => {
+        const reason = connection.signal.reason;
+        if ((reason as GatewayError)?.code !== 'CLIENT_GONE') close(closeCodeOf(reason), closeReason(reason));
+      }, { once: true });
+
+      // Keepalive: ping every interval; two missed pongs terminate.
+      let missed = 0;
+      ws.on('pong', () => (missed = 0));
+      const pinger = setInterval(() => {
+        if (++missed > 2) return ws.terminate();
+        ws.ping();
+      }, pingIntervalMs);
+      pinger.unref();
+
+      if (publisher) {
+        let inFlight = 0;
+        let chain = Promise.resolve();
+        ws.on('message', (data, isBinary) => {
+          if (closing) return;
+          const content = toBuffer(data);
+          if (++inFlight >= MAX_IN_FLIGHT) ws.pause();
+          chain = chain.then(async () => {
+            try {
+              if (closing) return;
+              await exchange.publish(caller, { content, headers: isBinary ? {} : { 'content-type': 'text/plain; charset=utf-8' }, metadata: {} });
+              connection.messages++;
+            } catch (error) {
+              const gatewayError = asGatewayError(error);
+              if (gatewayError.status === 401 || gatewayError.status === 429 || gatewayError.status >= 500) {
+                close(gatewayError.closeCode, closeReason(gatewayError));
+              } else if (ws.readyState === ws.OPEN) {
+                ws.send(JSON.stringify({ error: gatewayError.toJSON() }));
+              }
+            } finally {
+              if (--inFlight < MAX_IN_FLIGHT / 2 && ws.isPaused) ws.resume();
+            }
+          });
+        });
+      } else {
+        ws.on('message', () => undefined);
+      }
+
+      if (subscriber) {
+        void (async () => {
+          try {
+            const cursor = url.searchParams.get('cursor') || undefined;
+            for await (const delivery of exchange.subscribe(caller, { cursor, signal: connection.signal })) {
+              if (closing || ws.readyState !== ws.OPEN) break;
+              const frame = delivery.encoded('websocket', encodeFrame);
+              connection.messages++;
+              if (ws.bufferedAmount < HIGH_WATER) {
+                ws.send(frame.data, { binary: frame.binary });
+              } else {
+                await new Promise<void>((done) => ws.send(frame.data, { binary: frame.binary }, () => done()));
+              }
+            }
+            if (!connection.signal.aborted) close(1000, 'The stream ended.');
+          } catch (error) {
+            if (!connection.signal.aborted) {
+              const gatewayError = asGatewayError(error);
+              if (gatewayError.code === 'SLOW_CONSUMER') log.warn({ api: exchange.id, entrypoint: 'websocket', plan: caller.planKey }, 'slow consumer disconnected (1013)');
+              close(gatewayError.closeCode, closeReason(gatewayError));
+            }
+          }
+        })();
+      }
+    });
+  }
+
+  return {
+    type: 'websocket',
+    specificity: SPECIFICITY.upgrade,
+    accepts: (req, upgrade) => upgrade && req.method === 'GET' && (req.headers.upgrade ?? '').toLowerCase() === 'websocket',
+    upgrade(context) {
+      const { req, socket, head, responseHeaders } = context;
+      return new Promise<void>((resolve) => {
+        const addHeaders = (headers: string[]) => {
+          for (const [name, value] of Object.entries(responseHeaders)) headers.push(`${name}: ${value}`);
+        };
+        // An invalid handshake (bad key, version) is answered 400 by ws and the callback never runs.
+        socket.once('close', () => resolve());
+        // Without verifyClient, ws completes the handshake synchronously: the listener sees only this one.
+        wss.on('headers', addHeaders);
+        try {
+          wss.handleUpgrade(req, socket, head, (ws) => void serve(ws, context).then(resolve));
+        } finally {
+          wss.off('headers', addHeaders);
+        }
+      });
+    },
+  };
+};

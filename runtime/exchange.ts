@@ -1,0 +1,244 @@
+/**
+ * The exchange: the runtime object for one API and the one place where plan, policies and
+ * endpoint meet. Read top to bottom:
+ *
+ *   authenticate (plans in order) -> admit (rate limits) ->
+ *     publish:   publish flow -> endpoint.publish
+ *     subscribe: endpoint.subscribe -> subscribe flow -> fanout (shared endpoints) -> client
+ *
+ * Built once per bundle for each started API whose compiled definition changed (configure once);
+ * kept across deploys otherwise. `start()` warms it, `drain()` ends its connections, `stop()`
+ * releases its endpoints exactly once.
+ */
+import type { BundleApi, Plan } from '../schemas/types.ts';
+import type { Endpoint } from './endpoints/endpoint.ts';
+import type { Entrypoint } from './entrypoints/entrypoint.ts';
+import type { Caller, RateLimiter, RequestView, RuntimePlan } from './plans/plan.ts';
+import type { PublishMessage } from './message.ts';
+import { createEndpoint } from './endpoints/registry.ts';
+import { createEntrypoint } from './entrypoints/registry.ts';
+import { createPlan, PLAN_ORDER } from './plans/registry.ts';
+import { compileFlow, type Flow } from './policies/registry.ts';
+import { compileCors, type CorsPolicy } from './cors.ts';
+import { Connections } from './connections.ts';
+import { Delivery } from './delivery.ts';
+import { Fanout, type FanoutSettings } from './fanout.ts';
+import { errors, GatewayError } from './errors.ts';
+import { message as makeMessage } from './message.ts';
+import { resolveSecret } from './secrets.ts';
+import { canonicalJson } from './bundle.ts';
+import { emit } from './telemetry.ts';
+import { log } from './log.ts';
+
+type ServedPlan = RuntimePlan & Partial<RateLimiter>;
+
+export interface ExchangeOptions {
+  /** Unique per runtime process (consumer groups, client ids). */
+  readonly instanceId: string;
+}
+
+export interface SubscribeRequest {
+  /** Resume strictly after this message id (needs a resumable endpoint; bypasses the shared fanout). */
+  readonly cursor?: string;
+  readonly signal: AbortSignal;
+}
+
+export class Exchange {
+  readonly id: string;
+  /** Canonical JSON of the bundle API (definition, plans, subscriptions): equal means unchanged. */
+  readonly fingerprint: string;
+  readonly cors: CorsPolicy | null;
+  readonly contextPaths: readonly string[];
+  /** By descending specificity. */
+  readonly entrypoints: readonly Entrypoint[];
+  readonly connections = new Connections();
+  readonly publishEndpoint: Endpoint | undefined;
+  readonly subscribeEndpoint: Endpoint | undefined;
+  readonly fanout: Fanout | undefined;
+
+  /** Served plans grouped by type, in resolution order (jwt, api-key, keyless). */
+  readonly #planGroups: ServedPlan[][];
+  readonly #plansByKey: Map<string, ServedPlan>;
+  readonly #endpoints: Endpoint[];
+  readonly #publishFlow: Flow;
+  readonly #subscribeFlow: Flow;
+  #stopped: Promise<void> | undefined;
+
+  constructor(readonly api: BundleApi, options: ExchangeOptions) {
+    const definition = api.definition;
+    this.id = api.id;
+    this.fingerprint = canonicalJson(api);
+    this.cors = compileCors(definition.cors);
+    this.contextPaths = definition.contextPaths;
+
+    const served = Object.entries(api.plans).filter(([, plan]) => plan.status === 'published' || plan.status === 'deprecated');
+    const plans = served.map(([key, config]) => createPlan(key, config, {
+      apiId: api.id,
+      subscriptions: Object.fromEntries(Object.entries(api.subscriptions).filter(([, s]) => s.plan === key)),
+      resolveSecret,
+    }));
+    this.#plansByKey = new Map(plans.map((plan) => [plan.key, plan]));
+    this.#planGroups = PLAN_ORDER.map((type: Plan['type']) => plans.filter((plan) => plan.type === type)).filter((g) => g.length > 0);
+
+    const endpointContext = { apiId: api.id, instanceId: options.instanceId, resolveSecret };
+    this.#endpoints = definition.endpoints.map((config) => createEndpoint(config, endpointContext));
+    this.publishEndpoint = this.#endpoints.find((e) => e.publishes);
+    this.subscribeEndpoint = this.#endpoints.find((e) => e.subscribes);
+    this.#publishFlow = compileFlow(definition.flows?.publish, 'publish', api.id);
+    this.#subscribeFlow = compileFlow(definition.flows?.subscribe, 'subscribe', api.id);
+
+    const fanoutSettings: FanoutSettings = {
+      queueSize: definition.fanout?.queueSize ?? 1000,
+      slowConsumerPolicy: definition.fanout?.slowConsumerPolicy ?? 'disconnect',
+    };
+    this.fanout = this.subscribeEndpoint?.shared
+      ? new Fanout(this.subscribeEndpoint, this.#subscribeFlow, fanoutSettings, api.id)
+      : undefined;
+
+    const entrypointContext = { apiId: api.id, api, instanceId: options.instanceId, resolveSecret };
+    this.entrypoints = definition.entrypoints
+      .map((config) => createEntrypoint(config, entrypointContext))
+      .sort((a, b) => b.specificity - a.specificity);
+  }
+
+  /** Warms the exchange: endpoints connect (a broker that is down does not reject), then background entrypoints start. */
+  async start(): Promise<void> {
+    await Promise.all(this.#endpoints.map((endpoint) => endpoint.start()));
+    for (const entrypoint of this.entrypoints) await entrypoint.start?.(this);
+  }
+
+  /**
+   * Who is calling. Plan types are tried in order jwt, api-key, keyless; the first type with a
+   * plan whose credential is present decides: one of its plans must accept, else its first
+   * 401 is thrown (never a fallback to a later type). No plan applies: 401 PLAN_UNRESOLVABLE.
+   */
+  async authenticate(request: RequestView): Promise<Caller> {
+    for (const group of this.#planGroups) {
+      const presenting = group.filter((plan) => plan.presents(request));
+      if (presenting.length === 0) continue;
+      let first: unknown;
+      for (const plan of presenting) {
+        try {
+          return await plan.authenticate(request);
+        } catch (error) {
+          first ??= error;
+        }
+      }
+      throw first instanceof GatewayError ? first : errors.unauthorized('INVALID_CREDENTIAL', 'The credential was refused.');
+    }
+    throw errors.planUnresolvable();
+  }
+
+  /** Rate limits of the caller's plan: headers to add, or a 429 GatewayError. */
+  async admit(caller: Caller, kind: 'connect' | 'publish'): Promise<Readonly<Record<string, string>>> {
+    const plan = this.#plansByKey.get(caller.planKey);
+    return (await plan?.admit?.(caller, kind)) ?? {};
+  }
+
+  get canPublish(): boolean {
+    return this.publishEndpoint !== undefined;
+  }
+
+  get canSubscribe(): boolean {
+    return this.subscribeEndpoint !== undefined;
+  }
+
+  /** A client's message: rate limit, publish flow (may throw 400/413, may drop: resolves false), endpoint. */
+  async publish(caller: Caller, message: PublishMessage): Promise<boolean> {
+    const endpoint = this.publishEndpoint;
+    if (!endpoint) throw errors.badRequest('PUBLISH_NOT_SUPPORTED', 'This API does not accept messages from clients.');
+    await this.admit(caller, 'publish');
+    const out = this.#publishFlow(makeMessage({ id: '', content: message.content, headers: message.headers, metadata: message.metadata }));
+    if (out === null) {
+      emit({ kind: 'dropped', api: this.id, reason: 'policy', count: 1 });
+      return false;
+    }
+    await endpoint.publish({ content: out.content, headers: out.headers, metadata: out.metadata });
+    emit({ kind: 'message', api: this.id, direction: 'publish' });
+    return true;
+  }
+
+  /**
+   * Messages for one client, after the subscribe flow, until `signal` aborts (then the iteration
+   * ends quietly). Shared endpoints without a cursor go through the fanout (bounded queue,
+   * slow-consumer policy); otherwise the client has its own upstream subscription.
+   */
+  subscribe(caller: Caller, request: SubscribeRequest): AsyncIterable<Delivery> {
+    const endpoint = this.subscribeEndpoint;
+    if (!endpoint) throw errors.badRequest('SUBSCRIBE_NOT_SUPPORTED', 'This API does not deliver messages to clients.');
+    if (this.fanout && request.cursor === undefined) return this.fanout.attach(request.signal);
+    if (request.cursor !== undefined && !endpoint.resumable) {
+      throw errors.badRequest('CURSOR_NOT_SUPPORTED', 'This API cannot resume from a cursor.');
+    }
+    return this.#direct(endpoint, request);
+  }
+
+  async *#direct(endpoint: Endpoint, request: SubscribeRequest): AsyncGenerator<Delivery> {
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(request.signal.reason);
+    request.signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      if (request.signal.aborted) return;
+      for await (const message of endpoint.subscribe({ cursor: request.cursor, signal: controller.signal })) {
+        if (controller.signal.aborted) return;
+        const out = this.#subscribeFlow(message);
+        if (out === null) {
+          emit({ kind: 'dropped', api: this.id, reason: 'policy', count: 1 });
+          continue;
+        }
+        emit({ kind: 'message', api: this.id, direction: 'subscribe' });
+        yield new Delivery(out);
+      }
+    } catch (error) {
+      if (!controller.signal.aborted) throw error;
+    } finally {
+      request.signal.removeEventListener('abort', onAbort);
+      controller.abort();
+    }
+  }
+
+  /** Every endpoint healthy? (for /readyz) */
+  health(): { healthy: boolean; endpoints: { type: string; healthy: boolean; detail?: string }[] } {
+    const endpoints = this.#endpoints.map((endpoint) => ({ type: endpoint.type, ...endpoint.health() }));
+    return { healthy: endpoints.every((e) => e.healthy), endpoints };
+  }
+
+  /** Ends every open connection with this reason (SERVICE_RESTART, GATEWAY_STOPPING). */
+  drain(reason: GatewayError): void {
+    this.connections.abortAll(reason);
+    this.fanout?.close(reason);
+  }
+
+  /** Releases entrypoints and endpoints; idempotent (the work runs exactly once). */
+  stop(): Promise<void> {
+    this.#stopped ??= (async () => {
+      this.fanout?.close(errors.serviceRestart());
+      for (const entrypoint of this.entrypoints) {
+        try {
+          await entrypoint.stop?.();
+        } catch (error) {
+          log.error({ api: this.id, entrypoint: entrypoint.type, err: error }, 'entrypoint stop failed');
+        }
+      }
+      await Promise.all(this.#endpoints.map(async (endpoint) => {
+        try {
+          await endpoint.stop();
+        } catch (error) {
+          log.error({ api: this.id, endpoint: endpoint.type, err: error }, 'endpoint stop failed');
+        }
+      }));
+    })();
+    return this.#stopped;
+  }
+
+  status(): Record<string, unknown> {
+    const extra = Object.fromEntries(this.entrypoints.filter((e) => e.status).map((e) => [e.type, e.status!()]));
+    return {
+      state: 'started',
+      contextPaths: this.contextPaths,
+      connections: this.connections.byEntrypoint(),
+      ...(this.fanout ? { fanout: { clients: this.fanout.clients, upstreamActive: this.fanout.upstreamActive } } : {}),
+      ...(Object.keys(extra).length ? { entrypoints: extra } : {}),
+    };
+  }
+}

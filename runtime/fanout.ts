@@ -1,0 +1,220 @@
+/**
+ * Fanout: one upstream subscription per API (per runtime instance) shared by all its clients.
+ * Each client has a bounded queue; when it is full the API's slow-consumer policy applies:
+ * `disconnect` ends that client's iteration with SLOW_CONSUMER (WebSocket 1013) and logs it,
+ * `drop-oldest` drops its oldest queued message and counts it. The first client starts the
+ * upstream, the last one leaving aborts it (one acquire, one release). Subscribe flows run once
+ * per upstream message, before the queues, and every client gets the same Delivery (encode once).
+ */
+import type { Endpoint } from './endpoints/endpoint.ts';
+import type { Flow } from './policies/registry.ts';
+import { Delivery } from './delivery.ts';
+import { errors } from './errors.ts';
+import { asGatewayError } from './entrypoints/entrypoint.ts';
+import { emit } from './telemetry.ts';
+import { log } from './log.ts';
+
+export interface FanoutSettings {
+  readonly queueSize: number;
+  readonly slowConsumerPolicy: 'disconnect' | 'drop-oldest';
+}
+
+/** One client's bounded queue; iterate it once. */
+export class ClientQueue implements AsyncIterableIterator<Delivery> {
+  #items: Delivery[] = [];
+  #head = 0;
+  #waiter: ((result: IteratorResult<Delivery>) => void) | undefined;
+  #failWaiter: ((error: unknown) => void) | undefined;
+  #failure: unknown;
+  #ended = false;
+  /** Messages dropped by drop-oldest. */
+  dropped = 0;
+  /** Most messages ever queued at once (<= queueSize). */
+  highWater = 0;
+
+  constructor(
+    readonly settings: FanoutSettings,
+    private readonly onDone: (queue: ClientQueue) => void,
+    readonly apiId: string,
+  ) {}
+
+  get size(): number {
+    return this.#items.length - this.#head;
+  }
+
+  /** Called by the fanout for every message; never blocks. */
+  push(delivery: Delivery): void {
+    if (this.#ended) return;
+    if (this.#waiter) {
+      const wake = this.#waiter;
+      this.#waiter = this.#failWaiter = undefined;
+      wake({ value: delivery, done: false });
+      return;
+    }
+    if (this.size >= this.settings.queueSize) {
+      if (this.settings.slowConsumerPolicy === 'disconnect') {
+        log.warn({ api: this.apiId, queueSize: this.settings.queueSize }, 'slow consumer disconnected');
+        this.fail(errors.slowConsumer(this.settings.queueSize));
+        return;
+      }
+      this.#head++;
+      this.dropped++;
+      emit({ kind: 'dropped', api: this.apiId, reason: 'slow-consumer', count: 1 });
+    }
+    this.#items.push(delivery);
+    if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+      this.#items = this.#items.slice(this.#head);
+      this.#head = 0;
+    }
+    if (this.size > this.highWater) this.highWater = this.size;
+  }
+
+  /** Ends the iteration after the queued messages (upstream ended). */
+  end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    if (this.#waiter) {
+      const wake = this.#waiter;
+      this.#waiter = this.#failWaiter = undefined;
+      wake({ value: undefined, done: true });
+    }
+    this.onDone(this);
+  }
+
+  /** Ends the iteration now with an error (slow consumer, upstream failure); queued messages are dropped. */
+  fail(error: unknown): void {
+    if (this.#ended) return;
+    this.#failure = error;
+    this.#items = [];
+    this.#head = 0;
+    this.#ended = true;
+    if (this.#failWaiter) {
+      const reject = this.#failWaiter;
+      this.#waiter = this.#failWaiter = undefined;
+      reject(error);
+    }
+    this.onDone(this);
+  }
+
+  next(): Promise<IteratorResult<Delivery>> {
+    if (this.size > 0) {
+      const value = this.#items[this.#head]!;
+      this.#items[this.#head++] = undefined as unknown as Delivery;
+      return Promise.resolve({ value, done: false });
+    }
+    if (this.#failure !== undefined) {
+      const failure = this.#failure;
+      this.#failure = undefined;
+      return Promise.reject(failure);
+    }
+    if (this.#ended) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve, reject) => {
+      this.#waiter = resolve;
+      this.#failWaiter = reject;
+    });
+  }
+
+  return(): Promise<IteratorResult<Delivery>> {
+    this.#failure = undefined;
+    this.end();
+    this.#items = [];
+    this.#head = 0;
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<Delivery> {
+    return this;
+  }
+}
+
+export class Fanout {
+  readonly #clients = new Set<ClientQueue>();
+  #upstream: AbortController | undefined;
+  /** How many upstream subscriptions were ever opened (observability, tests). */
+  upstreamSubscriptions = 0;
+
+  constructor(
+    private readonly endpoint: Endpoint,
+    private readonly flow: Flow,
+    private readonly settings: FanoutSettings,
+    private readonly apiId: string,
+  ) {}
+
+  /** A new client; its iteration ends when `signal` aborts, the upstream ends, or it is too slow. */
+  attach(signal: AbortSignal): ClientQueue {
+    const queue = new ClientQueue(this.settings, (q) => this.#detach(q), this.apiId);
+    if (signal.aborted) {
+      queue.end();
+      return queue;
+    }
+    this.#clients.add(queue);
+    signal.addEventListener('abort', () => void queue.return(), { once: true });
+    if (!this.#upstream) this.#startUpstream();
+    return queue;
+  }
+
+  get clients(): number {
+    return this.#clients.size;
+  }
+
+  get upstreamActive(): boolean {
+    return this.#upstream !== undefined;
+  }
+
+  /** The largest queue any current client has had (bounded by queueSize). */
+  maxQueued(): number {
+    let max = 0;
+    for (const queue of this.#clients) max = Math.max(max, queue.highWater);
+    return max;
+  }
+
+  /** Ends every client with this reason and aborts the upstream. */
+  close(reason: unknown): void {
+    for (const queue of [...this.#clients]) queue.fail(reason);
+    this.#stopUpstream();
+  }
+
+  #detach(queue: ClientQueue): void {
+    if (!this.#clients.delete(queue)) return;
+    if (this.#clients.size === 0) this.#stopUpstream();
+  }
+
+  #stopUpstream(): void {
+    const upstream = this.#upstream;
+    this.#upstream = undefined;
+    upstream?.abort();
+  }
+
+  #startUpstream(): void {
+    const controller = new AbortController();
+    this.#upstream = controller;
+    this.upstreamSubscriptions++;
+    void this.#pump(controller);
+  }
+
+  async #pump(controller: AbortController): Promise<void> {
+    try {
+      for await (const message of this.endpoint.subscribe({ signal: controller.signal })) {
+        if (controller.signal.aborted) break;
+        const out = this.flow(message);
+        if (out === null) {
+          emit({ kind: 'dropped', api: this.apiId, reason: 'policy', count: 1 });
+          continue;
+        }
+        emit({ kind: 'message', api: this.apiId, direction: 'subscribe' });
+        const delivery = new Delivery(out);
+        for (const queue of this.#clients) queue.push(delivery);
+      }
+      if (!controller.signal.aborted && this.#upstream === controller) {
+        this.#upstream = undefined;
+        for (const queue of [...this.#clients]) queue.end();
+      }
+    } catch (error) {
+      if (controller.signal.aborted || this.#upstream !== controller) return;
+      log.error({ api: this.apiId, err: error }, 'upstream subscription failed');
+      this.#upstream = undefined;
+      const reason = asGatewayError(error);
+      for (const queue of [...this.#clients]) queue.fail(reason);
+    }
+  }
+}

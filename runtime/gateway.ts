@@ -1,0 +1,96 @@
+/**
+ * A running gateway: the RouterSwitch, the gateway port, the admin port and a bundle source,
+ * wired once. `sluice serve`, `sluice dev` (npm start) and the tests all start it this way.
+ */
+import type http from 'node:http';
+import type { AdminRoute, AdminView } from './admin.ts';
+import { createAdminServer, listen } from './admin.ts';
+import { RouterSwitch, type DeployResult } from './router.ts';
+import { GatewayServer } from './server.ts';
+import type { BundleSource } from './sources/source.ts';
+import { log } from './log.ts';
+
+export interface GatewayOptions {
+  readonly host?: string;
+  /** Gateway port (default 8082; 0 picks a free one). */
+  readonly port?: number;
+  /** Admin port (default 18082; 0 picks a free one; null: no admin server). */
+  readonly adminPort?: number | null;
+  readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
+  /** Where bundles come from; without one, call `deploy` yourself. */
+  readonly source?: BundleSource;
+  readonly adminRoutes?: readonly AdminRoute[];
+  /** How long shutdown waits for open connections before cutting them (default 8000 ms). */
+  readonly shutdownGraceMs?: number;
+}
+
+export interface Gateway {
+  readonly routers: RouterSwitch;
+  readonly port: number;
+  readonly adminPort: number | null;
+  /** e.g. http://127.0.0.1:8082 */
+  readonly url: string;
+  readonly adminUrl: string | null;
+  deploy(candidate: unknown, origin?: string): Promise<DeployResult>;
+  /** Graceful: stop accepting, WebSockets close 1013, long-polls end, endpoints stop. */
+  close(): Promise<void>;
+}
+
+export async function startGateway(options: GatewayOptions = {}): Promise<Gateway> {
+  const host = options.host ?? '127.0.0.1';
+  const routers = new RouterSwitch();
+  const view: AdminView = { routers, source: options.source?.description ?? 'api', startedAt: new Date() };
+  const server = new GatewayServer(routers, { host, port: options.port ?? 8082, tls: options.tls });
+  const address = await server.listen();
+  let admin: http.Server | undefined;
+  let adminPort: number | null = null;
+  if (options.adminPort !== null) {
+    admin = createAdminServer(view, options.adminRoutes);
+    try {
+      adminPort = (await listen(admin, options.adminPort ?? 18082, host)).port;
+    } catch (error) {
+      server.destroyAll();
+      await server.stopAccepting();
+      throw error;
+    }
+  }
+  const watching = new AbortController();
+  const scheme = options.tls ? 'https' : 'http';
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+  log.info({ event: 'listening', url: `${scheme}://${urlHost}:${address.port}`, admin: adminPort, source: view.source }, 'gateway listening');
+
+  if (options.source) {
+    try {
+      await options.source.watch(async (candidate, origin) => void (await routers.deploy(candidate, origin)), watching.signal);
+    } catch (error) {
+      log.error({ err: (error as Error).message, source: view.source }, 'bundle source failed');
+    }
+  }
+
+  let closing: Promise<void> | undefined;
+  return {
+    routers,
+    port: address.port,
+    adminPort,
+    url: `${scheme}://${urlHost}:${address.port}`,
+    adminUrl: adminPort === null ? null : `http://${urlHost}:${adminPort}`,
+    deploy: (candidate, origin = 'api') => routers.deploy(candidate, origin),
+    close() {
+      closing ??= (async () => {
+        watching.abort();
+        const stopped = server.stopAccepting();
+        await routers.close(options.shutdownGraceMs ?? 8000);
+        server.server.closeIdleConnections();
+        const cut = setTimeout(() => server.destroyAll(), 1000);
+        await stopped;
+        clearTimeout(cut);
+        if (admin) {
+          admin.closeAllConnections();
+          await new Promise<void>((resolve) => admin!.close(() => resolve()));
+        }
+        log.info({ event: 'stopped' }, 'gateway stopped');
+      })();
+      return closing;
+    },
+  };
+}

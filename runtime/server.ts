@@ -1,0 +1,221 @@
+/**
+ * The gateway port: one node http(s) server. HTTP requests go through Express to one stable
+ * handler; WebSocket handshakes arrive on the `upgrade` event (ws in noServer mode, owned by the
+ * websocket entrypoint). Both delegate to `RouterSwitch.current` and do, in this order:
+ *
+ *   parse URL (400) -> context path (404) -> CORS Origin (403; preflight answered) ->
+ *   entrypoint (404) -> authenticate (401) -> admit (429) -> entrypoint.handle / .upgrade
+ *
+ * A refused handshake gets a plain HTTP status line and body, never an upgrade. Every socket in
+ * the upgrade path has an `error` handler; nothing a client sends can throw out of here.
+ */
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import express from 'express';
+import type { RouterSwitch } from './router.ts';
+import type { Exchange } from './exchange.ts';
+import type { Connection } from './connections.ts';
+import type { RequestView } from './plans/plan.ts';
+import { errors, GatewayError } from './errors.ts';
+import { writeError, writeHandshakeError, asGatewayError } from './entrypoints/entrypoint.ts';
+import { log, safePath } from './log.ts';
+import { emit } from './telemetry.ts';
+
+export interface ServerOptions {
+  readonly host: string;
+  readonly port: number;
+  /** PEM certificate chain and key: https:// and wss:// on the same port. */
+  readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
+}
+
+/** Why a connection ended when the client went away first (logged as status 499). */
+export const clientGone = (): GatewayError => new GatewayError('CLIENT_GONE', 499, 'The client closed the connection.', 1001);
+
+function requestView(req: IncomingMessage, url: URL): RequestView {
+  return { headers: req.headers, query: url.searchParams, remoteAddress: req.socket.remoteAddress ?? '' };
+}
+
+function parseUrl(req: IncomingMessage): URL {
+  const raw = req.url ?? '/';
+  if (!raw.startsWith('/') || raw.length > 8192) throw errors.badRequest('BAD_URL', 'The request URL is malformed.');
+  try {
+    return new URL(raw, 'http://gateway');
+  } catch {
+    throw errors.badRequest('BAD_URL', 'The request URL is malformed.');
+  }
+}
+
+interface Trace {
+  api: string | null;
+  entrypoint: string | null;
+  plan: string | null;
+  status: number;
+  messages: number;
+  closeCode?: number;
+}
+
+export class GatewayServer {
+  readonly server: http.Server;
+  #stopping = false;
+
+  constructor(
+    private readonly routers: RouterSwitch,
+    private readonly options: ServerOptions,
+  ) {
+    const app = express();
+    app.disable('x-powered-by');
+    app.set('etag', false);
+    app.set('query parser', false);
+    app.use((req, res) => void this.#request(req, res));
+    const serverOptions: http.ServerOptions = { maxHeaderSize: 16 * 1024, requestTimeout: 60_000 };
+    this.server = options.tls
+      ? https.createServer({ ...serverOptions, cert: options.tls.cert, key: options.tls.key }, app)
+      : http.createServer(serverOptions, app);
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      socket.on('error', (error) => log.debug({ err: error.message, path: safePath(req.url) }, 'socket error in upgrade'));
+      void this.#upgrade(req, socket, head);
+    });
+    this.server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+      socket.on('error', () => undefined);
+      log.info({ err: error.code ?? error.message, status: error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400 }, 'bad request');
+      if (!socket.writable || (error as { code?: string }).code === 'ECONNRESET') return void socket.destroy();
+      const status = error.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    });
+    this.server.on('tlsClientError', (error: Error) => log.debug({ err: error.message }, 'TLS handshake failed'));
+  }
+
+  listen(): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.options.port, this.options.host, () => {
+        this.server.off('error', reject);
+        resolve(this.server.address() as AddressInfo);
+      });
+    });
+  }
+
+  /** Stop accepting; idle keep-alive sockets close now, busy ones once their response ends. */
+  stopAccepting(): Promise<void> {
+    this.#stopping = true;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    return closed;
+  }
+
+  /** Last resort after the grace period. */
+  destroyAll(): void {
+    this.server.closeAllConnections();
+  }
+
+  /** Route, CORS, entrypoint: what both paths share. Throws a GatewayError. */
+  #route(req: IncomingMessage, upgrade: boolean): { url: URL; exchange: Exchange; cors: Record<string, string>; preflight?: Record<string, string> } {
+    if (this.#stopping) throw errors.gatewayStopping();
+    const url = parseUrl(req);
+    const exchange = this.routers.current?.match(url.pathname) ?? null;
+    if (!exchange) throw errors.noContextPath();
+    const origin = req.headers.origin;
+    let cors: Record<string, string> = {};
+    if (exchange.cors && typeof origin === 'string') {
+      if (!exchange.cors.allows(origin)) throw errors.originNotAllowed();
+      if (!upgrade && req.method === 'OPTIONS' && req.headers['access-control-request-method']) {
+        const asked = req.headers['access-control-request-headers'];
+        return { url, exchange, cors, preflight: exchange.cors.preflightHeaders(origin, typeof asked === 'string' ? asked : undefined) };
+      }
+      cors = exchange.cors.responseHeaders(origin);
+    }
+    return { url, exchange, cors };
+  }
+
+  async #request(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now();
+    const trace: Trace = { api: null, entrypoint: null, plan: null, status: 0, messages: 0 };
+    let exchange: Exchange | undefined;
+    let connection: Connection | undefined;
+    let headers: Record<string, string> = {};
+    res.on('error', (error) => log.debug({ err: error.message }, 'response error'));
+    try {
+      const routed = this.#route(req, false);
+      exchange = routed.exchange;
+      trace.api = exchange.id;
+      headers = routed.cors;
+      if (routed.preflight) {
+        res.writeHead(204, { ...routed.preflight, 'Content-Length': '0' }).end();
+        return;
+      }
+      const entrypoint = exchange.entrypoints.find((e) => e.handle && e.accepts(req, false));
+      if (!entrypoint) throw errors.noEntrypoint();
+      trace.entrypoint = entrypoint.type;
+      const caller = await exchange.authenticate(requestView(req, routed.url));
+      trace.plan = caller.planKey;
+      headers = { ...headers, ...(await exchange.admit(caller, 'connect')) };
+      for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+      connection = exchange.connections.open(entrypoint.type, caller);
+      const open = connection;
+      emit({ kind: 'connection', api: exchange.id, entrypoint: entrypoint.type, delta: 1 });
+      res.on('close', () => open.abort(clientGone()));
+      if (res.destroyed || req.destroyed) open.abort(clientGone());
+      await entrypoint.handle!({ exchange, caller, url: routed.url, req, res, connection, log });
+    } catch (error) {
+      const gatewayError = asGatewayError(error);
+      if (gatewayError.status >= 500 && gatewayError.code === 'INTERNAL') log.error({ err: error, api: trace.api }, 'request failed');
+      writeError(res, gatewayError, headers);
+    } finally {
+      if (connection && exchange) {
+        exchange.connections.release(connection);
+        emit({ kind: 'connection', api: exchange.id, entrypoint: connection.entrypoint, delta: -1 });
+        trace.messages = connection.messages;
+      }
+      trace.status = res.writableFinished || res.headersSent ? res.statusCode : 499;
+      this.#log(req, trace, started);
+    }
+  }
+
+  async #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const started = performance.now();
+    const trace: Trace = { api: null, entrypoint: null, plan: null, status: 0, messages: 0 };
+    let exchange: Exchange | undefined;
+    let connection: Connection | undefined;
+    let headers: Record<string, string> = {};
+    try {
+      const routed = this.#route(req, true);
+      exchange = routed.exchange;
+      trace.api = exchange.id;
+      headers = routed.cors;
+      const entrypoint = exchange.entrypoints.find((e) => e.upgrade && e.accepts(req, true));
+      if (!entrypoint) throw errors.noEntrypoint();
+      trace.entrypoint = entrypoint.type;
+      const caller = await exchange.authenticate(requestView(req, routed.url));
+      trace.plan = caller.planKey;
+      headers = { ...headers, ...(await exchange.admit(caller, 'connect')) };
+      if (socket.destroyed) throw clientGone();
+      connection = exchange.connections.open(entrypoint.type, caller);
+      const open = connection;
+      emit({ kind: 'connection', api: exchange.id, entrypoint: entrypoint.type, delta: 1 });
+      socket.on('close', () => open.abort(clientGone()));
+      trace.status = 101;
+      await entrypoint.upgrade!({ exchange, caller, url: routed.url, req, socket, head, responseHeaders: headers, connection, log });
+    } catch (error) {
+      const gatewayError = asGatewayError(error);
+      if (gatewayError.code === 'INTERNAL') log.error({ err: error, api: trace.api }, 'handshake failed');
+      trace.status = gatewayError.status;
+      writeHandshakeError(socket, gatewayError, headers);
+    } finally {
+      if (connection && exchange) {
+        exchange.connections.release(connection);
+        emit({ kind: 'connection', api: exchange.id, entrypoint: connection.entrypoint, delta: -1 });
+        trace.messages = connection.messages;
+        trace.closeCode = connection.closeCode;
+      }
+      this.#log(req, trace, started);
+    }
+  }
+
+  #log(req: IncomingMessage, trace: Trace, started: number): void {
+    const durationMs = Math.round(performance.now() - started);
+    log.info({ event: 'request', method: req.method, path: safePath(req.url), ...trace, durationMs }, 'request');
+    emit({ kind: 'request', api: trace.api, entrypoint: trace.entrypoint, plan: trace.plan, status: trace.status, durationMs, messages: trace.messages });
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * Events the runtime emits for observers (metrics, tests). Listeners run synchronously on the
+ * hot path: they must be cheap and must not throw (a throwing listener is removed and logged).
+ * No listener: each emit is one array length check.
+ */
+import { log } from './log.ts';
+
+export type TelemetryEvent =
+  /** One request or connection ended (the same fields as its log line). */
+  | { kind: 'request'; api: string | null; entrypoint: string | null; plan: string | null; status: number; durationMs: number; messages: number }
+  /** A message passed the exchange (after flows). */
+  | { kind: 'message'; api: string; direction: 'publish' | 'subscribe' }
+  /** Messages dropped: by a policy, or by the slow-consumer policy (drop-oldest). */
+  | { kind: 'dropped'; api: string; reason: 'policy' | 'slow-consumer'; count: number }
+  /** A slow client was disconnected. */
+  | { kind: 'slow-consumer'; api: string; entrypoint: string }
+  /** A connection opened (+1) or closed (-1). */
+  | { kind: 'connection'; api: string; entrypoint: string; delta: 1 | -1 }
+  /** A bundle was deployed. */
+  | { kind: 'deploy'; bundleId: string; changed: string[]; kept: string[]; removed: string[]; added: string[] }
+  /** A bundle failed to load or build; the last good one keeps serving. */
+  | { kind: 'deploy-failed'; reason: string };
+
+export type TelemetryListener = (event: TelemetryEvent) => void;
+
+const listeners: TelemetryListener[] = [];
+
+/** Adds a listener; returns its removal. */
+export function onTelemetry(listener: TelemetryListener): () => void {
+  listeners.push(listener);
+  return () => {
+    const i = listeners.indexOf(listener);
+    if (i !== -1) listeners.splice(i, 1);
+  };
+}
+
+export function emit(event: TelemetryEvent): void {
+  if (listeners.length === 0) return;
+  for (const listener of [...listeners]) {
+    try {
+      listener(event);
+    } catch (error) {
+      log.error({ err: error }, 'telemetry listener threw; removed');
+      const i = listeners.indexOf(listener);
+      if (i !== -1) listeners.splice(i, 1);
+    }
+  }
+}
