@@ -14,6 +14,7 @@ import { checkPlans } from './check/plans.ts';
 import { checkSubscriptions } from './check/subscriptions.ts';
 import { checkCors } from './check/cors.ts';
 import { scanSecrets } from './check/secrets.ts';
+import { checkApiFlows } from './check/flows.ts';
 
 /** A validated document and the file it came from (for positions). */
 export interface Located<T> {
@@ -70,6 +71,7 @@ export function check(models: readonly ApiModel[], parsed: readonly ParsedFile[]
       ...checkPlans(model, options),
       ...checkSubscriptions(model),
       ...checkCors(model),
+      ...checkApiFlows(model),
     );
   }
   if (options.previous && options.releaseRules && options.toBundleApis) {
