@@ -18,7 +18,7 @@ import type { PublishMessage } from './message.ts';
 import { createEndpoint } from './endpoints/registry.ts';
 import { createEntrypoint } from './entrypoints/registry.ts';
 import { createPlan, PLAN_ORDER } from './plans/registry.ts';
-import { compileFlow, type Flow } from './policies/registry.ts';
+import { compileFlow, type Flow } from './policies/flow.ts';
 import { compileCors, type CorsPolicy } from './cors.ts';
 import { Connections } from './connections.ts';
 import { Delivery } from './delivery.ts';
@@ -27,7 +27,7 @@ import { errors, GatewayError } from './errors.ts';
 import { message as makeMessage } from './message.ts';
 import { resolveSecret } from './secrets.ts';
 import { canonicalJson } from './bundle.ts';
-import { emit } from './telemetry.ts';
+import { emit, policyCountersFor } from './telemetry.ts';
 import { log } from './log.ts';
 
 type ServedPlan = RuntimePlan & Partial<RateLimiter>;
@@ -84,8 +84,9 @@ export class Exchange {
     this.#endpoints = definition.endpoints.map((config) => createEndpoint(config, endpointContext));
     this.publishEndpoint = this.#endpoints.find((e) => e.publishes);
     this.subscribeEndpoint = this.#endpoints.find((e) => e.subscribes);
-    this.#publishFlow = compileFlow(definition.flows?.publish, 'publish', api.id);
-    this.#subscribeFlow = compileFlow(definition.flows?.subscribe, 'subscribe', api.id);
+    const counters = policyCountersFor(api.id);
+    this.#publishFlow = compileFlow(definition.flows?.publish, 'publish', { counters });
+    this.#subscribeFlow = compileFlow(definition.flows?.subscribe, 'subscribe', { counters });
 
     const fanoutSettings: FanoutSettings = {
       queueSize: definition.fanout?.queueSize ?? 1000,

@@ -7,7 +7,7 @@
  * per upstream message, before the queues, and every client gets the same Delivery (encode once).
  */
 import type { Endpoint } from './endpoints/endpoint.ts';
-import type { Flow } from './policies/registry.ts';
+import type { Flow } from './policies/flow.ts';
 import { Delivery } from './delivery.ts';
 import { errors } from './errors.ts';
 import { asGatewayError } from './entrypoints/entrypoint.ts';

@@ -4,6 +4,18 @@
  * No listener: each emit is one array length check.
  */
 import { log } from './log.ts';
+import { noPolicyCounters, type PolicyCounters } from './policies/counters.ts';
+
+let countersFactory: (apiId: string) => PolicyCounters = () => noPolicyCounters;
+
+/** Where an API's policy outcomes are counted; the metrics module installs its factory with `setPolicyCounters`. */
+export function policyCountersFor(apiId: string): PolicyCounters {
+  return countersFactory(apiId);
+}
+
+export function setPolicyCounters(factory: (apiId: string) => PolicyCounters): void {
+  countersFactory = factory;
+}
 
 export type TelemetryEvent =
   /** One request or connection ended (the same fields as its log line). */
