@@ -239,6 +239,10 @@ function human(d: BundleDiff): string {
   const mark = { added: '+', removed: '-', changed: '~', unchanged: ' ' } as const;
   for (const api of d.apis.filter((a) => a.status !== 'unchanged')) {
     lines.push('', `${mark[api.status]} ${api.id}${api.status === 'changed' ? '' : ` (${api.status})`}`);
+    if (api.status === 'removed') {
+      lines.push(`    was: ${removedSummary(api)}`);
+      continue;
+    }
     for (const c of api.changes) {
       if (c.kind === 'changed') lines.push(`    ${c.path}: ${show(c.before)} -> ${show(c.after)}`);
       else lines.push(`    ${c.kind === 'added' ? '+' : '-'} ${c.path}: ${show(c.kind === 'added' ? c.after : c.before)}`);
@@ -247,6 +251,13 @@ function human(d: BundleDiff): string {
   const same = d.apis.filter((a) => a.status === 'unchanged').map((a) => a.id);
   if (same.length) lines.push('', `unchanged: ${same.join(', ')}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** One line for a removed API (the JSON format keeps every removed field). */
+function removedSummary(api: ApiDiff): string {
+  const was = (path: string) => api.changes.find((c) => c.path === path)?.before;
+  const plans = api.changes.filter((c) => /^plans\.[^.]+$/.test(c.path)).map((c) => c.path.slice('plans.'.length));
+  return `${show(was('state'))}, ${show(was('lifecycle'))}, on ${((was('contextPaths') as string[] | undefined) ?? []).join(' ')}, plans: ${plans.join(', ') || 'none'}`;
 }
 
 /** A code span safe inside a GitHub table cell. */
@@ -268,6 +279,10 @@ function markdown(d: BundleDiff): string {
   }
   const title = { added: 'added', removed: 'removed', changed: 'changed', unchanged: '' } as const;
   for (const api of d.apis.filter((a) => a.status !== 'unchanged')) {
+    if (api.status === 'removed') {
+      lines.push('', `#### ${code(api.id)} — removed`, '', `It was: ${removedSummary(api).replace(/([*_<>[\]|])/g, '\\$1')}.`);
+      continue;
+    }
     lines.push('', `#### ${code(api.id)} — ${title[api.status]}`, '', '| field | before | after |', '| --- | --- | --- |');
     for (const c of api.changes) {
       lines.push(`| ${code(c.path)} | ${c.before === undefined ? '' : code(show(c.before))} | ${c.after === undefined ? '' : code(show(c.after))} |`);

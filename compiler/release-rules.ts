@@ -6,7 +6,7 @@
  * - A plan may disappear only if it was closed in the previous release.
  * - Lifecycles only move forward: an API `deprecated` may only become `archived`; `archived` is
  *   final. A plan `deprecated` may only become `closed`; `closed` is final.
- * - An archived API cannot be started.
+ * - An archived API cannot be started: the compiler's own ARCHIVED_STARTED check (every compile).
  * - No new subscriptions (a new file, or an existing one moved to another plan) to a deprecated
  *   plan, or to any plan of a deprecated or archived API.
  *
@@ -15,6 +15,7 @@
  * (the file that disappeared, for removals: line 1) and the release it conflicts with.
  */
 import type { Api, Bundle, BundleApi, Plan } from '../schemas/types.ts';
+import type { ReleaseRules } from './check.ts';
 import { diagnosticForFile, sortDiagnostics, type Diagnostic } from './diagnostic.ts';
 import { parseJson, type ParsedFile, type SourceFile } from './source.ts';
 
@@ -33,7 +34,6 @@ export const RELEASE_RULE_CODES = {
   planRemoved: 'RELEASE_PLAN_REMOVED',
   apiLifecycle: 'RELEASE_API_LIFECYCLE_TERMINAL',
   planStatus: 'RELEASE_PLAN_STATUS_TERMINAL',
-  archivedStarted: 'RELEASE_ARCHIVED_API_STARTED',
   deprecatedSubscription: 'RELEASE_SUBSCRIPTION_TO_DEPRECATED',
 } as const;
 
@@ -44,27 +44,32 @@ export function describeRelease(release: PreviousRelease): string {
   return `ref ${release.ref ?? '(unknown)'}`;
 }
 
-/** Check `next` against `previous` (undefined: the first release, only the one-bundle rules apply). */
+/**
+ * Check `next` against the previous release (`undefined`: the first release, nothing to check).
+ * Used under the store's lock when releasing; `files` are `next`'s sources, to point at lines.
+ */
 export function checkReleaseRules(
   previous: Bundle | undefined,
   next: Bundle,
   options: { release: PreviousRelease; files?: readonly SourceFile[] },
 ): Diagnostic[] {
-  const against = describeRelease(options.release);
-  const locator = fileLocator(options.files ?? []);
+  if (!previous) return [];
+  return sortDiagnostics(runRules(previous.apis, next.apis, options.release, fileLocator(options.files ?? [])));
+}
+
+/** The same rules as a compiler hook: `compileTree(files, { previous, releaseRules: releaseRules(info) })`. */
+export function releaseRules(release: PreviousRelease): ReleaseRules {
+  return ({ apis, previous, at }) => runRules(previous.apis, apis, release, at);
+}
+
+type Locate = (file: string, pointer: string, code: string, message: string) => Diagnostic;
+
+function runRules(previous: Record<string, BundleApi>, next: Record<string, BundleApi>, release: PreviousRelease, locate: Locate): Diagnostic[] {
+  const against = describeRelease(release);
   const out: Diagnostic[] = [];
-  const at = (file: string, pointer: string, code: string, message: string) => out.push(locator(file, pointer, code, `${message} (conflicts with ${against})`));
-
-  for (const [id, api] of Object.entries(next.apis)) {
-    const def = api.definition;
-    if (lifecycleOf(def) === 'archived' && stateOf(def) === 'started') {
-      at(`${id}/api.json`, '/state', RELEASE_RULE_CODES.archivedStarted, `API "${id}" is archived and cannot be started; set "state": "stopped"`);
-    }
-  }
-  if (!previous) return sortDiagnostics(out);
-
-  for (const [id, before] of Object.entries(previous.apis)) {
-    const after = next.apis[id];
+  const at: At = (file, pointer, code, message) => out.push(locate(file, pointer, code, `${message} (conflicts with ${against})`));
+  for (const [id, before] of Object.entries(previous)) {
+    const after = next[id];
     if (!after) {
       const published = Object.entries(before.plans).filter(([, p]) => statusOf(p) === 'published').map(([k]) => k);
       const started = stateOf(before.definition) === 'started';
@@ -78,12 +83,12 @@ export function checkReleaseRules(
     checkApiLifecycle(id, before, after, at);
     checkPlans(id, before, after, at);
   }
-
-  for (const [id, after] of Object.entries(next.apis)) checkNewSubscriptions(id, previous.apis[id], after, at);
-  return sortDiagnostics(out);
+  for (const [id, after] of Object.entries(next)) checkNewSubscriptions(id, previous[id], after, at);
+  return out;
 }
 
 type At = (file: string, pointer: string, code: string, message: string) => void;
+
 
 function checkApiLifecycle(id: string, before: BundleApi, after: BundleApi, at: At): void {
   const from = lifecycleOf(before.definition);
@@ -138,7 +143,7 @@ const lifecycleOf = (api: Api) => api.lifecycle ?? 'unpublished';
 const statusOf = (plan: Plan) => plan.status ?? 'staging';
 
 /** Build diagnostics at real positions in `files` (parsed lazily, once each); missing files: line 1. */
-function fileLocator(files: readonly SourceFile[]) {
+function fileLocator(files: readonly SourceFile[]): Locate {
   const texts = new Map(files.map((f) => [f.path, f.text]));
   const parsed = new Map<string, ParsedFile | null>();
   return (path: string, pointer: string, code: string, message: string): Diagnostic => {

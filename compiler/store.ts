@@ -21,7 +21,7 @@ import type { FileHandle } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Bundle } from '../schemas/types.ts';
-import { bundleId, canonicalJson } from './bundle.ts';
+import { bundleId, canonicalJson } from './index.ts';
 
 export type ReleaseKind = 'release' | 'rollback';
 

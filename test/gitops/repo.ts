@@ -6,6 +6,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { compileTree, COMPILER_VERSION, type SourceFile } from '../../compiler/index.ts';
+import type { Bundle, BundleSource } from '../../schemas/types.ts';
 
 const GIT_ENV = {
   ...process.env,
@@ -82,8 +84,10 @@ export function apiKeyPlan(status = 'published'): Record<string, unknown> {
   return { type: 'api-key', name: 'Gold', status };
 }
 
-export function apiKeySubscription(plan: string): Record<string, unknown> {
-  return { plan, apiKeys: [{ hash: 'a'.repeat(64) }] };
+let keySeq = 0;
+/** An api-key subscription with a fresh (fake) key hash each call. */
+export function apiKeySubscription(plan: string, hash = (++keySeq).toString(16).padStart(64, 'a')): Record<string, unknown> {
+  return { plan, apiKeys: [{ hash }] };
 }
 
 /** Files for one API folder under apis/<id>/. */
@@ -97,4 +101,18 @@ export function apiFolder(
   for (const [key, plan] of Object.entries(plans)) files[`apis/${id}/plans/${key}.json`] = plan;
   for (const [name, sub] of Object.entries(subscriptions)) files[`apis/${id}/subscriptions/${name}.json`] = sub;
   return files;
+}
+
+/** Compile repo-style files (`apis/<id>/...`) in memory; fails the test with the diagnostics if any. */
+export function compileFiles(files: Record<string, unknown>, source: Partial<BundleSource> = {}): Bundle {
+  const result = compileTree(sourcesOf(files), { source: { kind: 'git', compilerVersion: COMPILER_VERSION, ...source } });
+  if (!result.bundle) throw new Error(`fixture does not compile:\n${result.diagnostics.map((d) => `${d.file}:${d.line} ${d.code} ${d.message}`).join('\n')}`);
+  return result.bundle;
+}
+
+/** The sources of repo-style files, relative to the APIs root (for line numbers in diagnostics). */
+export function sourcesOf(files: Record<string, unknown>): SourceFile[] {
+  return Object.entries(files)
+    .filter(([p, v]) => p.startsWith('apis/') && v !== null)
+    .map(([p, v]) => ({ path: p.slice('apis/'.length), text: typeof v === 'string' ? v : JSON.stringify(v, null, 2) }));
 }
