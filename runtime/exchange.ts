@@ -127,6 +127,11 @@ export class Exchange {
       }
       throw first instanceof GatewayError ? first : errors.unauthorized('INVALID_CREDENTIAL', 'The credential was refused.');
     }
+    // No credential at all and one api-key or jwt plan is the only way in: its own *_MISSING 401 says what to send.
+    const candidates = this.#planGroups.flat().filter((plan) => plan.type !== 'push');
+    if (candidates.length === 1 && (candidates[0]!.type === 'api-key' || candidates[0]!.type === 'jwt')) {
+      await candidates[0]!.authenticate(request);
+    }
     throw errors.planUnresolvable();
   }
 

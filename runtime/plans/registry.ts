@@ -4,11 +4,16 @@
 import type { Plan } from '../../schemas/types.ts';
 import type { PlanContext, PlanFactory, RateLimiter, RuntimePlan } from './plan.ts';
 import { createKeylessPlan } from './keyless.ts';
+import { createApiKeyPlan } from './api-key.ts';
+import { createJwtPlan } from './jwt.ts';
+import { createRateLimiter } from '../rate-limit/limiter.ts';
 
 type PlanFactories = { [K in Plan['type']]?: PlanFactory<Extract<Plan, { type: K }>> };
 
 export const planFactories: PlanFactories = {
   keyless: createKeylessPlan,
+  'api-key': createApiKeyPlan,
+  jwt: createJwtPlan,
 };
 
 /** Resolution order of plan types: a present credential of an earlier type decides. */
@@ -18,5 +23,9 @@ export const PLAN_ORDER: readonly Plan['type'][] = ['jwt', 'api-key', 'keyless',
 export function createPlan(key: string, config: Plan, context: PlanContext): RuntimePlan & Partial<RateLimiter> {
   const factory = planFactories[config.type] as PlanFactory<Plan> | undefined;
   if (!factory) throw new Error(`plan "${key}": type "${config.type}" is not available in this runtime`);
-  return factory(key, config, context);
+  const plan = factory(key, config, context);
+  // Every plan counts (for /status) and applies its rateLimit/quota, unless it brings its own limiter.
+  if (plan.admit) return plan;
+  const limiter = createRateLimiter({ apiId: context.apiId, planKey: key, plan: config, subscriptions: context.subscriptions });
+  return Object.assign(plan, { admit: limiter.admit });
 }
