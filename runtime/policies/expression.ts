@@ -239,7 +239,10 @@ class Compiler {
   }
 
   private call(ast: jsep.CallExpression, depth: number): Node {
-    if (ast.callee.type !== 'Identifier') return this.fail('only the built-in functions can be called (no methods)', '(');
+    if (ast.callee.type !== 'Identifier') {
+      this.compile(ast.callee, depth); // reports unsafe access in the callee first
+      return this.fail('only the built-in functions can be called (no methods)', '(');
+    }
     const name = (ast.callee as jsep.Identifier).name;
     if (!Object.hasOwn(FUNCTIONS, name)) return this.fail(`unknown function "${name}"`, name);
     const { arity, call } = FUNCTIONS[name];
