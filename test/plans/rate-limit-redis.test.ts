@@ -107,6 +107,6 @@ describe('Redis outage', () => {
     } finally {
       redis.thaw();
     }
-    await eventually(async () => (await limiter.admit({ ...caller, rateKey: 'sub:thawed' }, 'connect'))['X-Rate-Limit-Limit'] === '100', 'limits to apply after the thaw');
+    await eventually(async () => (await limiter.admit({ ...caller, rateKey: 'sub:thawed' }, 'connect'))?.['X-Rate-Limit-Limit'] === '100', 'limits to apply after the thaw');
   });
 });
