@@ -11,7 +11,8 @@ export type PolicyOutcome = 'dropped' | 'refused' | 'not-json' | 'condition-erro
 
 /**
  * Counters of policy outcomes, handed to compileFlow when a bundle is built (one per API, so the
- * implementation binds the API label). The metrics module implements it with prom-client; `count`
+ * implementation binds the API label; the exchange gets it from telemetry.ts `policyCountersFor`, which the
+ * metrics module fills with `setPolicyCounters`). `count`
  * runs on the message path: it must be cheap and must never throw.
  */
 export interface PolicyCounters {
@@ -46,16 +47,4 @@ export class MemoryPolicyCounters implements PolicyCounters {
   snapshot(): Record<string, number> {
     return Object.fromEntries(this.#counts);
   }
-}
-
-let provider: (apiId: string) => PolicyCounters = () => noPolicyCounters;
-
-/** The metrics module installs its counters here once at startup; flows built afterwards count into them. */
-export function providePolicyCounters(counters: (apiId: string) => PolicyCounters): void {
-  provider = counters;
-}
-
-/** The counters for one API's flows (no-op until metrics provide some). */
-export function policyCountersFor(apiId: string): PolicyCounters {
-  return provider(apiId);
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../../runtime/errors.ts';
-import { noPolicyCounters, policyCountersFor, providePolicyCounters, MemoryPolicyCounters } from '../../runtime/policies/counters.ts';
+import { noPolicyCounters, MemoryPolicyCounters } from '../../runtime/policies/counters.ts';
+import { policyCountersFor, setPolicyCounters } from '../../runtime/telemetry.ts';
 import { compileFlow } from '../../runtime/policies/flow.ts';
 import { PolicyConfigError } from '../../runtime/policies/policy.ts';
 import { body, flow, msg } from './fixtures.ts';
@@ -62,15 +63,15 @@ describe('compileFlow', () => {
     ]);
   });
 
-  it('counters come from the provider the metrics module installs', () => {
+  it('counters come from the telemetry seam the metrics module installs (as the exchange reads them)', () => {
     expect(policyCountersFor('any')).toBe(noPolicyCounters);
     const counters = new MemoryPolicyCounters();
-    providePolicyCounters((apiId) => (apiId === 'orders' ? counters : noPolicyCounters));
+    setPolicyCounters((apiId) => (apiId === 'orders' ? counters : noPolicyCounters));
     try {
       compileFlow([{ policy: 'message-filter', condition: 'false' }], 'subscribe', { counters: policyCountersFor('orders') })(msg('x'));
       expect(counters.total('dropped')).toBe(1);
     } finally {
-      providePolicyCounters(() => noPolicyCounters);
+      setPolicyCounters(() => noPolicyCounters);
     }
   });
 });
