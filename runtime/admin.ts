@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import type { RouterSwitch } from './router.ts';
 import { log } from './log.ts';
+import { plansStatus } from './plans/status.ts';
 
 /** What admin routes can see. */
 export interface AdminView {
@@ -51,9 +52,13 @@ export function status(view: AdminView): Record<string, unknown> {
   const apis: Record<string, unknown> = {};
   for (const [id, api] of Object.entries(router.bundle.apis)) {
     const exchange = router.exchanges.get(id);
+    const failure = router.failures.get(id);
     apis[id] = exchange
       ? { name: api.definition.name, ...exchange.status(), health: exchange.health() }
-      : { name: api.definition.name, state: api.definition.state ?? 'started', contextPaths: api.definition.contextPaths, connections: {} };
+      : failure !== undefined
+        ? { name: api.definition.name, state: 'failed', error: failure, contextPaths: api.definition.contextPaths, connections: {} }
+        : { name: api.definition.name, state: api.definition.state ?? 'started', contextPaths: api.definition.contextPaths, connections: {} };
+    (apis[id] as Record<string, unknown>).plans = plansStatus(api);
   }
   return {
     bundleId: router.bundleId,

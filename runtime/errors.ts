@@ -44,6 +44,8 @@ export const errors = {
   credentialExpired: () => new GatewayError('CREDENTIAL_EXPIRED', 401, 'The credential expired.', 1008),
   /** The API changed or stopped in a deploy: clients reconnect (WebSocket 1012). */
   serviceRestart: () => new GatewayError('SERVICE_RESTART', 503, 'The API was redeployed; reconnect.', 1012),
+  /** The API is in the bundle but failed to build on this gateway (see the log and /status). */
+  apiUnavailable: () => new GatewayError('API_UNAVAILABLE', 503, 'The API is not available on this gateway right now.', 1011),
   /** The gateway is shutting down (WebSocket 1013). */
   gatewayStopping: () => new GatewayError('GATEWAY_STOPPING', 503, 'The gateway is stopping; reconnect later.', 1013),
   /** The client did not keep up with the messages of a shared subscription (WebSocket 1013). */

@@ -25,7 +25,7 @@ export function normalisePath(path: string): string {
 
 export class Router {
   /** Longest context path first, so the most specific API wins. */
-  readonly #routes: { path: string; exchange: Exchange }[];
+  readonly #routes: { path: string; exchange: Exchange | null }[];
 
   constructor(
     readonly bundle: Bundle,
@@ -33,10 +33,14 @@ export class Router {
     readonly exchanges: ReadonlyMap<string, Exchange>,
     /** Where the bundle came from (file path, store URL, "working tree"). */
     readonly origin: string,
+    /** Started APIs that failed to build and have no last good exchange: answered 503. */
+    readonly failures: ReadonlyMap<string, string> = new Map(),
     readonly deployedAt = new Date(),
   ) {
+    const failed = [...failures.keys()].flatMap((id) => bundle.apis[id]!.definition.contextPaths.map((path) => ({ path: normalisePath(path), exchange: null })));
     this.#routes = [...exchanges.values()]
-      .flatMap((exchange) => exchange.contextPaths.map((path) => ({ path: normalisePath(path), exchange })))
+      .flatMap((exchange) => exchange.contextPaths.map((path) => ({ path: normalisePath(path), exchange: exchange as Exchange | null })))
+      .concat(failed)
       .sort((a, b) => b.path.length - a.path.length);
   }
 
@@ -44,10 +48,14 @@ export class Router {
     return this.bundle.id;
   }
 
-  /** The exchange serving a request path (already without query), or null (404). */
+  /** The exchange serving a request path (already without query); null: 404; throws 503 for an API that failed to build. */
   match(pathname: string): Exchange | null {
     const path = normalisePath(pathname);
-    for (const route of this.#routes) if (path.startsWith(route.path)) return route.exchange;
+    for (const route of this.#routes) {
+      if (!path.startsWith(route.path)) continue;
+      if (!route.exchange) throw errors.apiUnavailable();
+      return route.exchange;
+    }
     return null;
   }
 }
@@ -59,6 +67,8 @@ export interface DeployResult {
   readonly kept: string[];
   readonly removed: string[];
   readonly added: string[];
+  /** APIs that failed to build or warm (each keeps its last good exchange, if any). */
+  readonly failed?: string[];
   readonly error?: string;
 }
 
@@ -94,35 +104,49 @@ export class RouterSwitch {
     if (previous && typeof claimedId === 'string' && claimedId === previous.bundleId) return { deployed: false, bundleId: claimedId, ...nothing };
 
     let bundle: Bundle;
-    const built: Exchange[] = [];
-    const exchanges = new Map<string, Exchange>();
-    const report = { changed: [] as string[], kept: [] as string[], removed: [] as string[], added: [] as string[] };
     try {
       bundle = validateBundle(candidate);
-      for (const [apiId, api] of Object.entries(bundle.apis)) {
-        if ((api.definition.state ?? 'started') !== 'started') continue;
-        const old = previous?.exchanges.get(apiId);
-        if (old && old.fingerprint === canonicalJson(api)) {
-          exchanges.set(apiId, old);
-          report.kept.push(apiId);
-          continue;
-        }
-        const fresh = new Exchange(api, { instanceId: this.instanceId });
-        built.push(fresh);
-        exchanges.set(apiId, fresh);
-        (old ? report.changed : report.added).push(apiId);
-      }
-      await Promise.all(built.map((exchange) => exchange.start()));
     } catch (error) {
       const message = (error as Error).message;
       this.lastError = { at: new Date().toISOString(), message };
       log.error({ origin, err: message, serving: previous?.bundleId ?? null }, 'deploy failed; the last good bundle keeps serving');
       emit({ kind: 'deploy-failed', reason: message });
-      await Promise.all(built.map((exchange) => exchange.stop()));
       return { deployed: false, ...nothing, error: message };
     }
+    if (previous && bundle.id === previous.bundleId) return { deployed: false, bundleId: bundle.id, ...nothing };
 
-    const next = new Router(bundle, exchanges, origin);
+    // Each changed API is built and warmed on its own: one that fails (a missing secret, a
+    // connector this runtime lacks) keeps its last good exchange, or is answered 503 when it has
+    // none, and never holds back the other APIs.
+    const exchanges = new Map<string, Exchange>();
+    const failures = new Map<string, string>();
+    const report = { changed: [] as string[], kept: [] as string[], removed: [] as string[], added: [] as string[], failed: [] as string[] };
+    await Promise.all(Object.entries(bundle.apis).map(async ([apiId, api]) => {
+      if ((api.definition.state ?? 'started') !== 'started') return;
+      const old = previous?.exchanges.get(apiId);
+      if (old && old.fingerprint === canonicalJson(api)) {
+        exchanges.set(apiId, old);
+        report.kept.push(apiId);
+        return;
+      }
+      let fresh: Exchange | undefined;
+      try {
+        fresh = new Exchange(api, { instanceId: this.instanceId });
+        await fresh.start();
+      } catch (error) {
+        const message = (error as Error).message;
+        report.failed.push(apiId);
+        log.error({ origin, api: apiId, err: message, keeping: old ? 'last good' : 'none' }, old ? 'API failed to build; its last good version keeps serving' : 'API failed to build; answered 503 until it builds');
+        if (fresh) await fresh.stop();
+        if (old) exchanges.set(apiId, old);
+        else failures.set(apiId, message);
+        return;
+      }
+      exchanges.set(apiId, fresh);
+      (old ? report.changed : report.added).push(apiId);
+    }));
+    for (const list of Object.values(report)) list.sort();
+    const next = new Router(bundle, exchanges, origin, failures);
     this.#current = next;
 
     const dropped = previous ? [...previous.exchanges.values()].filter((exchange) => exchanges.get(exchange.id) !== exchange) : [];
@@ -134,7 +158,7 @@ export class RouterSwitch {
 
     log.info({ event: 'deploy', bundleId: bundle.id, origin, ...report }, 'deployed');
     emit({ kind: 'deploy', bundleId: bundle.id, ...report });
-    this.lastError = undefined;
+    this.lastError = report.failed.length ? { at: new Date().toISOString(), message: `APIs failed to build: ${report.failed.join(', ')}` } : undefined;
     return { deployed: true, bundleId: bundle.id, ...report };
   }
 

@@ -1,0 +1,97 @@
+/**
+ * Options shared by `sluice serve` and `sluice dev`, and running a gateway until SIGTERM/SIGINT.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs, UsageError, type ParsedArgs } from '../../compiler/cli/args.ts';
+import { startGateway, type Gateway } from '../gateway.ts';
+import type { BundleSource } from '../sources/source.ts';
+import { log, setLogLevel } from '../log.ts';
+
+export { UsageError };
+
+export const SERVER_FLAGS = ['--port', '--admin-port', '--host', '--tls-cert', '--tls-key', '--log-level'] as const;
+
+export interface ServerFlags {
+  readonly host: string;
+  readonly port: number;
+  readonly adminPort: number;
+  readonly tls?: { cert: Buffer; key: Buffer };
+}
+
+function port(value: string | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (!/^\d{1,5}$/.test(value) || Number(value) > 65535) throw new UsageError(`${name} must be a port number (got "${value}")`);
+  return Number(value);
+}
+
+export function parseServerFlags(args: readonly string[], valued: readonly string[]): { parsed: ParsedArgs; server: ServerFlags } {
+  const parsed = parseArgs(args, [...SERVER_FLAGS, ...valued]);
+  const { flags } = parsed;
+  const level = flags.get('--log-level');
+  if (level !== undefined) {
+    if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(level)) throw new UsageError(`--log-level must be fatal, error, warn, info, debug, trace or silent`);
+    setLogLevel(level);
+  }
+  const certFile = flags.get('--tls-cert');
+  const keyFile = flags.get('--tls-key');
+  if ((certFile === undefined) !== (keyFile === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
+  let tls: ServerFlags['tls'];
+  if (certFile && keyFile) {
+    try {
+      tls = { cert: readFileSync(certFile), key: readFileSync(keyFile) };
+    } catch (error) {
+      throw new UsageError(`cannot read the TLS files: ${(error as Error).message}`);
+    }
+  }
+  return {
+    parsed,
+    server: {
+      host: flags.get('--host') ?? '127.0.0.1',
+      port: port(flags.get('--port'), 8082, '--port'),
+      adminPort: port(flags.get('--admin-port'), 18082, '--admin-port'),
+      tls,
+    },
+  };
+}
+
+/** Starts the gateway and serves until SIGTERM/SIGINT; graceful shutdown ends within 10 s. Returns the exit code. */
+export async function serveUntilSignal(server: ServerFlags, source: BundleSource): Promise<number> {
+  let gateway: Gateway;
+  try {
+    gateway = await startGateway({ ...server, source, shutdownGraceMs: 7000 });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    console.error(`sluice: cannot listen: ${code === 'EADDRINUSE' ? 'the port is in use' : (error as Error).message}`);
+    return 1;
+  }
+  console.error(`sluice: serving ${gateway.url} (admin ${gateway.adminUrl}) from ${source.description}`);
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        log.warn({ signal }, 'second signal: exiting now');
+        process.exit(1);
+      }
+      stopping = true;
+      log.info({ event: 'shutdown', signal }, 'shutting down');
+      const deadline = setTimeout(() => {
+        log.warn('shutdown took too long; exiting');
+        process.exit(0);
+      }, 9500);
+      deadline.unref();
+      gateway.close().then(
+        () => resolve(0),
+        (error) => {
+          log.error({ err: error }, 'shutdown failed');
+          resolve(1);
+        },
+      ).finally(() => {
+        clearTimeout(deadline);
+        process.off('SIGTERM', stop);
+        process.off('SIGINT', stop);
+      });
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
+}

@@ -1,0 +1,50 @@
+/**
+ * `sluice serve --bundle FILE | --bundles DIR | --store DIR|URL [--port 8082] [--admin-port 18082]
+ *  [--host 127.0.0.1] [--tls-cert PEM --tls-key PEM] [--log-level info]`
+ */
+import type { BundleSource } from '../sources/source.ts';
+import { fileSource } from '../sources/file.ts';
+import { dirSource } from '../sources/dir.ts';
+import { parseServerFlags, serveUntilSignal, UsageError } from './options.ts';
+
+const USAGE = 'usage: sluice serve --bundle FILE | --bundles DIR | --store DIR|URL [--port 8082] [--admin-port 18082] [--host 127.0.0.1] [--tls-cert PEM --tls-key PEM] [--log-level info]';
+
+/** The store source (GitOps) lives in runtime/sources/store.ts and exports `storeSource(location)`. */
+async function storeSource(location: string): Promise<BundleSource | undefined> {
+  try {
+    const module = (await import('../sources/' + 'store.ts')) as { storeSource(location: string): BundleSource };
+    return module.storeSource(location);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && String((error as Error).message).includes('store.ts')) return undefined;
+    throw error;
+  }
+}
+
+export async function run(args: string[]): Promise<number> {
+  let server;
+  let source: BundleSource | undefined;
+  try {
+    const parsed = parseServerFlags(args, ['--bundle', '--bundles', '--store']);
+    server = parsed.server;
+    const { flags, positionals } = parsed.parsed;
+    if (positionals.length) throw new UsageError(`unexpected argument ${positionals[0]}`);
+    const chosen = ['--bundle', '--bundles', '--store'].filter((flag) => flags.has(flag));
+    if (chosen.length !== 1) throw new UsageError('give exactly one of --bundle FILE, --bundles DIR, --store DIR|URL');
+    if (flags.has('--bundle')) source = fileSource(flags.get('--bundle')!);
+    else if (flags.has('--bundles')) source = dirSource(flags.get('--bundles')!);
+    else {
+      source = await storeSource(flags.get('--store')!);
+      if (!source) {
+        console.error('sluice serve --store: not yet available in this build.');
+        return 2;
+      }
+    }
+  } catch (error) {
+    if (error instanceof UsageError) {
+      console.error(`sluice serve: ${error.message}\n${USAGE}`);
+      return 2;
+    }
+    throw error;
+  }
+  return serveUntilSignal(server, source);
+}
