@@ -6,16 +6,19 @@ import { parseArgs, UsageError, type ParsedArgs } from '../../compiler/cli/args.
 import { startGateway, type Gateway } from '../gateway.ts';
 import type { BundleSource } from '../sources/source.ts';
 import { log, setLogLevel } from '../log.ts';
+import { parseRateLimitFlags, RATE_LIMIT_FLAGS, startRateLimits, type RateLimitSettings } from '../rate-limit/setup.ts';
 
 export { UsageError };
 
-export const SERVER_FLAGS = ['--port', '--admin-port', '--host', '--tls-cert', '--tls-key', '--log-level'] as const;
+export const SERVER_FLAGS = ['--port', '--admin-port', '--host', '--tls-cert', '--tls-key', '--log-level', ...RATE_LIMIT_FLAGS] as const;
 
 export interface ServerFlags {
   readonly host: string;
   readonly port: number;
   readonly adminPort: number;
   readonly tls?: { cert: Buffer; key: Buffer };
+  /** --redis, --redis-key-prefix, --rate-limit-error-strategy */
+  readonly rateLimits?: RateLimitSettings;
 }
 
 function port(value: string | undefined, fallback: number, name: string): number {
@@ -50,6 +53,7 @@ export function parseServerFlags(args: readonly string[], valued: readonly strin
       port: port(flags.get('--port'), 8082, '--port'),
       adminPort: port(flags.get('--admin-port'), 18082, '--admin-port'),
       tls,
+      rateLimits: parseRateLimitFlags(flags),
     },
   };
 }
@@ -57,11 +61,13 @@ export function parseServerFlags(args: readonly string[], valued: readonly strin
 /** Starts the gateway and serves until SIGTERM/SIGINT; graceful shutdown ends within 10 s. Returns the exit code. */
 export async function serveUntilSignal(server: ServerFlags, source: BundleSource): Promise<number> {
   let gateway: Gateway;
+  const closeRateLimits = await startRateLimits(server.rateLimits ?? { errorStrategy: 'allow' });
   try {
     gateway = await startGateway({ ...server, source, shutdownGraceMs: 7000 });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     console.error(`sluice: cannot listen: ${code === 'EADDRINUSE' ? 'the port is in use' : (error as Error).message}`);
+    await closeRateLimits();
     return 1;
   }
   console.error(`sluice: serving ${gateway.url} (admin ${gateway.adminUrl}) from ${source.description}`);
@@ -86,6 +92,7 @@ export async function serveUntilSignal(server: ServerFlags, source: BundleSource
           resolve(1);
         },
       ).finally(() => {
+        void closeRateLimits();
         clearTimeout(deadline);
         process.off('SIGTERM', stop);
         process.off('SIGINT', stop);
