@@ -14,6 +14,19 @@ import { checkExpression } from './expression.ts';
 import { policyModule } from './flow.ts';
 import type { Direction } from './policy.ts';
 
+/** Every code checkFlows emits, with what it means (stable: tools and CI may match on them). */
+export const POLICY_CODES: Readonly<Record<string, string>> = Object.freeze({
+  POLICY_INVALID_CONDITION: 'a condition that does not parse, names an unknown variable or function, or exceeds the expression bounds',
+  POLICY_UNSAFE_ACCESS: '__proto__, constructor or prototype in a condition or a transform path',
+  POLICY_INVALID_SCHEMA: 'a json-validate schema that ajv (draft 2020-12, strict) cannot compile',
+  POLICY_INVALID_PATH: 'a transform path that is empty or has an empty segment',
+  POLICY_CONFLICTING_PATHS: 'transform paths that overlap or undo each other; a header set twice in different case',
+  POLICY_INVALID_HEADER: 'a header name that is not a token, or a header value with a line break',
+  POLICY_INVALID_SIZE: 'a max-size maxBytes that is not a positive integer',
+  POLICY_EMPTY_STEP: 'a transform or headers step that does nothing',
+  POLICY_UNKNOWN: 'a policy this runtime does not implement',
+});
+
 export interface FlowProblem {
   /** JSON pointer into the API definition, e.g. "/flows/subscribe/0/condition". */
   readonly pointer: string;
