@@ -111,10 +111,18 @@ export function parseJson(path: string, text: string): ParseResult {
     value = JSON.parse(source);
   } catch (error) {
     const reason = (error as Error).message;
-    const at = syntaxErrorOffset(source, reason);
-    const position = positionOf(lineStarts(text), at + offset);
-    const what = reason.replace(/\s*in JSON at position \d+.*$/s, '').replace(/\s*\(line \d+ column \d+\)$/, '');
-    return { ok: false, position, message: `invalid JSON: ${what || 'syntax error'}` };
+    let at = Math.min(syntaxErrorOffset(source, reason), trimmedEnd(source));
+    let what = reason
+      .replace(/\s*after JSON at position \d+.*$/s, ' after the end of the JSON document')
+      .replace(/\s*in JSON at position \d+.*$/s, '')
+      .replace(/\s*\(line \d+ column \d+\)$/, '')
+      .replace(/^Unexpected token '([\s\S])',[\s\S]*$/, (_, c: string) => `Unexpected character ${JSON.stringify(c)}`);
+    const word = wordAround(source, at);
+    if (word) {
+      at = word.start;
+      what = `unexpected ${JSON.stringify(word.text)} (strings need double quotes; the literals are true, false and null)`;
+    }
+    return { ok: false, position: positionOf(lineStarts(text), at + offset), message: `invalid JSON: ${what || 'syntax error'}` };
   }
   return { ok: true, file: new LazyParsedFile(path, text, value) };
 }
@@ -131,6 +139,19 @@ function syntaxErrorOffset(source: string, reason: string): number {
     if (own) return Number(own[1]);
   }
   return trimmedEnd(source);
+}
+
+/** A bare word (misspelt literal, unquoted string) at or just before `at`, other than a valid literal. */
+function wordAround(source: string, at: number): { start: number; text: string } | undefined {
+  const isWord = (c: string | undefined) => c !== undefined && /[A-Za-z_]/.test(c);
+  let start = at;
+  while (start > 0 && at - start < 64 && isWord(source[start - 1])) start--;
+  let end = at;
+  while (end < source.length && end - start < 64 && isWord(source[end])) end++;
+  if (end === start) return undefined;
+  if (start > 0 && /["\w]/.test(source[start - 1])) return undefined; // inside a string or a number
+  const text = source.slice(start, end);
+  return text === 'true' || text === 'false' || text === 'null' ? undefined : { start, text };
 }
 
 function trimmedEnd(source: string): number {
