@@ -147,7 +147,7 @@ export async function resolveRef(repo: string, ref: string, options: ReadRefOpti
 
 /** Read every `.json` file under the APIs folder in the tree at REF. */
 export async function readRef(repo: string, ref: string, options: ReadRefOptions = {}): Promise<RefTree> {
-  const o = { ...DEFAULTS, ...options };
+  const o = { ...DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as typeof DEFAULTS;
   const resolved = await resolveRef(repo, ref, o);
   const apisDir = normaliseApisDir(o.apisDir);
   const listing = await git(resolved.repo, ['ls-tree', '-r', '-z', '-l', '--full-tree', resolved.commit, '--', apisDir === '.' ? '.' : apisDir], {
@@ -243,4 +243,13 @@ async function readBlobs(repo: string, wanted: { object: string; size: number; p
 
 function firstLine(text: string): string {
   return text.split('\n')[0] || 'no message';
+}
+
+/** The top level of the work tree holding `dir` (realpath), for mapping a folder to its path in the repo. */
+export async function workTreeRoot(dir: string, timeoutMs = DEFAULTS.timeoutMs): Promise<string> {
+  const run = await git(path.resolve(dir), ['rev-parse', '--show-toplevel'], { maxBytes: SMALL_OUTPUT, timeoutMs }).catch((error: unknown) => {
+    throw error instanceof GitError ? error : new GitError('git-failed', String(error));
+  });
+  if (run.code !== 0) throw new GitError('git-not-a-repo', `${path.resolve(dir)} is not inside a git work tree (${firstLine(run.stderr)})`);
+  return run.stdout.toString('utf8').trim();
 }

@@ -37,9 +37,9 @@ export const RELEASE_RULE_CODES = {
   deprecatedSubscription: 'RELEASE_SUBSCRIPTION_TO_DEPRECATED',
 } as const;
 
-/** "release v3 (deployment 7)", "release v3", or "ref 1a2b3c4". */
+/** "release v3, deployment 7", "release v3", or "ref 1a2b3c4". */
 export function describeRelease(release: PreviousRelease): string {
-  if (release.tag) return `release ${release.tag}${release.deployment !== undefined ? ` (deployment ${release.deployment})` : ''}`;
+  if (release.tag) return `release ${release.tag}${release.deployment !== undefined ? `, deployment ${release.deployment}` : ''}`;
   if (release.deployment !== undefined) return `deployment ${release.deployment}`;
   return `ref ${release.ref ?? '(unknown)'}`;
 }
