@@ -41,7 +41,8 @@ function parseUrl(req: IncomingMessage): URL {
   const raw = req.url ?? '/';
   if (!raw.startsWith('/') || raw.length > 8192) throw errors.badRequest('BAD_URL', 'The request URL is malformed.');
   try {
-    return new URL(raw, 'http://gateway');
+    // Concatenated, not resolved: `//a` is a path here, never a host.
+    return new URL(`http://gateway${raw}`);
   } catch {
     throw errors.badRequest('BAD_URL', 'The request URL is malformed.');
   }

@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { createMock, RECORD_LIMIT } from '../../runtime/endpoints/mock.ts';
+import type { Message } from '../../runtime/message.ts';
+
+async function take(iterable: AsyncIterable<Message>, n: number): Promise<Message[]> {
+  const out: Message[] = [];
+  for await (const m of iterable) {
+    out.push(m);
+    if (out.length === n) break;
+  }
+  return out;
+}
+
+describe('mock endpoint', () => {
+  it('gives each subscriber its own sequence from "0", the first message one interval after subscribing', async () => {
+    const mock = createMock({ type: 'mock', messageInterval: 100 });
+    await mock.start();
+    const started = Date.now();
+    const [a, b] = await Promise.all([take(mock.subscribe({ signal: new AbortController().signal }), 3), take(mock.subscribe({ signal: new AbortController().signal }), 2)]);
+    expect(a.map((m) => m.id)).toEqual(['0', '1', '2']);
+    expect(b.map((m) => m.id)).toEqual(['0', '1']);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(295);
+    expect(a[0]!.content.toString()).toBe('mock message');
+    expect(mock.shared).toBe(false);
+    expect(mock.resumable).toBe(true);
+    await mock.stop();
+  });
+
+  it('does not deliver before one interval', async () => {
+    const mock = createMock({ type: 'mock', messageInterval: 200 });
+    const started = Date.now();
+    const [first] = await take(mock.subscribe({ signal: new AbortController().signal }), 1);
+    expect(first!.id).toBe('0');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(195);
+  });
+
+  it('honours content, headers, metadata and messageCount', async () => {
+    const mock = createMock({ type: 'mock', messageInterval: 5, messageContent: 'hi', messageCount: 3, headers: { h: '1' }, metadata: { m: true } });
+    const all = await take(mock.subscribe({ signal: new AbortController().signal }), 10);
+    expect(all.map((m) => m.id)).toEqual(['0', '1', '2']);
+    expect(all[2]).toMatchObject({ headers: { h: '1' }, metadata: { m: true } });
+    expect(all[2]!.content.toString()).toBe('hi');
+  });
+
+  it('resumes at n+1 from cursor n, within messageCount', async () => {
+    const mock = createMock({ type: 'mock', messageInterval: 5, messageCount: 6 });
+    expect((await take(mock.subscribe({ cursor: '3', signal: new AbortController().signal }), 10)).map((m) => m.id)).toEqual(['4', '5']);
+    await expect(take(mock.subscribe({ cursor: 'x', signal: new AbortController().signal }), 1)).rejects.toMatchObject({ code: 'INVALID_CURSOR', status: 400 });
+  });
+
+  it('ends the iteration when the signal aborts or the endpoint stops', async () => {
+    const mock = createMock({ type: 'mock', messageInterval: 10_000 });
+    const controller = new AbortController();
+    const ended = take(mock.subscribe({ signal: controller.signal }), 1);
+    controller.abort();
+    expect(await ended).toEqual([]);
+    const second = take(mock.subscribe({ signal: new AbortController().signal }), 1);
+    await mock.stop();
+    expect(await second).toEqual([]);
+  });
+
+  it('records published messages in a bounded ring and resolves', async () => {
+    const mock = createMock({ type: 'mock' });
+    for (let i = 0; i < RECORD_LIMIT + 5; i++) await mock.publish({ content: Buffer.from(String(i)), headers: {}, metadata: {} });
+    const recorded = mock.recorded();
+    expect(recorded).toHaveLength(RECORD_LIMIT);
+    expect(recorded[0]!.content.toString()).toBe('5');
+    expect(recorded.at(-1)!.content.toString()).toBe(String(RECORD_LIMIT + 4));
+  });
+});
