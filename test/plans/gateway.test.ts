@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../runtime/gateway.ts';
-import type { Api } from '../../schemas/types.ts';
+import type { Entrypoint } from '../../schemas/types.ts';
 import { connect, gatewayWith, within, wsUrl } from '../runtime/harness.ts';
 import { JWT_SECRET_ENV, scenario } from './scenario.ts';
 import { httpGet, httpPost, sse, websocketHandshake, type Credentials, type Transport } from './transports.ts';
@@ -17,7 +17,7 @@ const now = () => Math.floor(Date.now() / 1000);
 // HTTP POST and SSE join the matrix as soon as their entrypoints exist in this runtime.
 const hasPost = existsSync(new URL('../../runtime/entrypoints/http-post.ts', import.meta.url));
 const hasSse = existsSync(new URL('../../runtime/entrypoints/sse.ts', import.meta.url));
-const extra = [...(hasPost ? [{ type: 'http-post' }] : []), ...(hasSse ? [{ type: 'sse' }] : [])] as Api['entrypoints'];
+const extra = [...(hasPost ? [{ type: 'http-post' }] : []), ...(hasSse ? [{ type: 'sse' }] : [])] as Entrypoint[];
 const transports: [string, Transport, number][] = [
   ['HTTP GET', httpGet, 200],
   ['WebSocket handshake', websocketHandshake, 101],

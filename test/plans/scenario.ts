@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { SignJWT, type JWTPayload } from 'jose';
-import type { Api, Plan, Subscription } from '../../schemas/types.ts';
+import type { Api, Entrypoint, Plan, Subscription } from '../../schemas/types.ts';
 import { makeBundle } from '../runtime/bundles.ts';
 import { newApiKey } from './fixtures.ts';
 
@@ -13,9 +13,9 @@ export const JWT_SECRET_ENV = 'SLUICE_TEST_PLANS_JWT_SECRET';
 export function scenario() {
   const jwtSecret = randomBytes(32).toString('base64url');
   const keys = { acme: newApiKey(), revoked: newApiKey(), staging: newApiKey(), closed: newApiKey(), chatty: newApiKey(), limited: newApiKey(), perTransport: [newApiKey(), newApiKey(), newApiKey(), newApiKey()] };
-  const entrypoints = (extra: Api['entrypoints'] = []) =>
+  const entrypoints = (extra: Entrypoint[] = []) =>
     [{ type: 'http-get' }, { type: 'websocket' }, ...extra] as Api['entrypoints'];
-  const definition = (path: string, extra: Api['entrypoints'] = []): Partial<Api> => ({
+  const definition = (path: string, extra: Entrypoint[] = []): Partial<Api> => ({
     contextPaths: [path],
     entrypoints: entrypoints(extra),
     endpoints: [{ type: 'mock', messageInterval: 50 }],
@@ -28,7 +28,7 @@ export function scenario() {
   const keyed = (name: string, plan: string, key: { hash: string }, extra: Partial<Subscription> = {}): Record<string, Subscription> =>
     ({ [name]: { plan, apiKeys: [{ hash: key.hash }], ...extra } });
 
-  const build = (extra: Api['entrypoints'] = []) => makeBundle({
+  const build = (extra: Entrypoint[] = []) => makeBundle({
     // jwt + api-key, with a staging and a closed plan beside them.
     secure: {
       definition: definition('/secure/', extra),
