@@ -17,6 +17,8 @@ export interface AdminView {
   /** The bundle source's description. */
   readonly source: string;
   readonly startedAt: Date;
+  /** Release info (tag, commit, deployment) of a served bundle, when the source is a store. */
+  readonly release?: (bundleId: string) => Record<string, unknown> | undefined;
 }
 
 export interface AdminRoute {
@@ -42,7 +44,7 @@ export function readiness(view: AdminView): { status: number; body: Record<strin
   const unhealthy = Object.entries(apis).filter(([, health]) => !health.healthy).map(([id]) => id);
   return {
     status: unhealthy.length ? 503 : 200,
-    body: { ready: unhealthy.length === 0, bundleId: router.bundleId, tag: router.bundle.source.tag, ...(unhealthy.length ? { unhealthy, apis } : {}) },
+    body: { ready: unhealthy.length === 0, bundleId: router.bundleId, tag: view.release?.(router.bundleId)?.tag ?? router.bundle.source.tag, ...(unhealthy.length ? { unhealthy, apis } : {}) },
   };
 }
 
@@ -63,6 +65,7 @@ export function status(view: AdminView): Record<string, unknown> {
   return {
     bundleId: router.bundleId,
     source: view.source,
+    release: view.release?.(router.bundleId) ?? null,
     origin: router.origin,
     bundleSource: router.bundle.source,
     createdAt: router.bundle.createdAt,

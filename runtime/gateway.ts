@@ -39,7 +39,8 @@ export interface Gateway {
 export async function startGateway(options: GatewayOptions = {}): Promise<Gateway> {
   const host = options.host ?? '127.0.0.1';
   const routers = new RouterSwitch();
-  const view: AdminView = { routers, source: options.source?.description ?? 'api', startedAt: new Date() };
+  const source = options.source;
+  const view: AdminView = { routers, source: source?.description ?? 'api', startedAt: new Date(), release: source?.release ? (id) => source.release!(id) : undefined };
   const server = new GatewayServer(routers, { host, port: options.port ?? 8082, tls: options.tls });
   const address = await server.listen();
   let admin: http.Server | undefined;

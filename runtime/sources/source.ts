@@ -9,4 +9,6 @@ export interface BundleSource {
   readonly description: string;
   /** Resolves once the first candidate was reported (or the source gave up on it); keeps watching until `signal` aborts. */
   watch(onBundle: (candidate: unknown, origin: string) => Promise<void>, signal: AbortSignal): Promise<void>;
+  /** Store sources: the release (tag, commit, deployment) a bundle it handed over belongs to, for /status. */
+  release?(bundleId: string): Record<string, unknown> | undefined;
 }

@@ -1,0 +1,227 @@
+/**
+ * `--store DIR|URL`: follow a store's `current` pointer and hand each newly deployed release's
+ * bundle to the runtime. Only releases are ever served (saved bundles are never pointed at).
+ *
+ * - DIR: watches `DIR/current` (chokidar) with a light poll as a fallback (network file systems,
+ *   missed events). Writers replace `current` by rename, so a read is always a whole file.
+ * - http(s)://…: a store published by any static file server. Polls `URL/current` with
+ *   If-None-Match (ETag; 304 costs nothing), fetches `URL/bundles/<id>.json`. Bounded sizes and
+ *   time-outs on every request.
+ *
+ * Contract: a bundle is handed over only after its content hashes to its id (compiler bundleId);
+ * a corrupted, truncated or oversized bundle is refused and logged, the last good one keeps
+ * serving, and it is retried on the next poll (a half-uploaded file may still complete). An
+ * unchanged bundle id is not handed over again, but a new release of the same content (another
+ * tag, a rollback) updates the release info `/status` reports (tag, commit, deployment).
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { watch } from 'chokidar';
+import type { Bundle } from '../../schemas/types.ts';
+import { MAX_BUNDLE_BYTES, parsePointer, verifyBundleText, type CurrentPointer } from '../../compiler/store.ts';
+import { log } from '../log.ts';
+import type { BundleSource } from './source.ts';
+
+/** What /status reports about the release being served. */
+export type ServedRelease = {
+  readonly store: string;
+  readonly tag: string;
+  readonly commit: string;
+  readonly deployment: number;
+  readonly kind: string;
+  readonly bundleId: string;
+  /** When the release was made (from the pointer). */
+  readonly releasedAt: string;
+};
+
+export interface StoreSourceOptions {
+  /** Fallback poll for a folder, main poll for a URL. Default 1000 ms. */
+  pollMs?: number;
+  /** Time-out for one HTTP request (pointer or bundle). Default 30 s. */
+  requestTimeoutMs?: number;
+  /** Largest bundle accepted. Default MAX_BUNDLE_BYTES (128 MiB). */
+  maxBundleBytes?: number;
+}
+
+const MAX_POINTER_BYTES = 64 * 1024;
+
+/** A bundle source following the store at `location` (a folder or an http(s) URL). */
+export function storeSource(location: string, options: StoreSourceOptions = {}): BundleSource & { release(bundleId: string): ServedRelease | undefined } {
+  const remote = /^https?:\/\//i.test(location);
+  const where = remote ? location.replace(/\/+$/, '') : resolve(location);
+  const reader = remote ? httpReader(where, options) : folderReader(where, options);
+  const pollMs = options.pollMs ?? 1000;
+  /** Release info by bundle id: the latest pointer seen for each id handed over. */
+  const releases = new Map<string, ServedRelease>();
+  let handed: string | undefined;
+  let refused: string | undefined;
+
+  const check = async (onBundle: (candidate: unknown, origin: string) => Promise<void>, signal: AbortSignal, force: boolean) => {
+    let pointer: CurrentPointer | undefined;
+    try {
+      pointer = await reader.pointer(signal, force || refused !== undefined);
+    } catch (error) {
+      log.error({ store: where, err: (error as Error).message }, 'cannot read the store pointer; the last good bundle keeps serving');
+      return;
+    }
+    if (!pointer) return;
+    const release: ServedRelease = {
+      store: where, tag: pointer.tag, commit: pointer.commit, deployment: pointer.deployment, kind: pointer.kind, bundleId: pointer.id, releasedAt: pointer.time,
+    };
+    if (pointer.id === handed) {
+      releases.set(pointer.id, release); // same content, new release (e.g. a rollback to it)
+      refused = undefined;
+      return;
+    }
+    let bundle: Bundle;
+    try {
+      bundle = await reader.bundle(pointer.id, signal);
+    } catch (error) {
+      if (signal.aborted) return;
+      const level = refused === pointer.id ? 'debug' : 'error';
+      refused = pointer.id;
+      log[level]({ store: where, tag: pointer.tag, deployment: pointer.deployment, bundleId: pointer.id, err: (error as Error).message, serving: handed ?? null },
+        'refusing the release bundle; the last good bundle keeps serving');
+      return;
+    }
+    refused = undefined;
+    releases.set(pointer.id, release);
+    handed = pointer.id;
+    log.info({ event: 'release', store: where, tag: pointer.tag, deployment: pointer.deployment, commit: pointer.commit, bundleId: pointer.id }, 'new release in the store');
+    await onBundle(bundle, `store ${where} ${pointer.tag} (deployment ${pointer.deployment})`);
+  };
+
+  return {
+    description: `store ${where}`,
+    release: (bundleId) => releases.get(bundleId),
+    async watch(onBundle, signal) {
+      let queue = Promise.resolve();
+      const enqueue = (force: boolean) => {
+        queue = queue.then(() => (signal.aborted ? undefined : check(onBundle, signal, force)));
+        return queue;
+      };
+      await enqueue(true);
+      if (signal.aborted) return;
+      const stopWatching = reader.watch?.(() => void enqueue(true));
+      const timer = setInterval(() => void enqueue(false), pollMs);
+      timer.unref();
+      signal.addEventListener('abort', () => {
+        clearInterval(timer);
+        stopWatching?.();
+      }, { once: true });
+    },
+  };
+}
+
+interface StoreReader {
+  /** The pointer, or undefined when nothing was released yet or (polls) nothing changed. */
+  pointer(signal: AbortSignal, force: boolean): Promise<CurrentPointer | undefined>;
+  /** A verified bundle. Throws on anything wrong. */
+  bundle(id: string, signal: AbortSignal): Promise<Bundle>;
+  /** Change notifications, where the medium has them; returns the stop function. */
+  watch?(changed: () => void): () => void;
+}
+
+function folderReader(dir: string, options: StoreSourceOptions): StoreReader {
+  const maxBytes = options.maxBundleBytes ?? MAX_BUNDLE_BYTES;
+  const currentFile = join(dir, 'current');
+  let lastText: string | undefined;
+  let warned = false;
+  return {
+    async pointer(_signal, force) {
+      let text: string;
+      try {
+        text = await readFile(currentFile, 'utf8');
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        if (!warned) log.warn({ store: dir }, 'nothing released in the store yet');
+        warned = true;
+        return undefined;
+      }
+      if (text.length > MAX_POINTER_BYTES) throw new Error(`${currentFile} is larger than ${MAX_POINTER_BYTES} bytes`);
+      if (!force && text === lastText) return undefined;
+      lastText = text;
+      return parsePointer(text, currentFile);
+    },
+    async bundle(id) {
+      const file = join(dir, 'bundles', `${id}.json`);
+      const { size } = await stat(file);
+      if (size > maxBytes) throw new Error(`${file} is ${size} bytes, more than the ${maxBytes} allowed`);
+      return verifyBundleText(await readFile(file, 'utf8'), id, file);
+    },
+    watch(changed) {
+      const watcher = watch(dir, { ignoreInitial: true, depth: 0 });
+      const onEvent = (path: string) => {
+        if (basename(path) === 'current') changed();
+      };
+      watcher.on('add', onEvent).on('change', onEvent).on('error', (error) => log.error({ store: dir, err: String(error) }, 'store watch failed; polling continues'));
+      return () => void watcher.close();
+    },
+  };
+}
+
+function httpReader(base: string, options: StoreSourceOptions): StoreReader {
+  const timeoutMs = options.requestTimeoutMs ?? 30_000;
+  const maxBytes = options.maxBundleBytes ?? MAX_BUNDLE_BYTES;
+  let etag: string | undefined;
+  let lastText: string | undefined;
+  const request = async (url: string, signal: AbortSignal, headers: Record<string, string> = {}) =>
+    fetch(url, { headers: { 'cache-control': 'no-cache', ...headers }, signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]), redirect: 'follow' });
+  return {
+    async pointer(signal, force) {
+      const url = `${base}/current`;
+      const res = await request(url, signal, etag && !force ? { 'if-none-match': etag } : {});
+      if (res.status === 304) return undefined;
+      if (res.status === 404) {
+        await res.body?.cancel();
+        return undefined; // nothing released yet
+      }
+      if (res.status !== 200) {
+        await res.body?.cancel();
+        throw new Error(`GET ${url} answered ${res.status}`);
+      }
+      const text = (await readBounded(res, MAX_POINTER_BYTES, url)).toString('utf8');
+      etag = res.headers.get('etag') ?? undefined;
+      if (!force && text === lastText) return undefined;
+      lastText = text;
+      return parsePointer(text, url);
+    },
+    async bundle(id, signal) {
+      const url = `${base}/bundles/${id}.json`;
+      const res = await request(url, signal);
+      if (res.status !== 200) {
+        await res.body?.cancel();
+        throw new Error(`GET ${url} answered ${res.status}`);
+      }
+      return verifyBundleText((await readBounded(res, maxBytes, url)).toString('utf8'), id, url);
+    },
+  };
+}
+
+/** The whole body, refusing more than maxBytes (by Content-Length up front, else while reading). */
+async function readBounded(res: Response, maxBytes: number, url: string): Promise<Buffer> {
+  const declared = Number(res.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    await res.body?.cancel();
+    throw new Error(`${url} is ${declared} bytes, more than the ${maxBytes} allowed`);
+  }
+  if (!res.body) return Buffer.alloc(0);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const reader = res.body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > maxBytes) throw new Error(`${url} is more than the ${maxBytes} bytes allowed`);
+      chunks.push(Buffer.from(value));
+    }
+  } catch (error) {
+    await reader.cancel().catch(() => {});
+    throw error;
+  } finally {
+    reader.releaseLock();
+  }
+  return Buffer.concat(chunks);
+}
