@@ -41,6 +41,11 @@ export interface SubscribeRequest {
   /** Resume strictly after this message id (needs a resumable endpoint; bypasses the shared fanout). */
   readonly cursor?: string;
   readonly signal: AbortSignal;
+  /**
+   * Called at once when the subscription fails while the consumer may be busy elsewhere (a slow
+   * consumer blocked on a socket that does not drain): entrypoints abort their connection with it.
+   */
+  readonly onFailure?: (reason: unknown) => void;
 }
 
 export class Exchange {
@@ -172,7 +177,7 @@ export class Exchange {
   subscribe(caller: Caller, request: SubscribeRequest): AsyncIterable<Delivery> {
     const endpoint = this.subscribeEndpoint;
     if (!endpoint) throw errors.badRequest('SUBSCRIBE_NOT_SUPPORTED', 'This API does not deliver messages to clients.');
-    if (this.fanout && request.cursor === undefined) return this.fanout.attach(request.signal);
+    if (this.fanout && request.cursor === undefined) return this.fanout.attach(request.signal, request.onFailure);
     if (request.cursor !== undefined && !endpoint.resumable) {
       throw errors.badRequest('CURSOR_NOT_SUPPORTED', 'This API cannot resume from a cursor.');
     }

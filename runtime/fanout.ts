@@ -36,6 +36,7 @@ export class ClientQueue implements AsyncIterableIterator<Delivery> {
     readonly settings: FanoutSettings,
     private readonly onDone: (queue: ClientQueue) => void,
     readonly apiId: string,
+    private readonly onFailure?: (reason: unknown) => void,
   ) {}
 
   get size(): number {
@@ -94,6 +95,8 @@ export class ClientQueue implements AsyncIterableIterator<Delivery> {
       reject(error);
     }
     this.onDone(this);
+    // The consumer may be stuck writing to a client that does not read: tell it now.
+    this.onFailure?.(error);
   }
 
   next(): Promise<IteratorResult<Delivery>> {
@@ -140,9 +143,13 @@ export class Fanout {
     private readonly apiId: string,
   ) {}
 
-  /** A new client; its iteration ends when `signal` aborts, the upstream ends, or it is too slow. */
-  attach(signal: AbortSignal): ClientQueue {
-    const queue = new ClientQueue(this.settings, (q) => this.#detach(q), this.apiId);
+  /**
+   * A new client; its iteration ends when `signal` aborts, the upstream ends, or it is too slow.
+   * `onFailure` is called at once when the client fails (slow consumer, upstream error), even
+   * while its consumer is not waiting on the queue.
+   */
+  attach(signal: AbortSignal, onFailure?: (reason: unknown) => void): ClientQueue {
+    const queue = new ClientQueue(this.settings, (q) => this.#detach(q), this.apiId, onFailure);
     if (signal.aborted) {
       queue.end();
       return queue;

@@ -17,6 +17,7 @@ import type { Message } from '../message.ts';
 import type { EntrypointFactory, UpgradeContext } from './entrypoint.ts';
 import { SPECIFICITY, asGatewayError } from './entrypoint.ts';
 import { GatewayError, closeCodeOf } from '../errors.ts';
+import { emit } from '../telemetry.ts';
 
 /** Bytes buffered on a socket before the send loop waits for the client. */
 export const HIGH_WATER = 256 * 1024;
@@ -70,8 +71,14 @@ export const createWebsocketEntrypoint: EntrypointFactory<WebsocketEntrypoint> =
       });
       connection.signal.addEventListener('abort', () => {
         const reason = connection.signal.reason;
-        if ((reason as GatewayError)?.code !== 'CLIENT_GONE') close(closeCodeOf(reason), closeReason(reason));
+        if ((reason as GatewayError)?.code === 'CLIENT_GONE') return;
+        if ((reason as GatewayError)?.code === 'SLOW_CONSUMER') {
+          log.warn({ api: exchange.id, entrypoint: 'websocket', plan: caller.planKey }, 'slow consumer disconnected (1013)');
+          emit({ kind: 'slow-consumer', api: exchange.id, entrypoint: 'websocket' });
+        }
+        close(closeCodeOf(reason), closeReason(reason));
       }, { once: true });
+      const aborted = new Promise<void>((resolve) => connection.signal.addEventListener('abort', () => resolve(), { once: true }));
 
       // Keepalive: ping every interval; two missed pongs terminate.
       let missed = 0;
@@ -114,23 +121,21 @@ export const createWebsocketEntrypoint: EntrypointFactory<WebsocketEntrypoint> =
         void (async () => {
           try {
             const cursor = url.searchParams.get('cursor') || undefined;
-            for await (const delivery of exchange.subscribe(caller, { cursor, signal: connection.signal })) {
+            const onFailure = (reason: unknown) => connection.abort(reason);
+            for await (const delivery of exchange.subscribe(caller, { cursor, signal: connection.signal, onFailure })) {
               if (closing || ws.readyState !== ws.OPEN) break;
               const frame = delivery.encoded('websocket', encodeFrame);
               connection.messages++;
               if (ws.bufferedAmount < HIGH_WATER) {
                 ws.send(frame.data, { binary: frame.binary });
               } else {
-                await new Promise<void>((done) => ws.send(frame.data, { binary: frame.binary }, () => done()));
+                // Backpressure: wait until the client read enough (or the connection must end).
+                await Promise.race([new Promise<void>((done) => ws.send(frame.data, { binary: frame.binary }, () => done())), aborted]);
               }
             }
             if (!connection.signal.aborted) close(1000, 'The stream ended.');
           } catch (error) {
-            if (!connection.signal.aborted) {
-              const gatewayError = asGatewayError(error);
-              if (gatewayError.code === 'SLOW_CONSUMER') log.warn({ api: exchange.id, entrypoint: 'websocket', plan: caller.planKey }, 'slow consumer disconnected (1013)');
-              close(gatewayError.closeCode, closeReason(gatewayError));
-            }
+            connection.abort(asGatewayError(error));
           }
         })();
       }
