@@ -32,6 +32,9 @@ import { log } from './log.ts';
 
 type ServedPlan = RuntimePlan & Partial<RateLimiter>;
 
+/** Refusals meaning "not a credential of this plan" (another plan of the same type may know it). */
+const UNRECOGNISED = new Set(['API_KEY_INVALID', 'JWT_INVALID_SIGNATURE', 'JWT_MALFORMED', 'JWT_UNKNOWN_CLIENT']);
+
 export interface ExchangeOptions {
   /** Unique per runtime process (consumer groups, client ids). */
   readonly instanceId: string;
@@ -115,8 +118,10 @@ export class Exchange {
 
   /**
    * Who is calling. Plan types are tried in order jwt, api-key, keyless; the first type with a
-   * plan whose credential is present decides: one of its plans must accept, else its first
-   * 401 is thrown (never a fallback to a later type). No plan applies: 401 PLAN_UNRESOLVABLE.
+   * plan whose credential is present decides: one of its plans must accept, else its most telling
+   * error is thrown (never a fallback to a later type): a plan that recognised the credential
+   * (SUBSCRIPTION_NOT_ACTIVE, JWT_EXPIRED, ...) says more than one that did not (UNRECOGNISED).
+   * No plan applies: 401 PLAN_UNRESOLVABLE.
    */
   async authenticate(request: RequestView): Promise<Caller> {
     for (const group of this.#planGroups) {
@@ -127,7 +132,7 @@ export class Exchange {
         try {
           return await plan.authenticate(request);
         } catch (error) {
-          first ??= error;
+          if (first === undefined || UNRECOGNISED.has((first as GatewayError).code)) first = error;
         }
       }
       throw first instanceof GatewayError ? first : errors.unauthorized('INVALID_CREDENTIAL', 'The credential was refused.');

@@ -49,6 +49,7 @@ describe.each(transports)('credentials over %s', (_name, attempt, okStatus) => {
     ['not-yet-valid JWT', '/secure/', async () => bearer(await s.token({}, { nbf: now() + 600 })), 401, 'JWT_NOT_YET_VALID'],
     ['JWT for another audience', '/secure/', async () => bearer(await s.token({ aud: 'billing-api' })), 401, 'JWT_INVALID_AUDIENCE'],
     ['revoked subscription', '/secure/', async () => apiKey(s.keys.revoked.key), 401, 'SUBSCRIPTION_NOT_ACTIVE'],
+    ['paused subscription of a second (deprecated) api-key plan', '/secure/', async () => apiKey(s.keys.paused.key), 401, 'SUBSCRIPTION_NOT_ACTIVE'],
     ['key of a staging plan', '/secure/', async () => apiKey(s.keys.staging.key), 401, 'API_KEY_INVALID'],
     ['key of a closed plan', '/secure/', async () => apiKey(s.keys.closed.key), 401, 'API_KEY_INVALID'],
     ['a bad JWT beside a good key (jwt is tried first)', '/secure/', async () => ({ headers: { 'x-api-key': s.keys.acme.key, authorization: 'Bearer x.y.z' } }), 401, 'JWT_MALFORMED'],

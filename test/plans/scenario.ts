@@ -12,7 +12,7 @@ export const JWT_SECRET_ENV = 'SLUICE_TEST_PLANS_JWT_SECRET';
 
 export function scenario() {
   const jwtSecret = randomBytes(32).toString('base64url');
-  const keys = { acme: newApiKey(), revoked: newApiKey(), staging: newApiKey(), closed: newApiKey(), chatty: newApiKey(), limited: newApiKey(), perTransport: [newApiKey(), newApiKey(), newApiKey(), newApiKey()] };
+  const keys = { acme: newApiKey(), revoked: newApiKey(), paused: newApiKey(), staging: newApiKey(), closed: newApiKey(), chatty: newApiKey(), limited: newApiKey(), perTransport: [newApiKey(), newApiKey(), newApiKey(), newApiKey()] };
   const entrypoints = (extra: Entrypoint[] = []) =>
     [{ type: 'http-get' }, { type: 'websocket' }, ...extra] as Api['entrypoints'];
   const definition = (path: string, extra: Entrypoint[] = []): Partial<Api> => ({
@@ -34,12 +34,14 @@ export function scenario() {
       definition: definition('/secure/', extra),
       plans: {
         partners, gold,
+        silver: { type: 'api-key', name: 'Silver', status: 'deprecated' },
         beta: { type: 'api-key', name: 'Beta', status: 'staging' },
         old: { type: 'api-key', name: 'Old', status: 'closed' },
       },
       subscriptions: {
         ...keyed('acme', 'gold', keys.acme),
         ...keyed('revoked', 'gold', keys.revoked, { status: 'closed' }),
+        ...keyed('sleepy', 'silver', keys.paused, { status: 'paused' }),
         ...keyed('tester', 'beta', keys.staging),
         ...keyed('legacy', 'old', keys.closed),
         partner: { plan: 'partners', clientId: 'acme-app' },
