@@ -1,8 +1,10 @@
 /**
  * Resolves secret references ({"env": NAME} / {"file": PATH}) — secrets never appear in bundles in
  * plain text. Called when a bundle is built (EndpointContext.resolveSecret, PlanContext.resolveSecret):
- * a missing secret throws a SecretError naming the reference (the bundle fails to build, the last
- * good keeps serving). Values are cached per reference until `secrets.clear()`; never logged.
+ * a missing secret throws a SecretError naming the reference (the API fails to build, the last
+ * good keeps serving). Values are cached per reference: env values until `secrets.clear()`, file
+ * values while the file's size and mtime are unchanged (a rotated mounted secret is read again at
+ * the next build). Values are never logged.
  */
 import { readFileSync, statSync } from 'node:fs';
 import type { SecretRef } from '../schemas/types.ts';
@@ -39,17 +41,19 @@ export interface SecretResolverOptions {
 
 export function createSecretResolver(options: SecretResolverOptions = {}): SecretResolver {
   const env = options.env ?? process.env;
-  const cache = new Map<string, string>();
+  const cache = new Map<string, { value: string; version: string }>();
   return {
     resolve(ref) {
       const name = describeSecretRef(ref);
+      const isFile = ref && typeof ref === 'object' && 'file' in ref;
+      const version = isFile ? fileVersion(ref.file) : '';
       const cached = cache.get(name);
-      if (cached !== undefined) return cached;
+      if (cached !== undefined && cached.version === version) return cached.value;
       let value: string;
       if (ref && typeof ref === 'object' && 'env' in ref) value = readEnv(env, ref.env, name);
-      else if (ref && typeof ref === 'object' && 'file' in ref) value = readSecretFile(ref.file, name);
+      else if (isFile) value = readSecretFile(ref.file, name);
       else throw new SecretError(name, 'a reference needs "env" or "file"');
-      cache.set(name, value);
+      cache.set(name, { value, version });
       return value;
     },
     clear() {
@@ -63,6 +67,16 @@ function readEnv(env: NodeJS.ProcessEnv, variable: string, name: string): string
   if (value === undefined) throw new SecretError(name, `the environment variable ${variable} is not set`);
   if (value === '') throw new SecretError(name, `the environment variable ${variable} is empty`);
   return value;
+}
+
+/** Changes when the file is replaced or rewritten; '' when it cannot be read (readSecretFile reports why). */
+function fileVersion(path: string): string {
+  try {
+    const stat = statSync(path);
+    return `${stat.size}:${stat.mtimeMs}:${stat.ino}`;
+  } catch {
+    return '';
+  }
 }
 
 function readSecretFile(path: string, name: string): string {

@@ -17,10 +17,14 @@ describe('secrets', () => {
     expect(secrets.resolve({ env: 'SIGNING_KEY' })).toBe('second');
   });
 
-  it('resolves file references without the trailing newline', () => {
+  it('resolves file references without the trailing newline, and reads a rotated file again', () => {
     const path = join(dir, 'key');
     writeFileSync(path, 's3cr3t-value\n');
-    expect(createSecretResolver().resolve({ file: path })).toBe('s3cr3t-value');
+    const secrets = createSecretResolver();
+    expect(secrets.resolve({ file: path })).toBe('s3cr3t-value');
+    expect(secrets.resolve({ file: path })).toBe('s3cr3t-value');
+    writeFileSync(path, 'rotated-value-longer\n');
+    expect(secrets.resolve({ file: path })).toBe('rotated-value-longer');
   });
 
   it('names the reference, never a value, when missing', () => {
