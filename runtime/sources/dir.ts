@@ -70,6 +70,8 @@ export function dirSource(path: string): BundleSource {
       };
       watcher.on('add', changed).on('change', changed).on('error', (error) => log.error({ err: String(error) }, 'bundles folder watch failed'));
       signal.addEventListener('abort', () => void watcher.close(), { once: true });
+      // Changes are seen only once the watcher is ready.
+      await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
     },
   };
 }

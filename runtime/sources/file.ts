@@ -39,6 +39,8 @@ export function fileSource(path: string): BundleSource {
       };
       watcher.on('add', changed).on('change', changed).on('error', (error) => log.error({ err: String(error) }, 'bundle file watch failed'));
       signal.addEventListener('abort', () => void watcher.close(), { once: true });
+      // Changes are seen only once the watcher is ready.
+      await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
     },
   };
 }

@@ -52,6 +52,8 @@ export function workingTreeSource(path: string, options: WorkingTreeOptions = {}
         clearTimeout(timer);
         void watcher.close();
       }, { once: true });
+      // Changes are seen only once the watcher is ready.
+      await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
     },
   };
 }

@@ -1,0 +1,57 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeBundle } from './bundles.ts';
+import { connect, waitFor, within } from './harness.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'sluice-shutdown-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Starts `sluice serve` as a real process and returns its gateway URL once it serves. */
+async function serve(args: string[]): Promise<{ child: ChildProcess; url: string; admin: string; output: () => string }> {
+  const child = spawn(process.execPath, ['bin/sluice.js', 'serve', ...args, '--port', '0', '--admin-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'info' } });
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  await waitFor(() => /sluice: serving (\S+) \(admin (\S+)\)/.test(output) || child.exitCode !== null, 20_000, 'sluice serve to start');
+  const match = /sluice: serving (\S+) \(admin (\S+)\)/.exec(output);
+  if (!match) throw new Error(`sluice serve did not start:\n${output}`);
+  return { child, url: match[1]!, admin: match[2]!, output: () => output };
+}
+
+describe('shutdown', () => {
+  it('on SIGTERM: stops accepting, closes WebSockets with 1013, finishes long-polls, exits 0 within 10 s', async () => {
+    const file = join(dir, 'bundle.json');
+    writeFileSync(file, JSON.stringify(makeBundle({ a: { definition: { endpoints: [{ type: 'mock', messageInterval: 50 }] } } })));
+    const { child, url, admin, output } = await serve(['--bundle', file]);
+    await waitFor(() => output().includes('"event":"deploy"'), 10_000, 'the first deploy');
+    expect((await fetch(`${admin}/readyz`)).status).toBe(200);
+    const client = connect(`${url.replace('http', 'ws')}/a`);
+    await within(client.opened, 5000, 'the handshake');
+    await waitFor(() => client.messages.length > 0, 5000, 'a first message');
+    const poll = fetch(`${url}/a?limit=500`, { headers: { Accept: 'application/json' } });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const started = Date.now();
+    child.kill('SIGTERM');
+    expect((await within(client.closed, 5000, 'the WebSocket close')).code).toBe(1013);
+    const res = await within(poll, 5000, 'the long-poll');
+    expect(res.status).toBe(200);
+    expect((await res.json()).items.length).toBeGreaterThan(0);
+    expect(await within(exited, 10_000, 'the process to exit')).toBe(0);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(output()).toContain('"event":"request"');
+    await expect(fetch(`${url}/a`)).rejects.toThrow();
+  }, 40_000);
+
+  it('refuses bad usage with exit code 2', async () => {
+    const child = spawn(process.execPath, ['bin/sluice.js', 'serve', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (chunk) => (err += chunk));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).toBe(2);
+    expect(err).toContain('give exactly one of --bundle FILE, --bundles DIR, --store DIR|URL');
+  }, 20_000);
+});

@@ -1,0 +1,92 @@
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Gateway } from '../../runtime/gateway.ts';
+import { dirSource } from '../../runtime/sources/dir.ts';
+import { fileSource } from '../../runtime/sources/file.ts';
+import { workingTreeSource } from '../../runtime/sources/working-tree.ts';
+import { makeBundle } from './bundles.ts';
+import { connect, gatewayWith, waitFor, within, wsUrl } from './harness.ts';
+
+const root = mkdtempSync(join(tmpdir(), 'sluice-sources-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+let gateway: Gateway | undefined;
+afterEach(async () => {
+  await gateway?.close();
+  gateway = undefined;
+});
+
+/** Writes like the compiler does: temp file + rename. */
+function writeAtomically(path: string, content: string, mtime?: Date): void {
+  const temp = `${path}.tmp`;
+  writeFileSync(temp, content);
+  if (mtime) utimesSync(temp, mtime, mtime);
+  renameSync(temp, path);
+}
+
+const served = () => gateway!.routers.current?.bundleId;
+
+describe('bundle sources', () => {
+  it('--bundles DIR serves the newest bundle and swaps when a newer one appears', async () => {
+    const dir = join(root, 'bundles');
+    mkdirSync(dir);
+    const one = makeBundle({ a: {} });
+    const two = makeBundle({ a: {}, b: {} });
+    writeAtomically(join(dir, `${one.id}.json`), JSON.stringify(one), new Date(Date.now() - 60_000));
+    writeFileSync(join(dir, '.ignored.json'), '{');
+    gateway = await gatewayWith(undefined, { source: dirSource(dir) });
+    expect(served()).toBe(one.id);
+    writeAtomically(join(dir, `${two.id}.json`), JSON.stringify(two));
+    await waitFor(() => served() === two.id, 5000, 'the newer bundle to be served');
+    expect((await fetch(`${gateway.url}/b?limit=1`)).status).toBe(200);
+    // A newest file that is not a bundle keeps the last good one.
+    writeAtomically(join(dir, 'broken.json'), '{"formatVersion": 1}');
+    await waitFor(() => gateway!.routers.lastError !== undefined, 5000, 'the broken bundle to be refused');
+    expect(served()).toBe(two.id);
+    const status = await (await fetch(`${gateway.adminUrl}/status`)).json();
+    expect(status.source).toBe(`dir ${dir}`);
+    expect(status.lastError.message).toMatch(/invalid bundle/);
+  });
+
+  it('--bundle FILE serves the file and re-reads it when it is replaced', async () => {
+    const file = join(root, 'bundle.json');
+    const one = makeBundle({ a: {} });
+    const two = makeBundle({ c: {} });
+    writeAtomically(file, JSON.stringify(one));
+    gateway = await gatewayWith(undefined, { source: fileSource(file) });
+    expect(served()).toBe(one.id);
+    writeAtomically(file, JSON.stringify(two));
+    await waitFor(() => served() === two.id, 5000, 'the replaced bundle');
+    expect((await fetch(`${gateway.url}/a`)).status).toBe(404);
+  });
+
+  it('dev mode recompiles the working tree on save; a file that does not validate keeps the last good bundle', async () => {
+    const apis = join(root, 'apis');
+    cpSync('apis/qs-message-api', join(apis, 'qs-message-api'), { recursive: true });
+    const apiFile = join(apis, 'qs-message-api', 'api.json');
+    const original = readFileSync(apiFile, 'utf8');
+    const printed: string[] = [];
+    gateway = await gatewayWith(undefined, { source: workingTreeSource(apis, { print: (text) => printed.push(text), debounceMs: 50 }) });
+    const first = served();
+    expect(first).toBeDefined();
+    const client = connect(wsUrl(gateway, '/qs-message-api'));
+    await within(client.opened, 2000, 'the handshake');
+
+    writeFileSync(apiFile, original.replace('"state": "started"', '"state": "bogus"'));
+    await waitFor(() => printed.length > 0, 5000, 'the diagnostics');
+    expect(printed.join('\n')).toMatch(/api\.json:\d+:\d+/);
+    expect(served()).toBe(first);
+    expect(client.ws.readyState).toBe(client.ws.OPEN);
+
+    writeFileSync(apiFile, original.replace('"state": "started"', '"state": "stopped"'));
+    await waitFor(() => served() !== first, 5000, 'the stopped API to deploy');
+    expect((await within(client.closed, 2000, 'the close')).code).toBe(1012);
+    expect((await fetch(`${gateway.url}/qs-message-api`)).status).toBe(404);
+
+    writeFileSync(apiFile, original);
+    await waitFor(() => served() === first, 5000, 'the original bundle again');
+    expect((await fetch(`${gateway.url}/qs-message-api?limit=1`)).status).toBe(200);
+  }, 20_000);
+});
