@@ -57,19 +57,19 @@ describe('TLS', () => {
   it('serves https:// and wss:// on the same port with --tls-cert/--tls-key PEM files', async () => {
     const key = join(dir, 'key.pem');
     const cert = join(dir, 'cert.pem');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1'], { stdio: 'ignore' });
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
     const secure = await gatewayWith(bundle, { tls: { cert: readFileSync(cert), key: readFileSync(key) } });
     try {
       expect(secure.url).toMatch(/^https:\/\//);
       const ca = readFileSync(cert);
       const status = await new Promise<number>((resolve, reject) => {
-        https.get(`${secure.url}/nope`, { ca, checkServerIdentity: () => undefined }, (res) => {
+        https.get(`${secure.url}/nope`, { ca }, (res) => {
           res.resume();
           resolve(res.statusCode ?? 0);
         }).on('error', reject);
       });
       expect(status).toBe(404);
-      const ws = new WebSocket(`${secure.url.replace('https', 'wss')}/qs-message-api`, { ca, checkServerIdentity: () => undefined });
+      const ws = new WebSocket(`${secure.url.replace('https', 'wss')}/qs-message-api`, { ca });
       const first = await within(new Promise<string>((resolve, reject) => {
         ws.once('message', (data) => resolve(String(data)));
         ws.once('error', reject);
