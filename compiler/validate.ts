@@ -134,7 +134,7 @@ function toDiagnostic(file: ParsedFile, error: ErrorObject): Diagnostic {
     case 'const':
       return diagnosticAt(file, pointer, 'SCHEMA_CONST', `${where} must be ${JSON.stringify(params.allowedValue)}${got(error.data)}`);
     case 'pattern':
-      return diagnosticAt(file, pointer, 'SCHEMA_PATTERN', `${where} must match ${String(params.pattern)}${got(error.data)}`);
+      return diagnosticAt(file, pointer, 'SCHEMA_PATTERN', `${where} ${PATTERNS[String(params.pattern)] ?? `must match ${String(params.pattern)}`}${got(error.data)}`);
     case 'format':
       return diagnosticAt(file, pointer, 'SCHEMA_FORMAT', `${where} must be a valid ${String(params.format)}${got(error.data)}`);
     case 'minimum':
@@ -156,6 +156,16 @@ function toDiagnostic(file: ParsedFile, error: ErrorObject): Diagnostic {
       return diagnosticAt(file, pointer, 'SCHEMA_INVALID', `${where} ${error.message ?? 'is invalid'}`);
   }
 }
+
+/** What the schemas' patterns mean, in words. */
+const PATTERNS: Record<string, string> = {
+  "^/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$": 'must be a path starting with "/" (letters, digits and URL path characters)',
+  '^[^\\s:]+:[0-9]{1,5}$': 'must be host:port',
+  '^https?://': 'must be an http:// or https:// URL',
+  '^[a-z0-9][a-z0-9-]*$': 'must be a plan key (lowercase letters, digits and dashes: the plan file name without .json)',
+  '^[A-Za-z_][A-Za-z0-9_]*$': 'must be an environment variable name',
+  '^[^#+]*$': 'must be a topic without the wildcards # and +',
+};
 
 function article(type: string): string {
   const words = type.split(',').map((t) => (t === 'object' || t === 'array' || t === 'integer' ? `an ${t}` : t === 'null' ? 'null' : `a ${t}`));
