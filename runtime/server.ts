@@ -9,6 +9,7 @@
  * A refused handshake gets a plain HTTP status line and body, never an upgrade. Every socket in
  * the upgrade path has an `error` handler; nothing a client sends can throw out of here.
  */
+import { randomUUID } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -20,8 +21,8 @@ import type { Connection } from './connections.ts';
 import type { RequestView } from './plans/plan.ts';
 import { errors, GatewayError } from './errors.ts';
 import { writeError, writeHandshakeError, asGatewayError } from './entrypoints/entrypoint.ts';
-import { log, safePath } from './log.ts';
-import { emit } from './telemetry.ts';
+import { log, safePath, type Logger } from './log.ts';
+import { emit, trafficMeterFor } from './telemetry.ts';
 
 export interface ServerOptions {
   readonly host: string;
@@ -48,6 +49,19 @@ function parseUrl(req: IncomingMessage): URL {
   }
 }
 
+/** What an incoming X-Request-Id may look like to be kept (else a fresh UUID is used). */
+const REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
+
+/**
+ * The request id of a request or handshake: the client's `X-Request-Id` when it is a plain token
+ * of at most 128 characters, else a new UUID. It is echoed as `X-Request-Id` on every answer
+ * (101 included) and carried by every log line of that request or connection.
+ */
+export function requestIdOf(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
 interface Trace {
   api: string | null;
   entrypoint: string | null;
@@ -55,6 +69,8 @@ interface Trace {
   status: number;
   messages: number;
   closeCode?: number;
+  /** The stable code of the error the request ended with. */
+  code?: string;
 }
 
 export class GatewayServer {
@@ -112,11 +128,12 @@ export class GatewayServer {
   }
 
   /** Route, CORS, entrypoint: what both paths share. Throws a GatewayError. */
-  #route(req: IncomingMessage, upgrade: boolean): { url: URL; exchange: Exchange; cors: Record<string, string>; preflight?: Record<string, string> } {
+  #route(req: IncomingMessage, upgrade: boolean, trace: Trace): { url: URL; exchange: Exchange; cors: Record<string, string>; preflight?: Record<string, string> } {
     if (this.#stopping) throw errors.gatewayStopping();
     const url = parseUrl(req);
     const exchange = this.routers.current?.match(url.pathname) ?? null;
     if (!exchange) throw errors.noContextPath();
+    trace.api = exchange.id;
     const origin = req.headers.origin;
     let cors: Record<string, string> = {};
     if (exchange.cors && typeof origin === 'string') {
@@ -133,12 +150,15 @@ export class GatewayServer {
   async #request(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
     const trace: Trace = { api: null, entrypoint: null, plan: null, status: 0, messages: 0 };
+    const requestId = requestIdOf(req);
+    const requestLog = log.child({ requestId });
     let exchange: Exchange | undefined;
     let connection: Connection | undefined;
     let headers: Record<string, string> = {};
-    res.on('error', (error) => log.debug({ err: error.message }, 'response error'));
+    res.setHeader('X-Request-Id', requestId);
+    res.on('error', (error) => requestLog.debug({ err: error.message }, 'response error'));
     try {
-      const routed = this.#route(req, false);
+      const routed = this.#route(req, false, trace);
       exchange = routed.exchange;
       trace.api = exchange.id;
       headers = routed.cors;
@@ -158,10 +178,12 @@ export class GatewayServer {
       emit({ kind: 'connection', api: exchange.id, entrypoint: entrypoint.type, delta: 1 });
       res.on('close', () => open.abort(clientGone()));
       if (res.destroyed || req.destroyed) open.abort(clientGone());
-      await entrypoint.handle!({ exchange, caller, url: routed.url, req, res, connection, log });
+      await entrypoint.handle!({ exchange, caller, url: routed.url, req, res, connection, log: requestLog });
     } catch (error) {
       const gatewayError = asGatewayError(error);
-      if (gatewayError.status >= 500 && gatewayError.code === 'INTERNAL') log.error({ err: error, api: trace.api }, 'request failed');
+      if (gatewayError.status >= 500 && gatewayError.code === 'INTERNAL') requestLog.error({ err: error, api: trace.api }, 'request failed');
+      trace.code = gatewayError.code;
+      (connection ?? trafficMeterFor(trace.api ?? '', trace.entrypoint ?? '')).failed(error);
       writeError(res, gatewayError, headers);
     } finally {
       if (connection && exchange) {
@@ -170,21 +192,23 @@ export class GatewayServer {
         trace.messages = connection.messages;
       }
       trace.status = res.writableFinished || res.headersSent ? res.statusCode : 499;
-      this.#log(req, trace, started);
+      this.#log(req, trace, started, requestLog);
     }
   }
 
   async #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const started = performance.now();
     const trace: Trace = { api: null, entrypoint: null, plan: null, status: 0, messages: 0 };
+    const requestId = requestIdOf(req);
+    const requestLog = log.child({ requestId });
     let exchange: Exchange | undefined;
     let connection: Connection | undefined;
-    let headers: Record<string, string> = {};
+    let headers: Record<string, string> = { 'X-Request-Id': requestId };
     try {
-      const routed = this.#route(req, true);
+      const routed = this.#route(req, true, trace);
       exchange = routed.exchange;
       trace.api = exchange.id;
-      headers = routed.cors;
+      headers = { ...headers, ...routed.cors };
       const entrypoint = exchange.entrypoints.find((e) => e.upgrade && e.accepts(req, true));
       if (!entrypoint) throw errors.noEntrypoint();
       trace.entrypoint = entrypoint.type;
@@ -197,11 +221,13 @@ export class GatewayServer {
       emit({ kind: 'connection', api: exchange.id, entrypoint: entrypoint.type, delta: 1 });
       socket.on('close', () => open.abort(clientGone()));
       trace.status = 101;
-      await entrypoint.upgrade!({ exchange, caller, url: routed.url, req, socket, head, responseHeaders: headers, connection, log });
+      await entrypoint.upgrade!({ exchange, caller, url: routed.url, req, socket, head, responseHeaders: headers, connection, log: requestLog });
     } catch (error) {
       const gatewayError = asGatewayError(error);
-      if (gatewayError.code === 'INTERNAL') log.error({ err: error, api: trace.api }, 'handshake failed');
+      if (gatewayError.code === 'INTERNAL') requestLog.error({ err: error, api: trace.api }, 'handshake failed');
       trace.status = gatewayError.status;
+      trace.code = gatewayError.code;
+      (connection ?? trafficMeterFor(trace.api ?? '', trace.entrypoint ?? '')).failed(error);
       writeHandshakeError(socket, gatewayError, headers);
     } finally {
       if (connection && exchange) {
@@ -210,13 +236,13 @@ export class GatewayServer {
         trace.messages = connection.messages;
         trace.closeCode = connection.closeCode;
       }
-      this.#log(req, trace, started);
+      this.#log(req, trace, started, requestLog);
     }
   }
 
-  #log(req: IncomingMessage, trace: Trace, started: number): void {
+  #log(req: IncomingMessage, trace: Trace, started: number, requestLog: Logger): void {
     const durationMs = Math.round(performance.now() - started);
-    log.info({ event: 'request', method: req.method, path: safePath(req.url), ...trace, durationMs }, 'request');
-    emit({ kind: 'request', api: trace.api, entrypoint: trace.entrypoint, plan: trace.plan, status: trace.status, durationMs, messages: trace.messages });
+    requestLog.info({ event: 'request', method: req.method, path: safePath(req.url), ...trace, durationMs }, 'request');
+    emit({ kind: 'request', api: trace.api, entrypoint: trace.entrypoint, plan: trace.plan, status: trace.status, durationMs, messages: trace.messages, code: trace.code });
   }
 }
