@@ -5,6 +5,7 @@
 export const CODES: Readonly<Record<string, string>> = {
   // read
   JSON_SYNTAX: 'the file is not valid JSON (reported at the real position)',
+  JSON_TOO_DEEP: 'objects and arrays nested deeper than 64 levels',
   FILE_TOO_LARGE: 'a file is larger than 1 MiB',
   UNKNOWN_FILE: 'a file the compiler does not read (e.g. plans/gold.yaml, a file at the top of the APIs folder)',
   DUPLICATE_FILE: 'the same path appears twice in the tree given to compileTree',
@@ -54,4 +55,11 @@ export const CODES: Readonly<Record<string, string>> = {
   WEBHOOK_AUTH_INCOMPLETE: 'webhook basic auth without username/password, or bearer without token',
   CORS_WILDCARD_CREDENTIALS: 'allowOrigins "*" together with allowCredentials true',
   INLINE_SECRET: 'a password, token, secret, API key or private key written in plain text',
+  // git and release rules (GitOps: compiler/git.ts, compiler/release-rules.ts)
+  GIT_NOT_A_FILE: 'a symbolic link or submodule under the APIs folder of a git tree (only plain files are compiled from git)',
+  RELEASE_API_REMOVED: 'an API removed that, in the previous release, was started or had published plans',
+  RELEASE_PLAN_REMOVED: 'a plan removed that was not closed in the previous release',
+  RELEASE_API_LIFECYCLE_TERMINAL: 'a deprecated API that is no longer deprecated (only archived may follow), or an archived API that changed lifecycle',
+  RELEASE_PLAN_STATUS_TERMINAL: 'a deprecated plan that is not deprecated or closed, or a closed plan reopened',
+  RELEASE_SUBSCRIPTION_TO_DEPRECATED: 'a new subscription (or one moved to another plan) to a deprecated plan, or to a plan of a deprecated or archived API',
 };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compileTree, COMPILER_VERSION } from '../../compiler/index.ts';
-import { checkReleaseRules, releaseRules } from '../../compiler/release-rules.ts';
+import { CODES, compileTree, COMPILER_VERSION } from '../../compiler/index.ts';
+import { checkReleaseRules, RELEASE_RULE_CODES, releaseRules } from '../../compiler/release-rules.ts';
 import { apiFolder, apiKeyPlan, apiKeySubscription, compileFiles, keylessPlan, mockApi, sourcesOf } from './repo.ts';
 
 const release = { tag: 'v3', deployment: 7 };
@@ -85,5 +85,9 @@ describe('release rules', () => {
     const result = compileTree(next, { source: { kind: 'git', compilerVersion: COMPILER_VERSION }, previous, releaseRules: releaseRules({ tag: 'v1' }) });
     expect(result.bundle).toBeUndefined();
     expect(result.diagnostics).toEqual([expect.objectContaining({ code: 'RELEASE_API_REMOVED', message: expect.stringContaining('(conflicts with release v1)') })]);
+  });
+
+  it('every release-rule code is listed in compiler/codes.ts', () => {
+    for (const code of [...Object.values(RELEASE_RULE_CODES), 'GIT_NOT_A_FILE']) expect(CODES).toHaveProperty(code);
   });
 });
