@@ -41,7 +41,7 @@ export function compileTree(files: readonly SourceFile[], options: CompileOption
     }
     const result = parseJson(file.path, file.text);
     if (!result.ok) {
-      diagnostics.push({ file: file.path, ...result.position, pointer: '', code: 'JSON_SYNTAX', message: result.message });
+      diagnostics.push({ file: file.path, ...result.position, pointer: '', code: result.code, message: result.message });
       return undefined;
     }
     parsed.push(result.file);

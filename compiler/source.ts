@@ -96,7 +96,10 @@ function readBounded(path: string): string {
 /** The outcome of parsing one file: a ParsedFile, or a syntax error at its real position. */
 export type ParseResult =
   | { ok: true; file: ParsedFile }
-  | { ok: false; position: Position; message: string };
+  | { ok: false; code: 'JSON_SYNTAX' | 'JSON_TOO_DEEP'; position: Position; message: string };
+
+/** Deeper nesting is refused (JSON_TOO_DEEP): later stages recurse, and no definition needs it. */
+export const MAX_DEPTH = 64;
 
 /** Parse JSON text. A leading byte-order mark is ignored. */
 export function parseJson(path: string, text: string): ParseResult {
@@ -118,7 +121,11 @@ export function parseJson(path: string, text: string): ParseResult {
       at = word.start;
       what = `unexpected ${JSON.stringify(word.text)} (strings need double quotes; the literals are true, false and null)`;
     }
-    return { ok: false, position: positionOf(lineStarts(text), at + offset), message: `invalid JSON: ${what || 'syntax error'}` };
+    return { ok: false, code: 'JSON_SYNTAX', position: positionOf(lineStarts(text), at + offset), message: `invalid JSON: ${what || 'syntax error'}` };
+  }
+  if (tooDeep(value)) {
+    const at = offsetAtDepth(source, MAX_DEPTH + 1);
+    return { ok: false, code: 'JSON_TOO_DEEP', position: positionOf(lineStarts(text), at + offset), message: `nesting deeper than ${MAX_DEPTH} levels` };
   }
   return { ok: true, file: new LazyParsedFile(path, text, value) };
 }
@@ -135,6 +142,34 @@ function syntaxErrorOffset(source: string, reason: string): number {
     if (own) return Number(own[1]);
   }
   return trimmedEnd(source);
+}
+
+/** Whether objects and arrays nest deeper than MAX_DEPTH (iterative: safe on any depth). */
+function tooDeep(root: unknown): boolean {
+  const stack: [unknown, number][] = [[root, 0]];
+  while (stack.length) {
+    const [value, depth] = stack.pop()!;
+    if (!value || typeof value !== 'object') continue;
+    if (depth >= MAX_DEPTH) return true;
+    for (const child of Array.isArray(value) ? value : Object.values(value)) {
+      if (child && typeof child === 'object') stack.push([child, depth + 1]);
+    }
+  }
+  return false;
+}
+
+/** Offset of the first `{` or `[` that opens nesting level `depth` (strings skipped). */
+function offsetAtDepth(source: string, depth: number): number {
+  let level = 0;
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i];
+    if (c === '"') {
+      for (i++; i < source.length && source[i] !== '"'; i++) if (source[i] === '\\') i++;
+    } else if (c === '{' || c === '[') {
+      if (++level === depth) return i;
+    } else if (c === '}' || c === ']') level--;
+  }
+  return 0;
 }
 
 /** A bare word (misspelt literal, unquoted string) at or just before `at`, other than a valid literal. */

@@ -48,6 +48,13 @@ describe('layout', () => {
     expect(diagnostics.map((d) => d.code).sort()).toEqual(['JSON_SYNTAX', 'MISSING_API_JSON', 'SCHEMA_REQUIRED', 'SCHEMA_REQUIRED']);
   });
 
+  it('refuses nesting deeper than 64 levels at its position instead of overflowing the stack', () => {
+    const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+    const text = `{"name":"X","contextPaths":["/x"],"entrypoints":[{"type":"http-get"}],"endpoints":[{"type":"mock"}],\n"labels":${deep}}`;
+    const { diagnostics } = compileTree([{ path: 'x/api.json', text }, OPEN], { source });
+    expect(diagnostics).toEqual([expect.objectContaining({ code: 'JSON_TOO_DEEP', file: 'x/api.json', line: 2, column: 10 + 63 })]);
+  });
+
   it('refuses files larger than 1 MiB without parsing them', () => {
     const { diagnostics } = compileTree([{ path: 'x/api.json', text: ' '.repeat(1024 * 1024 + 1) }, OPEN], { source });
     expect(diagnostics.map((d) => d.code)).toEqual(['FILE_TOO_LARGE']);
