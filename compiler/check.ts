@@ -53,12 +53,22 @@ export type ReleaseRules = (input: {
 export interface CheckOptions extends CheckContext {
   /** The previous release; release rules run only when both this and `releaseRules` are given. */
   previous?: Bundle;
-  releaseRules?: ReleaseRules;
-  /** Builds the candidate APIs for the release rules (the bundle stage's projection). */
-  toBundleApis?: (models: readonly ApiModel[]) => Record<string, BundleApi>;
 }
 
-/** Run every rule. `parsed` is every document that parsed (valid or not), for the secret scan. */
+/**
+ * Run the release rules on the candidate APIs of a clean tree (compileTree calls this only when
+ * every other stage found nothing, so a typo never looks like a removed API or plan).
+ */
+export function checkRelease(apis: Record<string, BundleApi>, parsed: readonly ParsedFile[], previous: Bundle, rules: ReleaseRules): Diagnostic[] {
+  const files = new Map<string, ParsedFile>(parsed.map((file) => [file.path, file]));
+  const at = (path: string, pointer: string, code: string, message: string): Diagnostic => {
+    const file = files.get(path);
+    return file ? diagnosticAt(file, pointer, code, message) : { file: path, line: 1, column: 1, pointer, code, message };
+  };
+  return rules({ apis, previous, at });
+}
+
+/** Run every rule of one tree. `parsed` is every document that parsed (valid or not), for the secret scan. */
 export function check(models: readonly ApiModel[], parsed: readonly ParsedFile[], options: CheckOptions = {}): Diagnostic[] {
   const diagnostics: Diagnostic[] = [];
   for (const file of parsed) diagnostics.push(...scanSecrets(file));
@@ -73,14 +83,6 @@ export function check(models: readonly ApiModel[], parsed: readonly ParsedFile[]
       ...checkCors(model),
       ...checkApiFlows(model),
     );
-  }
-  if (options.previous && options.releaseRules && options.toBundleApis) {
-    const files = new Map<string, ParsedFile>(parsed.map((file) => [file.path, file]));
-    const at = (path: string, pointer: string, code: string, message: string): Diagnostic => {
-      const file = files.get(path);
-      return file ? diagnosticAt(file, pointer, code, message) : { file: path, line: 1, column: 1, pointer, code, message };
-    };
-    diagnostics.push(...options.releaseRules({ apis: options.toBundleApis(models), previous: options.previous, at }));
   }
   return diagnostics;
 }

@@ -3,7 +3,7 @@
  * Every stage reports all it finds; a bundle is produced only when nothing was reported.
  */
 import type { Api, Bundle, BundleSource, Plan, Subscription } from '../schemas/types.ts';
-import { check, type ApiModel, type ReleaseRules } from './check.ts';
+import { check, checkRelease, type ApiModel, type ReleaseRules } from './check.ts';
 import { diagnosticForFile, sortDiagnostics, type Diagnostic } from './diagnostic.ts';
 import { layoutTree } from './layout.ts';
 import { COMPILER_VERSION, makeBundle, toBundleApis } from './bundle.ts';
@@ -74,13 +74,20 @@ export function compileTree(files: readonly SourceFile[], options: CompileOption
   }
 
   // 3. check: cross-file rules (and the inline-secret scan of every parsed file)
-  const checked = check(models, parsed, { profile: options.profile, previous: options.previous, releaseRules: options.releaseRules, toBundleApis });
+  const checked = check(models, parsed, { profile: options.profile, previous: options.previous });
   const secretAt = new Set(checked.filter((d) => d.code === 'INLINE_SECRET').map((d) => `${d.file}\0${d.pointer}`));
   const all = [...diagnostics.filter((d) => !(d.code === 'SCHEMA_SECRET_REF' && secretAt.has(`${d.file}\0${d.pointer}`))), ...checked];
   if (all.length) return { diagnostics: sortDiagnostics(all) };
 
+  // 3b. release rules: a clean tree against the previous release
+  const apis = toBundleApis(models);
+  if (options.previous && options.releaseRules) {
+    const release = checkRelease(apis, parsed, options.previous, options.releaseRules);
+    if (release.length) return { diagnostics: sortDiagnostics(release) };
+  }
+
   // 4. bundle
-  return { bundle: makeBundle(toBundleApis(models), options.source, options.now), diagnostics: [] };
+  return { bundle: makeBundle(apis, options.source, options.now), diagnostics: [] };
 }
 
 /** Read a folder and compile it. Rejects only when the folder cannot be read. */
