@@ -55,13 +55,19 @@ export function storeSource(location: string, options: StoreSourceOptions = {}):
   const releases = new Map<string, ServedRelease>();
   let handed: string | undefined;
   let refused: string | undefined;
+  let unreachable = false;
 
   const check = async (onBundle: (candidate: unknown, origin: string) => Promise<void>, signal: AbortSignal, force: boolean) => {
     let pointer: CurrentPointer | undefined;
     try {
-      pointer = await reader.pointer(signal, force || refused !== undefined);
+      pointer = await reader.pointer(signal, force || refused !== undefined || unreachable);
+      if (unreachable) log.info({ store: where }, 'the store pointer is readable again');
+      unreachable = false;
     } catch (error) {
-      log.error({ store: where, err: (error as Error).message }, 'cannot read the store pointer; the last good bundle keeps serving');
+      if (signal.aborted) return;
+      // Logged once per outage, not on every poll.
+      log[unreachable ? 'debug' : 'error']({ store: where, err: describe(error) }, 'cannot read the store pointer; the last good bundle keeps serving');
+      unreachable = true;
       return;
     }
     if (!pointer) return;
@@ -80,7 +86,7 @@ export function storeSource(location: string, options: StoreSourceOptions = {}):
       if (signal.aborted) return;
       const level = refused === pointer.id ? 'debug' : 'error';
       refused = pointer.id;
-      log[level]({ store: where, tag: pointer.tag, deployment: pointer.deployment, bundleId: pointer.id, err: (error as Error).message, serving: handed ?? null },
+      log[level]({ store: where, tag: pointer.tag, deployment: pointer.deployment, bundleId: pointer.id, err: describe(error), serving: handed ?? null },
         'refusing the release bundle; the last good bundle keeps serving');
       return;
     }
@@ -196,6 +202,13 @@ function httpReader(base: string, options: StoreSourceOptions): StoreReader {
       return verifyBundleText((await readBounded(res, maxBytes, url)).toString('utf8'), id, url);
     },
   };
+}
+
+/** An error's message with its cause (fetch says only "fetch failed"; the cause says ECONNREFUSED). */
+function describe(error: unknown): string {
+  const e = error as Error & { cause?: { message?: string; code?: string } };
+  const cause = e.cause ? e.cause.code ?? e.cause.message : undefined;
+  return cause ? `${e.message}: ${cause}` : String(e?.message ?? error);
 }
 
 /** The whole body, refusing more than maxBytes (by Content-Length up front, else while reading). */
