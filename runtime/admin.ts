@@ -44,7 +44,14 @@ export function readiness(view: AdminView): { status: number; body: Record<strin
   const unhealthy = Object.entries(apis).filter(([, health]) => !health.healthy).map(([id]) => id);
   return {
     status: unhealthy.length ? 503 : 200,
-    body: { ready: unhealthy.length === 0, bundleId: router.bundleId, tag: view.release?.(router.bundleId)?.tag ?? router.bundle.source.tag, ...(unhealthy.length ? { unhealthy, apis } : {}) },
+    body: {
+      ready: unhealthy.length === 0,
+      bundleId: router.bundleId,
+      tag: view.release?.(router.bundleId)?.tag ?? router.bundle.source.tag,
+      // APIs that failed to build answer 503 themselves; they do not make the gateway unready.
+      ...(router.failures.size ? { failed: Object.fromEntries(router.failures) } : {}),
+      ...(unhealthy.length ? { unhealthy, apis } : {}),
+    },
   };
 }
 

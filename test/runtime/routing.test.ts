@@ -81,6 +81,19 @@ describe('routing', () => {
     expect(await raw(gateway.port, 'GARBAGE\r\n\r\n')).toMatch(/^HTTP\/1\.1 400/);
     expect(await raw(gateway.port, `GET /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Big: ${'x'.repeat(20_000)}\r\n\r\n`)).toMatch(/^HTTP\/1\.1 431/);
     expect(await raw(gateway.port, 'GET http://evil/a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')).toMatch(/^HTTP\/1\.1 (400|404)/);
+    const answers: Record<string, string> = {};
+    for (const target of ['/%ZZ', '/a/%?limit=1', '/a?limit=1&x=%', '*', '/a/..%2f..%2f?limit=1', '/a;x', '/a/%00?limit=1']) {
+      answers[target] = (await raw(gateway.port, `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAccept: application/json\r\n\r\n`)).split('\r\n')[0]!;
+    }
+    expect(answers).toEqual({
+      '/%ZZ': 'HTTP/1.1 404 Not Found',
+      '/a/%?limit=1': 'HTTP/1.1 200 OK',
+      '/a?limit=1&x=%': 'HTTP/1.1 200 OK',
+      '*': 'HTTP/1.1 400 Bad Request',
+      '/a/..%2f..%2f?limit=1': 'HTTP/1.1 200 OK',
+      '/a;x': 'HTTP/1.1 404 Not Found',
+      '/a/%00?limit=1': 'HTTP/1.1 200 OK',
+    });
     // A client that resets in the middle of a handshake.
     await new Promise<void>((resolve) => {
       const socket = net.connect(gateway.port, '127.0.0.1', () => {
