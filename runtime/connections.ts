@@ -1,11 +1,14 @@
 /**
  * Open requests and connections of one exchange, so a deploy or shutdown can end them.
  * Every `open` has exactly one `release` (the server does both around an entrypoint's handle/upgrade).
+ * The tracker is also where traffic is metered: a connection is the Tally of its client (pre-bound
+ * to its API and entrypoint), and opening/releasing counts connections.
  */
 import type { Caller } from './plans/plan.ts';
 import { errors } from './errors.ts';
+import { trafficMeterFor, type Tally, type TrafficMeter } from './telemetry.ts';
 
-export class Connection {
+export class Connection implements Tally {
   /** Messages delivered to or published by this client; entrypoints count, the log line reports. */
   messages = 0;
   /** How a WebSocket ended (for the log line). */
@@ -13,10 +16,14 @@ export class Connection {
   readonly openedAt = Date.now();
   readonly #controller = new AbortController();
   #expiry?: NodeJS.Timeout;
+  /** The last failure counted, so an error rethrown along the same path counts once. */
+  #counted: unknown;
 
   constructor(
     readonly entrypoint: string,
     readonly caller: Caller,
+    /** This connection's API and entrypoint meter (noTrafficMeter without metrics). */
+    readonly meter: TrafficMeter,
   ) {
     if (caller.expiresAt !== undefined) {
       const ms = caller.expiresAt - Date.now();
@@ -43,24 +50,57 @@ export class Connection {
   dispose(): void {
     clearTimeout(this.#expiry);
   }
+
+  received(bytes: number): void {
+    this.meter.received(bytes);
+  }
+
+  delivered(bytes: number): void {
+    this.meter.delivered(bytes);
+  }
+
+  dropped(reason: 'policy' | 'slow-consumer', count: number): void {
+    this.meter.dropped(reason, count);
+  }
+
+  /** Counts an error once, however many layers rethrow it. */
+  failed(error: unknown): void {
+    if (error === this.#counted) return;
+    this.#counted = error;
+    this.meter.failed(error);
+  }
 }
 
 export class Connections {
   readonly #open = new Set<Connection>();
+  /** Each Caller is made for one request: the exchange finds the connection (its Tally) by it. */
+  readonly #byCaller = new WeakMap<Caller, Connection>();
   #waiters: (() => void)[] = [];
   #drained: unknown;
 
+  /** `apiId` labels the connections' meters. */
+  constructor(readonly apiId = '') {}
+
   /** A connection opened after `abortAll` (a late handshake on a dropped exchange) is aborted at once with the same reason. */
   open(entrypoint: string, caller: Caller): Connection {
-    const connection = new Connection(entrypoint, caller);
+    const connection = new Connection(entrypoint, caller, trafficMeterFor(this.apiId, entrypoint));
     this.#open.add(connection);
+    this.#byCaller.set(caller, connection);
+    connection.meter.opened();
     if (this.#drained !== undefined) connection.abort(this.#drained);
     return connection;
+  }
+
+  /** The open connection a caller was admitted with (undefined for background consumers such as webhooks). */
+  of(caller: Caller): Connection | undefined {
+    return this.#byCaller.get(caller);
   }
 
   release(connection: Connection): void {
     connection.dispose();
     if (!this.#open.delete(connection)) return;
+    this.#byCaller.delete(connection.caller);
+    connection.meter.closed();
     if (this.#open.size === 0) {
       const waiters = this.#waiters;
       this.#waiters = [];

@@ -27,7 +27,7 @@ import { errors, GatewayError } from './errors.ts';
 import { message as makeMessage } from './message.ts';
 import { resolveSecret } from './secrets.ts';
 import { canonicalJson } from './bundle.ts';
-import { emit, policyCountersFor } from './telemetry.ts';
+import { emit, policyCountersFor, trafficMeterFor, type Tally } from './telemetry.ts';
 import { log } from './log.ts';
 
 type ServedPlan = RuntimePlan & Partial<RateLimiter>;
@@ -59,7 +59,7 @@ export class Exchange {
   readonly contextPaths: readonly string[];
   /** By descending specificity. */
   readonly entrypoints: readonly Entrypoint[];
-  readonly connections = new Connections();
+  readonly connections: Connections;
   readonly publishEndpoint: Endpoint | undefined;
   readonly subscribeEndpoint: Endpoint | undefined;
   readonly fanout: Fanout | undefined;
@@ -71,10 +71,12 @@ export class Exchange {
   readonly #publishFlow: Flow;
   readonly #subscribeFlow: Flow;
   #stopped: Promise<void> | undefined;
+  #background: Tally | undefined;
 
   constructor(readonly api: BundleApi, options: ExchangeOptions) {
     const definition = api.definition;
     this.id = api.id;
+    this.connections = new Connections(api.id);
     this.fingerprint = canonicalJson(api);
     this.cors = compileCors(definition.cors);
     this.contextPaths = definition.contextPaths;
@@ -161,17 +163,30 @@ export class Exchange {
 
   /** A client's message: rate limit, publish flow (may throw 400/413, may drop: resolves false), endpoint. */
   async publish(caller: Caller, message: PublishMessage): Promise<boolean> {
-    const endpoint = this.publishEndpoint;
-    if (!endpoint) throw errors.badRequest('PUBLISH_NOT_SUPPORTED', 'This API does not accept messages from clients.');
-    await this.admit(caller, 'publish');
-    const out = this.#publishFlow(makeMessage({ id: '', content: message.content, headers: message.headers, metadata: message.metadata }));
-    if (out === null) {
-      emit({ kind: 'dropped', api: this.id, reason: 'policy', count: 1 });
-      return false;
+    const tally = this.#tally(caller);
+    tally.received(message.content.length);
+    try {
+      const endpoint = this.publishEndpoint;
+      if (!endpoint) throw errors.badRequest('PUBLISH_NOT_SUPPORTED', 'This API does not accept messages from clients.');
+      await this.admit(caller, 'publish');
+      const out = this.#publishFlow(makeMessage({ id: '', content: message.content, headers: message.headers, metadata: message.metadata }));
+      if (out === null) {
+        emit({ kind: 'dropped', api: this.id, reason: 'policy', count: 1 });
+        tally.dropped('policy', 1);
+        return false;
+      }
+      await endpoint.publish({ content: out.content, headers: out.headers, metadata: out.metadata });
+      emit({ kind: 'message', api: this.id, direction: 'publish' });
+      return true;
+    } catch (error) {
+      tally.failed(error);
+      throw error;
     }
-    await endpoint.publish({ content: out.content, headers: out.headers, metadata: out.metadata });
-    emit({ kind: 'message', api: this.id, direction: 'publish' });
-    return true;
+  }
+
+  /** Where a caller's traffic is counted: its connection, else (webhooks, background consumers) the API's `background` meter. */
+  #tally(caller: Caller): Tally {
+    return this.connections.of(caller) ?? (this.#background ??= trafficMeterFor(this.id, 'background'));
   }
 
   /**
@@ -182,14 +197,15 @@ export class Exchange {
   subscribe(caller: Caller, request: SubscribeRequest): AsyncIterable<Delivery> {
     const endpoint = this.subscribeEndpoint;
     if (!endpoint) throw errors.badRequest('SUBSCRIBE_NOT_SUPPORTED', 'This API does not deliver messages to clients.');
-    if (this.fanout && request.cursor === undefined) return this.fanout.attach(request.signal, request.onFailure);
+    const tally = this.#tally(caller);
+    if (this.fanout && request.cursor === undefined) return this.fanout.attach(request.signal, request.onFailure, tally);
     if (request.cursor !== undefined && !endpoint.resumable) {
       throw errors.badRequest('CURSOR_NOT_SUPPORTED', 'This API cannot resume from a cursor.');
     }
-    return this.#direct(endpoint, request);
+    return this.#direct(endpoint, request, tally);
   }
 
-  async *#direct(endpoint: Endpoint, request: SubscribeRequest): AsyncGenerator<Delivery> {
+  async *#direct(endpoint: Endpoint, request: SubscribeRequest, tally: Tally): AsyncGenerator<Delivery> {
     const controller = new AbortController();
     const onAbort = () => controller.abort(request.signal.reason);
     request.signal.addEventListener('abort', onAbort, { once: true });
@@ -200,13 +216,18 @@ export class Exchange {
         const out = this.#subscribeFlow(message);
         if (out === null) {
           emit({ kind: 'dropped', api: this.id, reason: 'policy', count: 1 });
+          tally.dropped('policy', 1);
           continue;
         }
         emit({ kind: 'message', api: this.id, direction: 'subscribe' });
+        tally.delivered(out.content.length);
         yield new Delivery(out);
       }
     } catch (error) {
-      if (!controller.signal.aborted) throw error;
+      if (!controller.signal.aborted) {
+        tally.failed(error);
+        throw error;
+      }
     } finally {
       request.signal.removeEventListener('abort', onAbort);
       controller.abort();

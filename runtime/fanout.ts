@@ -11,7 +11,7 @@ import type { Flow } from './policies/flow.ts';
 import { Delivery } from './delivery.ts';
 import { errors } from './errors.ts';
 import { asGatewayError } from './entrypoints/entrypoint.ts';
-import { emit } from './telemetry.ts';
+import { emit, noTrafficMeter, type Tally } from './telemetry.ts';
 import { log } from './log.ts';
 
 export interface FanoutSettings {
@@ -37,6 +37,8 @@ export class ClientQueue implements AsyncIterableIterator<Delivery> {
     private readonly onDone: (queue: ClientQueue) => void,
     readonly apiId: string,
     private readonly onFailure?: (reason: unknown) => void,
+    /** Counts what this client gets (delivered when handed to its consumer), loses and fails with. */
+    readonly tally: Tally = noTrafficMeter,
   ) {}
 
   get size(): number {
@@ -49,17 +51,20 @@ export class ClientQueue implements AsyncIterableIterator<Delivery> {
     if (this.#waiter) {
       const wake = this.#waiter;
       this.#waiter = this.#failWaiter = undefined;
+      this.tally.delivered(delivery.message.content.length);
       wake({ value: delivery, done: false });
       return;
     }
     if (this.size >= this.settings.queueSize) {
       if (this.settings.slowConsumerPolicy === 'disconnect') {
         log.warn({ api: this.apiId, queueSize: this.settings.queueSize }, 'slow consumer disconnected');
+        this.tally.dropped('slow-consumer', this.size + 1);
         this.fail(errors.slowConsumer(this.settings.queueSize));
         return;
       }
       this.#head++;
       this.dropped++;
+      this.tally.dropped('slow-consumer', 1);
       emit({ kind: 'dropped', api: this.apiId, reason: 'slow-consumer', count: 1 });
     }
     this.#items.push(delivery);
@@ -89,6 +94,7 @@ export class ClientQueue implements AsyncIterableIterator<Delivery> {
     this.#items = [];
     this.#head = 0;
     this.#ended = true;
+    this.tally.failed(error);
     if (this.#failWaiter) {
       const reject = this.#failWaiter;
       this.#waiter = this.#failWaiter = undefined;
@@ -103,6 +109,7 @@ export class ClientQueue implements AsyncIterableIterator<Delivery> {
     if (this.size > 0) {
       const value = this.#items[this.#head]!;
       this.#items[this.#head++] = undefined as unknown as Delivery;
+      this.tally.delivered(value.message.content.length);
       return Promise.resolve({ value, done: false });
     }
     if (this.#failure !== undefined) {
@@ -146,10 +153,10 @@ export class Fanout {
   /**
    * A new client; its iteration ends when `signal` aborts, the upstream ends, or it is too slow.
    * `onFailure` is called at once when the client fails (slow consumer, upstream error), even
-   * while its consumer is not waiting on the queue.
+   * while its consumer is not waiting on the queue. `tally` counts the client's traffic (metrics).
    */
-  attach(signal: AbortSignal, onFailure?: (reason: unknown) => void): ClientQueue {
-    const queue = new ClientQueue(this.settings, (q) => this.#detach(q), this.apiId, onFailure);
+  attach(signal: AbortSignal, onFailure?: (reason: unknown) => void, tally?: Tally): ClientQueue {
+    const queue = new ClientQueue(this.settings, (q) => this.#detach(q), this.apiId, onFailure, tally);
     if (signal.aborted) {
       queue.end();
       return queue;
@@ -206,6 +213,7 @@ export class Fanout {
         const out = this.flow(message);
         if (out === null) {
           emit({ kind: 'dropped', api: this.apiId, reason: 'policy', count: 1 });
+          for (const queue of this.#clients) queue.tally.dropped('policy', 1);
           continue;
         }
         emit({ kind: 'message', api: this.apiId, direction: 'subscribe' });

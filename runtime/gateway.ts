@@ -9,6 +9,7 @@ import { RouterSwitch, type DeployResult } from './router.ts';
 import { GatewayServer } from './server.ts';
 import type { BundleSource } from './sources/source.ts';
 import { log } from './log.ts';
+import { meterGateway } from './metrics.ts';
 
 export interface GatewayOptions {
   readonly host?: string;
@@ -41,6 +42,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const routers = new RouterSwitch();
   const source = options.source;
   const view: AdminView = { routers, source: source?.description ?? 'api', startedAt: new Date(), release: source?.release ? (id) => source.release!(id) : undefined };
+  const stopMetering = meterGateway(routers);
   const server = new GatewayServer(routers, { host, port: options.port ?? 8082, tls: options.tls });
   const address = await server.listen();
   let admin: http.Server | undefined;
@@ -79,6 +81,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     close() {
       closing ??= (async () => {
         watching.abort();
+        stopMetering();
         const stopped = server.stopAccepting();
         await routers.close(options.shutdownGraceMs ?? 8000);
         server.server.closeIdleConnections();

@@ -97,6 +97,7 @@ export class RouterSwitch {
   }
 
   async #deploy(candidate: unknown, origin: string): Promise<DeployResult> {
+    const began = performance.now();
     const nothing = { changed: [], kept: [], removed: [], added: [] };
     if (this.#closed) return { deployed: false, ...nothing, error: 'the gateway is stopping' };
     const previous = this.#current;
@@ -156,8 +157,9 @@ export class RouterSwitch {
     }
     await Promise.all(dropped.map((exchange) => exchange.stop()));
 
-    log.info({ event: 'deploy', bundleId: bundle.id, origin, ...report }, 'deployed');
-    emit({ kind: 'deploy', bundleId: bundle.id, ...report });
+    const durationMs = performance.now() - began;
+    log.info({ event: 'deploy', bundleId: bundle.id, origin, ...report, durationMs: Math.round(durationMs) }, 'deployed');
+    emit({ kind: 'deploy', bundleId: bundle.id, ...report, durationMs });
     this.lastError = report.failed.length ? { at: new Date().toISOString(), message: `APIs failed to build: ${report.failed.join(', ')}` } : undefined;
     return { deployed: true, bundleId: bundle.id, ...report };
   }

@@ -17,9 +17,46 @@ export function setPolicyCounters(factory: (apiId: string) => PolicyCounters): v
   countersFactory = factory;
 }
 
+/**
+ * What one connection (or one background consumer) counts as traffic flows. Runs on the
+ * per-message path: every method is a few additions on pre-bound cells, never a label lookup,
+ * and never throws.
+ */
+export interface Tally {
+  /** One message received from a client (publish), `bytes` of content. */
+  received(bytes: number): void;
+  /** One message handed to a client (subscribe), `bytes` of content. */
+  delivered(bytes: number): void;
+  /** Messages a client did not get: filtered by a policy, or lost to the slow-consumer policy. */
+  dropped(reason: 'policy' | 'slow-consumer', count: number): void;
+  /** An error answered to, or ending the stream of, a client (a GatewayError or anything thrown). */
+  failed(error: unknown): void;
+}
+
+/** The traffic of one API through one entrypoint; the metrics module binds its label values once. */
+export interface TrafficMeter extends Tally {
+  opened(): void;
+  closed(): void;
+}
+
+const noop = (): void => undefined;
+/** Counts nothing (no metrics module installed). */
+export const noTrafficMeter: TrafficMeter = { opened: noop, closed: noop, received: noop, delivered: noop, dropped: noop, failed: noop };
+
+let meterFactory: (apiId: string, entrypoint: string) => TrafficMeter = () => noTrafficMeter;
+
+/** The meter of one API and entrypoint (cached by the factory: call it once per connection, not per message). */
+export function trafficMeterFor(apiId: string, entrypoint: string): TrafficMeter {
+  return meterFactory(apiId, entrypoint);
+}
+
+export function setTrafficMeters(factory: (apiId: string, entrypoint: string) => TrafficMeter): void {
+  meterFactory = factory;
+}
+
 export type TelemetryEvent =
   /** One request or connection ended (the same fields as its log line). */
-  | { kind: 'request'; api: string | null; entrypoint: string | null; plan: string | null; status: number; durationMs: number; messages: number }
+  | { kind: 'request'; api: string | null; entrypoint: string | null; plan: string | null; status: number; durationMs: number; messages: number; code?: string }
   /** A message passed the exchange (after flows). */
   | { kind: 'message'; api: string; direction: 'publish' | 'subscribe' }
   /** Messages dropped: by a policy, or by the slow-consumer policy (drop-oldest). */
@@ -29,7 +66,7 @@ export type TelemetryEvent =
   /** A connection opened (+1) or closed (-1). */
   | { kind: 'connection'; api: string; entrypoint: string; delta: 1 | -1 }
   /** A bundle was deployed. */
-  | { kind: 'deploy'; bundleId: string; changed: string[]; kept: string[]; removed: string[]; added: string[] }
+  | { kind: 'deploy'; bundleId: string; changed: string[]; kept: string[]; removed: string[]; added: string[]; durationMs?: number }
   /** A bundle failed to load or build; the last good one keeps serving. */
   | { kind: 'deploy-failed'; reason: string };
 
