@@ -14,6 +14,7 @@
  * rollbacks and saves run under the lock, which makes "read the previous release, check the release
  * rules against it, append, move current" one step even when two compiles run at once. A lock
  * left by a dead process (same host) or older than `staleLockMs` is broken safely.
+ * (Longer than ~300 lines: the lock and the atomic-write helpers live with the one writer using them.)
  */
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';

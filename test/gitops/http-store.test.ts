@@ -117,4 +117,25 @@ describe('store over http(s)', () => {
     expect(served(small)).toBeUndefined();
     expect(await (await fetch(`${small.adminUrl}/readyz`)).json()).toMatchObject({ ready: false });
   });
+
+  it('a folder store: a corrupted bundle is refused, the last good keeps serving, the repaired file is taken', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'sluice-folder-store-'));
+    try {
+      const store = new Store(dir);
+      await store.release(v(1), info('v1'), () => []);
+      const local = await gatewayWith(undefined, { source: storeSource(dir, { pollMs: 100 }) });
+      gateways.push(local);
+      expect(served(local)).toBe(v(1).id);
+      const next = v(4);
+      const text = `${JSON.stringify(next)}\n`;
+      writeFileSync(path.join(dir, 'bundles', `${next.id}.json`), text.replace('"4.0"', '"4.5"'));
+      await writeAtomic(path.join(dir, 'current'), `${JSON.stringify({ id: next.id, tag: 'v4', commit: 'e'.repeat(40), deployment: 2, kind: 'release', time: new Date().toISOString() })}\n`);
+      await new Promise((r) => setTimeout(r, 600)); // a non-event: several polls
+      expect(served(local)).toBe(v(1).id);
+      writeFileSync(path.join(dir, 'bundles', `${next.id}.json`), text);
+      await waitFor(() => served(local) === next.id, 2000, 'the repaired bundle to be served');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
