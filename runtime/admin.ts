@@ -10,6 +10,7 @@ import express from 'express';
 import type { RouterSwitch } from './router.ts';
 import { log } from './log.ts';
 import { plansStatus } from './plans/status.ts';
+import { webhookAdminRoutes } from './webhooks/admin.ts';
 
 /** What admin routes can see. */
 export interface AdminView {
@@ -28,7 +29,7 @@ export interface AdminRoute {
 }
 
 /** Extra admin routes; adding one is one line here. */
-export const adminRoutes: AdminRoute[] = [];
+export const adminRoutes: AdminRoute[] = [...webhookAdminRoutes];
 
 function json(res: ServerResponse, status: number, body: unknown): void {
   res.statusCode = status;

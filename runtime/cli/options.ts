@@ -7,10 +7,11 @@ import { startGateway, type Gateway } from '../gateway.ts';
 import type { BundleSource } from '../sources/source.ts';
 import { log, setLogLevel } from '../log.ts';
 import { parseRateLimitFlags, RATE_LIMIT_FLAGS, startRateLimits, type RateLimitSettings } from '../rate-limit/setup.ts';
+import { parseAllowedHosts, setWebhookAllowedHosts } from '../webhooks/allowed-hosts.ts';
 
 export { UsageError };
 
-export const SERVER_FLAGS = ['--port', '--admin-port', '--host', '--tls-cert', '--tls-key', '--log-level', ...RATE_LIMIT_FLAGS] as const;
+export const SERVER_FLAGS = ['--port', '--admin-port', '--host', '--tls-cert', '--tls-key', '--log-level', '--webhook-allowed-hosts', ...RATE_LIMIT_FLAGS] as const;
 
 export interface ServerFlags {
   readonly host: string;
@@ -34,6 +35,14 @@ export function parseServerFlags(args: readonly string[], valued: readonly strin
   if (level !== undefined) {
     if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(level)) throw new UsageError(`--log-level must be fatal, error, warn, info, debug, trace or silent`);
     setLogLevel(level);
+  }
+  const allowedHosts = flags.get('--webhook-allowed-hosts');
+  if (allowedHosts !== undefined) {
+    try {
+      setWebhookAllowedHosts(parseAllowedHosts(allowedHosts));
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
   }
   const certFile = flags.get('--tls-cert');
   const keyFile = flags.get('--tls-key');

@@ -42,6 +42,55 @@ export interface Endpoint {
   /** Resolves once the broker acknowledged (per the endpoint's acks/qos). Unavailable: rejects with errors.endpointUnavailable. */
   publish(message: PublishMessage): Promise<void>;
   stop(): Promise<void>;
+  /**
+   * Optional group consumption for background subscribers (webhooks), independent of `start()`:
+   * see GroupConsumeOptions. Resolves once `signal` aborted and the consumer left its group;
+   * rejects only when `deliver` rejected. Broker outages are retried inside, with backoff.
+   */
+  consumeGroup?(options: GroupConsumeOptions): Promise<void>;
+}
+
+/** What a group consumer hands each message with. */
+export interface GroupDelivery {
+  /**
+   * Aborts when the consumer wants the message back (it is stopping, or the partition is being
+   * reassigned): finish the attempt in flight, start no other, resolve false.
+   */
+  readonly yielding: AbortSignal;
+  /** Publishes to the options' `deadLetterTopic` on the same broker; resolves once acknowledged, rejects with a GatewayError. */
+  deadLetter(message: PublishMessage): Promise<void>;
+}
+
+/**
+ * Group consumption: every runtime instance consuming with the same `group` shares the work
+ * (Kafka consumer group; MQTT shared subscription `$share/<group>/<filter>`).
+ * Order: one partition's (MQTT: the subscription's) messages are handed over one at a time, in
+ * broker order. `commit: 'after'` (at-least-once): a message's position is committed (Kafka) or
+ * acknowledged (MQTT PUBACK) only after `deliver` resolved true; false gives it back uncommitted
+ * (redelivered to whoever owns the partition next). `commit: 'before'` (at-most-once): committed
+ * before `deliver` runs.
+ */
+export interface GroupConsumeOptions {
+  /** Stable id shared by every instance (consumer group id / share name). */
+  readonly group: string;
+  /** Partitions delivered at once (Kafka); MQTT delivers one message at a time. */
+  readonly concurrency: number;
+  readonly commit: 'after' | 'before';
+  /** Topic that `GroupDelivery.deadLetter` publishes to; absent: deadLetter rejects. */
+  readonly deadLetterTopic?: string;
+  /** Stop: no new message is handed over; deliveries in flight settle, then the consumer leaves the group. */
+  readonly signal: AbortSignal;
+  deliver(message: Message, delivery: GroupDelivery): Promise<boolean>;
+  /** Connection and assignment changes, for the admin /status. */
+  onStatus?(status: GroupStatus): void;
+}
+
+export interface GroupStatus {
+  readonly connected: boolean;
+  /** What this instance consumes now, e.g. `orders:0,1` or `$share/g/sensors/#`. */
+  readonly assignment?: string;
+  /** Why it is not connected. */
+  readonly detail?: string;
 }
 
 export type EndpointFactory<Config> = (config: Config, context: EndpointContext) => Endpoint;

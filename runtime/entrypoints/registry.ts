@@ -6,12 +6,14 @@ import type { Entrypoint as EntrypointConfig } from '../../schemas/types.ts';
 import type { Entrypoint, EntrypointContext, EntrypointFactory } from './entrypoint.ts';
 import { createHttpGetEntrypoint } from './http-get.ts';
 import { createWebsocketEntrypoint } from './websocket.ts';
+import { createWebhookEntrypoint } from './webhook.ts';
 
 type EntrypointFactories = { [K in EntrypointConfig['type']]?: EntrypointFactory<Extract<EntrypointConfig, { type: K }>> };
 
 export const entrypointFactories: EntrypointFactories = {
   'http-get': createHttpGetEntrypoint,
   websocket: createWebsocketEntrypoint,
+  webhook: createWebhookEntrypoint,
 };
 
 /** Builds one entrypoint; an unknown type throws (the bundle fails to build, the last good keeps serving). */

@@ -6,6 +6,7 @@ import type { PlanContext, PlanFactory, RateLimiter, RuntimePlan } from './plan.
 import { createKeylessPlan } from './keyless.ts';
 import { createApiKeyPlan } from './api-key.ts';
 import { createJwtPlan } from './jwt.ts';
+import { createPushPlan } from './push.ts';
 import { createRateLimiter } from '../rate-limit/limiter.ts';
 
 type PlanFactories = { [K in Plan['type']]?: PlanFactory<Extract<Plan, { type: K }>> };
@@ -14,6 +15,7 @@ export const planFactories: PlanFactories = {
   keyless: createKeylessPlan,
   'api-key': createApiKeyPlan,
   jwt: createJwtPlan,
+  push: createPushPlan,
 };
 
 /** Resolution order of plan types: a present credential of an earlier type decides. */
