@@ -15,6 +15,7 @@ import { checkSubscriptions } from './check/subscriptions.ts';
 import { checkCors } from './check/cors.ts';
 import { scanSecrets } from './check/secrets.ts';
 import { checkApiFlows } from './check/flows.ts';
+import { checkWebhooks } from './check/webhooks.ts';
 
 /** A validated document and the file it came from (for positions). */
 export interface Located<T> {
@@ -82,6 +83,7 @@ export function check(models: readonly ApiModel[], parsed: readonly ParsedFile[]
       ...checkSubscriptions(model),
       ...checkCors(model),
       ...checkApiFlows(model),
+      ...checkWebhooks(model),
     );
   }
   return diagnostics;
