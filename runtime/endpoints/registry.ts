@@ -5,11 +5,15 @@
 import type { Endpoint as EndpointConfig } from '../../schemas/types.ts';
 import type { Endpoint, EndpointContext, EndpointFactory } from './endpoint.ts';
 import { createMockEndpoint } from './mock.ts';
+import { createKafkaEndpoint } from './kafka.ts';
+import { createMqttEndpoint } from './mqtt.ts';
 
 type EndpointFactories = { [K in EndpointConfig['type']]?: EndpointFactory<Extract<EndpointConfig, { type: K }>> };
 
 export const endpointFactories: EndpointFactories = {
   mock: createMockEndpoint,
+  kafka: createKafkaEndpoint,
+  mqtt: createMqttEndpoint,
 };
 
 /** Test-only or plugin endpoints, by type (e.g. a counting endpoint in a test). Looked up before the built-ins. */

@@ -1,0 +1,137 @@
+/**
+ * One kafkajs consumer as an AsyncIterable of messages.
+ *
+ * Contract: records arrive in broker order per partition; each becomes one Message whose id is the
+ * subscription's cursor after it (see kafka-cursor.ts). The consumer joins `groupId`, never commits
+ * offsets (a Sluice subscription's position lives in its clients' cursors), starts every known
+ * partition at `start` (next offset to read) and every other partition at its beginning. A bounded
+ * buffer gives backpressure: the consumer waits while the reader is `BUFFER` messages behind.
+ * The consumer is released exactly once, when the signal aborts, the reader stops, or the broker
+ * goes away; the latter ends the iteration with ENDPOINT_UNAVAILABLE (kafkajs does not restart it:
+ * clients reconnect with their cursor once the endpoint is healthy again).
+ */
+import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
+import type { Message } from '../message.ts';
+import { GatewayError, errors } from '../errors.ts';
+import { CursorTracker, type Positions } from './kafka-cursor.ts';
+
+const BUFFER = 256;
+
+export interface ConsumePlan {
+  readonly kafka: Kafka;
+  readonly groupId: string;
+  readonly topics: readonly string[];
+  /** topic -> partition -> last passed offset: reading starts right after it. */
+  readonly start: Positions;
+  readonly signal: AbortSignal;
+  /** Called once when the consumer failed because of the broker (health goes unhealthy). */
+  readonly onBrokerFailure: (error: Error) => void;
+}
+
+export async function* consume(plan: ConsumePlan): AsyncGenerator<Message> {
+  const { kafka, groupId, topics, start, signal } = plan;
+  const consumer: Consumer = kafka.consumer({
+    groupId,
+    allowAutoTopicCreation: false,
+    sessionTimeout: 10_000,
+    rebalanceTimeout: 10_000,
+    heartbeatInterval: 1_000,
+    maxWaitTimeInMs: 250,
+    retry: { retries: 4, initialRetryTime: 250, maxRetryTime: 2_000, restartOnFailure: async () => false },
+  });
+  const tracker = new CursorTracker(start);
+  const buffer: Message[] = [];
+  let failure: GatewayError | undefined;
+  let closed = false;
+  let wakeReader: (() => void) | undefined;
+  let wakeConsumer: (() => void) | undefined;
+  const wake = () => {
+    const reader = wakeReader;
+    wakeReader = undefined;
+    reader?.();
+  };
+  const close = () => {
+    closed = true;
+    wake();
+    const consumerWaiting = wakeConsumer;
+    wakeConsumer = undefined;
+    consumerWaiting?.();
+  };
+  const fail = (error: unknown) => {
+    if (closed) return;
+    failure = errors.endpointUnavailable(`Kafka consumer stopped: ${(error as Error)?.message ?? error}`);
+    plan.onBrokerFailure(error as Error);
+    close();
+  };
+  signal.addEventListener('abort', close, { once: true });
+  consumer.on(consumer.events.CRASH, ({ payload }) => fail(payload.error));
+
+  try {
+    if (signal.aborted) return;
+    await consumer.connect();
+    if (closed) return;
+    await consumer.subscribe({ topics: [...topics], fromBeginning: true });
+    const running = consumer.run({
+      autoCommit: false,
+      partitionsConsumedConcurrently: 1,
+      eachMessage: async ({ topic, partition, message: record }) => {
+        if (closed) return;
+        buffer.push(toMessage(topic, partition, record, tracker));
+        wake();
+        if (buffer.length >= BUFFER) await new Promise<void>((resolve) => (wakeConsumer = resolve));
+      },
+    });
+    // Seeks are recorded synchronously (run() created the group) and applied before the first fetch.
+    for (const [topic, partitions] of start) {
+      for (const [partition, offset] of partitions) consumer.seek({ topic, partition, offset: String(offset + 1n) });
+    }
+    await running;
+
+    while (true) {
+      if (buffer.length > 0) {
+        const next = buffer.shift()!;
+        if (buffer.length < BUFFER / 2 && wakeConsumer) {
+          const resume = wakeConsumer;
+          wakeConsumer = undefined;
+          resume();
+        }
+        yield next;
+        continue;
+      }
+      if (closed) break;
+      await new Promise<void>((resolve) => (wakeReader = resolve));
+    }
+    if (failure) throw failure;
+  } catch (error) {
+    if (signal.aborted && !(error instanceof GatewayError)) return;
+    if (error instanceof GatewayError) throw error;
+    plan.onBrokerFailure(error as Error);
+    throw errors.endpointUnavailable(`Kafka consumer could not start: ${(error as Error).message}`);
+  } finally {
+    signal.removeEventListener('abort', close);
+    close();
+    await consumer.disconnect().catch(() => {});
+  }
+}
+
+function toMessage(topic: string, partition: number, record: KafkaMessage, tracker: CursorTracker): Message {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(record.headers ?? {})) {
+    if (value === undefined) continue;
+    headers[name] = Array.isArray(value) ? value.map(String).join(',') : String(value);
+  }
+  const timestamp = Number(record.timestamp);
+  return Object.freeze({
+    id: tracker.advance(topic, partition, BigInt(record.offset)),
+    content: record.value ?? Buffer.alloc(0),
+    headers: Object.freeze(headers),
+    metadata: Object.freeze({
+      topic,
+      partition,
+      offset: record.offset,
+      key: record.key === null ? null : record.key.toString('utf8'),
+      timestamp,
+    }),
+    timestamp: Number.isFinite(timestamp) ? timestamp : Date.now(),
+  });
+}

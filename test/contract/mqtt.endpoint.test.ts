@@ -1,0 +1,86 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll } from 'vitest';
+import mqtt, { type MqttClient } from 'mqtt';
+import { createMqttEndpoint } from '../../runtime/endpoints/mqtt.ts';
+import { mqttUrl } from '../brokers/brokers.ts';
+import { endpointContract, type Injected } from './endpoint-suite.ts';
+
+let url: URL;
+let injector: MqttClient;
+
+beforeAll(async () => {
+  url = new URL(await mqttUrl());
+  injector = await mqtt.connectAsync(url.href, { protocolVersion: 5 });
+});
+afterAll(async () => {
+  await injector?.endAsync();
+});
+
+/** 1 when some client subscribes to `topic`, 0 when none: MQTT 5 PUBACK reason 16 "No matching subscribers". */
+export async function subscribersOf(client: MqttClient, topic: string): Promise<number> {
+  const reason = new Promise<number>((resolve) => {
+    const onPacket = (packet: { cmd: string; reasonCode?: number }) => {
+      if (packet.cmd !== 'puback') return;
+      client.off('packetreceive', onPacket);
+      resolve(packet.reasonCode ?? 0);
+    };
+    client.on('packetreceive', onPacket);
+  });
+  await client.publishAsync(topic, 'warmup-probe', { qos: 1 });
+  return (await reason) === 16 ? 0 : 1;
+}
+
+endpointContract({
+  name: 'mqtt',
+  async create() {
+    const id = randomUUID().slice(0, 8);
+    const base = `contract/${id}`;
+    const endpoint = createMqttEndpoint(
+      {
+        type: 'mqtt',
+        serverHost: url.hostname,
+        serverPort: Number(url.port),
+        consumer: { topic: `${base}/in/+`, qos: 1 },
+        producer: { topic: `${base}/out`, qos: 1 },
+      },
+      { apiId: `contract-${id}`, instanceId: 'test', resolveSecret: () => '' },
+    );
+    return {
+      endpoint,
+      inject: async (messages: readonly Injected[]) => {
+        for (const m of messages) {
+          await injector.publishAsync(`${base}/in/x`, m.content, { qos: 1, ...(m.headers ? { properties: { userProperties: { ...m.headers } } } : {}) });
+        }
+      },
+      readPublished: async () => {
+        const reader = await mqtt.connectAsync(url.href, { protocolVersion: 5 });
+        const records: Injected[] = [];
+        const waiters: Array<() => void> = [];
+        reader.on('message', (_topic, payload, packet) => {
+          const headers: Record<string, string> = {};
+          for (const [k, v] of Object.entries(packet.properties?.userProperties ?? {})) headers[k] = String(v);
+          records.push({ content: payload, headers });
+          waiters.splice(0).forEach((w) => w());
+        });
+        await reader.subscribeAsync(`${base}/out`, { qos: 1 });
+        let read = 0;
+        return {
+          async next() {
+            const deadline = Date.now() + 10_000;
+            while (records.length <= read) {
+              if (Date.now() > deadline) throw new Error('no published message read within 10 s');
+              await new Promise<void>((r) => {
+                waiters.push(r);
+                setTimeout(r, 500);
+              });
+            }
+            return records[read++]!;
+          },
+          close: () => reader.endAsync(),
+        };
+      },
+      upstreams: () => subscribersOf(injector, `${base}/in/probe`),
+      dispose: async () => {},
+    };
+  },
+});
