@@ -161,14 +161,18 @@ export class Exchange {
     return this.subscribeEndpoint !== undefined;
   }
 
-  /** A client's message: rate limit, publish flow (may throw 400/413, may drop: resolves false), endpoint. */
-  async publish(caller: Caller, message: PublishMessage): Promise<boolean> {
+  /**
+   * A client's message: rate limit, publish flow (may throw 400/413, may drop: resolves false), endpoint.
+   * `admitted`: the request that carries this one message was already counted (HTTP POST), so it
+   * does not count twice.
+   */
+  async publish(caller: Caller, message: PublishMessage, options: { readonly admitted?: boolean } = {}): Promise<boolean> {
     const tally = this.#tally(caller);
     tally.received(message.content.length);
     try {
       const endpoint = this.publishEndpoint;
       if (!endpoint) throw errors.badRequest('PUBLISH_NOT_SUPPORTED', 'This API does not accept messages from clients.');
-      await this.admit(caller, 'publish');
+      if (!options.admitted) await this.admit(caller, 'publish');
       const out = this.#publishFlow(makeMessage({ id: '', content: message.content, headers: message.headers, metadata: message.metadata }));
       if (out === null) {
         emit({ kind: 'dropped', api: this.id, reason: 'policy', count: 1 });
