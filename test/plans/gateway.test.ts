@@ -2,7 +2,7 @@
  * Plans through a real gateway: every credential case over every entrypoint, plan resolution,
  * rate limits with their headers, a JWT that ends a WebSocket at exp, and /status.
  */
-import { existsSync } from 'node:fs';
+import { entrypointFactories } from '../../runtime/entrypoints/registry.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../runtime/gateway.ts';
 import type { Entrypoint } from '../../schemas/types.ts';
@@ -15,8 +15,8 @@ process.env[JWT_SECRET_ENV] = s.jwtSecret;
 const now = () => Math.floor(Date.now() / 1000);
 
 // HTTP POST and SSE join the matrix as soon as their entrypoints exist in this runtime.
-const hasPost = existsSync(new URL('../../runtime/entrypoints/http-post.ts', import.meta.url));
-const hasSse = existsSync(new URL('../../runtime/entrypoints/sse.ts', import.meta.url));
+const hasPost = entrypointFactories['http-post'] !== undefined;
+const hasSse = entrypointFactories.sse !== undefined;
 const extra = [...(hasPost ? [{ type: 'http-post' }] : []), ...(hasSse ? [{ type: 'sse' }] : [])] as Entrypoint[];
 const transports: [string, Transport, number][] = [
   ['HTTP GET', httpGet, 200],
