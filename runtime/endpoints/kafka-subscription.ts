@@ -59,7 +59,7 @@ export async function* consume(plan: ConsumePlan): AsyncGenerator<Message> {
   };
   const fail = (error: unknown) => {
     if (closed) return;
-    failure = errors.endpointUnavailable(`Kafka consumer stopped: ${(error as Error)?.message ?? error}`);
+    failure = errors.endpointUnavailable('the connection to Kafka was lost');
     plan.onBrokerFailure(error as Error);
     close();
   };
@@ -106,7 +106,7 @@ export async function* consume(plan: ConsumePlan): AsyncGenerator<Message> {
     if (signal.aborted && !(error instanceof GatewayError)) return;
     if (error instanceof GatewayError) throw error;
     plan.onBrokerFailure(error as Error);
-    throw errors.endpointUnavailable(`Kafka consumer could not start: ${(error as Error).message}`);
+    throw errors.endpointUnavailable('the Kafka consumer could not start');
   } finally {
     signal.removeEventListener('abort', close);
     close();

@@ -104,7 +104,7 @@ export const createKafkaEndpoint: EndpointFactory<KafkaEndpointConfig> = (config
   const resolveTopics = async (): Promise<string[]> => {
     if (!topicPattern) return [...(consumerConfig?.topics ?? [])];
     const topics = (await admin.listTopics()).filter((t) => !t.startsWith('__') && topicPattern.test(t)).sort();
-    if (topics.length === 0) throw errors.endpointUnavailable(`no Kafka topic matches ${topicPattern.source} yet`);
+    if (topics.length === 0) throw errors.endpointUnavailable('no Kafka topic matches the topic pattern yet');
     return topics;
   };
 
@@ -125,7 +125,7 @@ export const createKafkaEndpoint: EndpointFactory<KafkaEndpointConfig> = (config
   async function* subscription(options: SubscribeOptions): AsyncGenerator<Message> {
     if (!consumerConfig) throw new GatewayError('ENDPOINT_NOT_SUBSCRIBING', 405, 'This API does not subscribe to Kafka.', 1008);
     const cursor = options.cursor !== undefined ? decodeCursor(options.cursor) : undefined;
-    if (!health.healthy) throw errors.endpointUnavailable(health.detail ?? 'Kafka is not connected');
+    if (!health.healthy) throw errors.endpointUnavailable('Kafka is unreachable');
     const shared = cursor === undefined && !sharedActive;
     let release = () => {};
     if (shared) {
@@ -143,7 +143,7 @@ export const createKafkaEndpoint: EndpointFactory<KafkaEndpointConfig> = (config
       } catch (error) {
         if (error instanceof GatewayError) throw error;
         brokerFailed(error);
-        throw errors.endpointUnavailable(`Kafka metadata unavailable: ${describe(error)}`);
+        throw errors.endpointUnavailable('Kafka is unreachable');
       }
       if (options.signal.aborted) return;
       const groupId = shared ? sharedGroup : `${sharedGroup}-resume-${randomUUID().slice(0, 8)}`;
@@ -176,7 +176,7 @@ export const createKafkaEndpoint: EndpointFactory<KafkaEndpointConfig> = (config
 
     async publish(message: PublishMessage) {
       if (!producerConfig) throw new GatewayError('ENDPOINT_NOT_PUBLISHING', 405, 'This API does not publish to Kafka.', 1008);
-      if (!started || !health.healthy) throw errors.endpointUnavailable(health.detail ?? 'Kafka is not connected');
+      if (!started || !health.healthy) throw errors.endpointUnavailable('Kafka is unreachable');
       try {
         await producer.send({
           topic: producerConfig.topic,
@@ -188,7 +188,7 @@ export const createKafkaEndpoint: EndpointFactory<KafkaEndpointConfig> = (config
         const refused = brokerRefusal(error);
         if (refused) throw refused;
         brokerFailed(error);
-        throw errors.endpointUnavailable(`Kafka did not acknowledge: ${describe(error)}`);
+        throw errors.endpointUnavailable('Kafka did not acknowledge the message');
       }
     },
 

@@ -92,7 +92,7 @@ export const createMqttEndpoint: EndpointFactory<MqttEndpointConfig> = (config, 
     });
     return subscribed.catch((error) => {
       subscribed = undefined;
-      throw error instanceof GatewayError ? error : errors.endpointUnavailable(`MQTT subscribe failed: ${(error as Error).message}`);
+      throw error instanceof GatewayError ? error : errors.endpointUnavailable('the MQTT subscription failed');
     });
   };
   const release = () => {
@@ -103,7 +103,7 @@ export const createMqttEndpoint: EndpointFactory<MqttEndpointConfig> = (config, 
 
   async function* subscription(signal: AbortSignal): AsyncGenerator<Message> {
     if (!consumer) throw new GatewayError('ENDPOINT_NOT_SUBSCRIBING', 405, 'This API does not subscribe to MQTT.', 1008);
-    if (!client.connected) throw errors.endpointUnavailable(health.detail ?? 'MQTT is not connected');
+    if (!client.connected) throw errors.endpointUnavailable('the MQTT broker is unreachable');
     const buffer: Message[] = [];
     let failure: GatewayError | undefined;
     let wakeReader: (() => void) | undefined;
@@ -172,7 +172,7 @@ export const createMqttEndpoint: EndpointFactory<MqttEndpointConfig> = (config, 
 
     async publish(message: PublishMessage) {
       if (!producer) throw new GatewayError('ENDPOINT_NOT_PUBLISHING', 405, 'This API does not publish to MQTT.', 1008);
-      if (!client.connected) throw errors.endpointUnavailable(health.detail ?? 'MQTT is not connected');
+      if (!client.connected) throw errors.endpointUnavailable('the MQTT broker is unreachable');
       const sent = client.publishAsync(producer.topic, message.content, {
         qos: producer.qos ?? 0,
         retain: producer.retained ?? false,
@@ -180,13 +180,13 @@ export const createMqttEndpoint: EndpointFactory<MqttEndpointConfig> = (config, 
       });
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(errors.endpointUnavailable(`MQTT broker ${address} did not acknowledge within ${PUBLISH_TIMEOUT_MS} ms`)), PUBLISH_TIMEOUT_MS);
+        timer = setTimeout(() => reject(errors.endpointUnavailable(`the MQTT broker did not acknowledge within ${PUBLISH_TIMEOUT_MS} ms`)), PUBLISH_TIMEOUT_MS);
       });
       try {
         await Promise.race([sent, timeout]);
       } catch (error) {
         if (error instanceof GatewayError) throw error;
-        throw errors.endpointUnavailable(`MQTT publish failed: ${(error as Error).message}`);
+        throw errors.endpointUnavailable('the MQTT publish failed');
       } finally {
         clearTimeout(timer);
       }

@@ -7,6 +7,8 @@ import type { Entrypoint, EntrypointContext, EntrypointFactory } from './entrypo
 import { createHttpGetEntrypoint } from './http-get.ts';
 import { createWebsocketEntrypoint } from './websocket.ts';
 import { createWebhookEntrypoint } from './webhook.ts';
+import { createSseEntrypoint } from './sse.ts';
+import { createHttpPostEntrypoint } from './http-post.ts';
 
 type EntrypointFactories = { [K in EntrypointConfig['type']]?: EntrypointFactory<Extract<EntrypointConfig, { type: K }>> };
 
@@ -14,6 +16,8 @@ export const entrypointFactories: EntrypointFactories = {
   'http-get': createHttpGetEntrypoint,
   websocket: createWebsocketEntrypoint,
   webhook: createWebhookEntrypoint,
+  sse: createSseEntrypoint,
+  'http-post': createHttpPostEntrypoint,
 };
 
 /** Builds one entrypoint; an unknown type throws (the bundle fails to build, the last good keeps serving). */
