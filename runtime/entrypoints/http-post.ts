@@ -116,7 +116,8 @@ export const createHttpPostEntrypoint: EntrypointFactory<HttpPostEntrypoint> = (
         throw error;
       }
       try {
-        await exchange.publish(caller, { content, headers: messageHeaders(req), metadata: {} });
+        // The request was already counted against the rate limit when it was admitted: count it once.
+        await exchange.publish(caller, { content, headers: messageHeaders(req), metadata: {} }, { admitted: true });
       } catch (error) {
         if (error instanceof GatewayError && error.code === 'ENDPOINT_UNAVAILABLE') throw unavailable();
         throw error;
