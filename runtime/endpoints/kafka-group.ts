@@ -128,6 +128,15 @@ async function runConsumer(kafka: Kafka, options: RunOptions): Promise<unknown> 
     }
   };
 
+  /** The next fetch of this partition starts at `offset` again (ignored once the partition is not ours). */
+  const seekBack = (topic: string, partition: number, offset: string) => {
+    try {
+      consumer.seek({ topic, partition, offset });
+    } catch (error) {
+      options.logger.debug({ group: options.group, topic, partition, err: describe(error) }, 'seek back failed');
+    }
+  };
+
   try {
     if (options.signal.aborted) return undefined;
     await consumer.connect();
@@ -141,7 +150,7 @@ async function runConsumer(kafka: Kafka, options: RunOptions): Promise<unknown> 
         if (closing.signal.aborted) return; // never committed: the next owner reads it again
         const next = (BigInt(record.offset) + 1n).toString();
         if (options.commit === 'before' && !(await commit(topic, partition, next))) {
-          consumer.seek({ topic, partition, offset: record.offset });
+          seekBack(topic, partition, record.offset);
           return;
         }
         const rejoin = new AbortController();
@@ -164,7 +173,7 @@ async function runConsumer(kafka: Kafka, options: RunOptions): Promise<unknown> 
           clearInterval(ticker);
         }
         if (!done) {
-          if (!closing.signal.aborted) consumer.seek({ topic, partition, offset: record.offset });
+          if (!closing.signal.aborted) seekBack(topic, partition, record.offset);
           return;
         }
         if (options.commit === 'after') await commit(topic, partition, next);

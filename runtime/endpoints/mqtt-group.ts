@@ -72,6 +72,8 @@ async function consume(options: ConsumeOptions): Promise<void> {
   let failure: { error: unknown } | undefined;
   let inFlight: Promise<void> = Promise.resolve();
   let nextId = 0;
+  /** Counts connections: a message's PUBACK is only sent on the connection that brought it. */
+  let connection = 0;
   let lastError = 'not connected yet';
   let end!: () => void;
   const ended = new Promise<void>((resolve) => (end = resolve));
@@ -106,6 +108,7 @@ async function consume(options: ConsumeOptions): Promise<void> {
   });
   client.on('error', (error) => (lastError = error.message));
   client.on('close', () => {
+    connection++;
     if (closing.signal.aborted) return;
     options.onStatus?.({ connected: false, detail: `MQTT broker unreachable: ${lastError}` });
     client.options.reconnectPeriod = Math.min(MAX_BACKOFF_MS, (client.options.reconnectPeriod ?? MIN_BACKOFF_MS) * 2);
@@ -115,6 +118,8 @@ async function consume(options: ConsumeOptions): Promise<void> {
   // error; `done(error)` moves on without acknowledging.
   client.handleMessage = (packet: IPublishPacket, done: (error?: Error) => void) => {
     if (closing.signal.aborted) return void done(new Error('stopping'));
+    const arrivedOn = connection;
+    const previous = inFlight; // after a reconnect, the old connection's message may still be in hand
     // While a message is in hand, incoming PINGRESPs wait behind it too: keep the connection
     // alive by pinging ourselves and holding off mqtt.js's keepalive timeout.
     const half = ((client.options.keepalive ?? 60) * 1000) / 2;
@@ -124,10 +129,12 @@ async function consume(options: ConsumeOptions): Promise<void> {
       client.reschedulePing(true);
     }, half) : undefined;
     const handled = (async () => {
+      await previous;
       const message = toMessage(String(nextId++), packet);
       try {
         const delivered = await options.deliver(message, { yielding: closing.signal, deadLetter });
-        done(delivered || options.commit === 'before' ? undefined : new Error('given back'));
+        if (connection !== arrivedOn) done(new Error('the connection that brought it is gone')); // its packet id means nothing now
+        else done(delivered || options.commit === 'before' ? undefined : new Error('given back'));
       } catch (error) {
         if (options.commit === 'before') done();
         else done(new Error('delivery failed'));

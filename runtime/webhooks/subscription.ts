@@ -19,6 +19,8 @@
  *
  * `stop()` is graceful: waits and retries end at once, an attempt in flight gets `graceMs`
  * to finish (its 2xx is still committed), then it is cut; the consumer leaves its group.
+ *
+ * (Over 300 lines: the state machine — halt, resume, retrying, counters — reads best in one class.)
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Endpoint as EndpointConfig, PolicyStep, WebhookSubscription as WebhookConfig } from '../../schemas/types.ts';
