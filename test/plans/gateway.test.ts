@@ -2,7 +2,6 @@
  * Plans through a real gateway: every credential case over every entrypoint, plan resolution,
  * rate limits with their headers, a JWT that ends a WebSocket at exp, and /status.
  */
-import { entrypointFactories } from '../../runtime/entrypoints/registry.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../runtime/gateway.ts';
 import type { Entrypoint } from '../../schemas/types.ts';
@@ -14,15 +13,12 @@ const s = scenario();
 process.env[JWT_SECRET_ENV] = s.jwtSecret;
 const now = () => Math.floor(Date.now() / 1000);
 
-// HTTP POST and SSE join the matrix as soon as their entrypoints exist in this runtime.
-const hasPost = entrypointFactories['http-post'] !== undefined;
-const hasSse = entrypointFactories.sse !== undefined;
-const extra = [...(hasPost ? [{ type: 'http-post' }] : []), ...(hasSse ? [{ type: 'sse' }] : [])] as Entrypoint[];
+const extra: Entrypoint[] = [{ type: 'http-post' }, { type: 'sse' }];
 const transports: [string, Transport, number][] = [
   ['HTTP GET', httpGet, 200],
+  ['HTTP POST', httpPost, 202],
+  ['SSE', sse, 200],
   ['WebSocket handshake', websocketHandshake, 101],
-  ...(hasPost ? [['HTTP POST', httpPost, 202] as [string, Transport, number]] : []),
-  ...(hasSse ? [['SSE', sse, 200] as [string, Transport, number]] : []),
 ];
 
 let gateway: Gateway;
@@ -116,6 +112,17 @@ describe('a stream never outlives its token', () => {
     expect(closedAt - exp * 1000).toBeLessThan(1_000);
     // It was a live stream until then.
     expect(client.messages.length).toBeGreaterThan(10);
+  });
+
+  it('an SSE stream ends at exp', async () => {
+    const exp = Math.ceil(Date.now() / 1000) + 2;
+    const response = await fetch(`${gateway.url}/secure/`, { headers: { accept: 'text/event-stream', authorization: `Bearer ${await s.token({}, { exp })}` } });
+    expect(response.status).toBe(200);
+    const body = await within(response.text(), 6_000, 'the SSE stream to end at exp');
+    const endedAt = Date.now();
+    expect(endedAt).toBeGreaterThanOrEqual(exp * 1000 - 50);
+    expect(endedAt - exp * 1000).toBeLessThan(1_000);
+    expect(body).toMatch(/event: message/);
   });
 
   it('a long poll ends at exp with what it has', async () => {
