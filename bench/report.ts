@@ -1,0 +1,102 @@
+/**
+ * The benchmark's markdown report (bench/results/latest.md): the machine, one table per
+ * section with Sluice / baseline ratios, and the targets with met / missed.
+ */
+import { availableParallelism, cpus } from 'node:os';
+import type { FanoutCase } from './fanout.ts';
+import type { PublishCase } from './publish.ts';
+import type { SwapCase } from './swap.ts';
+import type { CompileCase } from './compile-cases.ts';
+
+export type Result = FanoutCase | PublishCase | SwapCase | CompileCase;
+
+export interface Machine {
+  readonly cpus: number;
+  readonly model: string;
+  readonly node: string;
+  readonly date: string;
+}
+
+export function machine(): Machine {
+  return { cpus: availableParallelism(), model: cpus()[0]?.model.trim() ?? 'unknown', node: process.version, date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC' };
+}
+
+const f = (value: number, digits = 0): string => (Number.isFinite(value) ? value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : '–');
+const ratio = (a: number, b: number): number => a / b;
+
+export interface Target {
+  readonly name: string;
+  readonly measured: string;
+  readonly met: boolean | undefined;
+}
+
+export function targets(results: readonly Result[]): Target[] {
+  const fanout = results.filter((r): r is FanoutCase => r.case === 'fanout');
+  const out: Target[] = [];
+  for (const broker of ['mqtt', 'kafka'] as const) {
+    for (const kind of ['websocket', 'sse'] as const) {
+      const at = (impl: string) => fanout.find((r) => r.impl === impl && r.broker === broker && r.entrypoint === kind && r.clients === 1000);
+      const s = at('sluice');
+      const b = at('relay');
+      const cpu = s && b ? ratio(s.cpuMicrosPerMessage, b.cpuMicrosPerMessage) : Number.NaN;
+      out.push({ name: `fan-out CPU per delivered message, Sluice / relay ≤ 1.0 (${kind}, ${broker}, 1,000 clients)`, measured: f(cpu, 2), met: Number.isFinite(cpu) ? cpu <= 1.0 : undefined });
+      const rss = s ? s.rssPerClientBytes / 1024 : Number.NaN;
+      out.push({ name: `RSS per idle subscriber ≤ 15 KB (${kind}, ${broker}, 1,000 clients)`, measured: `${f(rss, 1)} KB`, met: Number.isFinite(rss) ? rss <= 15 : undefined });
+    }
+  }
+  const swap = results.find((r): r is SwapCase => r.case === 'swap');
+  out.push({ name: 'messages lost on the unchanged API during swaps = 0', measured: swap ? `${swap.lost} lost, ${swap.closed} clients cut, ${swap.swaps} swaps` : '–', met: swap ? swap.lost === 0 && swap.closed === 0 : undefined });
+  for (const c of results.filter((r): r is CompileCase => r.case === 'compile')) {
+    out.push({ name: `compile ${f(c.apis)} APIs < ${f(c.targetMs / 1000)} s`, measured: `${f(c.medianMs)} ms`, met: c.met });
+  }
+  return out;
+}
+
+export function markdown(results: readonly Result[], m: Machine, notes: readonly string[], seconds: number): string {
+  const lines = [
+    '# Sluice benchmark — latest run',
+    '',
+    `Machine: ${m.cpus} CPUs (${m.model}), Node ${m.node}, ${m.date}. Loopback only; Kafka 3.9 (KRaft, one node) and Mosquitto 2 on the same machine; full run ${f(seconds)} s (\`npm run bench\`).`,
+    '',
+  ];
+  const fanout = results.filter((r): r is FanoutCase => r.case === 'fanout');
+  if (fanout.length) {
+    lines.push('## Fan-out (256-byte messages, broker → N clients)', '',
+      'Relay = bench/relay.ts (broker client + ws / node:http, no framework), Sluice = `sluice serve --bundle`. CPU = server process user+system time over the window ÷ messages delivered; RSS = server RSS growth ÷ N after N idle clients connected.', '',
+      '| broker | entrypoint | N | offered msg/s | delivered msg/s relay / Sluice | p50 ms relay / Sluice | p99 ms relay / Sluice | CPU µs/msg relay / Sluice | **CPU ratio** | RSS KB/client relay / Sluice | lost relay / Sluice |',
+      '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    for (const s of fanout.filter((r) => r.impl === 'sluice')) {
+      const b = fanout.find((r) => r.impl === 'relay' && r.broker === s.broker && r.entrypoint === s.entrypoint && r.clients === s.clients);
+      const pair = (get: (r: FanoutCase) => number, digits = 0) => `${b ? f(get(b), digits) : '–'} / ${f(get(s), digits)}`;
+      lines.push(`| ${s.broker} | ${s.entrypoint} | ${f(s.clients)} | ${f(s.offeredPerSecond * s.clients)} | ${pair((r) => r.deliveredPerSecond)} | ${pair((r) => r.p50Ms, 1)} | ${pair((r) => r.p99Ms, 1)} | ${pair((r) => r.cpuMicrosPerMessage, 1)} | **${b ? f(ratio(s.cpuMicrosPerMessage, b.cpuMicrosPerMessage), 2) : '–'}** | ${s.clients >= 100 ? pair((r) => r.rssPerClientBytes / 1024, 1) : '–'} | ${pair((r) => r.lost)} |`);
+    }
+    lines.push('');
+  }
+  const publish = results.filter((r): r is PublishCase => r.case === 'publish');
+  if (publish.length) {
+    const direct = publish.find((r) => r.impl === 'kafkajs');
+    lines.push('## Publish to Kafka (256-byte messages, closed loop, 32 concurrent)', '',
+      '| path | requests/s | p50 ms | p99 ms | latency measured | errors | requests/s vs kafkajs |', '| --- | ---: | ---: | ---: | --- | ---: | ---: |');
+    for (const r of publish) {
+      lines.push(`| ${r.impl} | ${f(r.perSecond)} | ${f(r.p50Ms, 1)} | ${f(r.p99Ms, 1)} | ${r.latency === 'ack' ? 'request → broker ack' : 'send → consumed from Kafka'} | ${f(r.errors)} | ${direct ? f(ratio(r.perSecond, direct.perSecond), 2) : '–'} |`);
+    }
+    lines.push('');
+  }
+  const swap = results.find((r): r is SwapCase => r.case === 'swap');
+  if (swap) {
+    lines.push('## Swap under load', '',
+      '| clients | deploys (1/s) | unchanged API kept every time | messages published | lost | clients cut | p50 ms | p99 ms | swap p50 ms | swap p99 ms | swap max ms |',
+      '| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+      `| ${f(swap.clients)} | ${swap.swaps} in ${swap.seconds} s | ${swap.unchangedKept ? 'yes' : 'NO'} | ${f(swap.published)} × ${f(swap.clients)} | ${f(swap.lost)} | ${f(swap.closed)} | ${f(swap.p50Ms, 1)} | ${f(swap.p99Ms, 1)} | ${f(swap.swapP50Ms)} | ${f(swap.swapP99Ms)} | ${f(swap.swapMaxMs)} |`, '');
+  }
+  const compile = results.filter((r): r is CompileCase => r.case === 'compile');
+  if (compile.length) {
+    lines.push('## Compile', '', '| APIs | files | median ms | best ms | target ms |', '| ---: | ---: | ---: | ---: | ---: |');
+    for (const c of compile) lines.push(`| ${f(c.apis)} | ${f(c.files)} | ${f(c.medianMs)} | ${f(c.bestMs)} | < ${f(c.targetMs)} |`);
+    lines.push('');
+  }
+  lines.push('## Targets', '', '| target | measured | met |', '| --- | ---: | --- |');
+  for (const t of targets(results)) lines.push(`| ${t.name} | ${t.measured} | ${t.met === undefined ? 'not measured' : t.met ? 'yes' : '**no**'} |`);
+  if (notes.length) lines.push('', '## Notes', '', ...notes.map((n) => `- ${n}`));
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,116 @@
+/**
+ * `npm run bench`: Sluice against bare baselines on this machine, loopback only, bounded in
+ * count and time (a full run takes about 6 minutes on 2 cores; a hard deadline stops it at 9.5).
+ *
+ * Starts Kafka (KRaft, the test harness's jars) and Mosquitto on free ports, then runs:
+ *   fanout   N = 1, 100, 1000 WebSocket and SSE clients over MQTT and Kafka, Sluice vs bench/relay.ts
+ *   publish  HTTP POST and WebSocket publish to Kafka through Sluice vs kafkajs producing directly
+ *   swap     a deploy every second for 30 s while 500 clients stream from an unchanged API
+ *   compile  1,000 and 10,000 APIs (bench/compile.ts)
+ * Servers and clients are separate child processes. Each case prints one JSON line on stdout; the
+ * markdown table goes to bench/results/latest.md (progress goes to stderr).
+ *
+ *   npm run bench [-- --only fanout,publish,swap,compile] [--quick] [--sizes 1000] [--cases mqtt-websocket]
+ *                    [--out FILE] [--cpu-prof DIR]
+ *
+ * `--quick` (N up to 100, shorter windows), `--only`, `--sizes` and `--cases` (fan-out broker-entrypoint
+ * pairs) are for trying changes: they
+ * write no table unless --out. `--cpu-prof DIR` profiles every server under test (node --cpu-prof).
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Kafka, logLevel } from 'kafkajs';
+import { startKafka, type KafkaBroker } from '../test/brokers/kafka-broker.ts';
+import { startMosquitto, type MosquittoBroker } from '../test/brokers/mosquitto-broker.ts';
+import { ClientProcess, serverNodeFlags, type ServerProcess } from './processes.ts';
+import { Publisher } from './publisher.ts';
+import type { Brokers } from './bundles.ts';
+import { fanoutSection } from './fanout.ts';
+import { publishSection } from './publish.ts';
+import { swapSection } from './swap.ts';
+import { compileSection } from './compile-cases.ts';
+import { machine, markdown, type Result } from './report.ts';
+
+const { values: flags } = parseArgs({ options: { only: { type: 'string' }, quick: { type: 'boolean', default: false }, out: { type: 'string' }, sizes: { type: 'string' }, cases: { type: 'string' }, 'cpu-prof': { type: 'string' } } });
+if (flags['cpu-prof']) serverNodeFlags.push('--cpu-prof', '--cpu-prof-dir', flags['cpu-prof']);
+const sections = new Set((flags.only ?? 'fanout,publish,swap,compile').split(','));
+const quick = flags.quick;
+const DEADLINE = Date.now() + 9.5 * 60_000;
+const began = Date.now();
+const results: Result[] = [];
+const notes: string[] = [];
+
+const progress = (text: string) => process.stderr.write(`bench ${((Date.now() - began) / 1000).toFixed(0).padStart(4)}s  ${text}\n`);
+function record(result: Result): void {
+  results.push(result);
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+function timeLeft(ms: number): boolean {
+  return Date.now() + ms < DEADLINE;
+}
+
+const work = mkdtempSync(join(tmpdir(), 'sluice-bench-'));
+let kafka: KafkaBroker | undefined;
+let mosquitto: MosquittoBroker | undefined;
+let clients: ClientProcess | undefined;
+let publisher: Publisher | undefined;
+const servers = new Set<ServerProcess>();
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+
+async function serverOf(start: () => Promise<ServerProcess>): Promise<ServerProcess> {
+  const server = await start();
+  servers.add(server);
+  return server;
+}
+async function stopServer(server: ServerProcess): Promise<void> {
+  servers.delete(server);
+  await server.stop();
+}
+
+async function createTopics(brokers: Brokers, topics: string[]): Promise<void> {
+  const admin = new Kafka({ clientId: 'bench-admin', brokers: [brokers.kafka], logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  await admin.createTopics({ topics: topics.map((topic) => ({ topic, numPartitions: 1, replicationFactor: 1 })), waitForLeaders: true });
+  await admin.disconnect();
+}
+
+try {
+  const needsBrokers = sections.has('fanout') || sections.has('publish') || sections.has('swap');
+  let brokers: Brokers | undefined;
+  if (needsBrokers) {
+    progress('starting Kafka and Mosquitto');
+    [kafka, mosquitto] = await Promise.all([
+      process.env.KAFKA_BOOTSTRAP ? undefined : startKafka(),
+      process.env.MQTT_URL ? undefined : startMosquitto(),
+    ]);
+    brokers = { kafka: process.env.KAFKA_BOOTSTRAP ?? kafka!.bootstrap, mqtt: process.env.MQTT_URL ?? mosquitto!.url };
+    clients = new ClientProcess();
+    publisher = await Publisher.start(brokers);
+  }
+  const context = {
+    brokers: brokers!, clients: clients!, publisher: publisher!, work, quick, record, progress, notes, timeLeft, serverOf, stopServer, createTopics,
+    sizes: flags.sizes ? flags.sizes.split(',').map(Number) : quick ? [1, 100] : [1, 100, 1000],
+    cases: flags.cases?.split(','),
+  };
+  if (sections.has('fanout')) await fanoutSection(context);
+  if (sections.has('publish')) await publishSection(context);
+  if (sections.has('swap')) await swapSection(context);
+  if (sections.has('compile')) await compileSection(context);
+} finally {
+  await publisher?.close();
+  await clients?.stop();
+  for (const server of [...servers]) await stopServer(server);
+  await Promise.all([kafka?.close(), mosquitto?.close()]);
+  rmSync(work, { recursive: true, force: true });
+}
+
+const out = flags.out ?? (quick || flags.only || flags.sizes || flags.cases ? undefined : 'bench/results/latest.md');
+if (out) {
+  mkdirSync(join(out, '..'), { recursive: true });
+  writeFileSync(out, markdown(results, machine(), notes, (Date.now() - began) / 1000));
+  progress(`table written to ${out}`);
+}
+progress(`done in ${((Date.now() - began) / 1000).toFixed(0)} s`);
+for (const note of notes) progress(`note: ${note}`);
