@@ -1,0 +1,45 @@
+/**
+ * A `mock` endpoint for entrypoint contract tests (installed in place of the built-in one for the
+ * test file's process): message `n` carries `m<n>` (or, with messageContent "binary", the non-UTF-8
+ * bytes ff fe 00 n), so every entrypoint's ordering, resume and encoding can be checked byte for
+ * byte. messageContent "unhealthy" makes it report unhealthy and refuse publishes with 503.
+ * `subscriptions.active` counts open upstream subscriptions (a client leaving must release its own).
+ */
+import type { MockEndpoint } from '../../schemas/types.ts';
+import type { Endpoint } from '../../runtime/endpoints/endpoint.ts';
+import type { Message } from '../../runtime/message.ts';
+import { extraEndpointFactories } from '../../runtime/endpoints/registry.ts';
+import { createMock, type MockEndpointInstance } from '../../runtime/endpoints/mock.ts';
+import { errors } from '../../runtime/errors.ts';
+
+export const subscriptions = { active: 0 };
+/** Every mock built, by its messageContent (the test's API kind). */
+export const built: { readonly kind: string; readonly endpoint: MockEndpointInstance }[] = [];
+
+export const binaryContent = (id: string) => Buffer.from([0xff, 0xfe, 0x00, Number(id) & 0xff]);
+
+export function installNumberedMock(): void {
+  extraEndpointFactories.set('mock', (config: MockEndpoint): Endpoint => {
+    const mock = createMock(config);
+    built.push({ kind: config.messageContent ?? '', endpoint: mock });
+    const binary = config.messageContent === 'binary';
+    const unhealthy = config.messageContent === 'unhealthy';
+    async function* numbered(source: AsyncIterable<Message>): AsyncGenerator<Message> {
+      subscriptions.active++;
+      try {
+        for await (const m of source) yield { ...m, content: binary ? binaryContent(m.id) : Buffer.from(`m${m.id}`) };
+      } finally {
+        subscriptions.active--;
+      }
+    }
+    return {
+      ...mock,
+      health: () => (unhealthy ? { healthy: false, detail: 'test: unhealthy' } : mock.health()),
+      publish: async (message) => {
+        if (unhealthy) throw errors.endpointUnavailable('test: unhealthy');
+        await mock.publish(message);
+      },
+      subscribe: (options) => numbered(mock.subscribe(options)),
+    };
+  });
+}
