@@ -7,6 +7,7 @@ export const CODES: Readonly<Record<string, string>> = {
   JSON_SYNTAX: 'the file is not valid JSON (reported at the real position)',
   JSON_TOO_DEEP: 'objects and arrays nested deeper than 64 levels',
   FILE_TOO_LARGE: 'a file is larger than 1 MiB',
+  UNREADABLE_FILE: 'a file that cannot be read: a symbolic link to nothing or a loop, a folder named like a file, not UTF-8 text, no permission',
   UNKNOWN_FILE: 'a file the compiler does not read (e.g. plans/gold.yaml, a file at the top of the APIs folder)',
   DUPLICATE_FILE: 'the same path appears twice in the tree given to compileTree',
   MISSING_API_JSON: 'an API folder without api.json',

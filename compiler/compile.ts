@@ -35,7 +35,11 @@ export function compileTree(files: readonly SourceFile[], options: CompileOption
   const { folders, diagnostics } = layoutTree(files);
   const parsed: ParsedFile[] = [];
   const parse = (file: SourceFile): ParsedFile | undefined => {
-    if (file.text.length > MAX_FILE_BYTES) {
+    if (file.unreadable !== undefined) {
+      diagnostics.push(diagnosticForFile(file.path, 'UNREADABLE_FILE', `${file.path} ${file.unreadable}`));
+      return undefined;
+    }
+    if (file.text.length > MAX_FILE_BYTES || (file.text.length > MAX_FILE_BYTES / 4 && Buffer.byteLength(file.text) > MAX_FILE_BYTES)) {
       diagnostics.push(diagnosticForFile(file.path, 'FILE_TOO_LARGE', `${file.path} is larger than ${MAX_FILE_BYTES} bytes`));
       return undefined;
     }

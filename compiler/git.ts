@@ -11,7 +11,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { diagnosticForFile, type Diagnostic } from './diagnostic.ts';
-import { MAX_FILE_BYTES, type SourceFile } from './source.ts';
+import { decodeText, MAX_FILE_BYTES, type SourceFile } from './source.ts';
 
 export interface ResolvedRef {
   /** The repository as given, made absolute. */
@@ -192,8 +192,8 @@ export async function readRef(repo: string, ref: string, options: ReadRefOptions
   if (entries === 0 && !(await hasTree(resolved.repo, resolved.commit, apisDir, o.timeoutMs))) {
     throw new GitError('git-no-apis-dir', `there is no folder "${apisDir}" in the tree at ${ref} (${short(resolved.commit)}); use --apis-dir`);
   }
-  const texts = await readBlobs(resolved.repo, wanted, total, o.timeoutMs);
-  const files = [...wanted.map((w, i) => ({ path: w.path, text: texts[i] })), ...others];
+  const blobs = await readBlobs(resolved.repo, wanted, total, o.timeoutMs);
+  const files: SourceFile[] = [...wanted.map((w, i) => ({ path: w.path, ...decodeText(blobs[i]) })), ...others];
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return { ...resolved, apisDir, files, diagnostics };
 }
@@ -217,15 +217,15 @@ async function hasTree(repo: string, commit: string, dir: string, timeoutMs: num
 
 /**
  * Read blobs through one `git cat-file --batch`: each answer is "<oid> <type> <size>\n<bytes>\n".
- * Returns the texts in the order asked for.
+ * Returns the contents in the order asked for.
  */
-async function readBlobs(repo: string, wanted: { object: string; size: number; path: string }[], total: number, timeoutMs: number): Promise<string[]> {
+async function readBlobs(repo: string, wanted: { object: string; size: number; path: string }[], total: number, timeoutMs: number): Promise<Buffer[]> {
   if (wanted.length === 0) return [];
   const headerRoom = wanted.length * 128;
   const run = await git(repo, ['cat-file', '--batch'], { maxBytes: total + headerRoom, timeoutMs, input: wanted.map((w) => `${w.object}\n`).join('') });
   if (run.code !== 0) throw new GitError('git-failed', `git cat-file failed: ${firstLine(run.stderr)}`);
   const out = run.stdout;
-  const texts: string[] = [];
+  const texts: Buffer[] = [];
   let at = 0;
   for (const w of wanted) {
     const newline = out.indexOf(0x0a, at);
@@ -235,7 +235,7 @@ async function readBlobs(repo: string, wanted: { object: string; size: number; p
     const size = Number(header[2]);
     const start = newline + 1;
     if (start + size > out.length) throw new GitError('git-failed', `git cat-file output is truncated at ${w.path}`);
-    texts.push(out.subarray(start, start + size).toString('utf8'));
+    texts.push(out.subarray(start, start + size));
     at = start + size + 1;
   }
   return texts;

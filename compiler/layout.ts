@@ -28,6 +28,12 @@ const FOLDER_CONTENTS = 'an API folder holds api.json, plans/<key>.json and subs
 export function layoutTree(files: readonly SourceFile[]): { folders: Map<string, ApiFolder>; diagnostics: Diagnostic[] } {
   const folders = new Map<string, ApiFolder>();
   const diagnostics: Diagnostic[] = [];
+  if (files.some((file) => file.path === 'api.json')) {
+    // One API folder given where the folder of API folders was expected: one clear message, not
+    // a complaint about each of its files.
+    const message = 'api.json at the top of the APIs folder: this is one API folder; give the folder that holds the API folders (its parent, e.g. `sluice validate apis`)';
+    return { folders, diagnostics: [diagnosticForFile('api.json', 'UNKNOWN_FILE', message)] };
+  }
   const seen = new Set<string>();
   const folderOf = (id: string) => {
     let folder = folders.get(id);
@@ -66,7 +72,8 @@ export function layoutTree(files: readonly SourceFile[]): { folders: Map<string,
       if (SUBSCRIPTION_NAME.test(name)) folder.subscriptions.set(name, file);
       else diagnostics.push(diagnosticForFile(path, 'INVALID_SUBSCRIPTION_NAME', `subscription file name "${name}" is not a valid application name: use lowercase letters, digits, ".", "_" and "-"`));
     } else {
-      diagnostics.push(diagnosticForFile(path, 'UNKNOWN_FILE', unknownFileMessage(path, parts)));
+      const message = unknownFileMessage(path, parts);
+      diagnostics.push(diagnosticForFile(path, 'UNKNOWN_FILE', file.unreadable ? message.replace(`unknown file ${path}`, `unknown file ${path} (it ${file.unreadable})`) : message));
     }
   }
 

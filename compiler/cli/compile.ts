@@ -32,7 +32,7 @@ export async function run(args: string[]): Promise<number> {
     try {
       result = await compileFolder(root, { profile });
     } catch (error) {
-      return fail('compile', `cannot read ${root}: ${(error as Error).message}`);
+      return fail('compile', (error as Error).message);
     }
     if (!result.bundle) {
       report(root, format, result.diagnostics, undefined);

@@ -70,7 +70,7 @@ async function validate(
   try {
     result = await compileFolder(root, { profile, ...(previous ? { previous: previous.bundle, releaseRules: releaseRules(previous.release) } : {}) });
   } catch (error) {
-    return fail('validate', `cannot read ${root}: ${(error as Error).message}`);
+    return fail('validate', (error as Error).message);
   }
   report(root, format, result.diagnostics, result.bundle);
   return result.diagnostics.length ? 1 : 0;

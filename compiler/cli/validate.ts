@@ -24,7 +24,7 @@ export async function run(args: string[]): Promise<number> {
     try {
       result = await compileFolder(root, { profile });
     } catch (error) {
-      return fail('validate', `cannot read ${root}: ${(error as Error).message}`);
+      return fail('validate', (error as Error).message);
     }
     report(root, format, result.diagnostics, result.bundle);
     return result.diagnostics.length ? 1 : 0;
