@@ -35,7 +35,7 @@ afterAll(() => extraEndpointFactories.delete('kafka'));
 const push: Record<string, Plan> = { push: { type: 'push', name: 'Push', status: 'published' } };
 const fastRetry = { strategy: 'linear', maxAttempts: 5, initialDelayMs: 20, maxDelayMs: 50 } as const;
 
-function bundle(subscriptions: Record<string, Partial<WebhookSubscription> & { callbackUrl: string }>, extra: { state?: 'started' | 'stopped' } = {}) {
+function bundle(subscriptions: Record<string, Partial<WebhookSubscription> & { callbackUrl: string }>, extra: { state?: 'started' | 'stopped'; qos?: 'at-most-once' } = {}) {
   const subs: Record<string, Subscription> = Object.fromEntries(
     Object.entries(subscriptions).map(([name, webhook]) => [name, { plan: 'push', webhook: { retry: fastRetry, ...webhook } }]),
   );
@@ -43,7 +43,7 @@ function bundle(subscriptions: Record<string, Partial<WebhookSubscription> & { c
     orders: {
       definition: {
         ...(extra.state ? { state: extra.state } : {}),
-        entrypoints: [{ type: 'webhook' }],
+        entrypoints: [{ type: 'webhook', ...(extra.qos ? { qos: extra.qos } : {}) }],
         endpoints: [{ type: 'kafka', bootstrapServers: ['127.0.0.1:1'], consumer: { topics: ['memory'] } }],
       },
       plans: push,
@@ -216,6 +216,28 @@ describe('webhook subscriptions', () => {
     expect(target.delivered()).toEqual(['m0', 'm1']);
     expect(log.starts.get('sluice-webhook-orders-acme')).toBe(1);
     expect(await row('acme')).toMatchObject({ state: 'started', delivered: 2 });
+  });
+
+  it('commits before calling the callback with qos at-most-once, after the 2xx by default', async () => {
+    const seen: (number | undefined)[] = [];
+    const target = await callbackServer(() => {
+      seen.push(log.committed.get('sluice-webhook-orders-acme'));
+      return 200;
+    });
+    gateway = await gatewayWith(bundle({ acme: { callbackUrl: target.url } }, { qos: 'at-most-once' }));
+    log.append('m0', 'm1');
+    await target.waitForDelivered(2, 5_000);
+    expect(seen).toEqual([1, 2]);
+    await gateway.close();
+    gateway = undefined;
+
+    log = new MemoryLog();
+    extraEndpointFactories.set('kafka', log.factory);
+    seen.length = 0;
+    gateway = await gatewayWith(bundle({ acme: { callbackUrl: target.url } }));
+    log.append('m0', 'm1');
+    await target.waitForDelivered(4, 5_000);
+    expect(seen).toEqual([undefined, 1]);
   });
 
   it('does not start a callback outside --webhook-allowed-hosts, nor with a missing secret (state failure, resumable)', async () => {
