@@ -3,6 +3,7 @@
  * test file's process): message `n` carries `m<n>` (or, with messageContent "binary", the non-UTF-8
  * bytes ff fe 00 n), so every entrypoint's ordering, resume and encoding can be checked byte for
  * byte. messageContent "unhealthy" makes it report unhealthy and refuse publishes with 503.
+ * Any other messageContent passes the mock's own messages through unchanged.
  * `subscriptions.active` counts open upstream subscriptions (a client leaving must release its own).
  */
 import type { MockEndpoint } from '../../schemas/types.ts';
@@ -24,6 +25,8 @@ export function installNumberedMock(): void {
     built.push({ kind: config.messageContent ?? '', endpoint: mock });
     const binary = config.messageContent === 'binary';
     const unhealthy = config.messageContent === 'unhealthy';
+    const numberedKinds = ['text', 'binary', 'unhealthy', 'slow'];
+    if (!numberedKinds.includes(config.messageContent ?? '')) return mock;
     async function* numbered(source: AsyncIterable<Message>): AsyncGenerator<Message> {
       subscriptions.active++;
       try {
