@@ -58,7 +58,8 @@ export function createRedisCounters(options: RedisCountersOptions): RedisCounter
   const strategy = options.errorStrategy ?? 'allow';
   const redis = new Redis(options.url, {
     keyPrefix: options.keyPrefix ?? 'sluice:rl:',
-    commandTimeout: options.commandTimeoutMs ?? 150,
+    // A backstop only: `increment` gives up after commandTimeoutMs itself (see withTimeout).
+    commandTimeout: 2_000,
     connectTimeout: options.connectTimeoutMs ?? 1_000,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
@@ -69,6 +70,7 @@ export function createRedisCounters(options: RedisCountersOptions): RedisCounter
   redis.defineCommand('sluiceIncrement', { numberOfKeys: 1, lua: INCREMENT });
   const increment = (redis as unknown as { sluiceIncrement(key: string, expireAt: number): Promise<number> }).sluiceIncrement.bind(redis);
 
+  const timeoutMs = options.commandTimeoutMs ?? 150;
   let healthy = true;
   let closed = false;
   const down = (detail: string): void => {
@@ -76,13 +78,14 @@ export function createRedisCounters(options: RedisCountersOptions): RedisCounter
     healthy = false;
     options.log.warn({ redis: where, strategy }, `rate limits: Redis unreachable (${detail}); ${strategy === 'allow' ? 'allowing' : 'denying'} calls until it returns`);
   };
-  redis.on('error', (error: Error) => down(error.message));
-  redis.on('close', () => down('connection closed'));
-  redis.on('ready', () => {
-    if (healthy) return;
+  const up = (): void => {
+    if (healthy || closed) return;
     healthy = true;
     options.log.info({ redis: where }, 'rate limits: Redis reachable again; limits apply');
-  });
+  };
+  redis.on('error', (error: Error) => down(error.message));
+  redis.on('close', () => down('connection closed'));
+  redis.on('ready', up);
 
   return {
     kind: 'redis',
@@ -91,7 +94,9 @@ export function createRedisCounters(options: RedisCountersOptions): RedisCounter
     },
     async increment(key, resetAt) {
       try {
-        return Number(await increment(key, resetAt + EXPIRY_GRACE_MS));
+        const count = Number(await withTimeout(increment(key, resetAt + EXPIRY_GRACE_MS), timeoutMs));
+        up();
+        return count;
       } catch (error) {
         const detail = (error as Error).message;
         down(detail);
@@ -116,4 +121,34 @@ export function createRedisCounters(options: RedisCountersOptions): RedisCounter
       redis.disconnect();
     },
   };
+}
+
+/**
+ * Rejects after `ms` unless `promise` settled. The deadline is checked with setImmediate after the
+ * timer fires, i.e. after the event loop has read the sockets: when this process itself was busy
+ * (a stalled loop), a reply already waiting in the socket still counts instead of a false time-out.
+ */
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let settled = false;
+    const timer = setTimeout(() => setImmediate(() => {
+      if (settled) return;
+      settled = true;
+      reject(new Error(`no answer within ${ms} ms`));
+    }), ms);
+    promise.then(
+      (value) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
 }

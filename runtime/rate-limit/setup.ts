@@ -32,7 +32,7 @@ export function parseRateLimitFlags(flags: Map<string, string>): RateLimitSettin
 }
 
 /**
- * Installs the counter store. With Redis it waits up to 1 s for the connection, then serves anyway
+ * Installs the counter store. With Redis it waits up to 2 s for the connection, then serves anyway
  * (calls follow the error strategy until Redis answers). Resolves with the function that closes it.
  */
 export async function startRateLimits(settings: RateLimitSettings): Promise<() => Promise<void>> {
@@ -43,7 +43,7 @@ export async function startRateLimits(settings: RateLimitSettings): Promise<() =
   }
   const counters = createRedisCounters({ url: settings.redisUrl, keyPrefix: settings.keyPrefix, errorStrategy: settings.errorStrategy, log });
   await useCounters(counters, settings.errorStrategy);
-  const connected = await counters.ready(1_000);
+  const connected = await counters.ready(2_000);
   log.info({ event: 'rate-limits', store: 'redis', redis: redactRedisUrl(settings.redisUrl), connected, errorStrategy: settings.errorStrategy }, 'rate limits: counters in Redis');
   return () => counters.close();
 }

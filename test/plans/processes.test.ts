@@ -10,6 +10,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { SignJWT } from 'jose';
+import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileFolder, writeBundle } from '../../compiler/index.ts';
 import { newApiKey } from './fixtures.ts';
@@ -33,7 +34,7 @@ function writeApiFolder(dir: string): void {
   };
   write('shared/api.json', {
     name: 'Shared limits', state: 'started', lifecycle: 'published', contextPaths: ['/shared'],
-    entrypoints: [{ type: 'http-get' }, { type: 'websocket' }], endpoints: [{ type: 'mock', messageInterval: 20 }],
+    entrypoints: [{ type: 'http-get' }, { type: 'http-post' }, { type: 'sse' }, { type: 'websocket' }], endpoints: [{ type: 'mock', messageInterval: 20 }],
   });
   write('shared/plans/gold.json', { type: 'api-key', name: 'Gold', status: 'published', rateLimit: { limit: 10, periodTime: 1, periodTimeUnit: 'MINUTES' } });
   write('shared/plans/partners.json', { type: 'jwt', name: 'Partners', status: 'published', signature: 'HS256', secret: { env: 'SHARED_JWT_SECRET' } });
@@ -163,6 +164,21 @@ describe('two runtime processes sharing Redis', () => {
     await get(b, { headers: { 'x-api-key': key.key } });
     await get(a, { headers: { authorization: `Bearer ${token}x` } });
     await get(b, { query: `api-key=${key.key}x` });
+    const post = await fetch(`${a.url}/shared?api-key=${key.key}`, { method: 'POST', body: 'x' });
+    expect(post.status).toBeLessThan(500);
+    const events = new AbortController();
+    const stream = await fetch(`${b.url}/shared?access_token=${token}`, { headers: { accept: 'text/event-stream' }, signal: events.signal });
+    expect(stream.status).toBe(200);
+    events.abort();
+    for (const query of [`access_token=${token}`, `api-key=${key.key}x`]) {
+      const ws = new WebSocket(`${a.url.replace('http', 'ws')}/shared?${query}`);
+      await new Promise<void>((done) => {
+        ws.on('open', () => ws.close());
+        ws.on('close', () => done());
+        ws.on('error', () => done());
+      });
+    }
+    await new Promise((r) => setTimeout(r, 200)); // let the last request lines reach the pipes
     const status = await (await fetch(`${a.adminUrl}/status`)).text();
     expect(status).toContain('"acme"');
     const bundle = readFileSync(bundleFile, 'utf8');

@@ -97,8 +97,21 @@ describe('Redis outage', () => {
     expect(await rejection(limiter.admit(other('after'), 'connect'))).toMatchObject({ code: 'RATE_LIMIT_EXCEEDED' });
   });
 
+  it('a busy event loop is not mistaken for a slow Redis', async () => {
+    const limiter = createRateLimiter({ apiId: 'orders', planKey: 'gold', plan: { rateLimit: { limit: 100 } } }, { counters: () => counters, errorStrategy: () => 'allow' });
+    const warnings = log.lines.filter((line) => line.level === 'warn').length;
+    const pending = limiter.admit({ ...caller, rateKey: 'sub:busy' }, 'connect');
+    const until = Date.now() + 400;
+    while (Date.now() < until) {
+      // this process is busy for longer than the command time-out; Redis answered long ago
+    }
+    expect(await pending).toMatchObject({ 'X-Rate-Limit-Limit': '100', 'X-Rate-Limit-Remaining': '99' });
+    expect(log.lines.filter((line) => line.level === 'warn')).toHaveLength(warnings);
+  });
+
   it('a Redis that hangs does not hang calls: commands time out', async () => {
     const limiter = createRateLimiter({ apiId: 'orders', planKey: 'gold', plan: { rateLimit: { limit: 100 } } }, { counters: () => counters, errorStrategy: () => 'allow' });
+    const recoveries = log.lines.filter((line) => line.level === 'info').length;
     redis.freeze();
     try {
       const started = Date.now();
@@ -108,5 +121,7 @@ describe('Redis outage', () => {
       redis.thaw();
     }
     await eventually(async () => (await limiter.admit({ ...caller, rateKey: 'sub:thawed' }, 'connect'))?.['X-Rate-Limit-Limit'] === '100', 'limits to apply after the thaw');
+    // A time-out while connected is an outage too, and its end is logged once.
+    expect(log.lines.filter((line) => line.level === 'info')).toHaveLength(recoveries + 1);
   });
 });
