@@ -72,7 +72,6 @@ export function checkRelease(apis: Record<string, BundleApi>, parsed: readonly P
 /** Run every rule of one tree. `parsed` is every document that parsed (valid or not), for the secret scan. */
 export function check(models: readonly ApiModel[], parsed: readonly ParsedFile[], options: CheckOptions = {}): Diagnostic[] {
   const diagnostics: Diagnostic[] = [];
-  for (const file of parsed) diagnostics.push(...scanSecrets(file));
   diagnostics.push(...checkContextPaths(models));
   for (const model of models) {
     diagnostics.push(
@@ -86,5 +85,10 @@ export function check(models: readonly ApiModel[], parsed: readonly ParsedFile[]
       ...checkWebhooks(model),
     );
   }
+  // The generic secret scan, except where a rule already reported the same value with a more
+  // specific INLINE_SECRET message (e.g. a webhook callbackUrl with user:password@).
+  const where = (d: Diagnostic) => `${d.file}\0${d.pointer}`;
+  const specific = new Set(diagnostics.filter((d) => d.code === 'INLINE_SECRET').map(where));
+  for (const file of parsed) diagnostics.push(...scanSecrets(file).filter((d) => !specific.has(where(d))));
   return diagnostics;
 }
