@@ -1,0 +1,104 @@
+/**
+ * Independent broker clients for the end-to-end tests: kcat and mosquitto_pub/_sub processes,
+ * never the gateway's own code. Each call is bounded and fails with the tool's stderr.
+ */
+import { spawn } from 'node:child_process';
+
+interface Run {
+  readonly stdout: Buffer;
+  readonly stderr: string;
+}
+
+/** Runs a command to completion (stdin from `input`), rejecting on a non-zero exit or after `ms`. */
+export function run(command: string, args: readonly string[], input?: string | Buffer, ms = 20_000): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    let err = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${command} ${args.join(' ')} did not finish within ${ms} ms: ${err}`));
+    }, ms);
+    child.stdout.on('data', (c: Buffer) => out.push(c));
+    child.stderr.on('data', (c: Buffer) => (err += c));
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(new Error(`cannot run ${command}: ${e.message} (apt-get install kcat mosquitto-clients)`));
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve({ stdout: Buffer.concat(out), stderr: err });
+      else reject(new Error(`${command} ${args.join(' ')} exited ${code}: ${err}`));
+    });
+    child.stdin.end(input ?? '');
+  });
+}
+
+/** `kcat -P`: one message per line, in order; `key:value` lines when keyed. */
+export async function kcatProduce(bootstrap: string, topic: string, lines: readonly string[], options: { keyed?: boolean; headers?: Record<string, string> } = {}): Promise<void> {
+  const args = ['-P', '-b', bootstrap, '-t', topic, '-X', 'acks=all'];
+  if (options.keyed) args.push('-K', ':');
+  for (const [name, value] of Object.entries(options.headers ?? {})) args.push('-H', `${name}=${value}`);
+  await run('kcat', args, lines.map((l) => `${l}\n`).join(''));
+}
+
+/** `kcat -P <file>`: the file's bytes as one message. */
+export async function kcatProduceFile(bootstrap: string, topic: string, file: string): Promise<void> {
+  await run('kcat', ['-P', '-b', bootstrap, '-t', topic, '-X', 'acks=all', file]);
+}
+
+export interface KcatRecord {
+  readonly key: string;
+  readonly headers: Record<string, string>;
+  readonly payload: string;
+}
+
+/** `kcat -C` from the beginning: the first `count` records with key, headers and payload. */
+export async function kcatConsume(bootstrap: string, topic: string, count: number): Promise<KcatRecord[]> {
+  const { stdout } = await run('kcat', ['-C', '-b', bootstrap, '-t', topic, '-o', 'beginning', '-c', String(count), '-e', '-f', '%k\\t%h\\t%s\\n'], undefined, 30_000);
+  return stdout.toString('utf8').split('\n').filter(Boolean).map((line) => {
+    const [key = '', headers = '', ...payload] = line.split('\t');
+    return {
+      key,
+      headers: Object.fromEntries(headers.split(',').filter((h) => h.includes('=')).map((h) => [h.slice(0, h.indexOf('=')), h.slice(h.indexOf('=') + 1)])),
+      payload: payload.join('\t'),
+    };
+  });
+}
+
+/** `mosquitto_pub` of one message (MQTT 5, QoS 1). */
+export async function mosquittoPub(url: string, topic: string, message: string): Promise<void> {
+  const { hostname, port } = new URL(url);
+  await run('mosquitto_pub', ['-V', 'mqttv5', '-h', hostname, '-p', port, '-q', '1', '-t', topic, '-m', message]);
+}
+
+/**
+ * `mosquitto_sub` for `count` messages on `topic`; resolves once it is subscribed (its SUBACK
+ * debug line), with `messages` resolving to what it printed.
+ */
+export function mosquittoSub(url: string, topic: string, count: number, ms = 20_000): Promise<{ messages: Promise<string[]> }> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolveReady, rejectReady) => {
+    const child = spawn('mosquitto_sub', ['-V', 'mqttv5', '-d', '-h', hostname, '-p', port, '-q', '1', '-t', topic, '-C', String(count), '-F', 'MSG %p'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let ready = false;
+    const timer = setTimeout(() => child.kill('SIGKILL'), ms);
+    child.on('error', (e) => rejectReady(new Error(`cannot run mosquitto_sub: ${e.message}`)));
+    const messages = new Promise<string[]>((resolve, reject) => {
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        const got = out.split('\n').filter((l) => l.startsWith('MSG ')).map((l) => l.slice(4));
+        if (code === 0) resolve(got);
+        else reject(new Error(`mosquitto_sub exited ${code} with ${got.length} messages:\n${out}`));
+      });
+    });
+    messages.catch(() => {});
+    child.stdout.on('data', (c: Buffer) => {
+      out += c;
+      if (!ready && out.includes('SUBACK')) {
+        ready = true;
+        resolveReady({ messages });
+      }
+    });
+  });
+}
