@@ -17,6 +17,7 @@ import type { Message } from '../message.ts';
 import type { EntrypointFactory, UpgradeContext } from './entrypoint.ts';
 import { SPECIFICITY, asGatewayError } from './entrypoint.ts';
 import { GatewayError, closeCodeOf } from '../errors.ts';
+import { pipeable } from '../fanout.ts';
 import { emit } from '../telemetry.ts';
 
 /** Bytes buffered on a socket before the send loop waits for the client. */
@@ -92,14 +93,14 @@ export const createWebsocketEntrypoint: EntrypointFactory<WebsocketEntrypoint> =
       if (publisher) {
         let inFlight = 0;
         let chain = Promise.resolve();
-        ws.on('message', (data, isBinary) => {
+        ws.on('message', (data) => {
           if (closing) return;
           const content = toBuffer(data);
           if (++inFlight >= MAX_IN_FLIGHT) ws.pause();
           chain = chain.then(async () => {
             try {
               if (closing) return;
-              await exchange.publish(caller, { content, headers: isBinary ? {} : { 'content-type': 'text/plain; charset=utf-8' }, metadata: {} });
+              await exchange.publish(caller, { content, headers: {}, metadata: {} });
               connection.messages++;
             } catch (error) {
               const gatewayError = asGatewayError(error);
@@ -122,7 +123,31 @@ export const createWebsocketEntrypoint: EntrypointFactory<WebsocketEntrypoint> =
           try {
             const cursor = url.searchParams.get('cursor') || undefined;
             const onFailure = (reason: unknown) => connection.abort(reason);
-            for await (const delivery of exchange.subscribe(caller, { cursor, signal: connection.signal, onFailure })) {
+            const source = exchange.subscribe(caller, { cursor, signal: connection.signal, onFailure });
+            // Shared subscriptions: the fanout writes each frame synchronously (no promise per message per client).
+            const queue = pipeable(source);
+            if (queue) {
+              queue.pipe({
+                write(delivery) {
+                  if (closing || ws.readyState !== ws.OPEN) return true;
+                  const frame = delivery.encoded('websocket', encodeFrame);
+                  connection.messages++;
+                  if (ws.bufferedAmount < HIGH_WATER) {
+                    ws.send(frame.data, { binary: frame.binary });
+                    return true;
+                  }
+                  // Backpressure: the queue holds what follows until the client read this one.
+                  ws.send(frame.data, { binary: frame.binary }, () => queue.resume());
+                  return false;
+                },
+                end(error) {
+                  if (error !== undefined) connection.abort(asGatewayError(error));
+                  else if (!connection.signal.aborted) close(1000, 'The stream ended.');
+                },
+              });
+              return;
+            }
+            for await (const delivery of source) {
               if (closing || ws.readyState !== ws.OPEN) break;
               const frame = delivery.encoded('websocket', encodeFrame);
               connection.messages++;
