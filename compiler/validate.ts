@@ -65,16 +65,37 @@ function toDiagnostics(file: ParsedFile, errors: readonly ErrorObject[]): Diagno
   const missingTags = new Set(
     errors.filter((e) => e.keyword === 'required').map((e) => `${e.instancePath}/${pointerToken(String(e.params.missingProperty))}`),
   );
+  const typos = typosOfRequired(errors);
   const out: Diagnostic[] = [];
   const seen = new Set<string>();
   for (const error of errors) {
     if (oneOfs.some((o) => o !== error && isBeneath(error, o))) continue;
+    // "contextPath" for "contextPaths": the unknown-property diagnostic says it all.
+    if (error.keyword === 'required' && typos.has(`${error.instancePath}\0${String(error.params.missingProperty)}`)) continue;
     if (error.keyword === 'discriminator' && error.params.error === 'tag' && missingTags.has(`${error.instancePath}/${pointerToken(String(error.params.tag))}`)) continue;
     const diagnostic = toDiagnostic(file, error);
     const key = `${diagnostic.pointer}\0${diagnostic.code}\0${diagnostic.message}`;
     if (seen.has(key)) continue;
     seen.add(key);
     out.push(diagnostic);
+  }
+  return out;
+}
+
+/**
+ * Missing required properties ("path\0name") for which the same object has an unknown property
+ * that is a plausible typo of that name.
+ */
+function typosOfRequired(errors: readonly ErrorObject[]): Set<string> {
+  const missing = new Map<string, string[]>();
+  for (const e of errors) {
+    if (e.keyword === 'required') missing.set(e.instancePath, [...(missing.get(e.instancePath) ?? []), String(e.params.missingProperty)]);
+  }
+  const out = new Set<string>();
+  for (const e of errors) {
+    const names = e.keyword === 'additionalProperties' ? missing.get(e.instancePath) : undefined;
+    const match = names && closest(String(e.params.additionalProperty), names);
+    if (match) out.add(`${e.instancePath}\0${match}`);
   }
   return out;
 }
@@ -183,16 +204,18 @@ function closest(word: string, allowed: readonly string[]): string | undefined {
   return best !== undefined && bestDistance > 0 && bestDistance <= Math.max(1, Math.floor(best.length / 3)) ? best : undefined;
 }
 
+/** Edit distance where swapping two neighbouring letters ("nmae") counts as one edit (optimal string alignment). */
 function distance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  const rows: number[][] = [Array.from({ length: b.length + 1 }, (_, j) => j)];
   for (let i = 1; i <= a.length; i++) {
-    const current = [i];
+    const row = [i];
     for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      row[j] = Math.min(rows[i - 1][j] + 1, row[j - 1] + 1, rows[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) row[j] = Math.min(row[j], rows[i - 2][j - 2] + 1);
     }
-    previous = current;
+    rows.push(row);
   }
-  return previous[b.length];
+  return rows[a.length][b.length];
 }
 
 /** Walk a schema; for every discriminated union, record its allowed tag values by title. */
