@@ -6,11 +6,14 @@ type Command = { summary: string; load: () => Promise<{ run(args: string[]): Pro
 
 const commands: Record<string, Command> = {
   validate: { summary: 'validate [APIS_DIR] [--format human|json|github] [--profile production] [--against REF]', load: () => import('./cli/validate.ts') },
-  compile: { summary: 'compile [APIS_DIR] --out DIR | compile --ref REF [--repo PATH] --store DIR', load: () => import('./cli/compile.ts') },
-  keygen: { summary: 'keygen                      print a new API key and the hash for a subscription', load: () => import('./cli/keygen.ts') },
-  diff: { summary: 'diff REF_A REF_B [--repo PATH] [--format human|markdown|json]', load: () => import('./cli/diff.ts') },
-  releases: { summary: 'releases --store DIR          list the release history', load: () => import('./cli/releases.ts') },
-  rollback: { summary: 'rollback TAG --store DIR      re-point current to an earlier release', load: () => import('./cli/rollback.ts') },
+  compile: {
+    summary: 'compile [APIS_DIR] --out DIR [--format human|json|github] [--profile production]\n  sluice compile --ref REF [--repo PATH] [--apis-dir apis] --store DIR [--release-tags GLOB]',
+    load: () => import('./cli/compile.ts'),
+  },
+  keygen: { summary: 'keygen [--plan KEY]           print a new API key and the hash for a subscription', load: () => import('./cli/keygen.ts') },
+  diff: { summary: 'diff REF_A REF_B [--repo PATH] [--apis-dir apis] [--store DIR] [--format human|markdown|json]', load: () => import('./cli/diff.ts') },
+  releases: { summary: 'releases --store DIR [--format human|json]   list the release history', load: () => import('./cli/releases.ts') },
+  rollback: { summary: 'rollback TAG --store DIR [--format human|json]   re-point current to an earlier release', load: () => import('./cli/rollback.ts') },
   serve: { summary: 'serve --bundle FILE | --bundles DIR | --store DIR|URL [--port 8082] [--admin-port 18082] [--host 127.0.0.1]', load: () => import('../runtime/cli/serve.ts') },
   dev: { summary: 'dev [APIS_DIR]                compile on every save and serve (what `npm start` runs)', load: () => import('../runtime/cli/dev.ts') },
   subscriptions: { summary: 'subscriptions resume NAME --admin URL', load: () => import('../runtime/cli/subscriptions.ts') },
@@ -30,6 +33,11 @@ export async function main(argv: string[]): Promise<number> {
   if (!command) {
     console.error(`sluice: unknown command "${name}"\n\n${usage()}`);
     return 2;
+  }
+  const end = args.indexOf('--');
+  if ((end < 0 ? args : args.slice(0, end)).some((arg) => arg === '--help' || arg === '-h')) {
+    console.log(`usage: sluice ${command.summary.replace(/\n  /g, '\n       ')}\n\nSee README.md ("Command line", "GitOps") for every option.`);
+    return 0;
   }
   let module: { run(args: string[]): Promise<number> };
   try {

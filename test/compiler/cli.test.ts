@@ -86,6 +86,21 @@ describe('sluice validate', () => {
   });
 });
 
+describe('sluice COMMAND --help', () => {
+  it.each([['validate'], ['compile'], ['keygen'], ['diff'], ['releases'], ['rollback']])('%s --help prints its usage on stdout and exits 0', async (command) => {
+    const { code, stdout, stderr } = await sluice(command, '--help');
+    expect(code).toBe(0);
+    expect(stdout).toMatch(new RegExp(`^usage: sluice ${command} `));
+    expect(stderr).toBe('');
+  });
+
+  it('-h too, and the usage of keygen names --plan', async () => {
+    const { code, stdout } = await sluice('keygen', '-h');
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^usage: sluice keygen \[--plan KEY\]/);
+  });
+});
+
 describe('sluice compile', () => {
   it('writes DIR/<id>.json, prints the id last; the same id twice and after reformatting', async () => {
     const out = join(work, 'bundles');
