@@ -79,7 +79,8 @@ export async function mosquittoPub(url: string, topic: string, message: string):
 export function mosquittoSub(url: string, topic: string, count: number, ms = 20_000): Promise<{ messages: Promise<string[]> }> {
   const { hostname, port } = new URL(url);
   return new Promise((resolveReady, rejectReady) => {
-    const child = spawn('mosquitto_sub', ['-V', 'mqttv5', '-d', '-h', hostname, '-p', port, '-q', '1', '-t', topic, '-C', String(count), '-F', 'MSG %p'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // stdbuf: mosquitto_sub block-buffers a piped stdout, which would hide the SUBACK line until it exits.
+    const child = spawn('stdbuf', ['-oL', 'mosquitto_sub', '-V', 'mqttv5', '-d', '-h', hostname, '-p', port, '-q', '1', '-t', topic, '-C', String(count), '-F', 'MSG %p'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let ready = false;
     const timer = setTimeout(() => child.kill('SIGKILL'), ms);
