@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { CursorTracker, decodeCursor } from '../../runtime/endpoints/kafka-cursor.ts';
+import { compileRecordKey } from '../../runtime/endpoints/kafka-key.ts';
+import { GatewayError } from '../../runtime/errors.ts';
+
+const b64 = (text: string) => Buffer.from(text).toString('base64url');
+
+describe('kafka cursor', () => {
+  it('encodes every known partition as topic@partition#offset, sorted, "," between partitions and ";" between topics', () => {
+    const tracker = new CursorTracker(new Map([['orders', new Map([[1, 6n], [0, -1n]])]]));
+    expect(Buffer.from(tracker.advance('orders', 0, 41n), 'base64url').toString()).toBe('orders@0#41,1#6');
+    expect(Buffer.from(tracker.advance('audit', 2, 3n), 'base64url').toString()).toBe('audit@2#3;orders@0#41,1#6');
+  });
+
+  it('decodes what it encodes', () => {
+    const cursor = b64('a.b-c_d@0#5,3#-1;z@7#9007199254740993');
+    expect(decodeCursor(cursor)).toEqual(new Map([['a.b-c_d', new Map([[0, 5n], [3, -1n]])], ['z', new Map([[7, 9007199254740993n]])]]));
+  });
+
+  it.each([
+    ['empty', ''],
+    ['not base64url', 'a+b/'],
+    ['no topic', b64('@0#1')],
+    ['bad topic', b64('a b@0#1')],
+    ['no offset', b64('t@0')],
+    ['offset below -1', b64('t@0#-2')],
+    ['duplicate topic', b64('t@0#1;t@1#1')],
+    ['extra separator', b64('t@0#1#2')],
+    ['too long', 'A'.repeat(20_000)],
+  ])('refuses a malformed cursor (%s) with 400 INVALID_CURSOR', (_name, cursor) => {
+    const error = (() => {
+      try {
+        decodeCursor(cursor);
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(error).toBeInstanceOf(GatewayError);
+    expect(error).toMatchObject({ status: 400, code: 'INVALID_CURSOR' });
+  });
+});
+
+describe('kafka record key', () => {
+  const msg = (content: string, headers: Record<string, string> = {}, metadata: Record<string, string> = {}) =>
+    ({ content: Buffer.from(content), headers, metadata });
+
+  it('reads a header (case-insensitive), metadata, or a JSON path; a constant stays a constant', () => {
+    expect(compileRecordKey('{header.X-Order-Id}')(msg('', { 'x-order-id': '42' }))).toBe('42');
+    expect(compileRecordKey('{metadata.region}')(msg('', {}, { region: 'eu' }))).toBe('eu');
+    expect(compileRecordKey('{$.customer.id}')(msg('{"customer":{"id":7}}'))).toBe('7');
+    expect(compileRecordKey('{$.items[1].sku}')(msg('{"items":[{"sku":"a"},{"sku":"b"}]}'))).toBe('b');
+    expect(compileRecordKey('fixed')(msg('x'))).toBe('fixed');
+    expect(compileRecordKey('order-{$.id}-{header.v}')(msg('{"id":1}', { v: '2' }))).toBe('order-1-2');
+  });
+
+  it('no key when a lone placeholder finds nothing; empty text inside a template; never a prototype property', () => {
+    expect(compileRecordKey('{header.missing}')(msg(''))).toBeNull();
+    expect(compileRecordKey('{$.id}')(msg('not json'))).toBeNull();
+    expect(compileRecordKey('{$.constructor}')(msg('{}'))).toBeNull();
+    expect(compileRecordKey('k-{$.id}')(msg('{}'))).toBe('k-');
+  });
+});
