@@ -32,7 +32,7 @@ export async function* consume(plan: ConsumePlan): AsyncGenerator<Message> {
   const { kafka, groupId, topics, start, signal } = plan;
   const consumer: Consumer = kafka.consumer({
     groupId,
-    allowAutoTopicCreation: false,
+    allowAutoTopicCreation: true, // the broker decides (auto.create.topics.enable), as for any consumer
     sessionTimeout: 10_000,
     rebalanceTimeout: 10_000,
     heartbeatInterval: 1_000,
@@ -105,13 +105,22 @@ export async function* consume(plan: ConsumePlan): AsyncGenerator<Message> {
   } catch (error) {
     if (signal.aborted && !(error instanceof GatewayError)) return;
     if (error instanceof GatewayError) throw error;
-    plan.onBrokerFailure(error as Error);
+    const type = rootType(error);
+    if (type === 'UNKNOWN_TOPIC_OR_PARTITION') throw errors.endpointUnavailable('the Kafka topic does not exist');
+    if (type === undefined) plan.onBrokerFailure(error as Error); // a connection problem, not a broker answer
     throw errors.endpointUnavailable('the Kafka consumer could not start');
   } finally {
     signal.removeEventListener('abort', close);
     close();
     await consumer.disconnect().catch(() => {});
   }
+}
+
+/** The Kafka error code at the root of a kafkajs error chain, if the broker answered with one. */
+function rootType(error: unknown): string | undefined {
+  let current = error as { cause?: unknown; type?: string } | undefined;
+  for (let i = 0; i < 10 && current?.cause; i++) current = current.cause as typeof current;
+  return current?.type;
 }
 
 function toMessage(topic: string, partition: number, record: KafkaMessage, tracker: CursorTracker): Message {

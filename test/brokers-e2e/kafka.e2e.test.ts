@@ -69,7 +69,7 @@ beforeAll(async () => {
       { topic: topic('resume'), numPartitions: 3 },
     ],
   });
-  gateway = await gatewayWith(makeBundle({ orders: kafkaApi('orders'), fan: kafkaApi('fan'), resume: kafkaApi('resume'), bytes: kafkaApi('bytes') }));
+  gateway = await gatewayWith(makeBundle({ orders: kafkaApi('orders'), fan: kafkaApi('fan'), resume: kafkaApi('resume'), bytes: kafkaApi('bytes'), fresh: kafkaApi('fresh') }));
 });
 
 afterAll(async () => {
@@ -217,6 +217,19 @@ describe('kafka end to end', () => {
       sse.close();
       ws.ws.close();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a topic that does not exist yet: the subscription waits for it and delivers from its first message', async () => {
+    const sse = await openSse(`${gateway.url}/fresh/`);
+    try {
+      await waitFor(() => fanoutClients('fresh') === 1, 5_000, 'the SSE client to subscribe');
+      // kcat creates the topic (broker auto-creation) with its first message.
+      await warmUp('fresh', () => sseTexts(sse).length > 0);
+      expect(sseTexts(sse)[0]).toBe('warmup-0');
+      expect(sse.events.some((e) => e.event === 'error')).toBe(false);
+    } finally {
+      sse.close();
     }
   });
 });

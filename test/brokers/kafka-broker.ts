@@ -28,11 +28,19 @@ export interface KafkaBroker {
   log(): string;
 }
 
-export async function startKafka(): Promise<KafkaBroker> {
+export interface KafkaPorts {
+  /** Client port on 127.0.0.1 (default: a free one). */
+  readonly port?: number;
+  /** KRaft controller port (default: a free one). */
+  readonly controllerPort?: number;
+}
+
+export async function startKafka(ports: KafkaPorts = {}): Promise<KafkaBroker> {
   if (!existsSync(KAFKA_LIB) || !readdirSync(KAFKA_LIB).some((f) => f.startsWith('kafka_2.13-'))) {
     throw new Error(`Kafka jars missing in ${KAFKA_LIB}: run test/brokers/fetch-kafka.sh first`);
   }
-  const [port, controllerPort] = [await loopbackPort(), await loopbackPort()];
+  const port = ports.port ?? (await loopbackPort());
+  const controllerPort = ports.controllerPort ?? (await loopbackPort());
   const dir = mkdtempSync(join(tmpdir(), 'sluice-kafka-'));
   const bootstrap = `127.0.0.1:${port}`;
   writeFileSync(join(dir, 'server.properties'), serverProperties(port, controllerPort, join(dir, 'data')));

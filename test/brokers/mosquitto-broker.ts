@@ -24,8 +24,9 @@ export interface MosquittoBroker {
   log(): string;
 }
 
-export async function startMosquitto(): Promise<MosquittoBroker> {
-  const port = await loopbackPort();
+/** `port`: 127.0.0.1 port to listen on (default: a free one). */
+export async function startMosquitto(port?: number): Promise<MosquittoBroker> {
+  port ??= await loopbackPort();
   const dir = mkdtempSync(join(tmpdir(), 'sluice-mosquitto-'));
   const conf = join(dir, 'mosquitto.conf');
   writeFileSync(conf, [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'log_dest stdout', ''].join('\n'));
