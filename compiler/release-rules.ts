@@ -74,7 +74,7 @@ function runRules(previous: Record<string, BundleApi>, next: Record<string, Bund
       const published = Object.entries(before.plans).filter(([, p]) => statusOf(p) === 'published').map(([k]) => k);
       const started = stateOf(before.definition) === 'started';
       if (started || published.length > 0) {
-        const why = [started ? 'it is started' : '', published.length ? `it has published plans (${published.join(', ')})` : ''].filter(Boolean).join(' and ');
+        const why = [started ? 'it was started' : '', published.length ? `${started ? '' : 'it '}had published plans (${published.join(', ')})` : ''].filter(Boolean).join(' and ');
         at(`${id}/api.json`, '', RELEASE_RULE_CODES.apiRemoved,
           `API "${id}" was removed, but in the previous release ${why}; first release it stopped with no published plans, then remove it`);
       }

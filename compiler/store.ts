@@ -9,20 +9,19 @@
  * STORE/.lock               held (O_EXCL) by the one writer changing the log or `current`
  * ```
  *
- * Contracts: every file is written to a temp file, fsynced, then renamed over its target, so a
- * reader (a runtime polling `current`, a static file server) never sees half a file. Releases,
- * rollbacks and saves run under the lock, which makes "read the previous release, check the release
- * rules against it, append, move current" one step even when two compiles run at once. A lock
- * left by a dead process (same host) or older than `staleLockMs` is broken safely.
- * (Longer than ~300 lines: the lock and the atomic-write helpers live with the one writer using them.)
+ * Contracts: every file is written atomically (temp file, fsync, rename: store-io.ts), so a reader
+ * (a runtime polling `current`, a static file server) never sees half a file. Releases, rollbacks
+ * and saves run under the lock, which makes "read the previous release, check the release rules
+ * against it, append, move current" one step even when two compiles run at once. A release or a
+ * save creates the store; a rollback needs an existing one, and repairs a corrupted `current`.
  */
-import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import type { Bundle } from '../schemas/types.ts';
-import { bundleId, canonicalJson } from './index.ts';
+import { bundleId, canonicalJson } from './bundle.ts';
+import { readBounded, readJsonLines, StoreError, withLock, writeAtomic } from './store-io.ts';
+
+export { StoreError, writeAtomic, type StoreErrorCode } from './store-io.ts';
 
 export type ReleaseKind = 'release' | 'rollback';
 
@@ -62,22 +61,6 @@ export interface SavedEntry {
   compilerVersion: string;
 }
 
-export type StoreErrorCode =
-  | 'store-bundle-missing'
-  | 'store-bundle-corrupt'
-  | 'store-log-corrupt'
-  | 'store-current-corrupt'
-  | 'store-unknown-release'
-  | 'store-locked'
-  | 'store-io';
-
-export class StoreError extends Error {
-  constructor(readonly code: StoreErrorCode, message: string) {
-    super(message);
-    this.name = 'StoreError';
-  }
-}
-
 export interface StoreOptions {
   /** How long to wait for the lock before giving up. Default 30 s. */
   lockTimeoutMs?: number;
@@ -88,7 +71,8 @@ export interface StoreOptions {
 /** Largest bundle read from a store. */
 export const MAX_BUNDLE_BYTES = 128 * 1024 * 1024;
 const MAX_LOG_BYTES = 64 * 1024 * 1024;
-const MAX_POINTER_BYTES = 64 * 1024;
+/** Largest `current` pointer read. */
+export const MAX_POINTER_BYTES = 64 * 1024;
 const ID = /^[0-9a-f]{64}$/;
 
 /** Parse and verify a bundle's text against the id it is stored under. Throws StoreError. */
@@ -128,7 +112,7 @@ export class Store {
   /** Read and verify a bundle. Throws StoreError (missing, truncated, corrupted). */
   async readBundle(id: string): Promise<Bundle> {
     const file = this.bundlePath(id);
-    const text = await readBounded(file, MAX_BUNDLE_BYTES);
+    const text = await readBounded(file, MAX_BUNDLE_BYTES, 'store-bundle-corrupt');
     if (text === undefined) throw new StoreError('store-bundle-missing', `bundle ${id} is not in the store ${this.dir}`);
     return verifyBundleText(text, id, file);
   }
@@ -149,19 +133,32 @@ export class Store {
   }
 
   async releases(): Promise<ReleaseEntry[]> {
-    return readJsonLines<ReleaseEntry>(path.join(this.dir, 'releases.jsonl'));
+    return readJsonLines<ReleaseEntry>(path.join(this.dir, 'releases.jsonl'), MAX_LOG_BYTES);
   }
 
   async saved(): Promise<SavedEntry[]> {
-    return readJsonLines<SavedEntry>(path.join(this.dir, 'saved.jsonl'));
+    return readJsonLines<SavedEntry>(path.join(this.dir, 'saved.jsonl'), MAX_LOG_BYTES);
   }
 
-  /** The deployed release, or undefined when nothing was released yet. */
+  /** Whether the store's folder exists (a store that was never written to does not). */
+  async exists(): Promise<boolean> {
+    return fs.stat(this.dir).then((stats) => stats.isDirectory(), () => false);
+  }
+
+  /**
+   * The deployed release, or undefined when nothing was released yet. A corrupted pointer is a
+   * StoreError('store-current-corrupt') that says how to repair it (`sluice rollback TAG`).
+   */
   async current(): Promise<CurrentPointer | undefined> {
     const file = path.join(this.dir, 'current');
-    const text = await readBounded(file, MAX_POINTER_BYTES);
+    const text = await readBounded(file, MAX_POINTER_BYTES, 'store-current-corrupt');
     if (text === undefined) return undefined;
-    return parsePointer(text, file);
+    try {
+      return parsePointer(text, file);
+    } catch (error) {
+      if (error instanceof StoreError) throw new StoreError(error.code, `${error.message}; \`sluice rollback TAG --store ${this.dir}\` rewrites it`);
+      throw error;
+    }
   }
 
   /**
@@ -203,9 +200,12 @@ export class Store {
 
   /**
    * Re-point `current` to the latest deployment of `tag` and log it as a new deployment of kind
-   * rollback. Its bundle is verified first. Already current: `unchanged`.
+   * rollback. Its bundle is verified first. Already current: `unchanged`. The store must exist
+   * (StoreError 'store-missing'); a corrupted `current` is replaced, since a rollback is the way
+   * out of a broken deploy.
    */
   async rollback(tag: string): Promise<{ entry: ReleaseEntry; unchanged: boolean; restored: ReleaseEntry }> {
+    if (!(await this.exists())) throw new StoreError('store-missing', `there is no store at ${this.dir}`);
     return this.withLock(async () => {
       const entries = await this.releases();
       const restored = [...entries].reverse().find((e) => e.tag === tag);
@@ -214,7 +214,10 @@ export class Store {
         throw new StoreError('store-unknown-release', `no release "${tag}" in the store ${this.dir} (releases: ${known})`);
       }
       await this.readBundle(restored.bundleId);
-      const pointer = await this.current();
+      const pointer = await this.current().catch((error: unknown) => {
+        if (error instanceof StoreError && error.code === 'store-current-corrupt') return undefined;
+        throw error;
+      });
       if (pointer && pointer.tag === tag && pointer.id === restored.bundleId) {
         return { entry: entries.find((e) => e.deployment === pointer.deployment) ?? restored, unchanged: true, restored };
       }
@@ -239,87 +242,27 @@ export class Store {
     return this.withLock(async () => {
       await this.putBundle(bundle);
       const file = path.join(this.dir, 'saved.jsonl');
-      const saved = await readJsonLines<SavedEntry>(file);
+      const saved = await readJsonLines<SavedEntry>(file, MAX_LOG_BYTES);
       const entry: SavedEntry = { ref: info.ref, commit: info.commit, bundleId: bundle.id, time: new Date().toISOString(), compilerVersion: info.compilerVersion };
       await writeAtomic(file, [...saved, entry].map((e) => `${JSON.stringify(e)}\n`).join(''));
       return entry;
     });
   }
 
-  /** Run `fn` holding STORE/.lock (created with O_EXCL). Exactly one release of the lock per acquire. */
+  /** Run `fn` holding the store's writer lock (creating the store's folders first). */
   async withLock<T>(fn: () => Promise<T>): Promise<T> {
-    await fs.mkdir(path.join(this.dir, 'bundles'), { recursive: true });
-    const lock = path.join(this.dir, '.lock');
-    const deadline = Date.now() + this.lockTimeoutMs;
-    const token = `${JSON.stringify({ pid: process.pid, host: os.hostname(), time: Date.now(), nonce: randomBytes(6).toString('hex') })}\n`;
-    for (;;) {
-      try {
-        await fs.writeFile(lock, token, { flag: 'wx' });
-        break;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw new StoreError('store-io', `cannot create ${lock}: ${(error as Error).message}`);
-      }
-      await this.breakStaleLock(lock);
-      if (Date.now() > deadline) throw new StoreError('store-locked', `the store ${this.dir} is locked by another writer (${lock}); gave up after ${this.lockTimeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, 20 + Math.random() * 40));
-    }
     try {
-      return await fn();
-    } finally {
-      // Remove the lock only if it is still ours (a stale-lock breaker may have taken it).
-      const now = await fs.readFile(lock, 'utf8').catch(() => undefined);
-      if (now === token) await fs.rm(lock, { force: true });
+      await fs.mkdir(path.join(this.dir, 'bundles'), { recursive: true });
+    } catch (error) {
+      throw new StoreError('store-io', `cannot create the store ${this.dir}: ${(error as Error).message}`);
     }
+    return withLock(this.dir, { timeoutMs: this.lockTimeoutMs, staleMs: this.staleLockMs }, fn);
   }
 
   private async commitEntry(entries: ReleaseEntry[], entry: ReleaseEntry): Promise<void> {
     await writeAtomic(path.join(this.dir, 'releases.jsonl'), [...entries, entry].map((e) => `${JSON.stringify(e)}\n`).join(''));
     const pointer: CurrentPointer = { id: entry.bundleId, tag: entry.tag, commit: entry.commit, deployment: entry.deployment, kind: entry.kind, time: entry.time };
     await writeAtomic(path.join(this.dir, 'current'), `${JSON.stringify(pointer)}\n`);
-  }
-
-  /**
-   * A lock is stale when its holder is a dead process on this host, or it is older than
-   * staleLockMs. Breaking is a rename to a unique name (only one breaker wins); if what we moved
-   * is not the lock we judged stale (someone took a fresh one meanwhile), it is linked back.
-   */
-  private async breakStaleLock(lock: string): Promise<void> {
-    let text: string;
-    let mtimeMs: number;
-    try {
-      text = await fs.readFile(lock, 'utf8');
-      mtimeMs = (await fs.stat(lock)).mtimeMs;
-    } catch {
-      return; // gone already
-    }
-    let holder: { pid?: number; host?: string; time?: number } = {};
-    try {
-      holder = JSON.parse(text);
-    } catch {
-      /* half-written lock: judged by age below */
-    }
-    const age = Date.now() - (typeof holder.time === 'number' ? holder.time : mtimeMs);
-    const deadHere = holder.host === os.hostname() && typeof holder.pid === 'number' && !processAlive(holder.pid);
-    const unreadable = holder.pid === undefined && Date.now() - mtimeMs > 5_000;
-    if (!deadHere && !unreadable && age < this.staleLockMs) return;
-    const tomb = `${lock}.stale-${process.pid}-${randomBytes(4).toString('hex')}`;
-    try {
-      await fs.rename(lock, tomb);
-    } catch {
-      return; // another breaker won
-    }
-    const moved = await fs.readFile(tomb, 'utf8').catch(() => '');
-    if (moved !== text) await fs.link(tomb, lock).catch(() => {}); // a fresh lock: give it back
-    await fs.rm(tomb, { force: true });
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
@@ -343,56 +286,4 @@ export function parsePointer(text: string, where: string): CurrentPointer {
     throw new StoreError('store-current-corrupt', `${where} is not a release pointer (needs id and deployment)`);
   }
   return p;
-}
-
-/** Write by temp file + fsync + rename. */
-export async function writeAtomic(file: string, text: string): Promise<void> {
-  await fs.mkdir(path.dirname(file), { recursive: true });
-  const temp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  const handle = await fs.open(temp, 'w');
-  try {
-    await handle.writeFile(text, 'utf8');
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await fs.rename(temp, file);
-  } catch (error) {
-    await fs.rm(temp, { force: true });
-    throw new StoreError('store-io', `cannot write ${file}: ${(error as Error).message}`);
-  }
-}
-
-/** Read a file of at most maxBytes; undefined when it does not exist. */
-async function readBounded(file: string, maxBytes: number): Promise<string | undefined> {
-  let handle: FileHandle;
-  try {
-    handle = await fs.open(file, 'r');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new StoreError('store-io', `cannot read ${file}: ${(error as Error).message}`);
-  }
-  try {
-    const { size } = await handle.stat();
-    if (size > maxBytes) throw new StoreError('store-bundle-corrupt', `${file} is ${size} bytes, more than the ${maxBytes} allowed`);
-    return await handle.readFile('utf8');
-  } finally {
-    await handle.close();
-  }
-}
-
-async function readJsonLines<T>(file: string): Promise<T[]> {
-  const text = await readBounded(file, MAX_LOG_BYTES);
-  if (text === undefined) return [];
-  const out: T[] = [];
-  text.split('\n').forEach((line, i) => {
-    if (!line.trim()) return;
-    try {
-      out.push(JSON.parse(line) as T);
-    } catch {
-      throw new StoreError('store-log-corrupt', `${file}:${i + 1} is not JSON`);
-    }
-  });
-  return out;
 }

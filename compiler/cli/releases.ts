@@ -2,7 +2,6 @@
  * `sluice releases --store DIR [--format human|json]`: the release history, oldest first, with the
  * deployment `current` points at marked `*`. Exit 0, 2 usage or unreadable store.
  */
-import { existsSync } from 'node:fs';
 import { short } from '../git.ts';
 import { Store, StoreError, type ReleaseEntry } from '../store.ts';
 import { choice, parseArgs, UsageError } from './args.ts';
@@ -24,20 +23,20 @@ export async function run(args: string[]): Promise<number> {
     throw error;
   }
   const store = new Store(flags.get('--store')!);
-  if (!existsSync(store.dir)) return fail('releases', `no store at ${store.dir}`);
+  if (!(await store.exists())) return fail('releases', `there is no store at ${store.dir}`);
   try {
     const entries = await store.releases();
-    const current = await store.current();
+    // A corrupted `current` must not hide the history that tells which tag to roll back to.
+    const broken = await store.current().then(() => undefined, (error: unknown) => (error instanceof StoreError && error.code === 'store-current-corrupt' ? error : Promise.reject(error)));
+    const current = broken ? undefined : await store.current();
     if (format === 'json') {
       process.stdout.write(`${JSON.stringify({ current: current ?? null, releases: entries.map((e) => ({ ...e, current: e.deployment === current?.deployment })) }, null, 2)}\n`);
-      return 0;
-    }
-    if (entries.length === 0) {
+    } else if (entries.length === 0) {
       process.stdout.write(`no releases in ${store.dir}\n`);
-      return 0;
+    } else {
+      process.stdout.write(table(entries, current?.deployment));
     }
-    process.stdout.write(table(entries, current?.deployment));
-    return 0;
+    return broken ? fail('releases', broken.message) : 0;
   } catch (error) {
     if (error instanceof StoreError) return fail('releases', error.message);
     throw error;

@@ -14,11 +14,11 @@
  * unchanged bundle id is not handed over again, but a new release of the same content (another
  * tag, a rollback) updates the release info `/status` reports (tag, commit, deployment).
  */
-import { readFile, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { watch } from 'chokidar';
 import type { Bundle } from '../../schemas/types.ts';
-import { MAX_BUNDLE_BYTES, parsePointer, verifyBundleText, type CurrentPointer } from '../../compiler/store.ts';
+import { MAX_BUNDLE_BYTES, MAX_POINTER_BYTES, parsePointer, verifyBundleText, type CurrentPointer } from '../../compiler/store.ts';
+import { readBounded as readFileBounded } from '../../compiler/store-io.ts';
 import { log } from '../log.ts';
 import type { BundleSource } from './source.ts';
 
@@ -42,8 +42,6 @@ export interface StoreSourceOptions {
   /** Largest bundle accepted. Default MAX_BUNDLE_BYTES (128 MiB). */
   maxBundleBytes?: number;
 }
-
-const MAX_POINTER_BYTES = 64 * 1024;
 
 /** A bundle source following the store at `location` (a folder or an http(s) URL). */
 export function storeSource(location: string, options: StoreSourceOptions = {}): BundleSource & { release(bundleId: string): ServedRelease | undefined } {
@@ -135,25 +133,21 @@ function folderReader(dir: string, options: StoreSourceOptions): StoreReader {
   let warned = false;
   return {
     async pointer(_signal, force) {
-      let text: string;
-      try {
-        text = await readFile(currentFile, 'utf8');
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      const text = await readFileBounded(currentFile, MAX_POINTER_BYTES, 'store-current-corrupt');
+      if (text === undefined) {
         if (!warned) log.warn({ store: dir }, 'nothing released in the store yet');
         warned = true;
         return undefined;
       }
-      if (text.length > MAX_POINTER_BYTES) throw new Error(`${currentFile} is larger than ${MAX_POINTER_BYTES} bytes`);
       if (!force && text === lastText) return undefined;
       lastText = text;
       return parsePointer(text, currentFile);
     },
     async bundle(id) {
       const file = join(dir, 'bundles', `${id}.json`);
-      const { size } = await stat(file);
-      if (size > maxBytes) throw new Error(`${file} is ${size} bytes, more than the ${maxBytes} allowed`);
-      return verifyBundleText(await readFile(file, 'utf8'), id, file);
+      const text = await readFileBounded(file, maxBytes, 'store-bundle-corrupt');
+      if (text === undefined) throw new Error(`${file} does not exist`);
+      return verifyBundleText(text, id, file);
     },
     watch(changed) {
       const watcher = watch(dir, { ignoreInitial: true, depth: 0 });

@@ -56,7 +56,7 @@ async function refused(tag: string, change: Record<string, unknown | null>, line
 describe('release rules through sluice compile --ref', () => {
   it('an API that was started may not disappear', async () => {
     await refused('r1', { 'apis/legacy/api.json': null, 'apis/legacy/plans/open.json': null },
-      /^apis\/legacy\/api\.json:1:1 RELEASE_API_REMOVED API "legacy" was removed, but in the previous release it is started and it has published plans \(open\)/m);
+      /^apis\/legacy\/api\.json:1:1 RELEASE_API_REMOVED API "legacy" was removed, but in the previous release it was started and had published plans \(open\)/m);
   });
 
   it('a plan that was not closed may not disappear', async () => {

@@ -23,11 +23,11 @@ describe('release rules', () => {
         file: 'orders/api.json',
         line: 1,
         code: 'RELEASE_API_REMOVED',
-        message: expect.stringMatching(/API "orders" was removed, but in the previous release it is started and it has published plans \(open\).*\(conflicts with release v3, deployment 7\)/),
+        message: expect.stringMatching(/API "orders" was removed, but in the previous release it was started and had published plans \(open\).*\(conflicts with release v3, deployment 7\)/),
       }),
     ]);
     const stoppedPublished = rules({ ...stopped('orders', { open: keylessPlan('published') }), ...other }, other);
-    expect(stoppedPublished.map((d) => d.message)).toEqual([expect.stringContaining('it has published plans (open)')]);
+    expect(stoppedPublished.map((d) => d.message)).toEqual([expect.stringContaining('it had published plans (open)')]);
     expect(rules({ ...stopped('orders'), ...other }, other)).toEqual([]);
   });
 
