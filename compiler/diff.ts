@@ -129,7 +129,8 @@ function dangersOf(id: string, before: BundleApi | undefined, after: BundleApi |
     if (plan.type !== 'keyless') continue;
     const old = before?.plans[key];
     if (!old || old.type !== 'keyless') {
-      out.push({ code: 'KEYLESS_PLAN_ADDED', api: id, plan: key, message: `keyless plan "${key}" added to API "${id}" (${statusOf(plan)}): anyone may call it once published` });
+      const when = served(plan) ? 'anyone may call the API' : 'anyone may call the API once it is published';
+      out.push({ code: 'KEYLESS_PLAN_ADDED', api: id, plan: key, message: `keyless plan "${key}" added to API "${id}" (${statusOf(plan)}): ${when}` });
     } else if (!served(old) && served(plan)) {
       out.push({ code: 'KEYLESS_PLAN_PUBLISHED', api: id, plan: key, message: `keyless plan "${key}" of API "${id}" becomes ${statusOf(plan)}: anyone may call the API` });
     }

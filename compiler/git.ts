@@ -32,6 +32,8 @@ export interface RefTree extends ResolvedRef {
   files: SourceFile[];
   /** Tree entries that cannot be compiled from git (symbolic links, submodules, oversized files). */
   diagnostics: Diagnostic[];
+  /** The tree has no APIs folder (only with `allowMissingApisDir`; `files` is then empty). */
+  apisDirMissing?: boolean;
 }
 
 export type GitErrorCode =
@@ -60,9 +62,14 @@ export interface ReadRefOptions {
   maxTotalBytes?: number;
   /** Time-out for each git process, in ms. Default 60 s. */
   timeoutMs?: number;
+  /**
+   * A tree without the APIs folder is an empty tree (`apisDirMissing`), not a `git-no-apis-dir`
+   * error: what diff and validate --against want for a base from before the first API.
+   */
+  allowMissingApisDir?: boolean;
 }
 
-const DEFAULTS = { apisDir: 'apis', maxFileBytes: MAX_FILE_BYTES, maxTotalBytes: 256 * 1024 * 1024, timeoutMs: 60_000 };
+const DEFAULTS = { apisDir: 'apis', maxFileBytes: MAX_FILE_BYTES, maxTotalBytes: 256 * 1024 * 1024, timeoutMs: 60_000, allowMissingApisDir: false };
 /** Output bound for the small plumbing commands (rev-parse, cat-file -t). */
 const SMALL_OUTPUT = 64 * 1024;
 
@@ -190,6 +197,7 @@ export async function readRef(repo: string, ref: string, options: ReadRefOptions
     wanted.push({ object, size, path: rel });
   }
   if (entries === 0 && !(await hasTree(resolved.repo, resolved.commit, apisDir, o.timeoutMs))) {
+    if (o.allowMissingApisDir) return { ...resolved, apisDir, files: [], diagnostics: [], apisDirMissing: true };
     throw new GitError('git-no-apis-dir', `there is no folder "${apisDir}" in the tree at ${ref} (${short(resolved.commit)}); use --apis-dir`);
   }
   const blobs = await readBlobs(resolved.repo, wanted, total, o.timeoutMs);

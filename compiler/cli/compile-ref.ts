@@ -25,9 +25,9 @@ const USAGE =
 export async function compileRef(
   repo: string,
   ref: string,
-  options: { apisDir?: string; profile?: 'production' } = {},
+  options: { apisDir?: string; profile?: 'production'; allowMissingApisDir?: boolean } = {},
 ): Promise<{ tree: RefTree; result: CompileResult }> {
-  const tree = await readRef(repo, ref, { apisDir: options.apisDir });
+  const tree = await readRef(repo, ref, { apisDir: options.apisDir, allowMissingApisDir: options.allowMissingApisDir });
   const source = { kind: 'git' as const, repo: tree.repo, ref, commit: tree.commit, ...(tree.tag ? { tag: tree.tag } : {}), compilerVersion: COMPILER_VERSION };
   const result = compileTree(tree.files, { source, profile: options.profile });
   if (tree.diagnostics.length) return { tree, result: { diagnostics: [...tree.diagnostics, ...result.diagnostics] } };

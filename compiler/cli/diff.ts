@@ -17,7 +17,7 @@ import { fail } from './report.ts';
 
 const USAGE = 'usage: sluice diff REF_A REF_B [--repo PATH] [--apis-dir apis] [--store DIR] [--format human|markdown|json]';
 
-type Side = { bundle: Bundle; label: string } | { problem: number };
+type Side = { bundle: Bundle; label: string; missing?: string } | { problem: number };
 
 export async function run(args: string[]): Promise<number> {
   let parsed;
@@ -36,6 +36,8 @@ export async function run(args: string[]): Promise<number> {
   const [from, to] = await Promise.all([load(a), load(b)]);
   if ('problem' in from) return from.problem;
   if ('problem' in to) return to.problem;
+  // One side from before the first API is an empty set of APIs; both sides without one is a mistake.
+  if (from.missing && to.missing) return fail('diff', `${from.missing}, nor at ${b}; use --apis-dir`);
   process.stdout.write(formatDiff(diffBundles(from.bundle, to.bundle, { from: from.label, to: to.label }), format));
   return 0;
 }
@@ -53,10 +55,13 @@ async function side(ref: string, o: { repo: string; apisDir?: string; store?: st
     }
   }
   try {
-    const { tree, result } = await compileRef(o.repo, ref, { apisDir: o.apisDir });
+    const { tree, result } = await compileRef(o.repo, ref, { apisDir: o.apisDir, allowMissingApisDir: true });
     if (!result.bundle) {
       process.stderr.write(`sluice diff: ${ref} (${short(tree.commit)}) does not compile:\n${formatDiagnostics(result.diagnostics, 'human', { root: tree.apisDir })}\n`);
       return { problem: 1 };
+    }
+    if (tree.apisDirMissing) {
+      return { bundle: result.bundle, label: `${ref} (no ${tree.apisDir}/)`, missing: `there is no folder "${tree.apisDir}" in the tree at ${ref} (${short(tree.commit)})` };
     }
     return { bundle: result.bundle, label: ref };
   } catch (error) {

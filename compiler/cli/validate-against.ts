@@ -50,6 +50,10 @@ export async function run(args: string[]): Promise<number> {
     } else {
       const loaded = await fromGit(root, against, flags.get('--repo'));
       if (typeof loaded === 'number') return loaded;
+      if ('missing' in loaded) {
+        process.stderr.write(`sluice validate: note: ${loaded.missing}: no APIs there, so no release rule can be broken\n`);
+        return validate(root, format, profile, undefined);
+      }
       const deployment = store && loaded.tag ? [...(await store.releases())].reverse().find((e) => e.tag === loaded.tag)?.deployment : undefined;
       previous = { bundle: loaded.bundle, release: { tag: loaded.tag, deployment, ref: loaded.tag ? undefined : `${against} (${short(loaded.commit)})` } };
     }
@@ -77,13 +81,14 @@ async function validate(
 }
 
 /** Compile REF from the repository holding APIS_DIR (or --repo), at APIS_DIR's path inside it. */
-async function fromGit(root: string, ref: string, repo: string | undefined): Promise<{ bundle: Bundle; tag?: string; commit: string } | number> {
+async function fromGit(root: string, ref: string, repo: string | undefined): Promise<{ bundle: Bundle; tag?: string; commit: string } | { missing: string } | number> {
   const repoDir = repo ?? root;
   const top = await workTreeRoot(repoDir);
   const absRoot = await realpath(path.resolve(root)).catch(() => path.resolve(root));
   const inRepo = path.relative(top, absRoot);
   if (inRepo.startsWith('..') || path.isAbsolute(inRepo)) return fail('validate', `${root} is not inside the repository ${top}`);
-  const { tree, result } = await compileRef(top, ref, { apisDir: inRepo.split(path.sep).join('/') || '.' });
+  const { tree, result } = await compileRef(top, ref, { apisDir: inRepo.split(path.sep).join('/') || '.', allowMissingApisDir: true });
+  if (tree.apisDirMissing) return { missing: `there is no folder "${tree.apisDir}" in the tree at ${ref} (${short(tree.commit)})` };
   if (!result.bundle) {
     process.stderr.write(`sluice validate: ${ref} (${short(tree.commit)}) does not compile, so the release rules cannot be checked against it:\n${formatDiagnostics(result.diagnostics, 'human', { root: tree.apisDir })}\n`);
     return 2;
