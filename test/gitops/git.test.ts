@@ -2,6 +2,7 @@ import { symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { compileRef } from '../../compiler/cli/compile-ref.ts';
 import { GitError, readRef, resolveRef } from '../../compiler/git.ts';
 import { apiFolder, mockApi, TestRepo } from './repo.ts';
 
@@ -94,6 +95,15 @@ describe('compiler/git', () => {
     expect(tree.files).toHaveLength(1500);
     expect(JSON.parse(tree.files.find((f) => f.path === 'api-777/api.json')!.text).name).toBe('api-777');
     expect(performance.now() - started).toBeLessThan(5000);
+  });
+
+  it('a blob that is not UTF-8 text is an UNREADABLE_FILE, as from a folder', async () => {
+    const repo = newRepo();
+    repo.write(apiFolder('orders', mockApi('orders')));
+    writeFileSync(path.join(repo.dir, 'apis/orders/plans/gold.json'), Buffer.from([0x89, 0x50, 0x4e, 0x47, 0xff, 0x00]));
+    repo.commit();
+    const { result } = await compileRef(repo.dir, 'HEAD');
+    expect(result.diagnostics.map((d) => `${d.file} ${d.code} ${d.message}`)).toEqual(['orders/plans/gold.json UNREADABLE_FILE orders/plans/gold.json is not UTF-8 text (a binary file?)']);
   });
 
   it('refuses a file larger than the compiler accepts without reading it', async () => {
