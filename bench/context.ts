@@ -27,4 +27,6 @@ export interface BenchContext {
   readonly sizes: readonly number[];
   /** Fan-out `broker-entrypoint` pairs to run (all when undefined). */
   readonly cases?: readonly string[];
+  /** Fan-out measurement window per case. */
+  readonly seconds: number;
 }

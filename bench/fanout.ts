@@ -109,7 +109,7 @@ export async function fanoutCase(plan: FanoutPlan, clients: ClientProcess, publi
 const RATE: Record<number, number> = { 1: 500, 100: 100, 1000: 20 };
 
 export async function fanoutSection(ctx: BenchContext): Promise<void> {
-  const seconds = ctx.quick ? 2 : 4;
+  const seconds = ctx.seconds;
   for (const broker of ['mqtt', 'kafka'] as Broker[]) {
     for (const kind of ['websocket', 'sse'] as Kind[]) {
       const tag = `${broker}-${kind}`;

@@ -10,7 +10,7 @@
  * Servers and clients are separate child processes. Each case prints one JSON line on stdout; the
  * markdown table goes to bench/results/latest.md (progress goes to stderr).
  *
- *   npm run bench [-- --only fanout,publish,swap,compile] [--quick] [--sizes 1000] [--cases mqtt-websocket]
+ *   npm run bench [-- --only fanout,publish,swap,compile] [--quick] [--sizes 1000] [--cases mqtt-websocket] [--seconds 4]
  *                    [--out FILE] [--cpu-prof DIR]
  *
  * `--quick` (N up to 100, shorter windows), `--only`, `--sizes` and `--cases` (fan-out broker-entrypoint
@@ -33,7 +33,7 @@ import { swapSection } from './swap.ts';
 import { compileSection } from './compile-cases.ts';
 import { machine, markdown, type Result } from './report.ts';
 
-const { values: flags } = parseArgs({ options: { only: { type: 'string' }, quick: { type: 'boolean', default: false }, out: { type: 'string' }, sizes: { type: 'string' }, cases: { type: 'string' }, 'cpu-prof': { type: 'string' } } });
+const { values: flags } = parseArgs({ options: { only: { type: 'string' }, quick: { type: 'boolean', default: false }, out: { type: 'string' }, sizes: { type: 'string' }, cases: { type: 'string' }, seconds: { type: 'string' }, 'cpu-prof': { type: 'string' } } });
 if (flags['cpu-prof']) serverNodeFlags.push('--cpu-prof', '--cpu-prof-dir', flags['cpu-prof']);
 const sections = new Set((flags.only ?? 'fanout,publish,swap,compile').split(','));
 const quick = flags.quick;
@@ -93,6 +93,7 @@ try {
     brokers: brokers!, clients: clients!, publisher: publisher!, work, quick, record, progress, notes, timeLeft, serverOf, stopServer, createTopics,
     sizes: flags.sizes ? flags.sizes.split(',').map(Number) : quick ? [1, 100] : [1, 100, 1000],
     cases: flags.cases?.split(','),
+    seconds: flags.seconds ? Number(flags.seconds) : quick ? 2 : 4,
   };
   if (sections.has('fanout')) await fanoutSection(context);
   if (sections.has('publish')) await publishSection(context);
@@ -106,7 +107,7 @@ try {
   rmSync(work, { recursive: true, force: true });
 }
 
-const out = flags.out ?? (quick || flags.only || flags.sizes || flags.cases ? undefined : 'bench/results/latest.md');
+const out = flags.out ?? (quick || flags.only || flags.sizes || flags.cases || flags.seconds ? undefined : 'bench/results/latest.md');
 if (out) {
   mkdirSync(join(out, '..'), { recursive: true });
   writeFileSync(out, markdown(results, machine(), notes, (Date.now() - began) / 1000));

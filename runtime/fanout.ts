@@ -19,7 +19,25 @@ export interface FanoutSettings {
   readonly slowConsumerPolicy: 'disconnect' | 'drop-oldest';
 }
 
-/** One client's bounded queue; iterate it once. */
+/**
+ * The push side of a client queue, for entrypoints that write synchronously: the fast path, with
+ * no promise per message per client. `write` takes one delivery and returns false when the
+ * client's send buffer is full; the queue then holds what follows (bounded, slow-consumer policy)
+ * until the entrypoint calls `resume()`. `write` must not throw. `end` runs exactly once when the
+ * stream is over: with the failure (slow consumer, upstream error), or undefined when the upstream
+ * ended (after every queued delivery was written) or the client left.
+ */
+export interface DeliverySink {
+  write(delivery: Delivery): boolean;
+  end(error?: unknown): void;
+}
+
+/** The client queue behind a subscription, when the exchange gave a fanout client (pipe it instead of iterating). */
+export function pipeable(source: AsyncIterable<Delivery>): ClientQueue | undefined {
+  return source instanceof ClientQueue ? source : undefined;
+}
+
+/** One client's bounded queue; iterate it once, or `pipe` it into a sink. */
 export class ClientQueue implements AsyncIterableIterator<Delivery> {
   #items: Delivery[] = [];
   #head = 0;
@@ -27,6 +45,10 @@ export class ClientQueue implements AsyncIterableIterator<Delivery> {
   #failWaiter: ((error: unknown) => void) | undefined;
   #failure: unknown;
   #ended = false;
+  #sink: DeliverySink | undefined;
+  /** Piped and the sink's buffer is full: deliveries queue until `resume()`. */
+  #paused = false;
+  #finished = false;
   /** Messages dropped by drop-oldest. */
   dropped = 0;
   /** Most messages ever queued at once (<= queueSize). */
@@ -48,6 +70,12 @@ export class ClientQueue implements AsyncIterableIterator<Delivery> {
   /** Called by the fanout for every message; never blocks. */
   push(delivery: Delivery): void {
     if (this.#ended) return;
+    if (this.#sink !== undefined && !this.#paused) {
+      // Not paused means nothing is queued: straight to the client.
+      this.tally.delivered(delivery.message.content.length);
+      if (!this.#write(delivery)) this.#paused = true;
+      return;
+    }
     if (this.#waiter) {
       const wake = this.#waiter;
       this.#waiter = this.#failWaiter = undefined;
@@ -75,6 +103,53 @@ export class ClientQueue implements AsyncIterableIterator<Delivery> {
     if (this.size > this.highWater) this.highWater = this.size;
   }
 
+  /**
+   * Push mode: every delivery queued so far, and each later one, goes to `sink.write` as it comes
+   * (call once, instead of iterating).
+   */
+  pipe(sink: DeliverySink): void {
+    if (this.#sink !== undefined) throw new Error('a client queue is piped once');
+    this.#sink = sink;
+    this.resume();
+  }
+
+  /** The sink can take deliveries again: writes the queued ones until it is full again or none is left. */
+  resume(): void {
+    if (this.#sink === undefined) return;
+    this.#paused = false;
+    while (this.size > 0) {
+      const value = this.#items[this.#head]!;
+      this.#items[this.#head++] = undefined as unknown as Delivery;
+      this.tally.delivered(value.message.content.length);
+      if (!this.#write(value)) {
+        this.#paused = true;
+        break;
+      }
+    }
+    if (this.size === 0) {
+      this.#items = [];
+      this.#head = 0;
+      if (this.#ended) this.#finish();
+    }
+  }
+
+  #write(delivery: Delivery): boolean {
+    try {
+      return this.#sink!.write(delivery);
+    } catch (error) {
+      log.error({ api: this.apiId, err: error }, 'a delivery sink threw');
+      this.fail(asGatewayError(error));
+      return false;
+    }
+  }
+
+  /** Tells the sink the stream is over (once). */
+  #finish(): void {
+    if (this.#finished || this.#sink === undefined) return;
+    this.#finished = true;
+    this.#sink.end(this.#failure);
+  }
+
   /** Ends the iteration after the queued messages (upstream ended). */
   end(): void {
     if (this.#ended) return;
@@ -84,6 +159,7 @@ export class ClientQueue implements AsyncIterableIterator<Delivery> {
       this.#waiter = this.#failWaiter = undefined;
       wake({ value: undefined, done: true });
     }
+    if (this.size === 0) this.#finish();
     this.onDone(this);
   }
 
@@ -100,6 +176,7 @@ export class ClientQueue implements AsyncIterableIterator<Delivery> {
       this.#waiter = this.#failWaiter = undefined;
       reject(error);
     }
+    this.#finish();
     this.onDone(this);
     // The consumer may be stuck writing to a client that does not read: tell it now.
     this.onFailure?.(error);
@@ -126,9 +203,9 @@ export class ClientQueue implements AsyncIterableIterator<Delivery> {
 
   return(): Promise<IteratorResult<Delivery>> {
     this.#failure = undefined;
-    this.end();
     this.#items = [];
     this.#head = 0;
+    this.end();
     return Promise.resolve({ value: undefined, done: true });
   }
 

@@ -85,6 +85,11 @@ export class GatewayServer {
     app.disable('x-powered-by');
     app.set('etag', false);
     app.set('query parser', false);
+    // Express gives every request and response its own prototype (req.query, res.json, …), which
+    // the gateway never uses; on a long-lived stream the swapped prototype makes each res.write
+    // about 25% dearer (bench/: SSE fan-out). With node's own prototypes the swap is a no-op.
+    app.request = http.IncomingMessage.prototype as unknown as typeof app.request;
+    app.response = http.ServerResponse.prototype as unknown as typeof app.response;
     app.use((req, res) => void this.#request(req, res));
     const serverOptions: http.ServerOptions = { maxHeaderSize: 16 * 1024, requestTimeout: 60_000 };
     this.server = options.tls

@@ -28,6 +28,7 @@ import type { Delivery } from '../delivery.ts';
 import type { EntrypointFactory } from './entrypoint.ts';
 import { SPECIFICITY, asGatewayError } from './entrypoint.ts';
 import { GatewayError } from '../errors.ts';
+import { pipeable, type ClientQueue } from '../fanout.ts';
 import { emit } from '../telemetry.ts';
 
 /** Bytes buffered on a response before the loop waits for the client to read. */
@@ -66,6 +67,29 @@ function acceptsEventStream(accept: string | string[] | undefined): boolean {
   return typeof accept === 'string' && accept.toLowerCase().includes('text/event-stream');
 }
 
+/**
+ * Pipes a fanout client queue into the response: each event is written synchronously as it comes;
+ * over HIGH_WATER the queue pauses until that write is flushed. Resolves with the queue's failure
+ * (slow consumer, upstream error) or undefined when it ended.
+ */
+function piped(queue: ClientQueue, res: ServerResponse, connection: { messages: number }, event: (delivery: Delivery) => Buffer): Promise<unknown> {
+  return new Promise((resolve) => {
+    queue.pipe({
+      write(delivery) {
+        if (res.writableEnded || res.destroyed) return true;
+        connection.messages++;
+        if (res.writableLength < HIGH_WATER) {
+          res.write(event(delivery));
+          return true;
+        }
+        res.write(event(delivery), () => queue.resume());
+        return false;
+      },
+      end: resolve,
+    });
+  });
+}
+
 /** Writes, waiting for the client to read while the buffer is over HIGH_WATER (or the connection ends). */
 async function write(res: ServerResponse, chunk: Buffer | string, ended: Promise<void>): Promise<void> {
   if (res.writableLength < HIGH_WATER) {
@@ -92,13 +116,16 @@ export const createSseEntrypoint: EntrypointFactory<SseEntrypoint> = (config) =>
       if (given !== undefined && given.length > MAX_EVENT_ID) throw new GatewayError('INVALID_CURSOR', 400, 'Last-Event-ID is too long.', 1008);
       const cursor = exchange.subscribeEndpoint?.resumable ? given : undefined;
       const onFailure = (reason: unknown) => connection.abort(reason);
-      const iterator: AsyncIterator<Delivery> = exchange.subscribe(caller, { cursor, signal: connection.signal, onFailure })[Symbol.asyncIterator]();
+      const source = exchange.subscribe(caller, { cursor, signal: connection.signal, onFailure });
+      // Shared subscriptions: the fanout writes each event synchronously (no promise per message per client).
+      const queue = pipeable(source);
+      const iterator: AsyncIterator<Delivery> | undefined = queue ? undefined : source[Symbol.asyncIterator]();
 
       // A client error surfaces at once (bad cursor): answer it with its status before streaming.
       let first: IteratorResult<Delivery> | undefined;
       let failure: unknown;
-      const pending = iterator.next().then((result) => (first = result), (error) => (failure = error));
-      await new Promise((resolve) => setImmediate(resolve));
+      const pending = iterator?.next().then((result) => (first = result), (error) => (failure = error));
+      if (iterator) await new Promise((resolve) => setImmediate(resolve));
       if (failure !== undefined && asGatewayError(failure).status < 500) throw failure;
 
       const ended = new Promise<void>((resolve) => connection.signal.addEventListener('abort', () => resolve(), { once: true }));
@@ -115,21 +142,27 @@ export const createSseEntrypoint: EntrypointFactory<SseEntrypoint> = (config) =>
 
       let reason: unknown;
       try {
-        await Promise.race([pending, ended]);
-        let next = first;
-        if (failure !== undefined) throw failure;
-        while (next && !next.done && !connection.signal.aborted) {
-          connection.messages++;
-          await write(res, next.value.encoded(memoKey, encode), ended);
-          if (connection.signal.aborted) break;
-          next = await Promise.race([iterator.next(), ended.then(() => undefined)]);
+        if (queue) {
+          const error = await Promise.race([piped(queue, res, connection, (delivery) => delivery.encoded(memoKey, encode)), ended.then(() => undefined)]);
+          reason = error ?? (connection.signal.aborted ? connection.signal.reason : undefined);
+        } else {
+          await Promise.race([pending, ended]);
+          let next = first;
+          if (failure !== undefined) throw failure;
+          while (next && !next.done && !connection.signal.aborted) {
+            connection.messages++;
+            await write(res, next.value.encoded(memoKey, encode), ended);
+            if (connection.signal.aborted) break;
+            next = await Promise.race([iterator!.next(), ended.then(() => undefined)]);
+          }
+          if (connection.signal.aborted) reason = connection.signal.reason;
         }
-        if (connection.signal.aborted) reason = connection.signal.reason;
       } catch (error) {
         reason = error;
       } finally {
         clearInterval(heartbeat);
-        void iterator.return?.().catch(() => {});
+        if (queue) void queue.return();
+        else void iterator?.return?.().catch(() => {});
       }
       const gatewayError = reason === undefined ? undefined : asGatewayError(reason);
       if (gatewayError?.code === 'SLOW_CONSUMER') emit({ kind: 'slow-consumer', api: exchange.id, entrypoint: 'sse' });

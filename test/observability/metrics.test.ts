@@ -8,7 +8,7 @@ import type { Gateway } from '../../runtime/gateway.ts';
 import { extraEndpointFactories } from '../../runtime/endpoints/registry.ts';
 import { connect, gatewayWith, waitFor, within, wsUrl, HandshakeRefused } from '../runtime/harness.ts';
 import { makeBundle, type ApiSpec } from '../runtime/bundles.ts';
-import { CountingEndpoint, kafkaConfig } from '../runtime/counting-endpoint.ts';
+import { CountingEndpoint } from '../runtime/counting-endpoint.ts';
 import { newApiKey } from '../plans/fixtures.ts';
 import { scrape, type Scrape } from './prometheus.ts';
 
@@ -38,7 +38,7 @@ const apis = (extra: Record<string, ApiSpec> = {}): Record<string, ApiSpec> => (
     },
   },
   broker: {
-    definition: { contextPaths: ['/broker/'], entrypoints: [{ type: 'websocket' }], endpoints: [kafkaConfig] },
+    definition: { contextPaths: ['/broker/'], entrypoints: [{ type: 'websocket' }], endpoints: [{ type: 'kafka', bootstrapServers: ['127.0.0.1:1'], consumer: { topics: ['t'] }, producer: { topic: 't' } }] },
   },
   keyed: {
     definition: { contextPaths: ['/keyed/'], endpoints: [{ type: 'mock', messageInterval: 15 }] },
