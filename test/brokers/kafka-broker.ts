@@ -28,14 +28,19 @@ export interface KafkaBroker {
   log(): string;
 }
 
-export interface KafkaPorts {
+export interface KafkaOptions {
   /** Client port on 127.0.0.1 (default: a free one). */
   readonly port?: number;
   /** KRaft controller port (default: a free one). */
   readonly controllerPort?: number;
+  /** SASL/PLAIN users (name -> password): the client listener is SASL_PLAINTEXT instead of PLAINTEXT. */
+  readonly saslPlainUsers?: Readonly<Record<string, string>>;
 }
 
-export async function startKafka(ports: KafkaPorts = {}): Promise<KafkaBroker> {
+/** The broker's own user on a SASL listener (inter-broker traffic and the readiness check). */
+const SASL_ADMIN = { username: 'admin', password: 'admin-secret' };
+
+export async function startKafka(ports: KafkaOptions = {}): Promise<KafkaBroker> {
   if (!existsSync(KAFKA_LIB) || !readdirSync(KAFKA_LIB).some((f) => f.startsWith('kafka_2.13-'))) {
     throw new Error(`Kafka jars missing in ${KAFKA_LIB}: run test/brokers/fetch-kafka.sh first`);
   }
@@ -43,7 +48,7 @@ export async function startKafka(ports: KafkaPorts = {}): Promise<KafkaBroker> {
   const controllerPort = ports.controllerPort ?? (await loopbackPort());
   const dir = mkdtempSync(join(tmpdir(), 'sluice-kafka-'));
   const bootstrap = `127.0.0.1:${port}`;
-  writeFileSync(join(dir, 'server.properties'), serverProperties(port, controllerPort, join(dir, 'data')));
+  writeFileSync(join(dir, 'server.properties'), serverProperties(port, controllerPort, join(dir, 'data'), ports.saslPlainUsers));
   writeFileSync(join(dir, 'log4j.properties'), LOG4J);
   await java(dir, ['kafka.tools.StorageTool', 'format', '-t', randomBytes(16).toString('base64url'), '-c', join(dir, 'server.properties')]);
 
@@ -75,7 +80,7 @@ export async function startKafka(ports: KafkaPorts = {}): Promise<KafkaBroker> {
       );
       exited.catch(() => {});
       try {
-        await Promise.race([ready(bootstrap), exited]);
+        await Promise.race([ready(bootstrap, ports.saslPlainUsers !== undefined), exited]);
       } catch (error) {
         await broker.stop();
         throw new Error(`Kafka did not start on ${bootstrap}: ${(error as Error).message}\n--- broker log ---\n${output.slice(-8000)}`);
@@ -101,8 +106,11 @@ export async function startKafka(ports: KafkaPorts = {}): Promise<KafkaBroker> {
 }
 
 /** Resolves once the broker answers a metadata request and has a controller; bounded. */
-async function ready(bootstrap: string): Promise<void> {
-  const kafka = new Kafka({ clientId: 'sluice-test-ready', brokers: [bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 0 } });
+async function ready(bootstrap: string, sasl: boolean): Promise<void> {
+  const kafka = new Kafka({
+    clientId: 'sluice-test-ready', brokers: [bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 0 },
+    ...(sasl ? { sasl: { mechanism: 'plain' as const, ...SASL_ADMIN } } : {}),
+  });
   const deadline = Date.now() + READY_TIMEOUT_MS;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -140,16 +148,25 @@ function java(dir: string, args: string[]): Promise<void> {
   });
 }
 
-function serverProperties(port: number, controllerPort: number, dataDir: string): string {
+function serverProperties(port: number, controllerPort: number, dataDir: string, saslUsers?: Readonly<Record<string, string>>): string {
+  const client = saslUsers ? 'SASL_PLAINTEXT' : 'PLAINTEXT';
+  const users = { [SASL_ADMIN.username]: SASL_ADMIN.password, ...saslUsers };
   return [
     'process.roles=broker,controller',
     'node.id=1',
     `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
-    `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
-    `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+    `listeners=${client}://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
+    `advertised.listeners=${client}://127.0.0.1:${port}`,
     'controller.listener.names=CONTROLLER',
-    'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
-    'inter.broker.listener.name=PLAINTEXT',
+    `listener.security.protocol.map=${client}:${client},CONTROLLER:PLAINTEXT`,
+    `inter.broker.listener.name=${client}`,
+    ...(saslUsers
+      ? [
+          'sasl.enabled.mechanisms=PLAIN',
+          'sasl.mechanism.inter.broker.protocol=PLAIN',
+          `listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="${SASL_ADMIN.username}" password="${SASL_ADMIN.password}" ${Object.entries(users).map(([u, pw]) => `user_${u}="${pw}"`).join(' ')};`,
+        ]
+      : []),
     `log.dirs=${dataDir}`,
     'num.partitions=1',
     'auto.create.topics.enable=true',
