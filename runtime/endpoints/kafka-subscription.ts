@@ -16,6 +16,7 @@ import { GatewayError, errors } from '../errors.ts';
 import { CursorTracker, type Positions } from './kafka-cursor.ts';
 
 const BUFFER = 256;
+const HEARTBEAT_WHILE_WAITING_MS = 1_000;
 
 export interface ConsumePlan {
   readonly kafka: Kafka;
@@ -74,11 +75,21 @@ export async function* consume(plan: ConsumePlan): AsyncGenerator<Message> {
     const running = consumer.run({
       autoCommit: false,
       partitionsConsumedConcurrently: 1,
-      eachMessage: async ({ topic, partition, message: record }) => {
+      eachMessage: async ({ topic, partition, message: record, heartbeat }) => {
         if (closed) return;
         buffer.push(toMessage(topic, partition, record, tracker));
         wake();
-        if (buffer.length >= BUFFER) await new Promise<void>((resolve) => (wakeConsumer = resolve));
+        // Backpressure: wait for the reader, heartbeating so a slow reader does not cost the group membership.
+        while (buffer.length >= BUFFER && !closed) {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, HEARTBEAT_WHILE_WAITING_MS);
+            wakeConsumer = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+          if (!closed) await heartbeat().catch(() => {});
+        }
       },
     });
     // Seeks are recorded synchronously (run() created the group) and applied before the first fetch.

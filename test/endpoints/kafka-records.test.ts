@@ -44,3 +44,25 @@ it('publishes gzip-compressed records keyed by a JSON path, with headers; consum
     await endpoint.stop();
   }
 });
+
+it('a slow reader holds the consumer back (bounded buffer) and still gets every record in order', { timeout: 60_000 }, async () => {
+  const bootstrap = await kafkaBootstrap();
+  const topic = `slow-${randomUUID().slice(0, 6)}`;
+  const endpoint = createKafkaEndpoint({ type: 'kafka', bootstrapServers: [bootstrap], consumer: { topics: [topic], autoOffsetReset: 'earliest' } },
+    { apiId: 'slow', instanceId: 'test', resolveSecret: () => '' });
+  await endpoint.start();
+  try {
+    const records = Array.from({ length: 1200 }, (_, i) => `r-${i}`);
+    await kcatProduce(bootstrap, topic, records);
+    const controller = new AbortController();
+    const got: string[] = [];
+    for await (const message of endpoint.subscribe({ signal: controller.signal })) {
+      got.push(message.content.toString());
+      if (got.length === 100) await new Promise((r) => setTimeout(r, 1500)); // the buffer (256) fills meanwhile
+      if (got.length === records.length) break;
+    }
+    expect(got).toEqual(records);
+  } finally {
+    await endpoint.stop();
+  }
+});
