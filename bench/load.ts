@@ -27,7 +27,7 @@ export interface LoadResult {
   readonly latency: 'ack' | 'end-to-end';
 }
 
-const WS_OUTSTANDING = 4;
+const WS_OUTSTANDING = 1;
 
 export async function runLoad(request: LoadRequest): Promise<LoadResult> {
   if (request.kind === 'http-post') return closedLoop(request, httpPoster(request.url, request.concurrency));

@@ -11,6 +11,7 @@ import { makeBundle, type ApiSpec } from '../runtime/bundles.ts';
 import { CountingEndpoint } from '../runtime/counting-endpoint.ts';
 import { newApiKey } from '../plans/fixtures.ts';
 import { scrape, type Scrape } from './prometheus.ts';
+import { errors } from '../../runtime/errors.ts';
 
 /** A shared endpoint whose health the test switches. */
 class FlakyEndpoint extends CountingEndpoint {
@@ -38,7 +39,7 @@ const apis = (extra: Record<string, ApiSpec> = {}): Record<string, ApiSpec> => (
     },
   },
   broker: {
-    definition: { contextPaths: ['/broker/'], entrypoints: [{ type: 'websocket' }], endpoints: [{ type: 'kafka', bootstrapServers: ['127.0.0.1:1'], consumer: { topics: ['t'] }, producer: { topic: 't' } }] },
+    definition: { contextPaths: ['/broker/'], entrypoints: [{ type: 'websocket' }, { type: 'sse' }], endpoints: [{ type: 'kafka', bootstrapServers: ['127.0.0.1:1'], consumer: { topics: ['t'] }, producer: { topic: 't' } }] },
   },
   keyed: {
     definition: { contextPaths: ['/keyed/'], endpoints: [{ type: 'mock', messageInterval: 15 }] },
@@ -119,6 +120,37 @@ describe('/metrics', () => {
     expect(after.value('sluice_message_bytes_total', ep('broker', 'websocket', { direction: 'subscribe' })) - before.value('sluice_message_bytes_total', ep('broker', 'websocket', { direction: 'subscribe' }))).toBe(20);
     for (const c of clients) c.ws.close();
     await Promise.all(clients.map((c) => within(c.closed, 3000, 'the WebSocket to close')));
+  });
+
+  it('counts deliveries to SSE clients of a shared endpoint, and an upstream failure by its code', async () => {
+    const before = await metrics();
+    const delta = (m: Scrape, name: string, labels: Record<string, string>) => m.value(name, labels) - before.value(name, labels);
+    const res = await fetch(`${gateway.url}/broker/`, { headers: { accept: 'text/event-stream' } });
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    let text = '';
+    const readUntil = async (pattern: RegExp, what: string) => {
+      await within((async () => {
+        while (!pattern.test(text)) {
+          const { value, done } = await reader.read();
+          if (done) throw new Error(`the stream ended before ${what}: ${text}`);
+          text += Buffer.from(value).toString('utf8');
+        }
+      })(), 5000, what);
+    };
+    const endpoint = shared.at(-1)!;
+    await waitFor(() => endpoint.activeSubscriptions === 1, 3000, 'the shared upstream subscription');
+    for (let i = 0; i < 3; i++) endpoint.emit(`sse${i}`);
+    await readUntil(/data: sse2\n/, 'three events');
+    const flowing = await until((m) => delta(m, 'sluice_messages_total', ep('broker', 'sse', { direction: 'subscribe' })) === 3, '3 SSE deliveries counted');
+    expect(flowing.value('sluice_connections_open', ep('broker', 'sse'))).toBe(1);
+    expect(delta(flowing, 'sluice_message_bytes_total', ep('broker', 'sse', { direction: 'subscribe' }))).toBe(12);
+
+    endpoint.fail(errors.endpointUnavailable('switched off by the test'));
+    await readUntil(/event: error\ndata: .*ENDPOINT_UNAVAILABLE/, 'the error event');
+    const failed = await until((m) => m.value('sluice_connections_open', ep('broker', 'sse')) === 0, 'the SSE connection to close');
+    expect(delta(failed, 'sluice_errors_total', ep('broker', 'sse', { code: 'ENDPOINT_UNAVAILABLE' }))).toBe(1);
+    await reader.cancel().catch(() => undefined);
   });
 
   it('counts an HTTP GET long poll', async () => {
