@@ -67,6 +67,11 @@ export class CursorTracker {
     return this.cursor();
   }
 
+  /** The last passed offset of a partition, if known. */
+  position(topic: string, partition: number): bigint | undefined {
+    return this.#positions.get(topic)?.get(partition);
+  }
+
   cursor(): string {
     const topics = [...this.#positions.keys()].sort();
     const parts = topics.map((topic) => {

@@ -66,6 +66,17 @@ export async function* consume(plan: ConsumePlan): AsyncGenerator<Message> {
   };
   signal.addEventListener('abort', close, { once: true });
   consumer.on(consumer.events.CRASH, ({ payload }) => fail(payload.error));
+  // After any (re)join, every assigned partition continues right after what this subscription
+  // passed (offsets are never committed, so without this a partition coming back would restart
+  // from its beginning). Seeks recorded here are applied before the generation's first fetch.
+  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+    for (const [topic, partitions] of Object.entries(payload.memberAssignment)) {
+      for (const partition of partitions) {
+        const passed = tracker.position(topic, partition);
+        if (passed !== undefined) consumer.seek({ topic, partition, offset: String(passed + 1n) });
+      }
+    }
+  });
 
   try {
     if (signal.aborted) return;
@@ -77,6 +88,8 @@ export async function* consume(plan: ConsumePlan): AsyncGenerator<Message> {
       partitionsConsumedConcurrently: 1,
       eachMessage: async ({ topic, partition, message: record, heartbeat }) => {
         if (closed) return;
+        const passed = tracker.position(topic, partition);
+        if (passed !== undefined && BigInt(record.offset) <= passed) return; // never twice, whatever a rebalance re-fetches
         buffer.push(toMessage(topic, partition, record, tracker));
         wake();
         // Backpressure: wait for the reader, heartbeating so a slow reader does not cost the group membership.
@@ -92,10 +105,6 @@ export async function* consume(plan: ConsumePlan): AsyncGenerator<Message> {
         }
       },
     });
-    // Seeks are recorded synchronously (run() created the group) and applied before the first fetch.
-    for (const [topic, partitions] of start) {
-      for (const [partition, offset] of partitions) consumer.seek({ topic, partition, offset: String(offset + 1n) });
-    }
     await running;
 
     while (true) {

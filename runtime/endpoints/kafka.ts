@@ -2,7 +2,8 @@
  * The `kafka` endpoint (kafkajs).
  *
  * Subscribe: one consumer group per API per runtime instance (`consumer.groupId`, default
- * `sluice-<api>-<instance>`), shared by all clients through the fanout (`shared: true`). Offsets
+ * `sluice-<api>-<instance>-<build>`, unique per endpoint build so a redeploy never rebalances
+ * against the old build's consumer), shared by all clients through the fanout (`shared: true`). Offsets
  * are never committed: a subscription without a cursor starts at the partitions' ends
  * (`autoOffsetReset: latest`, captured when it starts, so nothing produced after a client
  * connected is missed) or their beginnings (`earliest`). A subscription with a cursor
@@ -42,7 +43,8 @@ export const createKafkaEndpoint: EndpointFactory<KafkaEndpointConfig> = (config
   const consumerConfig = config.consumer && config.consumer.enabled !== false ? config.consumer : undefined;
   const producerConfig = config.producer && config.producer.enabled !== false ? config.producer : undefined;
   const topicPattern = consumerConfig?.topicPattern ? new RegExp(consumerConfig.topicPattern) : undefined;
-  const sharedGroup = consumerConfig?.groupId ?? `sluice-${context.apiId}-${context.instanceId}`;
+  // Unique per endpoint build: a redeployed API's new consumer never shares a group with the old one draining.
+  const sharedGroup = consumerConfig?.groupId ?? `sluice-${context.apiId}-${context.instanceId}-${randomUUID().slice(0, 6)}`;
   const earliest = consumerConfig?.autoOffsetReset === 'earliest';
   const recordKey = producerConfig?.key ? compileRecordKey(producerConfig.key) : () => null;
   const acks = producerConfig?.acks ?? -1;

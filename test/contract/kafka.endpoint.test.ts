@@ -21,10 +21,10 @@ afterAll(async () => {
   await Promise.all([admin?.disconnect(), producer?.disconnect()]);
 });
 
-/** Members of every consumer group of one API instance (the shared group and resume groups). */
+/** Members of every consumer group of one API instance (`<prefix>-<build>` shared groups and their resume groups). */
 export async function groupMembers(admin: Admin, prefix: string): Promise<number> {
   const { groups } = await admin.listGroups();
-  const ours = groups.map((g) => g.groupId).filter((id) => id === prefix || id.startsWith(`${prefix}-resume-`));
+  const ours = groups.map((g) => g.groupId).filter((id) => id.startsWith(`${prefix}-`));
   if (ours.length === 0) return 0;
   const described = await admin.describeGroups(ours);
   return described.groups.reduce((sum, g) => sum + g.members.length, 0);
