@@ -1,7 +1,8 @@
 /**
  * The `mqtt` endpoint (mqtt.js, MQTT 5).
  *
- * One client per API per runtime instance (client id `<clientId|sluice-api>-<instance>`),
+ * One client per API per runtime instance (client id `<clientId|sluice-api>-<instance>-<build>`,
+ * unique per endpoint build so a redeploy never takes over the draining build's session),
  * connected at `start()`, with a persistent session (`sessionExpiryInterval`, clean start off) so a
  * reconnect resumes its subscriptions and the broker keeps QoS 1/2 messages meanwhile. `stop()`
  * disconnects with session expiry 0, so no session outlives the endpoint.
@@ -16,6 +17,7 @@
  * acknowledged (QoS 1/2) or the packet was written (QoS 0), within 10 s. While disconnected, or on
  * timeout, it rejects with ENDPOINT_UNAVAILABLE (503).
  */
+import { randomUUID } from 'node:crypto';
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import type { MqttEndpoint as MqttEndpointConfig } from '../../schemas/types.ts';
 import type { EndpointFactory, EndpointHealth, SubscribeOptions } from './endpoint.ts';
@@ -42,7 +44,8 @@ export const createMqttEndpoint: EndpointFactory<MqttEndpointConfig> = (config, 
     host: config.serverHost,
     port: config.serverPort ?? 1883,
     protocolVersion: 5,
-    clientId: `${config.clientId ?? `sluice-${context.apiId}`}-${context.instanceId}`,
+    // Unique per endpoint build: a redeployed API's new client never takes over the old one's session.
+    clientId: `${config.clientId ?? `sluice-${context.apiId}`}-${context.instanceId}-${randomUUID().slice(0, 6)}`,
     clean: false,
     properties: { sessionExpiryInterval: config.sessionExpiryInterval ?? 86_400 },
     reconnectPeriod: MIN_BACKOFF_MS,
