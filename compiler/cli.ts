@@ -49,5 +49,12 @@ export async function main(argv: string[]): Promise<number> {
     }
     throw error;
   }
-  return module.run(args);
+  try {
+    return await module.run(args);
+  } catch (error) {
+    // Commands report the problems they expect; anything else is still a message, not a stack.
+    const detail = process.env.SLUICE_DEBUG ? (error as Error).stack : `${(error as Error).message} (SLUICE_DEBUG=1 shows the stack)`;
+    console.error(`sluice ${name}: unexpected error: ${detail}`);
+    return 2;
+  }
 }

@@ -87,7 +87,10 @@ export async function run(args: string[]): Promise<number> {
 
   try {
     if (!storeDir) {
-      const file = await writeBundle(flags.get('--out')!, bundle);
+      const out = flags.get('--out')!;
+      const file = await writeBundle(out, bundle).catch((error: unknown) => {
+        throw new StoreError('store-io', `cannot write the bundle to ${out}: ${(error as Error).message}`);
+      });
       if (format === 'json') report(root, format, [], bundle, { kind: 'bundle', ref, commit: tree.commit, bundleId: bundle.id, file });
       else report(root, format, [], bundle);
       say(`wrote ${file} (${ref} at ${short(tree.commit)})`);

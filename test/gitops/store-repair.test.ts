@@ -39,6 +39,17 @@ describe('store repair', () => {
     expect(existsSync(missing)).toBe(false);
   });
 
+  it('an --out or --store that cannot be written is exit 2 with a message, never a stack trace', async () => {
+    const file = path.join(root, 'a-file');
+    writeFileSync(file, 'not a folder');
+    for (const flag of ['--out', '--store']) {
+      const result = await sluice(['compile', '--ref', 'v1', '--repo', repo.dir, flag, path.join(file, 'x')]);
+      expect(result.code, result.stderr).toBe(2);
+      expect(result.stderr).toMatch(/^sluice compile: cannot (write the bundle to|create the store) .*ENOTDIR/);
+      expect(result.stderr).not.toContain('    at ');
+    }
+  });
+
   it('a corrupted current: the history is still listed, a release says how to repair, rollback repairs', async () => {
     const store = path.join(root, 'store');
     for (const tag of ['v1', 'v2']) expect((await sluice(['compile', '--ref', tag, '--repo', repo.dir, '--store', store])).code).toBe(0);
