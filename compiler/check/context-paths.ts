@@ -1,6 +1,7 @@
 /**
- * Context paths: normalised (leading and trailing "/", no "//"), and no path may be a prefix of
- * another (within one API or between APIs). O(n log n): sort, then a stack of open prefixes.
+ * Context paths: normalised (leading and trailing "/", no "//"), without "." or ".." segments, and
+ * no path may be a prefix of another (within one API or between APIs). O(n log n): sort, then a
+ * stack of open prefixes.
  */
 import { diagnosticAt, type Diagnostic } from '../diagnostic.ts';
 import type { ApiModel } from '../check.ts';
@@ -21,19 +22,25 @@ interface Entry {
 
 export function checkContextPaths(models: readonly ApiModel[]): Diagnostic[] {
   const entries: Entry[] = [];
+  const dotted: Diagnostic[] = [];
   for (const model of models) {
     const file = model.api?.file ?? model.parsedApi;
     const paths = (file?.value as { contextPaths?: unknown } | undefined)?.contextPaths;
     if (!file || !Array.isArray(paths)) continue;
     paths.forEach((path: unknown, index) => {
-      if (typeof path === 'string' && path.startsWith('/')) {
-        entries.push({ path: normaliseContextPath(path), apiId: model.id, file, pointer: `/contextPaths/${index}` });
+      if (typeof path !== 'string' || !path.startsWith('/')) return;
+      const pointer = `/contextPaths/${index}`;
+      // "/a/../b" would dodge the overlap check, and clients normalise such paths before sending them.
+      if (path.split('/').some((segment) => segment === '.' || segment === '..')) {
+        dotted.push(diagnosticAt(file, pointer, 'CONTEXT_PATH_DOT_SEGMENT', `context path ${path} has a "." or ".." segment: write the path it means (clients never send these segments)`));
+        return;
       }
+      entries.push({ path: normaliseContextPath(path), apiId: model.id, file, pointer });
     });
   }
   entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : a.apiId < b.apiId ? -1 : a.apiId > b.apiId ? 1 : 0));
 
-  const diagnostics: Diagnostic[] = [];
+  const diagnostics: Diagnostic[] = [...dotted];
   const open: Entry[] = [];
   for (const entry of entries) {
     while (open.length && !entry.path.startsWith(open[open.length - 1].path)) open.pop();

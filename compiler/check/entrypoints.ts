@@ -52,7 +52,8 @@ export function checkEntrypoints(model: ApiModel): Diagnostic[] {
     if ((entrypoint.type === 'http-get' || entrypoint.type === 'sse') && entrypoint.qos === 'at-least-once' && subscriber && !resumes(subscriber)) {
       out.push(diagnosticAt(file, `${at}/qos`, 'QOS_UNSUPPORTED', `qos at-least-once needs an endpoint that resumes from a cursor (kafka, mock); the ${subscriber.type} endpoint cannot`));
     }
-    if (entrypoint.type === 'webhook' && ![...model.plans.values()].some((plan) => plan.value.type === 'push')) {
+    // A plan file that does not parse or validate may be the push plan: its own diagnostic says what is wrong.
+    if (entrypoint.type === 'webhook' && model.brokenPlans.size === 0 && ![...model.plans.values()].some((plan) => plan.value.type === 'push')) {
       out.push(diagnosticAt(file, `${at}/type`, 'WEBHOOK_WITHOUT_PUSH_PLAN', 'a webhook entrypoint needs a push plan (plans/<key>.json with "type": "push") whose subscriptions hold the callbacks'));
     }
   });
