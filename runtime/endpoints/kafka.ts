@@ -16,8 +16,8 @@
  * compression none/gzip; resolves when the broker acknowledged (per acks).
  *
  * Availability: `start()` never rejects. A health probe (metadata request) runs every 5 s while
- * healthy and with backoff (250 ms doubling to 5 s) while not; a failed publish or consumer marks
- * the endpoint unhealthy at once. While unhealthy, publish rejects with ENDPOINT_UNAVAILABLE (503),
+ * healthy and with backoff (250 ms doubling to 5 s) while not; two probes failing in a row, or a
+ * failed publish or consumer, mark the endpoint unhealthy. While unhealthy, publish rejects with ENDPOINT_UNAVAILABLE (503),
  * new subscriptions end with it, and running subscriptions end with it when their consumer fails;
  * clients reconnect with their cursor once the broker is back. No restart of the gateway is needed.
  */
@@ -81,10 +81,17 @@ export const createKafkaEndpoint: EndpointFactory<KafkaEndpointConfig> = (config
         setHealth({ healthy: true });
       } catch (error) {
         failures++;
-        setHealth({ healthy: false, detail: `Kafka ${config.bootstrapServers.join(',')} unreachable: ${describe(error)}` });
+        // One slow probe of a healthy endpoint is not an outage (a busy broker or host): re-probe at
+        // once and report unhealthy on the second failure. Real failures of publishes and consumers
+        // mark it unhealthy immediately (brokerFailed).
+        if (health.healthy && failures === 1) {
+          logger.debug({ err: describe(error) }, 'kafka health probe failed once');
+        } else {
+          setHealth({ healthy: false, detail: `Kafka ${config.bootstrapServers.join(',')} unreachable: ${describe(error)}` });
+        }
       } finally {
         probing = undefined;
-        schedule();
+        schedule(health.healthy && failures === 1 ? MIN_BACKOFF_MS : undefined);
       }
     })());
 

@@ -55,7 +55,8 @@ it('broker down mid-stream: gateway up, clear error and close, POST 503; broker 
   const ws = connect(`${gateway.url.replace('http', 'ws')}/orders/`);
   await ws.opened;
   for (let i = 0; texts(sse).length === 0 || ws.messages.length === 0; i++) {
-    if (i > 40) throw new Error('clients never received a warm-up message');
+    if (sse.events.some((e) => e.event === 'error')) throw new Error(`the SSE stream failed during warm-up:\n${sse.raw()}`);
+    if (i > 60) throw new Error(`clients never received a warm-up message; SSE said:\n${sse.raw()}`);
     await kcatProduce(broker.bootstrap, topic, [`before-${i}`]);
     await waitFor(() => texts(sse).length > 0 && ws.messages.length > 0, 500, 'warm-up').catch(() => {});
   }

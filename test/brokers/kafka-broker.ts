@@ -50,7 +50,7 @@ export async function startKafka(ports: KafkaOptions = {}): Promise<KafkaBroker>
   const bootstrap = `127.0.0.1:${port}`;
   writeFileSync(join(dir, 'server.properties'), serverProperties(port, controllerPort, join(dir, 'data'), ports.saslPlainUsers));
   writeFileSync(join(dir, 'log4j.properties'), LOG4J);
-  await java(dir, ['kafka.tools.StorageTool', 'format', '-t', randomBytes(16).toString('base64url'), '-c', join(dir, 'server.properties')]);
+  await java(dir, ['kafka.tools.StorageTool', 'format', '-t', clusterId(), '-c', join(dir, 'server.properties')]);
 
   let child: ChildProcess | undefined;
   let output = '';
@@ -128,6 +128,14 @@ async function ready(bootstrap: string, sasl: boolean): Promise<void> {
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`not ready after ${READY_TIMEOUT_MS} ms: ${(last as Error)?.message ?? last}`);
+}
+
+/** A Kafka cluster id (base64url of 16 random bytes); like Kafka's own, never starting with '-', which the tool would read as an option. */
+function clusterId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 function JVM_OPTS(dir: string): string[] {
