@@ -161,6 +161,16 @@ export class Store {
     }
   }
 
+  /** `current` without throwing on a corrupted pointer: the pointer, or the problem (for rollback and history). */
+  async currentOrProblem(): Promise<{ pointer?: CurrentPointer; corrupt?: StoreError }> {
+    try {
+      return { pointer: await this.current() };
+    } catch (error) {
+      if (error instanceof StoreError && error.code === 'store-current-corrupt') return { corrupt: error };
+      throw error;
+    }
+  }
+
   /**
    * Deploy `bundle` as a release of `info.tag`. Under the lock: reads the current release, asks
    * `check` for problems against it (an empty list allows the release), stores the bundle, appends
@@ -214,10 +224,7 @@ export class Store {
         throw new StoreError('store-unknown-release', `no release "${tag}" in the store ${this.dir} (releases: ${known})`);
       }
       await this.readBundle(restored.bundleId);
-      const pointer = await this.current().catch((error: unknown) => {
-        if (error instanceof StoreError && error.code === 'store-current-corrupt') return undefined;
-        throw error;
-      });
+      const { pointer } = await this.currentOrProblem();
       if (pointer && pointer.tag === tag && pointer.id === restored.bundleId) {
         return { entry: entries.find((e) => e.deployment === pointer.deployment) ?? restored, unchanged: true, restored };
       }

@@ -4,13 +4,12 @@
  * line. Exit 0 written, 1 diagnostics (nothing written), 2 usage error.
  *
  * `sluice compile --ref REF [--repo PATH] [--store DIR | --out DIR]` compiles a git ref instead; that
- * branch lives in compile-ref.ts (GitOps).
+ * branch lives in compile-ref.ts (GitOps), loaded only when asked for.
  */
 import { compileFolder } from '../compile.ts';
 import { writeBundle } from '../bundle.ts';
 import { choice, parseArgs, UsageError } from './args.ts';
 import { fail, FORMATS, report } from './report.ts';
-import { loadOptional } from './optional.ts';
 
 const USAGE = 'usage: sluice compile [APIS_DIR] --out DIR [--format human|json|github] [--profile production]\n       sluice compile --ref REF [--repo PATH] --store DIR';
 
@@ -18,7 +17,7 @@ export async function run(args: string[]): Promise<number> {
   try {
     // Git refs: a separate module (compile-ref.ts) with its own flags.
     if (args.some((arg) => arg === '--ref' || arg.startsWith('--ref='))) {
-      return await loadOptional('compile --ref', 'compile-ref', () => import('./compile-ref.ts' as string), args);
+      return (await import('./compile-ref.ts')).run(args);
     }
     const { positionals, flags } = parseArgs(args, ['--out', '--format', '--profile']);
     if (positionals.length > 1) throw new UsageError(`one APIS_DIR at most (got ${positionals.join(' ')})`);

@@ -27,8 +27,7 @@ export async function run(args: string[]): Promise<number> {
   try {
     const entries = await store.releases();
     // A corrupted `current` must not hide the history that tells which tag to roll back to.
-    const broken = await store.current().then(() => undefined, (error: unknown) => (error instanceof StoreError && error.code === 'store-current-corrupt' ? error : Promise.reject(error)));
-    const current = broken ? undefined : await store.current();
+    const { pointer: current, corrupt } = await store.currentOrProblem();
     if (format === 'json') {
       process.stdout.write(`${JSON.stringify({ current: current ?? null, releases: entries.map((e) => ({ ...e, current: e.deployment === current?.deployment })) }, null, 2)}\n`);
     } else if (entries.length === 0) {
@@ -36,7 +35,7 @@ export async function run(args: string[]): Promise<number> {
     } else {
       process.stdout.write(table(entries, current?.deployment));
     }
-    return broken ? fail('releases', broken.message) : 0;
+    return corrupt ? fail('releases', corrupt.message) : 0;
   } catch (error) {
     if (error instanceof StoreError) return fail('releases', error.message);
     throw error;

@@ -31,13 +31,8 @@ export async function run(args: string[]): Promise<number> {
   const store = new Store(flags.get('--store')!);
   try {
     // A corrupted `current` is what a rollback repairs: it is not a reason to refuse one.
-    const before = await store.current().catch((error: unknown) => {
-      if (error instanceof StoreError && error.code === 'store-current-corrupt') {
-        process.stderr.write(`sluice rollback: warning: ${error.message.split(';')[0]}; replacing it\n`);
-        return undefined;
-      }
-      throw error;
-    });
+    const { pointer: before, corrupt } = await store.currentOrProblem();
+    if (corrupt) process.stderr.write(`sluice rollback: warning: ${corrupt.message.split(';')[0]}; replacing it\n`);
     const target = [...(await store.releases())].reverse().find((e) => e.tag === tag);
     if (before && target && before.id !== target.bundleId) {
       // Advisory only: what the release rules would refuse in this move.
