@@ -2,7 +2,7 @@
  * Fan-out: N WebSocket or SSE clients (in the client process) receive 256-byte messages
  * published to MQTT or Kafka, through Sluice and through the bare relay. One case:
  *
- *   connect N -> settle -> RSS per idle client -> warm up (publish until every client got one) ->
+ *   full GC, RSS -> connect N -> settle, full GC, RSS: growth per idle client -> warm up (publish until every client got one) ->
  *   window: publish `rate * seconds` messages at `rate`/s -> wait until all arrived (bounded) ->
  *   delivered/s, lost, latency p50/p99, server CPU per delivered message.
  *
@@ -54,10 +54,12 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export async function fanoutCase(plan: FanoutPlan, clients: ClientProcess, publisher: Publisher): Promise<FanoutCase> {
   const { server, broker, topic, rate } = plan;
   await sleep(500);
+  await server.gc();
   const rssBefore = server.rssBytes();
   try {
     await clients.request({ cmd: 'subscribe', kind: plan.kind, url: plan.url, count: plan.clients }, 120_000);
     await sleep(1000);
+    await server.gc();
     const rssPerClientBytes = (server.rssBytes() - rssBefore) / plan.clients;
 
     // Warm up: publish until every client has received a message (the upstream subscription is live).

@@ -6,6 +6,7 @@
  */
 import { spawn, fork, execFileSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import WebSocket from 'ws';
 
 const TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 
@@ -33,8 +34,39 @@ export interface ServerProcess {
   readonly lines: string[];
   cpuMicros(): number;
   rssBytes(): number;
+  /** A full garbage collection in the server (through its inspector), so RSS compares live memory. */
+  gc(): Promise<void>;
   stop(): Promise<void>;
 }
+
+/**
+ * Asks a node process for a full GC over the inspector protocol (HeapProfiler.collectGarbage),
+ * then disconnects. The servers run with `--inspect=127.0.0.1:0`; no session is attached while
+ * they are measured.
+ */
+async function collectGarbage(inspectorUrl: string): Promise<void> {
+  const ws = new WebSocket(inspectorUrl);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('HeapProfiler.collectGarbage timed out')), 10_000);
+      ws.on('message', (data) => {
+        if ((JSON.parse(String(data)) as { id?: number }).id === 1) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      ws.send(JSON.stringify({ id: 1, method: 'HeapProfiler.collectGarbage' }));
+    });
+  } finally {
+    ws.close();
+  }
+}
+
+const INSPECTOR = /Debugger listening on (ws:\/\/\S+)/;
 
 function track(name: string, child: ChildProcess): { lines: string[]; text: () => string; waitFor: (test: (text: string) => RegExpExecArray | null, ms: number) => Promise<RegExpExecArray> } {
   const lines: string[] = [];
@@ -93,7 +125,7 @@ function own(child: ChildProcess): ChildProcess {
 }
 
 /** Extra node flags for the servers under test (e.g. `--cpu-prof --cpu-prof-dir DIR` from `npm run bench -- --cpu-prof DIR`). */
-export const serverNodeFlags: string[] = [];
+export const serverNodeFlags: string[] = ['--inspect=127.0.0.1:0'];
 
 /** `node bin/sluice.js serve --bundle FILE` on free ports; resolves once /readyz answers 200. */
 export async function startSluice(bundleFile: string, logLevel = 'warn'): Promise<ServerProcess> {
@@ -107,7 +139,8 @@ export async function startSluice(bundleFile: string, logLevel = 'warn'): Promis
       if (Date.now() > deadline) throw new Error(`sluice not ready within 30 s:\n${out.text().slice(-3000)}`);
       await new Promise((r) => setTimeout(r, 100));
     }
-    return { name: 'sluice', pid: child.pid!, url: url!, adminUrl, lines: out.lines, cpuMicros: () => cpuMicros(child.pid!), rssBytes: () => rssBytes(child.pid!), stop };
+    const [, inspector] = await out.waitFor((t) => INSPECTOR.exec(t), 5_000);
+    return { name: 'sluice', pid: child.pid!, url: url!, adminUrl, lines: out.lines, cpuMicros: () => cpuMicros(child.pid!), rssBytes: () => rssBytes(child.pid!), gc: () => collectGarbage(inspector!), stop };
   } catch (error) {
     await stop();
     throw error;
@@ -122,7 +155,8 @@ export async function startRelay(broker: { mqtt?: string; kafka?: string }, topi
   const stop = stopper(child);
   try {
     const [, port] = await out.waitFor((t) => /\{"listening":(\d+)\}/.exec(t), 30_000);
-    return { name: 'relay', pid: child.pid!, url: `http://127.0.0.1:${port}`, lines: out.lines, cpuMicros: () => cpuMicros(child.pid!), rssBytes: () => rssBytes(child.pid!), stop };
+    const [, inspector] = await out.waitFor((t) => INSPECTOR.exec(t), 5_000);
+    return { name: 'relay', pid: child.pid!, url: `http://127.0.0.1:${port}`, lines: out.lines, cpuMicros: () => cpuMicros(child.pid!), rssBytes: () => rssBytes(child.pid!), gc: () => collectGarbage(inspector!), stop };
   } catch (error) {
     await stop();
     throw error;

@@ -27,10 +27,13 @@ const MAX_IN_FLIGHT = 64;
 
 interface Frame {
   readonly data: Buffer;
-  readonly binary: boolean;
+  /** ws send options, shared by every client (no allocation per message per client). */
+  readonly options: { readonly binary: boolean };
 }
 
-const encodeFrame = (message: Message): Frame => ({ data: message.content, binary: !isUtf8(message.content) });
+const TEXT = { binary: false } as const;
+const BINARY = { binary: true } as const;
+const encodeFrame = (message: Message): Frame => ({ data: message.content, options: isUtf8(message.content) ? TEXT : BINARY });
 
 function toBuffer(data: RawData): Buffer {
   if (Buffer.isBuffer(data)) return data;
@@ -133,11 +136,11 @@ export const createWebsocketEntrypoint: EntrypointFactory<WebsocketEntrypoint> =
                   const frame = delivery.encoded('websocket', encodeFrame);
                   connection.messages++;
                   if (ws.bufferedAmount < HIGH_WATER) {
-                    ws.send(frame.data, { binary: frame.binary });
+                    ws.send(frame.data, frame.options);
                     return true;
                   }
                   // Backpressure: the queue holds what follows until the client read this one.
-                  ws.send(frame.data, { binary: frame.binary }, () => queue.resume());
+                  ws.send(frame.data, frame.options, () => queue.resume());
                   return false;
                 },
                 end(error) {
@@ -152,10 +155,10 @@ export const createWebsocketEntrypoint: EntrypointFactory<WebsocketEntrypoint> =
               const frame = delivery.encoded('websocket', encodeFrame);
               connection.messages++;
               if (ws.bufferedAmount < HIGH_WATER) {
-                ws.send(frame.data, { binary: frame.binary });
+                ws.send(frame.data, frame.options);
               } else {
                 // Backpressure: wait until the client read enough (or the connection must end).
-                await Promise.race([new Promise<void>((done) => ws.send(frame.data, { binary: frame.binary }, () => done())), aborted]);
+                await Promise.race([new Promise<void>((done) => ws.send(frame.data, frame.options, () => done())), aborted]);
               }
             }
             if (!connection.signal.aborted) close(1000, 'The stream ended.');
