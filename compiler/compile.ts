@@ -7,7 +7,8 @@ import { check, checkRelease, type ApiModel, type ReleaseRules } from './check.t
 import { diagnosticForFile, sortDiagnostics, type Diagnostic } from './diagnostic.ts';
 import { layoutTree } from './layout.ts';
 import { COMPILER_VERSION, makeBundle, toBundleApis } from './bundle.ts';
-import { MAX_FILE_BYTES, parseJson, readFolder, type ParsedFile, type SourceFile } from './source.ts';
+import { readFolder } from './folder.ts';
+import { MAX_FILE_BYTES, parseJson, type ParsedFile, type SourceFile } from './source.ts';
 import { validateDocument, type DocumentKind } from './validate.ts';
 
 export interface CompileOptions {

@@ -9,7 +9,8 @@
  *   formatDiagnostics(diagnostics, 'human' | 'json' | 'github', { root? })
  */
 export { compileTree, compileFolder, type CompileOptions, type CompileResult } from './compile.ts';
-export { readFolder, type SourceFile } from './source.ts';
+export { readFolder } from './folder.ts';
+export type { SourceFile } from './source.ts';
 export { writeBundle, canonicalJson, bundleId, toBundleApis, makeBundle, COMPILER_VERSION, FORMAT_VERSION } from './bundle.ts';
 export { formatDiagnostics, type DiagnosticFormat } from './format.ts';
 export { sortDiagnostics, type Diagnostic } from './diagnostic.ts';

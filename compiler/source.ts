@@ -1,12 +1,11 @@
 /**
- * Read stage, part 1: find the files of an APIs folder and parse JSON while keeping positions.
+ * Read stage, part 1: the source files of an APIs tree (read from a folder by folder.ts or from a
+ * git tree by git.ts) and their JSON, parsed while keeping positions.
  *
  * Parsing uses the native JSON.parse (fast); the pointer -> line/column map (json-source-map) is
  * built lazily, only for files that get a diagnostic, so clean trees of thousands of APIs stay fast.
  */
 import { isUtf8 } from 'node:buffer';
-import { closeSync, fstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { parse as parseWithPointers, type PointerLocations } from 'json-source-map';
 
 /** One file of an APIs tree, as read from a folder or a git tree. */
@@ -40,103 +39,6 @@ export interface ParsedFile {
 /** Files larger than this are refused (FILE_TOO_LARGE) and never parsed. */
 export const MAX_FILE_BYTES = 1024 * 1024;
 
-/** Files read between two yields to the event loop. */
-const READ_BATCH = 256;
-
-/**
- * Every file under `dir`, sorted by path. Hidden entries (".git", ".DS_Store") are skipped;
- * symbolic links to directories are not followed. Only `.json` files are read (at most
- * MAX_FILE_BYTES + 1 bytes each); other files are listed with empty text so that the compiler can
- * report them. Whatever cannot be read (a link to nothing, a link loop, a folder named `x.json`, a
- * pipe, a file that is not UTF-8 text, a sub-folder without permission) is listed with
- * `unreadable` set: bad input is reported, never thrown. Rejects only when `dir` itself is not a
- * readable directory.
- *
- * Small files are read with synchronous calls (several times faster than the thread pool for
- * thousands of small files), in batches that yield to the event loop in between.
- */
-export async function readFolder(dir: string): Promise<SourceFile[]> {
-  const entries: SourceFile[] = [];
-  try {
-    if (!statSync(dir).isDirectory()) throw Object.assign(new Error(`${dir} is not a folder`), { code: 'ENOTDIR' });
-    collect(dir, '', entries, true);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOTDIR') throw error;
-    const message = code === 'ENOENT' ? `there is no folder ${dir}` : `cannot read ${dir} (${describeError(error)})`;
-    throw Object.assign(new Error(message), { code });
-  }
-  entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  for (let i = 0; i < entries.length; i++) {
-    if (i > 0 && i % READ_BATCH === 0) await new Promise<void>((resolve) => setImmediate(resolve));
-    const entry = entries[i];
-    if (entry.unreadable === undefined && entry.path.endsWith('.json')) Object.assign(entry, readText(join(dir, entry.path)));
-  }
-  return entries;
-}
-
-/** List the entries under root/relative; files get text '' (read later), problems get `unreadable`. */
-function collect(root: string, relative: string, out: SourceFile[], isRoot = false): void {
-  let entries;
-  try {
-    entries = readdirSync(relative ? join(root, relative) : root, { withFileTypes: true });
-  } catch (error) {
-    if (isRoot) throw error;
-    out.push({ path: relative, text: '', unreadable: `is a folder that cannot be read (${describeError(error)})` });
-    return;
-  }
-  for (const entry of entries) {
-    if (entry.name.startsWith('.')) continue;
-    const path = relative ? `${relative}/${entry.name}` : entry.name;
-    if (entry.isDirectory()) {
-      if (entry.name.endsWith('.json')) out.push({ path, text: '', unreadable: 'is a folder, not a file' });
-      else collect(root, path, out);
-    } else if (entry.isFile()) out.push({ path, text: '' });
-    else if (entry.isSymbolicLink()) out.push(linkEntry(join(root, path), path));
-    else out.push({ path, text: '', unreadable: 'is not a regular file (a pipe, socket or device)' });
-  }
-}
-
-/** A symbolic link: listed as a file when it leads to one; links to folders are never followed. */
-function linkEntry(full: string, path: string): SourceFile {
-  let target;
-  try {
-    target = statSync(full);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'is a symbolic link to nothing (its target is missing)' : code === 'ELOOP' ? 'is a symbolic link loop' : `is a symbolic link that cannot be followed (${describeError(error)})`;
-    return { path, text: '', unreadable: why };
-  }
-  if (target.isFile()) return { path, text: '' };
-  if (target.isDirectory()) return { path, text: '', unreadable: 'is a symbolic link to a folder; links to folders are not followed' };
-  return { path, text: '', unreadable: 'is a symbolic link to something that is not a regular file' };
-}
-
-/** The file's text, at most MAX_FILE_BYTES + 1 bytes of it (enough to tell that it is too large). */
-function readText(path: string): { text: string; unreadable?: string } {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (error) {
-    return { text: '', unreadable: `cannot be read (${describeError(error)})` };
-  }
-  try {
-    const size = Math.min(fstatSync(fd).size, MAX_FILE_BYTES + 1);
-    const buffer = Buffer.allocUnsafe(size);
-    let filled = 0;
-    while (filled < size) {
-      const read = readSync(fd, buffer, filled, size - filled, filled);
-      if (read === 0) break;
-      filled += read;
-    }
-    return decodeText(buffer.subarray(0, filled), MAX_FILE_BYTES);
-  } catch (error) {
-    return { text: '', unreadable: `cannot be read (${describeError(error)})` };
-  } finally {
-    closeSync(fd);
-  }
-}
-
 /**
  * A file's bytes as text. Bytes that are not UTF-8 (an image, a UTF-16 file) make it unreadable;
  * a file longer than `maxBytes` may end in a cut character, so only its first `maxBytes` are checked.
@@ -147,10 +49,6 @@ export function decodeText(bytes: Buffer, maxBytes = Infinity): { text: string; 
     return { text: '', unreadable: `is not UTF-8 text${utf16 ? ' (it is UTF-16: save it as UTF-8)' : ' (a binary file?)'}` };
   }
   return { text: bytes.toString('utf8') };
-}
-
-function describeError(error: unknown): string {
-  return (error as NodeJS.ErrnoException).code ?? (error as Error).message;
 }
 
 /** The outcome of parsing one file: a ParsedFile, or a syntax error at its real position. */
