@@ -9,7 +9,8 @@
  *   sluice_rate_limited_total (429), sluice_messages_dropped_total{reason="policy"|"slow-consumer"}.
  * Per API: sluice_policy_outcomes_total{direction,step,policy,outcome}.
  * Per endpoint: sluice_endpoint_up (0/1, read at scrape time), sluice_endpoint_reconnects_total
- *   (unhealthy -> healthy after having been healthy), sluice_kafka_consumer_lag{topic,partition}.
+ *   (unhealthy -> healthy after having been healthy), sluice_kafka_consumer_lag{topic,partition}
+ *   (kafkajs END_BATCH_PROCESS offsetLag of the shared consumer plus what it buffered; gone when it stops).
  * Per deploy: sluice_bundle_info{bundle_id,tag} 1, sluice_swap_duration_seconds (histogram),
  *   sluice_swaps_total{result="deployed"|"failed"}. Plus prom-client's default process metrics.
  *
@@ -156,11 +157,6 @@ async function renderMetrics(view: AdminView): Promise<string> {
   return registry.metrics();
 }
 
-/** Kafka consumer lag of one partition (the kafka endpoint reports it after each batch). */
-export function recordConsumerLag(apiId: string, topic: string, partition: number, lag: number): void {
-  family.lag.cell(apiId, topic, String(partition)).value = lag;
-}
-
 /**
  * Installs the meters, the policy counters, the deploy listener and the `/metrics` admin route.
  * Runs once, when this module is first imported (gateway.ts imports it), so a test that installs
@@ -179,6 +175,9 @@ function installMetrics(): void {
       if (event.durationMs !== undefined) swapDuration.observe(event.durationMs / 1000);
     } else if (event.kind === 'deploy-failed') {
       family.swaps.cell('failed').value++;
+    } else if (event.kind === 'consumer-lag') {
+      if (event.lag === undefined) family.lag.remove(event.api, event.topic, String(event.partition));
+      else family.lag.cell(event.api, event.topic, String(event.partition)).value = event.lag;
     }
   });
   adminRoutes.push({

@@ -67,6 +67,8 @@ export type TelemetryEvent =
   | { kind: 'connection'; api: string; entrypoint: string; delta: 1 | -1 }
   /** A bundle was deployed. */
   | { kind: 'deploy'; bundleId: string; changed: string[]; kept: string[]; removed: string[]; added: string[]; durationMs?: number }
+  /** Kafka lag of an API's shared consumer after a fetched batch (records not yet passed on); undefined: it stopped. */
+  | { kind: 'consumer-lag'; api: string; topic: string; partition: number; lag: number | undefined }
   /** A bundle failed to load or build; the last good one keeps serving. */
   | { kind: 'deploy-failed'; reason: string };
 

@@ -27,6 +27,11 @@ export interface ConsumePlan {
   readonly signal: AbortSignal;
   /** Called once when the consumer failed because of the broker (health goes unhealthy). */
   readonly onBrokerFailure: (error: Error) => void;
+  /**
+   * Consumer lag after each fetched batch: records of the partition not yet handed to the reader
+   * (behind the partition end, plus this subscription's buffer). `undefined` once the subscription ended.
+   */
+  readonly onLag?: (topic: string, partition: number, lag: number | undefined) => void;
 }
 
 export async function* consume(plan: ConsumePlan): AsyncGenerator<Message> {
@@ -66,6 +71,13 @@ export async function* consume(plan: ConsumePlan): AsyncGenerator<Message> {
   };
   signal.addEventListener('abort', close, { once: true });
   consumer.on(consumer.events.CRASH, ({ payload }) => fail(payload.error));
+  const lagged = new Map<string, [topic: string, partition: number]>();
+  if (plan.onLag) {
+    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      lagged.set(`${payload.topic}:${payload.partition}`, [payload.topic, payload.partition]);
+      plan.onLag!(payload.topic, payload.partition, Number(payload.offsetLag) + buffer.length);
+    });
+  }
   // After any (re)join, every assigned partition continues right after what this subscription
   // passed (offsets are never committed, so without this a partition coming back would restart
   // from its beginning). Seeks recorded here are applied before the generation's first fetch.
@@ -130,6 +142,7 @@ export async function* consume(plan: ConsumePlan): AsyncGenerator<Message> {
     if (type === undefined) plan.onBrokerFailure(error as Error); // a connection problem, not a broker answer
     throw errors.endpointUnavailable('the Kafka consumer could not start');
   } finally {
+    for (const [topic, partition] of lagged.values()) plan.onLag?.(topic, partition, undefined);
     signal.removeEventListener('abort', close);
     close();
     await consumer.disconnect().catch(() => {});

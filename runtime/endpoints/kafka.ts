@@ -28,6 +28,7 @@ import type { Endpoint, EndpointContext, EndpointFactory, EndpointHealth, Subscr
 import type { Message, PublishMessage } from '../message.ts';
 import { GatewayError, errors } from '../errors.ts';
 import { log } from '../log.ts';
+import { emit } from '../telemetry.ts';
 import { decodeCursor, type Positions } from './kafka-cursor.ts';
 import { consume } from './kafka-subscription.ts';
 import { compileRecordKey } from './kafka-key.ts';
@@ -156,7 +157,8 @@ export const createKafkaEndpoint: EndpointFactory<KafkaEndpointConfig> = (config
       }
       if (options.signal.aborted) return;
       const groupId = shared ? sharedGroup : `${sharedGroup}-resume-${randomUUID().slice(0, 8)}`;
-      yield* consume({ kafka, groupId, topics, start, signal: options.signal, onBrokerFailure: brokerFailed });
+      const onLag = shared ? (topic: string, partition: number, lag: number | undefined) => emit({ kind: 'consumer-lag', api: context.apiId, topic, partition, lag }) : undefined;
+      yield* consume({ kafka, groupId, topics, start, signal: options.signal, onBrokerFailure: brokerFailed, onLag });
     } finally {
       if (shared) {
         sharedActive = false;

@@ -57,6 +57,11 @@ export class CellFamily<L extends string> {
     return cell;
   }
 
+  /** Forgets one cell (a gauge whose subject went away). */
+  remove(...values: string[]): void {
+    this.#cells.delete(values.join('\u0000'));
+  }
+
   /** Gauges that are recomputed from state (health, info): forget every cell, then set the current ones. */
   clear(): void {
     this.#cells.clear();
