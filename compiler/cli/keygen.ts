@@ -7,9 +7,14 @@ import { parseArgs, UsageError } from './args.ts';
 import { fail } from './report.ts';
 import { PLAN_KEY } from '../layout.ts';
 
-/** A new key and its hash (what api-key subscriptions hold). */
+/**
+ * A new key and its hash (what api-key subscriptions hold). The key is 32 random bytes, base64url,
+ * and never starts with "-" or "_" (a key like "-abc" reads as an option on command lines).
+ */
 export function generateApiKey(): { key: string; hash: string } {
-  const key = randomBytes(32).toString('base64url');
+  let key: string;
+  do key = randomBytes(32).toString('base64url');
+  while (!/^[A-Za-z0-9]/.test(key));
   return { key, hash: createHash('sha256').update(key).digest('hex') };
 }
 

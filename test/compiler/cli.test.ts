@@ -132,6 +132,11 @@ describe('sluice compile', () => {
 });
 
 describe('sluice keygen', () => {
+  it('keys never start with "-" or "_" (they would read as options on a command line)', async () => {
+    const { generateApiKey } = await import('../../compiler/cli/keygen.ts');
+    for (let i = 0; i < 2000; i++) expect(generateApiKey().key).toMatch(/^[A-Za-z0-9][A-Za-z0-9_-]{42}$/);
+  });
+
   it('prints a 32-byte base64url key and its sha256, and a subscription that validates', async () => {
     const { code, stdout } = await sluice('keygen', '--plan', 'gold');
     expect(code).toBe(0);
