@@ -62,7 +62,7 @@ export function markdown(results: readonly Result[], m: Machine, notes: readonly
   const fanout = results.filter((r): r is FanoutCase => r.case === 'fanout');
   if (fanout.length) {
     lines.push('## Fan-out (256-byte messages, broker → N clients)', '',
-      'Relay = bench/relay.ts (broker client + ws / node:http, no framework), Sluice = `sluice serve --bundle`. CPU = server process user+system time over the window ÷ messages delivered; RSS = server RSS growth ÷ N after N idle clients connected.', '',
+      'Relay = bench/relay.ts (broker client + ws / node:http, no framework), Sluice = `sluice serve --bundle`, each a fresh child process per row; clients in another process. Offered = messages/s published × N. CPU = server user+system time (/proc, all threads) over the window ÷ messages delivered (4 s windows, 8 s at N = 1,000). RSS = server RSS growth ÷ N with N idle clients connected, both readings after a full GC. Latency = publish → client receive (shared monotonic clock).', '',
       '| broker | entrypoint | N | offered msg/s | delivered msg/s relay / Sluice | p50 ms relay / Sluice | p99 ms relay / Sluice | CPU µs/msg relay / Sluice | **CPU ratio** | RSS KB/client relay / Sluice | lost relay / Sluice |',
       '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
     for (const s of fanout.filter((r) => r.impl === 'sluice')) {
