@@ -46,6 +46,8 @@ export const errors = {
   serviceRestart: () => new GatewayError('SERVICE_RESTART', 503, 'The API was redeployed; reconnect.', 1012),
   /** The API is in the bundle but failed to build on this gateway (see the log and /status). */
   apiUnavailable: () => new GatewayError('API_UNAVAILABLE', 503, 'The API is not available on this gateway right now.', 1011),
+  /** The client went away first (logged as status 499; WebSocket 1001). */
+  clientGone: () => new GatewayError('CLIENT_GONE', 499, 'The client closed the connection.', 1001),
   /** The gateway is shutting down (WebSocket 1013). */
   gatewayStopping: () => new GatewayError('GATEWAY_STOPPING', 503, 'The gateway is stopping; reconnect later.', 1013),
   /** The client did not keep up with the messages of a shared subscription (WebSocket 1013). */

@@ -32,7 +32,7 @@ export interface ServerOptions {
 }
 
 /** Why a connection ended when the client went away first (logged as status 499). */
-export const clientGone = (): GatewayError => new GatewayError('CLIENT_GONE', 499, 'The client closed the connection.', 1001);
+const clientGone = errors.clientGone;
 
 function requestView(req: IncomingMessage, url: URL): RequestView {
   return { headers: req.headers, query: url.searchParams, remoteAddress: req.socket.remoteAddress ?? '' };

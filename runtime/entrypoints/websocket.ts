@@ -16,7 +16,7 @@ import type { WebsocketEntrypoint } from '../../schemas/types.ts';
 import type { Message } from '../message.ts';
 import type { EntrypointFactory, UpgradeContext } from './entrypoint.ts';
 import { SPECIFICITY, asGatewayError } from './entrypoint.ts';
-import { GatewayError, closeCodeOf } from '../errors.ts';
+import { GatewayError, closeCodeOf, errors } from '../errors.ts';
 import { pipeable } from '../fanout.ts';
 import { emit } from '../telemetry.ts';
 
@@ -39,6 +39,22 @@ function toBuffer(data: RawData): Buffer {
   if (Buffer.isBuffer(data)) return data;
   if (Array.isArray(data)) return Buffer.concat(data);
   return Buffer.from(data);
+}
+
+/**
+ * The close code ws sends when a client breaks the protocol (its error's `code`, see ws's
+ * receiver): 1007 bad UTF-8, 1008 too many fragments, 1009 too big, else 1002. Undefined for
+ * socket errors (nothing was sent; the close is 1006).
+ */
+const PROTOCOL_CLOSE_CODES: Readonly<Record<string, number>> = {
+  WS_ERR_INVALID_UTF8: 1007,
+  WS_ERR_TOO_MANY_BUFFERED_PARTS: 1008,
+  WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH: 1009,
+  WS_ERR_UNSUPPORTED_MESSAGE_LENGTH: 1009,
+};
+function protocolCloseCode(error: Error): number | undefined {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code?.startsWith('WS_ERR_') ? PROTOCOL_CLOSE_CODES[code] ?? 1002 : undefined;
 }
 
 /** Close reasons are limited to 123 bytes. */
@@ -66,10 +82,14 @@ export const createWebsocketEntrypoint: EntrypointFactory<WebsocketEntrypoint> =
         setTimeout(() => ws.terminate(), 2000).unref();
       };
 
-      ws.on('error', (error) => log.debug({ api: exchange.id, err: error.message }, 'websocket error'));
+      ws.on('error', (error) => {
+        // A protocol error: ws closes with its own code, which is what the log line must say.
+        connection.closeCode ??= protocolCloseCode(error);
+        log.debug({ api: exchange.id, err: error.message }, 'websocket error');
+      });
       ws.on('close', (code) => {
         connection.closeCode ??= code;
-        connection.abort(new GatewayError('CLIENT_GONE', 499, 'The client closed the connection.', 1001));
+        connection.abort(errors.clientGone());
         clearInterval(pinger);
         resolve();
       });
@@ -176,20 +196,29 @@ export const createWebsocketEntrypoint: EntrypointFactory<WebsocketEntrypoint> =
     accepts: (req, upgrade) => upgrade && req.method === 'GET' && (req.headers.upgrade ?? '').toLowerCase() === 'websocket',
     upgrade(context) {
       const { req, socket, head, responseHeaders } = context;
-      return new Promise<void>((resolve) => {
-        const addHeaders = (headers: string[]) => {
-          for (const [name, value] of Object.entries(responseHeaders)) headers.push(`${name}: ${value}`);
-        };
-        // An invalid handshake (bad key, version) is answered 400 by ws and the callback never runs.
-        socket.once('close', () => resolve());
-        // Without verifyClient, ws completes the handshake synchronously: the listener sees only this one.
-        wss.on('headers', addHeaders);
-        try {
-          wss.handleUpgrade(req, socket, head, (ws) => void serve(ws, context).then(resolve));
-        } finally {
-          wss.off('headers', addHeaders);
-        }
-      });
+      let ws: WebSocket | undefined;
+      let refused: Error | undefined;
+      const addHeaders = (headers: string[]) => {
+        for (const [name, value] of Object.entries(responseHeaders)) headers.push(`${name}: ${value}`);
+      };
+      // With a wsClientError listener, ws reports an invalid handshake (bad key, version) instead
+      // of answering it: the server then answers 400 with a code and logs it like any refusal.
+      const onRefused = (error: Error) => (refused = error);
+      // Without verifyClient, ws completes (or refuses) the handshake synchronously: the
+      // listeners see only this one.
+      wss.on('headers', addHeaders).on('wsClientError', onRefused);
+      try {
+        wss.handleUpgrade(req, socket, head, (client) => (ws = client));
+      } finally {
+        wss.off('headers', addHeaders).off('wsClientError', onRefused);
+      }
+      if (refused) {
+        const version = /Version/.test(refused.message) ? { 'Sec-WebSocket-Version': '13, 8' } : undefined;
+        return Promise.reject(new GatewayError('WEBSOCKET_HANDSHAKE_INVALID', 400, `${refused.message}.`, 1002, version));
+      }
+      // ws destroyed a socket that was no longer readable or writable.
+      if (!ws) return Promise.reject(errors.clientGone());
+      return serve(ws, context);
     },
   };
 };

@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import net from 'node:net';
 import type { Gateway } from '../../runtime/gateway.ts';
 import type { MockEndpointInstance } from '../../runtime/endpoints/mock.ts';
 import { extraEndpointFactories } from '../../runtime/endpoints/registry.ts';
 import { makeBundle } from './bundles.ts';
 import { countingFactory, kafkaConfig } from './counting-endpoint.ts';
 import { connect, gatewayWith, waitFor, within, wsUrl } from './harness.ts';
+import { captureRequestLog } from './request-log.ts';
 
 const counting = countingFactory();
 extraEndpointFactories.set('kafka', counting.factory);
@@ -117,4 +119,52 @@ describe('websocket', () => {
     expect(pings).toBeGreaterThanOrEqual(2);
     expect(closed.code).toBe(1006);
   }, 10_000);
+
+  it('logs the close code it sent for a frame over maxFrameBytes (1009), not 1006', async () => {
+    const capture = captureRequestLog();
+    try {
+      const client = connect(wsUrl(gateway, '/both'), { headers: { 'X-Request-Id': 'qa-oversize-frame' } });
+      await client.opened;
+      client.ws.send('x'.repeat(2000));
+      expect((await within(client.closed, 2000, 'the close')).code).toBe(1009);
+      await waitFor(() => capture.lines.some((l) => l.requestId === 'qa-oversize-frame'), 2000, 'the request log line');
+      expect(capture.lines.find((l) => l.requestId === 'qa-oversize-frame')).toMatchObject({ status: 101, closeCode: 1009 });
+    } finally {
+      capture.stop();
+    }
+  });
+
+  it('answers an invalid handshake (bad Sec-WebSocket-Key or version) 400 with a code, logs 400 and counts no connection', async () => {
+    const capture = captureRequestLog();
+    try {
+      const answers: string[] = [];
+      for (const [id, headers] of [
+        ['qa-bad-key', 'Sec-WebSocket-Key: bad\r\nSec-WebSocket-Version: 13'],
+        ['qa-bad-version', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 99'],
+      ]) {
+        answers.push(await new Promise<string>((resolve, reject) => {
+          const socket = net.connect(gateway.port, '127.0.0.1', () => socket.write(
+            `GET /both HTTP/1.1\r\nHost: x\r\nX-Request-Id: ${id}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n${headers}\r\n\r\n`,
+          ));
+          let answer = '';
+          socket.on('data', (chunk) => (answer += chunk));
+          socket.on('close', () => resolve(answer));
+          socket.on('error', reject);
+          setTimeout(() => socket.destroy(), 2000);
+        }));
+      }
+      for (const answer of answers) {
+        expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+        expect(answer).toContain('"code":"WEBSOCKET_HANDSHAKE_INVALID"');
+      }
+      expect(answers[1]).toMatch(/Sec-WebSocket-Version: 13/i);
+      await waitFor(() => capture.lines.filter((l) => String(l.requestId).startsWith('qa-bad-')).length === 2, 2000, 'two request log lines');
+      for (const id of ['qa-bad-key', 'qa-bad-version']) {
+        expect(capture.lines.find((l) => l.requestId === id)).toMatchObject({ status: 400, code: 'WEBSOCKET_HANDSHAKE_INVALID' });
+      }
+      expect(gateway.routers.current!.exchanges.get('both')!.connections.size).toBe(0);
+    } finally {
+      capture.stop();
+    }
+  });
 });
