@@ -24,6 +24,13 @@ export function usage(): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // `sluice validate | head`: a reader that stops reading is not an error of ours.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') throw error;
+      process.exit(process.exitCode ?? 0);
+    });
+  }
   const [name, ...args] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     console.log(usage());

@@ -75,9 +75,14 @@ export function parseJson(path: string, text: string): ParseResult {
       .replace(/\s*\(line \d+ column \d+\)$/, '')
       .replace(/^Unexpected token '([\s\S])',[\s\S]*$/, (_, c: string) => `Unexpected character ${JSON.stringify(c)}`);
     const word = wordAround(source, at);
+    const before = source.slice(0, at).trimEnd().at(-1);
     if (word) {
       at = word.start;
       what = `unexpected ${JSON.stringify(word.text)} (strings need double quotes; the literals are true, false and null)`;
+    } else if (before === ',' && (source[at] === '}' || source[at] === ']')) {
+      what = `trailing comma before ${JSON.stringify(source[at])}: JSON allows no comma after the last item`;
+    } else if (/^Expected ',' or '[}\]]' after/.test(what)) {
+      what += ' (a comma missing before this?)';
     }
     return { ok: false, code: 'JSON_SYNTAX', position: positionOf(lineStarts(text), at + offset), message: `invalid JSON: ${what || 'syntax error'}` };
   }

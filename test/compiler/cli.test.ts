@@ -86,6 +86,23 @@ describe('sluice validate', () => {
   });
 });
 
+describe('sluice | head', () => {
+  it('a reader that stops reading (EPIPE) ends the command quietly, without a stack trace', async () => {
+    const { spawn } = await import('node:child_process');
+    const { mkdir } = await import('node:fs/promises');
+    const dir = join(work, 'many-errors');
+    await mkdir(dir, { recursive: true });
+    await Promise.all(Array.from({ length: 3000 }, (_, i) => writeFile(join(dir, `stray-file-number-${i}.txt`), '')));
+    const child = spawn(process.execPath, [join(repo, 'bin/sluice.js'), 'validate', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.stdout.once('data', () => child.stdout.destroy());
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(stderr).toBe('');
+    expect(code).not.toBeNull();
+  });
+});
+
 describe('sluice COMMAND --help', () => {
   it.each([['validate'], ['compile'], ['keygen'], ['diff'], ['releases'], ['rollback']])('%s --help prints its usage on stdout and exits 0', async (command) => {
     const { code, stdout, stderr } = await sluice(command, '--help');
