@@ -108,6 +108,11 @@ export class Connections {
     }
   }
 
+  /** The open connections now (a copy: aborting one while iterating is fine). */
+  list(): Connection[] {
+    return [...this.#open];
+  }
+
   /** Ends every open connection with this reason (each entrypoint closes its own way). */
   abortAll(reason: unknown): void {
     this.#drained ??= reason;

@@ -8,32 +8,28 @@
  *
  * Built once per bundle for each started API whose compiled definition changed (configure once);
  * kept across deploys otherwise. `start()` warms it, `drain()` ends its connections, `stop()`
- * releases its endpoints exactly once.
+ * releases its endpoints exactly once. A deploy that changes only the API's plans or
+ * subscriptions keeps the exchange and swaps its admission (plans and entrypoints) whole; see
+ * `prepareAdmission`.
  */
-import type { BundleApi, Plan } from '../schemas/types.ts';
+import type { BundleApi } from '../schemas/types.ts';
 import type { Endpoint } from './endpoints/endpoint.ts';
 import type { Entrypoint } from './entrypoints/entrypoint.ts';
-import type { Caller, RateLimiter, RequestView, RuntimePlan } from './plans/plan.ts';
+import type { Caller, RequestView } from './plans/plan.ts';
 import type { PublishMessage } from './message.ts';
 import { createEndpoint } from './endpoints/registry.ts';
-import { createEntrypoint } from './entrypoints/registry.ts';
-import { createPlan, PLAN_ORDER } from './plans/registry.ts';
+import { buildAdmission, concerned, stopEntrypoints, type Admission } from './admission.ts';
 import { compileFlow, type Flow } from './policies/flow.ts';
 import { compileCors, type CorsPolicy } from './cors.ts';
 import { Connections } from './connections.ts';
 import { Delivery } from './delivery.ts';
 import { Fanout, type FanoutSettings } from './fanout.ts';
-import { errors, GatewayError } from './errors.ts';
+import { errors, type GatewayError } from './errors.ts';
 import { message as makeMessage } from './message.ts';
 import { resolveSecret } from './secrets.ts';
 import { canonicalJson } from './bundle.ts';
 import { emit, policyCountersFor, trafficMeterFor, type Tally } from './telemetry.ts';
 import { log } from './log.ts';
-
-type ServedPlan = RuntimePlan & Partial<RateLimiter>;
-
-/** Refusals meaning "not a credential of this plan" (another plan of the same type may know it). */
-const UNRECOGNISED = new Set(['API_KEY_INVALID', 'JWT_INVALID_SIGNATURE', 'JWT_MALFORMED', 'JWT_UNKNOWN_CLIENT']);
 
 export interface ExchangeOptions {
   /** Unique per runtime process (consumer groups, client ids). */
@@ -53,42 +49,31 @@ export interface SubscribeRequest {
 
 export class Exchange {
   readonly id: string;
-  /** Canonical JSON of the bundle API (definition, plans, subscriptions): equal means unchanged. */
-  readonly fingerprint: string;
   readonly cors: CorsPolicy | null;
   readonly contextPaths: readonly string[];
-  /** By descending specificity. */
-  readonly entrypoints: readonly Entrypoint[];
   readonly connections: Connections;
   readonly publishEndpoint: Endpoint | undefined;
   readonly subscribeEndpoint: Endpoint | undefined;
   readonly fanout: Fanout | undefined;
 
-  /** Served plans grouped by type, in resolution order (jwt, api-key, keyless). */
-  readonly #planGroups: ServedPlan[][];
-  readonly #plansByKey: Map<string, ServedPlan>;
+  /** Canonical JSON of the definition: a deploy that keeps it can keep this exchange. */
+  readonly #definition: string;
+  readonly #instanceId: string;
+  #admission: Admission;
   readonly #endpoints: Endpoint[];
   readonly #publishFlow: Flow;
   readonly #subscribeFlow: Flow;
   #stopped: Promise<void> | undefined;
   #background: Tally | undefined;
 
-  constructor(readonly api: BundleApi, options: ExchangeOptions) {
+  constructor(api: BundleApi, options: ExchangeOptions) {
     const definition = api.definition;
     this.id = api.id;
+    this.#instanceId = options.instanceId;
+    this.#definition = canonicalJson(definition);
     this.connections = new Connections(api.id);
-    this.fingerprint = canonicalJson(api);
     this.cors = compileCors(definition.cors);
     this.contextPaths = definition.contextPaths;
-
-    const served = Object.entries(api.plans).filter(([, plan]) => plan.status === 'published' || plan.status === 'deprecated');
-    const plans = served.map(([key, config]) => createPlan(key, config, {
-      apiId: api.id,
-      subscriptions: Object.fromEntries(Object.entries(api.subscriptions).filter(([, s]) => s.plan === key)),
-      resolveSecret,
-    }));
-    this.#plansByKey = new Map(plans.map((plan) => [plan.key, plan]));
-    this.#planGroups = PLAN_ORDER.map((type: Plan['type']) => plans.filter((plan) => plan.type === type)).filter((g) => g.length > 0);
 
     const endpointContext = { apiId: api.id, instanceId: options.instanceId, resolveSecret };
     this.#endpoints = definition.endpoints.map((config) => createEndpoint(config, endpointContext));
@@ -105,11 +90,48 @@ export class Exchange {
     this.fanout = this.subscribeEndpoint?.shared
       ? new Fanout(this.subscribeEndpoint, this.#subscribeFlow, fanoutSettings, api.id)
       : undefined;
+    this.#admission = buildAdmission(api, this.#instanceId);
+  }
 
-    const entrypointContext = { apiId: api.id, api, instanceId: options.instanceId, resolveSecret };
-    this.entrypoints = definition.entrypoints
-      .map((config) => createEntrypoint(config, entrypointContext))
-      .sort((a, b) => b.specificity - a.specificity);
+  /** The bundle API served now. */
+  get api(): BundleApi {
+    return this.#admission.api;
+  }
+
+  /** Canonical JSON of the bundle API served now: equal means unchanged. */
+  get fingerprint(): string {
+    return this.#admission.fingerprint;
+  }
+
+  /** By descending specificity. */
+  get entrypoints(): readonly Entrypoint[] {
+    return this.#admission.entrypoints;
+  }
+
+  /**
+   * A deploy that changed only this API's plans or subscriptions (same definition): builds the new
+   * plans and entrypoints and starts the background ones beside the current ones, and resolves
+   * with the commit; null when the definition changed (the API is rebuilt instead). Rejects, with
+   * nothing left running, when they cannot be built. `commit` (after the router flipped) switches
+   * to them, closes the connections whose plan or subscription changed (1012: they reconnect under
+   * the new rules) and stops the replaced entrypoints; the other connections stay.
+   */
+  async prepareAdmission(api: BundleApi): Promise<(() => Promise<void>) | null> {
+    if (canonicalJson(api.definition) !== this.#definition) return null;
+    const next = buildAdmission(api, this.#instanceId);
+    try {
+      for (const entrypoint of next.entrypoints) await entrypoint.start?.(this);
+    } catch (error) {
+      await stopEntrypoints(this.id, next.entrypoints);
+      throw error;
+    }
+    return async () => {
+      const previous = this.#admission;
+      this.#admission = next;
+      const changed = concerned(previous, next);
+      for (const connection of this.connections.list()) if (changed(connection.caller)) connection.abort(errors.serviceRestart());
+      await stopEntrypoints(this.id, previous.entrypoints);
+    };
   }
 
   /** Warms the exchange: endpoints connect (a broker that is down does not reject), then background entrypoints start. */
@@ -118,39 +140,14 @@ export class Exchange {
     for (const entrypoint of this.entrypoints) await entrypoint.start?.(this);
   }
 
-  /**
-   * Who is calling. Plan types are tried in order jwt, api-key, keyless; the first type with a
-   * plan whose credential is present decides: one of its plans must accept, else its most telling
-   * error is thrown (never a fallback to a later type): a plan that recognised the credential
-   * (SUBSCRIPTION_NOT_ACTIVE, JWT_EXPIRED, ...) says more than one that did not (UNRECOGNISED).
-   * No plan applies: 401 PLAN_UNRESOLVABLE.
-   */
-  async authenticate(request: RequestView): Promise<Caller> {
-    for (const group of this.#planGroups) {
-      const presenting = group.filter((plan) => plan.presents(request));
-      if (presenting.length === 0) continue;
-      let first: unknown;
-      for (const plan of presenting) {
-        try {
-          return await plan.authenticate(request);
-        } catch (error) {
-          if (first === undefined || UNRECOGNISED.has((first as GatewayError).code)) first = error;
-        }
-      }
-      throw first instanceof GatewayError ? first : errors.unauthorized('INVALID_CREDENTIAL', 'The credential was refused.');
-    }
-    // No credential at all and one api-key or jwt plan is the only way in: its own *_MISSING 401 says what to send.
-    const candidates = this.#planGroups.flat().filter((plan) => plan.type !== 'push');
-    if (candidates.length === 1 && (candidates[0]!.type === 'api-key' || candidates[0]!.type === 'jwt')) {
-      await candidates[0]!.authenticate(request);
-    }
-    throw errors.planUnresolvable();
+  /** Who is calling: plans in order jwt, api-key, keyless (see PlanResolution); 401 when none accepts. */
+  authenticate(request: RequestView): Promise<Caller> {
+    return this.#admission.plans.authenticate(request);
   }
 
   /** Rate limits of the caller's plan: headers to add, or a 429 GatewayError. */
-  async admit(caller: Caller, kind: 'connect' | 'publish'): Promise<Readonly<Record<string, string>>> {
-    const plan = this.#plansByKey.get(caller.planKey);
-    return (await plan?.admit?.(caller, kind)) ?? {};
+  admit(caller: Caller, kind: 'connect' | 'publish'): Promise<Readonly<Record<string, string>>> {
+    return this.#admission.plans.admit(caller, kind);
   }
 
   get canPublish(): boolean {
@@ -254,13 +251,7 @@ export class Exchange {
   stop(): Promise<void> {
     this.#stopped ??= (async () => {
       this.fanout?.close(errors.serviceRestart());
-      for (const entrypoint of this.entrypoints) {
-        try {
-          await entrypoint.stop?.();
-        } catch (error) {
-          log.error({ api: this.id, entrypoint: entrypoint.type, err: error }, 'entrypoint stop failed');
-        }
-      }
+      await stopEntrypoints(this.id, this.entrypoints);
       await Promise.all(this.#endpoints.map(async (endpoint) => {
         try {
           await endpoint.stop();

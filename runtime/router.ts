@@ -122,6 +122,10 @@ export class RouterSwitch {
     const exchanges = new Map<string, Exchange>();
     const failures = new Map<string, string>();
     const report = { changed: [] as string[], kept: [] as string[], removed: [] as string[], added: [] as string[], failed: [] as string[] };
+    // APIs whose definition is unchanged but whose plans or subscriptions changed keep their
+    // exchange (and the connections the change does not concern); their new admission is
+    // committed once the router flipped.
+    const admissions: (() => Promise<void>)[] = [];
     await Promise.all(Object.entries(bundle.apis).map(async ([apiId, api]) => {
       if ((api.definition.state ?? 'started') !== 'started') return;
       const old = previous?.exchanges.get(apiId);
@@ -132,6 +136,13 @@ export class RouterSwitch {
       }
       let fresh: Exchange | undefined;
       try {
+        const admission = await old?.prepareAdmission(api);
+        if (old && admission) {
+          admissions.push(admission);
+          exchanges.set(apiId, old);
+          report.changed.push(apiId);
+          return;
+        }
         fresh = new Exchange(api, { instanceId: this.instanceId });
         await fresh.start();
       } catch (error) {
@@ -149,6 +160,7 @@ export class RouterSwitch {
     for (const list of Object.values(report)) list.sort();
     const next = new Router(bundle, exchanges, origin, failures);
     this.#current = next;
+    await Promise.all(admissions.map((commit) => commit()));
 
     const dropped = previous ? [...previous.exchanges.values()].filter((exchange) => exchanges.get(exchange.id) !== exchange) : [];
     for (const exchange of dropped) {

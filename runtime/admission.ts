@@ -1,0 +1,58 @@
+/**
+ * The admission of one API version: what reads its plans and subscriptions, the plan resolution
+ * and the entrypoints (built with the bundle API: webhook subscriptions, credential headers never
+ * copied to messages). An exchange swaps it whole when a deploy changes only plans or
+ * subscriptions, so the endpoints, flows, fanout and the unconcerned connections stay.
+ */
+import type { BundleApi } from '../schemas/types.ts';
+import type { Entrypoint } from './entrypoints/entrypoint.ts';
+import type { Caller } from './plans/plan.ts';
+import { createEntrypoint } from './entrypoints/registry.ts';
+import { PlanResolution } from './plans/resolution.ts';
+import { resolveSecret } from './secrets.ts';
+import { canonicalJson } from './bundle.ts';
+import { log } from './log.ts';
+
+export interface Admission {
+  readonly api: BundleApi;
+  /** Canonical JSON of the bundle API (definition, plans, subscriptions): equal means unchanged. */
+  readonly fingerprint: string;
+  readonly plans: PlanResolution;
+  /** By descending specificity. */
+  readonly entrypoints: readonly Entrypoint[];
+}
+
+/** Builds (configure once); throws when a plan or entrypoint cannot be built (a missing secret). */
+export function buildAdmission(api: BundleApi, instanceId: string): Admission {
+  const plans = new PlanResolution(api);
+  const context = { apiId: api.id, api, instanceId, resolveSecret };
+  const entrypoints = api.definition.entrypoints
+    .map((config) => createEntrypoint(config, context))
+    .sort((a, b) => b.specificity - a.specificity);
+  return { api, fingerprint: canonicalJson(api), plans, entrypoints };
+}
+
+/**
+ * The callers a switch from `previous` to `next` concerns: those whose plan or subscription was
+ * added, changed or removed (they must reconnect under the new rules).
+ */
+export function concerned(previous: Admission, next: Admission): (caller: Caller) => boolean {
+  const plans = changedKeys(previous.api.plans, next.api.plans);
+  const subscriptions = changedKeys(previous.api.subscriptions, next.api.subscriptions);
+  return (caller) => plans.has(caller.planKey) || (caller.subscription !== undefined && subscriptions.has(caller.subscription));
+}
+
+function changedKeys(a: Readonly<Record<string, unknown>>, b: Readonly<Record<string, unknown>>): Set<string> {
+  return new Set([...Object.keys(a), ...Object.keys(b)].filter((key) => canonicalJson(a[key]) !== canonicalJson(b[key])));
+}
+
+/** Stops background entrypoints (webhook) one by one; a failure is logged, the others still stop. */
+export async function stopEntrypoints(apiId: string, entrypoints: readonly Entrypoint[]): Promise<void> {
+  for (const entrypoint of entrypoints) {
+    try {
+      await entrypoint.stop?.();
+    } catch (error) {
+      log.error({ api: apiId, entrypoint: entrypoint.type, err: error }, 'entrypoint stop failed');
+    }
+  }
+}

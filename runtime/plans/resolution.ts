@@ -1,0 +1,68 @@
+/**
+ * Plan resolution for one API: its served plans (published and deprecated), built once from the
+ * bundle API's plans and subscriptions, tried in order jwt, api-key, keyless. Immutable: a deploy
+ * that changes plans or subscriptions builds a new one and the exchange swaps it whole.
+ */
+import type { BundleApi, Plan } from '../../schemas/types.ts';
+import type { Caller, RateLimiter, RequestView, RuntimePlan } from './plan.ts';
+import { createPlan, PLAN_ORDER } from './registry.ts';
+import { errors, GatewayError } from '../errors.ts';
+import { resolveSecret } from '../secrets.ts';
+
+type ServedPlan = RuntimePlan & Partial<RateLimiter>;
+
+/** Refusals meaning "not a credential of this plan" (another plan of the same type may know it). */
+const UNRECOGNISED = new Set(['API_KEY_INVALID', 'JWT_INVALID_SIGNATURE', 'JWT_MALFORMED', 'JWT_UNKNOWN_CLIENT']);
+
+export class PlanResolution {
+  /** Served plans grouped by type, in resolution order. */
+  readonly #groups: ServedPlan[][];
+  readonly #byKey: Map<string, ServedPlan>;
+
+  /** Throws when a plan cannot be built (a missing secret, a plan type this runtime lacks). */
+  constructor(api: BundleApi) {
+    const served = Object.entries(api.plans).filter(([, plan]) => plan.status === 'published' || plan.status === 'deprecated');
+    const plans = served.map(([key, config]) => createPlan(key, config, {
+      apiId: api.id,
+      subscriptions: Object.fromEntries(Object.entries(api.subscriptions).filter(([, s]) => s.plan === key)),
+      resolveSecret,
+    }));
+    this.#byKey = new Map(plans.map((plan) => [plan.key, plan]));
+    this.#groups = PLAN_ORDER.map((type: Plan['type']) => plans.filter((plan) => plan.type === type)).filter((g) => g.length > 0);
+  }
+
+  /**
+   * Who is calling. Plan types are tried in order jwt, api-key, keyless; the first type with a
+   * plan whose credential is present decides: one of its plans must accept, else its most telling
+   * error is thrown (never a fallback to a later type): a plan that recognised the credential
+   * (SUBSCRIPTION_NOT_ACTIVE, JWT_EXPIRED, ...) says more than one that did not (UNRECOGNISED).
+   * No plan applies: 401 PLAN_UNRESOLVABLE.
+   */
+  async authenticate(request: RequestView): Promise<Caller> {
+    for (const group of this.#groups) {
+      const presenting = group.filter((plan) => plan.presents(request));
+      if (presenting.length === 0) continue;
+      let first: unknown;
+      for (const plan of presenting) {
+        try {
+          return await plan.authenticate(request);
+        } catch (error) {
+          if (first === undefined || UNRECOGNISED.has((first as GatewayError).code)) first = error;
+        }
+      }
+      throw first instanceof GatewayError ? first : errors.unauthorized('INVALID_CREDENTIAL', 'The credential was refused.');
+    }
+    // No credential at all and one api-key or jwt plan is the only way in: its own *_MISSING 401 says what to send.
+    const candidates = this.#groups.flat().filter((plan) => plan.type !== 'push');
+    if (candidates.length === 1 && (candidates[0]!.type === 'api-key' || candidates[0]!.type === 'jwt')) {
+      await candidates[0]!.authenticate(request);
+    }
+    throw errors.planUnresolvable();
+  }
+
+  /** Rate limits of the caller's plan: headers to add, or a 429 GatewayError. */
+  async admit(caller: Caller, kind: 'connect' | 'publish'): Promise<Readonly<Record<string, string>>> {
+    const plan = this.#byKey.get(caller.planKey);
+    return (await plan?.admit?.(caller, kind)) ?? {};
+  }
+}
