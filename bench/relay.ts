@@ -1,7 +1,7 @@
 /**
  * The bare baseline for the fan-out benchmark: the broker client plus `ws` / `node:http`, no
  * framework, nothing but relaying. One broker subscription (MQTT topic or Kafka topic); every
- * message goes to every connected WebSocket (`ws.send`) and SSE client (one `data:` frame built
+ * message goes to every connected WebSocket (`ws.send`, a text frame) and SSE client (one `data:` frame built
  * once per message, written to each response). Any path; SSE when Accept is text/event-stream.
  *
  *   node bin/run-ts.js bench/relay.ts --port 0 (--mqtt URL --topic T | --kafka HOST:PORT --topic T)
@@ -22,8 +22,11 @@ const streams = new Set<http.ServerResponse>();
 const SSE_PREFIX = Buffer.from('data: ');
 const SSE_SUFFIX = Buffer.from('\n\n');
 
+/** Text frames, like Sluice sends for UTF-8 content: the same bytes on the wire. */
+const TEXT = { binary: false };
+
 function relay(payload: Buffer): void {
-  for (const ws of sockets) ws.send(payload);
+  for (const ws of sockets) ws.send(payload, TEXT);
   if (streams.size > 0) {
     const frame = Buffer.concat([SSE_PREFIX, payload, SSE_SUFFIX]);
     for (const res of streams) res.write(frame);

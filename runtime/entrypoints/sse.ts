@@ -143,7 +143,8 @@ export const createSseEntrypoint: EntrypointFactory<SseEntrypoint> = (config) =>
       let reason: unknown;
       try {
         if (queue) {
-          const error = await Promise.race([piped(queue, res, connection, (delivery) => delivery.encoded(memoKey, encode)), ended.then(() => undefined)]);
+          // The queue also ends when the connection aborts (the fanout listens to its signal).
+          const error = await piped(queue, res, connection, (delivery) => delivery.encoded(memoKey, encode));
           reason = error ?? (connection.signal.aborted ? connection.signal.reason : undefined);
         } else {
           await Promise.race([pending, ended]);

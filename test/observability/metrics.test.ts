@@ -153,6 +153,18 @@ describe('/metrics', () => {
     await reader.cancel().catch(() => undefined);
   });
 
+  it('releases a piped SSE client and the shared upstream when the client leaves', async () => {
+    const controller = new AbortController();
+    const res = await fetch(`${gateway.url}/broker/`, { headers: { accept: 'text/event-stream' }, signal: controller.signal });
+    expect(res.status).toBe(200);
+    const endpoint = shared.at(-1)!;
+    await waitFor(() => endpoint.activeSubscriptions === 1, 3000, 'the shared upstream subscription');
+    await until((m) => m.value('sluice_connections_open', ep('broker', 'sse')) === 1, 'one open SSE connection');
+    controller.abort();
+    await waitFor(() => endpoint.activeSubscriptions === 0, 3000, 'the upstream to be released');
+    await until((m) => m.value('sluice_connections_open', ep('broker', 'sse')) === 0, 'the SSE connection to close');
+  });
+
   it('counts an HTTP GET long poll', async () => {
     const before = await metrics();
     const res = await fetch(`${gateway.url}/stream/?limit=3`, { headers: { accept: 'application/json' } });
