@@ -67,6 +67,13 @@ export function parseServerFlags(args: readonly string[], valued: readonly strin
   };
 }
 
+/** Why listening failed, naming the address and, when it is busy, the flag that changes it. */
+function listenFailure(error: NodeJS.ErrnoException & { address?: string; port?: number }, server: ServerFlags): string {
+  if (error.code !== 'EADDRINUSE') return error.message;
+  const flag = error.port === server.adminPort ? '--admin-port' : '--port';
+  return `${error.address ?? server.host}:${error.port} is in use (another gateway or program listens there); choose another with ${flag} PORT`;
+}
+
 /** Starts the gateway and serves until SIGTERM/SIGINT; graceful shutdown ends within 10 s. Returns the exit code. */
 export async function serveUntilSignal(server: ServerFlags, source: BundleSource): Promise<number> {
   let gateway: Gateway;
@@ -74,8 +81,7 @@ export async function serveUntilSignal(server: ServerFlags, source: BundleSource
   try {
     gateway = await startGateway({ ...server, source, shutdownGraceMs: 7000 });
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    console.error(`sluice: cannot listen: ${code === 'EADDRINUSE' ? 'the port is in use' : (error as Error).message}`);
+    console.error(`sluice: cannot listen: ${listenFailure(error as NodeJS.ErrnoException & { address?: string; port?: number }, server)}`);
     await closeRateLimits();
     return 1;
   }

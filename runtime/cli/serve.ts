@@ -3,6 +3,7 @@
  *  [--host 127.0.0.1] [--tls-cert PEM --tls-key PEM] [--log-level info]
  *  [--redis URL [--redis-key-prefix P]] [--rate-limit-error-strategy allow|deny] [--webhook-allowed-hosts H1,H2]`
  */
+import { existsSync, statSync } from 'node:fs';
 import type { BundleSource } from '../sources/source.ts';
 import { fileSource } from '../sources/file.ts';
 import { dirSource } from '../sources/dir.ts';
@@ -32,7 +33,12 @@ export async function run(args: string[]): Promise<number> {
     const chosen = ['--bundle', '--bundles', '--store'].filter((flag) => flags.has(flag));
     if (chosen.length !== 1) throw new UsageError('give exactly one of --bundle FILE, --bundles DIR, --store DIR|URL');
     if (flags.has('--bundle')) source = fileSource(flags.get('--bundle')!);
-    else if (flags.has('--bundles')) source = dirSource(flags.get('--bundles')!);
+    else if (flags.has('--bundles')) {
+      // A folder that appears later would never be watched: refuse a typo now.
+      const dir = flags.get('--bundles')!;
+      if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`--bundles ${dir} is not a folder`);
+      source = dirSource(dir);
+    }
     else {
       source = await storeSource(flags.get('--store')!);
       if (!source) {

@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,5 +54,46 @@ describe('shutdown', () => {
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
     expect(code).toBe(2);
     expect(err).toContain('give exactly one of --bundle FILE, --bundles DIR, --store DIR|URL');
+  }, 20_000);
+});
+
+/** Runs `sluice ARGS` to its exit: the code and what it wrote to stderr. */
+async function sluice(args: string[]): Promise<{ code: number | null; err: string }> {
+  const child = spawn(process.execPath, ['bin/sluice.js', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (chunk) => (err += chunk));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  try {
+    return { code: await within(exited, 15_000, `sluice ${args[0]} to exit`), err };
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
+
+describe('serve command line', () => {
+  it('names the busy port and the flag that changes it (exit 1)', async () => {
+    const busy = net.createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const port = String((busy.address() as net.AddressInfo).port);
+    const file = join(dir, 'busy.json');
+    writeFileSync(file, JSON.stringify(makeBundle({ a: {} })));
+    try {
+      const gateway = await sluice(['serve', '--bundle', file, '--port', port, '--admin-port', '0']);
+      expect(gateway.code).toBe(1);
+      expect(gateway.err).toContain(`127.0.0.1:${port} is in use`);
+      expect(gateway.err).toContain('--port');
+      const admin = await sluice(['serve', '--bundle', file, '--port', '0', '--admin-port', port]);
+      expect(admin.code).toBe(1);
+      expect(admin.err).toContain(`127.0.0.1:${port} is in use`);
+      expect(admin.err).toContain('--admin-port');
+    } finally {
+      busy.close();
+    }
+  }, 40_000);
+
+  it('refuses a --bundles folder that does not exist (exit 2) instead of serving nothing forever', async () => {
+    const { code, err } = await sluice(['serve', '--bundles', join(dir, 'no-such-folder'), '--port', '0', '--admin-port', '0']);
+    expect(code).toBe(2);
+    expect(err).toContain('is not a folder');
   }, 20_000);
 });
