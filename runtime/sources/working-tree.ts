@@ -23,6 +23,9 @@ export function workingTreeSource(path: string, options: WorkingTreeOptions = {}
   return {
     description: `working tree ${dir}`,
     async watch(onBundle, signal) {
+      // After diagnostics, a clean compile says so: when it gives the bundle already served
+      // (the save undid the mistake), no deploy line would tell the user it is fixed.
+      let broken = false;
       const compile = async () => {
         let result;
         try {
@@ -32,10 +35,13 @@ export function workingTreeSource(path: string, options: WorkingTreeOptions = {}
           return;
         }
         if (!result.bundle) {
+          broken = true;
           print(formatDiagnostics(result.diagnostics, 'human', { root }));
           log.warn({ dir, diagnostics: result.diagnostics.length }, 'the APIs do not compile; the last good bundle keeps serving');
           return;
         }
+        if (broken) print(`${root}: compiles again (bundle ${result.bundle.id.slice(0, 12)})`);
+        broken = false;
         await onBundle(result.bundle, `working tree ${root}`);
       };
       await compile();

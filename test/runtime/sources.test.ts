@@ -89,4 +89,20 @@ describe('bundle sources', () => {
     await waitFor(() => served() === first, 5000, 'the original bundle again');
     expect((await fetch(`${gateway.url}/qs-message-api?limit=1`)).status).toBe(200);
   }, 20_000);
+
+  it('dev mode says when a broken tree compiles again, even when the last good bundle was already the same', async () => {
+    const apis = join(root, 'apis-again');
+    cpSync('apis/qs-message-api', join(apis, 'qs-message-api'), { recursive: true });
+    const apiFile = join(apis, 'qs-message-api', 'api.json');
+    const original = readFileSync(apiFile, 'utf8');
+    const printed: string[] = [];
+    gateway = await gatewayWith(undefined, { source: workingTreeSource(apis, { print: (text) => printed.push(text), debounceMs: 50 }) });
+    const first = served();
+    writeFileSync(apiFile, original.replace('"state": "started",', '"state": "started"'));
+    await waitFor(() => printed.some((text) => text.includes('JSON_SYNTAX')), 5000, 'the diagnostics');
+    writeFileSync(apiFile, original);
+    await waitFor(() => printed.some((text) => text.includes('compiles again')), 5000, 'the all-clear');
+    expect(printed.at(-1)).toContain(first!.slice(0, 12));
+    expect(served()).toBe(first);
+  }, 20_000);
 });
