@@ -29,6 +29,15 @@ export interface ServerOptions {
   readonly port: number;
   /** PEM certificate chain and key: https:// and wss:// on the same port. */
   readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
+  /** How long a client may take to send its request headers before a 408 (default 60000 ms). */
+  readonly headersTimeoutMs?: number;
+}
+
+/** The status a request the HTTP parser refused is answered with (before any routing). */
+function clientErrorStatus(code: string | undefined): string {
+  if (code === 'HPE_HEADER_OVERFLOW') return '431 Request Header Fields Too Large';
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return '408 Request Timeout';
+  return '400 Bad Request';
 }
 
 /** Why a connection ended when the client went away first (logged as status 499). */
@@ -91,7 +100,14 @@ export class GatewayServer {
     app.request = http.IncomingMessage.prototype as unknown as typeof app.request;
     app.response = http.ServerResponse.prototype as unknown as typeof app.response;
     app.use((req, res) => void this.#request(req, res));
-    const serverOptions: http.ServerOptions = { maxHeaderSize: 16 * 1024, requestTimeout: 60_000 };
+    const headersTimeout = options.headersTimeoutMs ?? 60_000;
+    const serverOptions: http.ServerOptions = {
+      maxHeaderSize: 16 * 1024,
+      requestTimeout: Math.max(60_000, headersTimeout),
+      headersTimeout,
+      // How often slow clients are looked for (node's default, 30 s, lets a slow client hold a socket that much longer).
+      connectionsCheckingInterval: Math.min(30_000, Math.max(100, headersTimeout / 4)),
+    };
     this.server = options.tls
       ? https.createServer({ ...serverOptions, cert: options.tls.cert, key: options.tls.key }, app)
       : http.createServer(serverOptions, app);
@@ -101,9 +117,9 @@ export class GatewayServer {
     });
     this.server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
       socket.on('error', () => undefined);
-      log.info({ err: error.code ?? error.message, status: error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400 }, 'bad request');
-      if (!socket.writable || (error as { code?: string }).code === 'ECONNRESET') return void socket.destroy();
-      const status = error.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+      const status = clientErrorStatus(error.code);
+      log.info({ err: error.code ?? error.message, status: Number(status.slice(0, 3)) }, 'bad request');
+      if (!socket.writable || error.code === 'ECONNRESET') return void socket.destroy();
       socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     });
     this.server.on('tlsClientError', (error: Error) => log.debug({ err: error.message }, 'TLS handshake failed'));

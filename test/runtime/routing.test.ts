@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import net from 'node:net';
 import type { Gateway } from '../../runtime/gateway.ts';
 import { NO_CONTEXT_PATH, NO_ENTRYPOINT } from '../../runtime/errors.ts';
+import { GatewayServer } from '../../runtime/server.ts';
+import { RouterSwitch } from '../../runtime/router.ts';
 import { makeBundle } from './bundles.ts';
 import { connect, gatewayWith, HandshakeRefused, within, wsUrl } from './harness.ts';
 
@@ -103,6 +105,19 @@ describe('routing', () => {
       });
     });
     expect((await fetch(`${gateway.url}/a?limit=1`)).status).toBe(200);
+  });
+
+  it('answers a client that sends its headers too slowly 408 Request Timeout, and closes it', async () => {
+    const server = new GatewayServer(new RouterSwitch(), { host: '127.0.0.1', port: 0, headersTimeoutMs: 300 });
+    const { port } = await server.listen();
+    try {
+      const started = Date.now();
+      expect(await raw(port, 'GET /a HTTP/1.1\r\nHost: x\r\nX-Slow: 1\r\n')).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
+      expect(Date.now() - started).toBeLessThan(1900);
+    } finally {
+      server.destroyAll();
+      await server.stopAccepting();
+    }
   });
 });
 
