@@ -4,7 +4,7 @@
  * copied to messages). An exchange swaps it whole when a deploy changes only plans or
  * subscriptions, so the endpoints, flows, fanout and the unconcerned connections stay.
  */
-import type { BundleApi } from '../schemas/types.ts';
+import type { BundleApi, Endpoint as EndpointConfig } from '../schemas/types.ts';
 import type { Entrypoint } from './entrypoints/entrypoint.ts';
 import type { Caller } from './plans/plan.ts';
 import { createEntrypoint } from './entrypoints/registry.ts';
@@ -22,10 +22,13 @@ export interface Admission {
   readonly entrypoints: readonly Entrypoint[];
 }
 
-/** Builds (configure once); throws when a plan or entrypoint cannot be built (a missing secret). */
-export function buildAdmission(api: BundleApi, instanceId: string): Admission {
+/**
+ * Builds (configure once); throws when a plan or entrypoint cannot be built (a missing secret).
+ * `subscribeEndpoint`: the config of the endpoint the exchange subscribes with.
+ */
+export function buildAdmission(api: BundleApi, instanceId: string, subscribeEndpoint: EndpointConfig | undefined): Admission {
   const plans = new PlanResolution(api);
-  const context = { apiId: api.id, api, instanceId, resolveSecret };
+  const context = { apiId: api.id, api, instanceId, resolveSecret, ...(subscribeEndpoint ? { subscribeEndpoint } : {}) };
   const entrypoints = api.definition.entrypoints
     .map((config) => createEntrypoint(config, context))
     .sort((a, b) => b.specificity - a.specificity);

@@ -59,6 +59,7 @@ export class Exchange {
   /** Canonical JSON of the definition: a deploy that keeps it can keep this exchange. */
   readonly #definition: string;
   readonly #instanceId: string;
+  readonly #subscribeConfig: BundleApi['definition']['endpoints'][number] | undefined;
   #admission: Admission;
   readonly #endpoints: Endpoint[];
   readonly #publishFlow: Flow;
@@ -90,7 +91,8 @@ export class Exchange {
     this.fanout = this.subscribeEndpoint?.shared
       ? new Fanout(this.subscribeEndpoint, this.#subscribeFlow, fanoutSettings, api.id)
       : undefined;
-    this.#admission = buildAdmission(api, this.#instanceId);
+    this.#subscribeConfig = this.subscribeEndpoint && definition.endpoints[this.#endpoints.indexOf(this.subscribeEndpoint)];
+    this.#admission = buildAdmission(api, this.#instanceId, this.#subscribeConfig);
   }
 
   /** The bundle API served now. */
@@ -118,7 +120,7 @@ export class Exchange {
    */
   async prepareAdmission(api: BundleApi): Promise<(() => Promise<void>) | null> {
     if (canonicalJson(api.definition) !== this.#definition) return null;
-    const next = buildAdmission(api, this.#instanceId);
+    const next = buildAdmission(api, this.#instanceId, this.#subscribeConfig);
     try {
       for (const entrypoint of next.entrypoints) await entrypoint.start?.(this);
     } catch (error) {

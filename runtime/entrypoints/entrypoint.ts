@@ -69,6 +69,8 @@ export interface EntrypointContext {
   readonly apiId: string;
   readonly api: BundleApi;
   readonly instanceId: string;
+  /** The config of the endpoint the exchange subscribes with (its instance says it subscribes), if any. */
+  readonly subscribeEndpoint?: import('../../schemas/types.ts').Endpoint;
   resolveSecret(ref: import('../../schemas/types.ts').SecretRef): string;
 }
 

@@ -13,7 +13,7 @@
  * partition; MQTT delivers one at a time), `qos` at-least-once / auto (commit after a 2xx) or
  * at-most-once / none (commit before the callback is called).
  */
-import type { Endpoint as EndpointConfig, WebhookEntrypoint } from '../../schemas/types.ts';
+import type { WebhookEntrypoint } from '../../schemas/types.ts';
 import type { EntrypointFactory } from './entrypoint.ts';
 import type { WebhookSpec } from '../webhooks/subscription.ts';
 import { webhookSubscriptionsFor, type WebhookClaim } from '../webhooks/subscriptions.ts';
@@ -21,7 +21,7 @@ import { canonicalJson } from '../bundle.ts';
 
 export const createWebhookEntrypoint: EntrypointFactory<WebhookEntrypoint> = (config, context) => {
   const { api } = context;
-  const endpoint = api.definition.endpoints.find(subscribes);
+  const endpoint = context.subscribeEndpoint;
   const concurrency = config.maxConcurrentPerSubscription ?? 1;
   const qos = config.qos ?? 'auto';
   const commit = qos === 'at-most-once' || qos === 'none' ? 'before' : 'after';
@@ -66,9 +66,3 @@ export const createWebhookEntrypoint: EntrypointFactory<WebhookEntrypoint> = (co
     }),
   };
 };
-
-/** The endpoint the exchange subscribes with: the first with an enabled consumer (the mock always subscribes). */
-function subscribes(config: EndpointConfig): boolean {
-  if (config.type === 'mock') return true;
-  return config.consumer !== undefined && config.consumer.enabled !== false;
-}

@@ -264,4 +264,16 @@ describe('webhook subscriptions', () => {
       delete process.env.SLUICE_TEST_WEBHOOK_TOKEN;
     }
   });
+
+  it('consumes from the endpoint the exchange subscribes with, whatever its type says (no type switch)', async () => {
+    const server = await callbackServer();
+    // A kafka config without a consumer section, built by a factory whose endpoint subscribes:
+    // the endpoint instance, not the config's type, decides.
+    const b = bundle({ acme: { callbackUrl: server.url } });
+    b.apis.orders!.definition.endpoints = [{ type: 'kafka', bootstrapServers: ['127.0.0.1:1'], producer: { topic: 'memory' } }];
+    gateway = await gatewayWith(makeBundle({ orders: { definition: b.apis.orders!.definition, plans: push, subscriptions: b.apis.orders!.subscriptions } }));
+    log.append('one', 'two');
+    await server.waitForDelivered(2, 5_000);
+    expect(server.delivered()).toEqual(['one', 'two']);
+  });
 });
