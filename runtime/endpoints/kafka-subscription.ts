@@ -4,7 +4,8 @@
  * Contract: records arrive in broker order per partition; each becomes one Message whose id is the
  * subscription's cursor after it (see kafka-cursor.ts). The consumer joins `groupId`, never commits
  * offsets (a Sluice subscription's position lives in its clients' cursors), starts every known
- * partition at `start` (next offset to read) and every other partition at its beginning. A bounded
+ * partition at `start` (next offset to read) and every other partition at its beginning. A topic
+ * that does not exist yet is waited for (backoff up to 5 s), as any Kafka consumer does. A bounded
  * buffer gives backpressure: the consumer waits while the reader is `BUFFER` messages behind.
  * The consumer is released exactly once, when the signal aborts, the reader stops, or the broker
  * goes away; the latter ends the iteration with ENDPOINT_UNAVAILABLE (kafkajs does not restart it:
@@ -13,10 +14,15 @@
 import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import type { Message } from '../message.ts';
 import { GatewayError, errors } from '../errors.ts';
+import { log } from '../log.ts';
 import { CursorTracker, type Positions } from './kafka-cursor.ts';
 
 const BUFFER = 256;
 const HEARTBEAT_WHILE_WAITING_MS = 1_000;
+/** Waiting for a topic that does not exist yet: 250 ms doubling to 5 s. */
+const MISSING_TOPIC_MIN_MS = 250;
+const MISSING_TOPIC_MAX_MS = 5_000;
+const logger = log.child({ endpoint: 'kafka' });
 
 export interface ConsumePlan {
   readonly kafka: Kafka;
@@ -94,7 +100,8 @@ export async function* consume(plan: ConsumePlan): AsyncGenerator<Message> {
     if (signal.aborted) return;
     await consumer.connect();
     if (closed) return;
-    await consumer.subscribe({ topics: [...topics], fromBeginning: true });
+    await subscribeWhenTopicsExist(consumer, topics, signal);
+    if (closed) return;
     const running = consumer.run({
       autoCommit: false,
       partitionsConsumedConcurrently: 1,
@@ -146,6 +153,35 @@ export async function* consume(plan: ConsumePlan): AsyncGenerator<Message> {
     signal.removeEventListener('abort', close);
     close();
     await consumer.disconnect().catch(() => {});
+  }
+}
+
+/**
+ * `consumer.subscribe`, retried with backoff while a topic does not exist yet (the broker creates
+ * it on the first metadata request when auto.create.topics.enable is on, and answers
+ * UNKNOWN_TOPIC_OR_PARTITION until it is ready; without auto-creation until someone creates it).
+ * Returns when subscribed or when `signal` aborted.
+ */
+async function subscribeWhenTopicsExist(consumer: Consumer, topics: readonly string[], signal: AbortSignal): Promise<void> {
+  for (let attempt = 0; !signal.aborted; attempt++) {
+    try {
+      await consumer.subscribe({ topics: [...topics], fromBeginning: true });
+      return;
+    } catch (error) {
+      const type = rootType(error);
+      if (type !== 'UNKNOWN_TOPIC_OR_PARTITION' && type !== 'LEADER_NOT_AVAILABLE') throw error;
+      if (attempt === 3) logger.warn({ topics }, 'kafka topic does not exist (yet): the subscription waits for it');
+      const wait = Math.min(MISSING_TOPIC_MAX_MS, MISSING_TOPIC_MIN_MS * 2 ** attempt);
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          signal.removeEventListener('abort', done);
+          resolve();
+        };
+        const timer = setTimeout(done, wait);
+        signal.addEventListener('abort', done, { once: true });
+      });
+    }
   }
 }
 

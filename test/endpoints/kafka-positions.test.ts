@@ -1,0 +1,69 @@
+/**
+ * Where a Kafka subscription starts and how it keeps its place when the topic moves under it:
+ * a record produced right after subscribe() is delivered (the start is the subscribe time, not
+ * when the consumer got round to asking the broker), a topic that does not exist yet is waited
+ * for, a cursor of another API is refused, and a partition that restarted below the
+ * subscription's position (topic deleted and created again, or a cursor from a broker that was
+ * reset) is read from its new beginning instead of being skipped silently.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { createKafkaEndpoint } from '../../runtime/endpoints/kafka.ts';
+import type { Endpoint } from '../../runtime/endpoints/endpoint.ts';
+import { GatewayError } from '../../runtime/errors.ts';
+import { setLogLevel } from '../../runtime/log.ts';
+import { kafkaBootstrap } from '../brokers/brokers.ts';
+import { collect, eventually, texts } from '../contract/endpoint-suite.ts';
+import { kcatProduce } from '../brokers-e2e/clients.ts';
+
+setLogLevel('silent');
+
+let bootstrap: string;
+let admin: Admin;
+const endpoints: Endpoint[] = [];
+const controllers: AbortController[] = [];
+
+beforeAll(async () => {
+  bootstrap = await kafkaBootstrap();
+  admin = new Kafka({ clientId: 'positions', brokers: [bootstrap], logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+});
+afterAll(async () => {
+  controllers.forEach((c) => c.abort());
+  await Promise.all(endpoints.map((e) => e.stop()));
+  await admin?.disconnect();
+});
+
+const cursorOf = (text: string) => Buffer.from(text, 'utf8').toString('base64url');
+
+async function started(topic: string, producer = false): Promise<Endpoint> {
+  const endpoint = createKafkaEndpoint(
+    { type: 'kafka', bootstrapServers: [bootstrap], consumer: { topics: [topic] }, ...(producer ? { producer: { topic } } : {}) },
+    { apiId: `positions-${topic}`, instanceId: 'test', resolveSecret: () => '' },
+  );
+  endpoints.push(endpoint);
+  await endpoint.start();
+  expect(endpoint.health().healthy).toBe(true);
+  return endpoint;
+}
+
+function subscribe(endpoint: Endpoint, cursor?: string) {
+  const controller = new AbortController();
+  controllers.push(controller);
+  return collect(endpoint.subscribe({ signal: controller.signal, ...(cursor ? { cursor } : {}) }));
+}
+
+it('a topic that does not exist yet is waited for, then read from its first record', { timeout: 60_000 }, async () => {
+  const topic = `positions-fresh-${randomUUID().slice(0, 6)}`;
+  const endpoint = await started(topic);
+  const sub = subscribe(endpoint);
+  // The subscription's own metadata request makes the broker create the topic (auto.create.topics.enable).
+  await eventually(async () => expect(await admin.listTopics()).toContain(topic), 15_000);
+  // Its consumer met UNKNOWN_TOPIC_OR_PARTITION by now: it must still be waiting, not failed.
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  expect(sub.ended, String(sub.error)).toBe(false);
+  await kcatProduce(bootstrap, topic, ['first', 'second']);
+  await sub.until(() => sub.messages.length >= 2, 20_000, 'the first records');
+  expect(texts(sub.messages)).toEqual(['first', 'second']);
+});
