@@ -4,11 +4,14 @@
  * Subscribe: one consumer group per API per runtime instance (`consumer.groupId`, default
  * `sluice-<api>-<instance>-<build>`, unique per endpoint build so a redeploy never rebalances
  * against the old build's consumer), shared by all clients through the fanout (`shared: true`). Offsets
- * are never committed: a subscription without a cursor starts at the partitions' ends
- * (`autoOffsetReset: latest`, captured when it starts, so nothing produced after a client
- * connected is missed) or their beginnings (`earliest`). A subscription with a cursor
+ * are never committed: a subscription without a cursor starts (`autoOffsetReset: latest`) at the
+ * first record of each partition stamped at or after the moment `subscribe()` was called (so a
+ * record produced after a client connected is never missed, even while the consumer is still
+ * joining its group) or at the partitions' beginnings (`earliest`). A subscription with a cursor
  * (`resumable: true`) gets its own short-lived consumer in a group of its own, reads every
- * partition strictly after the cursor's offsets, and lives as long as that client. Message ids are
+ * partition strictly after the cursor's offsets, and lives as long as that client. A cursor with
+ * no topic of this endpoint is a 400 INVALID_CURSOR (it belongs to another API); its other
+ * topics are ignored. Message ids are
  * cursors: see kafka-cursor.ts for the encoding. Metadata: topic, partition, offset, key, timestamp;
  * record headers become message headers and back.
  *
@@ -118,13 +121,24 @@ export const createKafkaEndpoint: EndpointFactory<KafkaEndpointConfig> = (config
     return topics;
   };
 
-  /** Where a subscription without a cursor starts: the current end (latest) or start (earliest) of every known partition. */
-  const startPositions = async (topics: readonly string[]): Promise<Positions> => {
+  /** A cursor may only name topics of this endpoint; one that shares none is another API's. */
+  const ours = (topic: string) => (topicPattern ? topicPattern.test(topic) : (consumerConfig?.topics ?? ([] as readonly string[])).includes(topic));
+  const checkCursor = (cursor: Positions) => {
+    if (![...cursor.keys()].some(ours)) throw errors.badRequest('INVALID_CURSOR', 'The cursor is not a Kafka cursor of this API.');
+  };
+
+  /**
+   * Where a subscription without a cursor starts: per partition, the first record stamped at or
+   * after `since` (latest; the partition's end when there is none yet) or the partition's start (earliest).
+   */
+  const startPositions = async (topics: readonly string[], since: number): Promise<Positions> => {
     const positions: Positions = new Map();
     for (const topic of topics) {
       try {
-        const offsets = await admin.fetchTopicOffsets(topic);
-        positions.set(topic, new Map(offsets.map((o) => [o.partition, BigInt(earliest ? o.low : o.high) - 1n])));
+        const offsets = earliest
+          ? (await admin.fetchTopicOffsets(topic)).map((o) => ({ partition: o.partition, offset: o.low }))
+          : await admin.fetchTopicOffsetsByTimestamp(topic, since);
+        positions.set(topic, new Map(offsets.map((o) => [o.partition, BigInt(o.offset) - 1n])));
       } catch (error) {
         if (!isUnknownTopic(error)) throw error; // a topic created later is read from its beginning
       }
@@ -132,9 +146,10 @@ export const createKafkaEndpoint: EndpointFactory<KafkaEndpointConfig> = (config
     return positions;
   };
 
-  async function* subscription(options: SubscribeOptions): AsyncGenerator<Message> {
+  async function* subscription(options: SubscribeOptions, since: number): AsyncGenerator<Message> {
     if (!consumerConfig) throw new GatewayError('ENDPOINT_NOT_SUBSCRIBING', 405, 'This API does not subscribe to Kafka.', 1008);
     const cursor = options.cursor !== undefined ? decodeCursor(options.cursor) : undefined;
+    if (cursor) checkCursor(cursor);
     if (!health.healthy) throw errors.endpointUnavailable('Kafka is unreachable');
     const shared = cursor === undefined && !sharedActive;
     let release = () => {};
@@ -149,7 +164,7 @@ export const createKafkaEndpoint: EndpointFactory<KafkaEndpointConfig> = (config
       let start: Positions;
       try {
         topics = await resolveTopics();
-        start = cursor ? new Map([...cursor].filter(([topic]) => topics.includes(topic))) : await startPositions(topics);
+        start = cursor ? new Map([...cursor].filter(([topic]) => topics.includes(topic))) : await startPositions(topics, since);
       } catch (error) {
         if (error instanceof GatewayError) throw error;
         brokerFailed(error);
@@ -183,7 +198,8 @@ export const createKafkaEndpoint: EndpointFactory<KafkaEndpointConfig> = (config
 
     health: () => (started ? health : { healthy: false, detail: stopped ? 'stopped' : 'not started' }),
 
-    subscribe: (options) => subscription({ ...options, signal: AbortSignal.any([options.signal, stopping.signal]) }),
+    // `since` is taken now, when the client subscribes, not when the consumer gets to ask the broker.
+    subscribe: (options) => subscription({ ...options, signal: AbortSignal.any([options.signal, stopping.signal]) }, Date.now()),
 
     async publish(message: PublishMessage) {
       if (!producerConfig) throw new GatewayError('ENDPOINT_NOT_PUBLISHING', 405, 'This API does not publish to Kafka.', 1008);

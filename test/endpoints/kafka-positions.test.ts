@@ -54,6 +54,21 @@ function subscribe(endpoint: Endpoint, cursor?: string) {
   return collect(endpoint.subscribe({ signal: controller.signal, ...(cursor ? { cursor } : {}) }));
 }
 
+it('a record published right after subscribe() is delivered (no warm-up needed)', { timeout: 60_000 }, async () => {
+  const topic = `positions-race-${randomUUID().slice(0, 6)}`;
+  await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+  await kcatProduce(bootstrap, topic, ['old-0', 'old-1']);
+  const endpoint = await started(topic, true);
+  for (let i = 0; i < 5; i++) {
+    const sub = subscribe(endpoint);
+    await endpoint.publish({ content: Buffer.from(`mine-${i}`), headers: {}, metadata: {} });
+    await sub.until(() => texts(sub.messages).includes(`mine-${i}`), 15_000, `mine-${i}`);
+    expect(texts(sub.messages)).toEqual([`mine-${i}`]);
+    controllers.at(-1)!.abort();
+    await sub.done;
+  }
+});
+
 it('a topic that does not exist yet is waited for, then read from its first record', { timeout: 60_000 }, async () => {
   const topic = `positions-fresh-${randomUUID().slice(0, 6)}`;
   const endpoint = await started(topic);
@@ -66,4 +81,16 @@ it('a topic that does not exist yet is waited for, then read from its first reco
   await kcatProduce(bootstrap, topic, ['first', 'second']);
   await sub.until(() => sub.messages.length >= 2, 20_000, 'the first records');
   expect(texts(sub.messages)).toEqual(['first', 'second']);
+});
+
+it('a cursor of another API (no topic in common) is a 400 INVALID_CURSOR, not a replay of the whole topic', { timeout: 30_000 }, async () => {
+  const topic = `positions-foreign-${randomUUID().slice(0, 6)}`;
+  await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+  await kcatProduce(bootstrap, topic, ['a', 'b']);
+  const endpoint = await started(topic);
+  const sub = subscribe(endpoint, cursorOf('someone-elses-topic@0#1'));
+  await sub.until(() => sub.ended, 10_000, 'the refusal');
+  expect(sub.error).toBeInstanceOf(GatewayError);
+  expect(sub.error).toMatchObject({ code: 'INVALID_CURSOR', status: 400 });
+  expect(sub.messages).toHaveLength(0);
 });
