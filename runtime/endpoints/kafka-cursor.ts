@@ -12,7 +12,8 @@
  * is simply `orders@0#41`. An id covers *all* partitions the subscription knew when it delivered
  * the message, not only the message's own: resuming from it reads every partition strictly after
  * its offset, so nothing is missed and nothing is delivered twice. Partitions absent from a cursor
- * (created later) are read from their beginning.
+ * (created later) are read from their beginning, and so is a partition whose end is now below the
+ * cursor's offset (the topic was deleted and created again): see kafka-subscription.ts.
  */
 import { errors } from '../errors.ts';
 
@@ -60,11 +61,16 @@ export class CursorTracker {
   }
 
   advance(topic: string, partition: number, offset: bigint): string {
+    this.restart(topic, partition, offset);
+    return this.cursor();
+  }
+
+  /** Sets a partition's last passed offset, also backwards (the partition restarted below it). */
+  restart(topic: string, partition: number, passed: bigint): void {
     let partitions = this.#positions.get(topic);
     if (!partitions) this.#positions.set(topic, (partitions = new Map()));
-    partitions.set(partition, offset);
+    partitions.set(partition, passed);
     this.#segments.delete(topic);
-    return this.cursor();
   }
 
   /** The last passed offset of a partition, if known. */

@@ -5,8 +5,11 @@
  * subscription's cursor after it (see kafka-cursor.ts). The consumer joins `groupId`, never commits
  * offsets (a Sluice subscription's position lives in its clients' cursors), starts every known
  * partition at `start` (next offset to read) and every other partition at its beginning. A topic
- * that does not exist yet is waited for (backoff up to 5 s), as any Kafka consumer does. A bounded
- * buffer gives backpressure: the consumer waits while the reader is `BUFFER` messages behind.
+ * that does not exist yet is waited for (backoff up to 5 s), as any Kafka consumer does. A
+ * partition whose end is below the subscription's position (the topic was deleted and created
+ * again, or a cursor from before a broker reset) is read from its new beginning, never skipped
+ * silently. A bounded buffer gives backpressure: the consumer waits while the reader is `BUFFER`
+ * messages behind.
  * The consumer is released exactly once, when the signal aborts, the reader stops, or the broker
  * goes away; the latter ends the iteration with ENDPOINT_UNAVAILABLE (kafkajs does not restart it:
  * clients reconnect with their cursor once the endpoint is healthy again).
@@ -84,6 +87,16 @@ export async function* consume(plan: ConsumePlan): AsyncGenerator<Message> {
       plan.onLag!(payload.topic, payload.partition, Number(payload.offsetLag) + buffer.length);
     });
   }
+  // A partition that restarted below the position (deleted and created again; kafkajs reset the
+  // out-of-range fetch to the beginning): its records are new, deliver them from the batch's first.
+  consumer.on(consumer.events.START_BATCH_PROCESS, ({ payload }) => {
+    const passed = tracker.position(payload.topic, payload.partition);
+    if (passed === undefined || payload.firstOffset == null || BigInt(payload.highWatermark) - 1n >= passed) return;
+    const from = BigInt(payload.firstOffset);
+    logger.warn({ topic: payload.topic, partition: payload.partition, position: String(passed), end: payload.highWatermark, from: String(from) },
+      'kafka partition ends below the subscription position (topic created again?): reading it from its new beginning');
+    tracker.restart(payload.topic, payload.partition, from - 1n);
+  });
   // After any (re)join, every assigned partition continues right after what this subscription
   // passed (offsets are never committed, so without this a partition coming back would restart
   // from its beginning). Seeks recorded here are applied before the generation's first fetch.

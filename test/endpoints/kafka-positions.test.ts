@@ -94,3 +94,37 @@ it('a cursor of another API (no topic in common) is a 400 INVALID_CURSOR, not a 
   expect(sub.error).toMatchObject({ code: 'INVALID_CURSOR', status: 400 });
   expect(sub.messages).toHaveLength(0);
 });
+
+it('a cursor past the end of a partition (the topic was created again) reads the partition from its beginning', { timeout: 60_000 }, async () => {
+  const topic = `positions-reset-${randomUUID().slice(0, 6)}`;
+  await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+  await kcatProduce(bootstrap, topic, ['new-0', 'new-1', 'new-2']);
+  const endpoint = await started(topic);
+  const sub = subscribe(endpoint, cursorOf(`${topic}@0#999`));
+  await sub.until(() => sub.messages.length >= 3, 20_000, 'the partition from its beginning');
+  expect(texts(sub.messages)).toEqual(['new-0', 'new-1', 'new-2']);
+  // The ids carry the partition's real position again: resuming from the last one gets only what follows.
+  const last = sub.messages[2]!.id;
+  expect(Buffer.from(last, 'base64url').toString()).toBe(`${topic}@0#2`);
+  await kcatProduce(bootstrap, topic, ['new-3']);
+  const resumed = subscribe(endpoint, last);
+  await resumed.until(() => resumed.messages.length >= 1, 20_000, 'resume after the reset');
+  expect(texts(resumed.messages)).toEqual(['new-3']);
+});
+
+it('a topic deleted and created again while consumed: the subscription goes on with the new records', { timeout: 90_000 }, async () => {
+  const topic = `positions-recreated-${randomUUID().slice(0, 6)}`;
+  await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+  const endpoint = await started(topic);
+  const sub = subscribe(endpoint);
+  await kcatProduce(bootstrap, topic, ['one', 'two', 'three', 'four']);
+  await sub.until(() => sub.messages.length >= 4, 20_000, 'the first records');
+  await admin.deleteTopics({ topics: [topic] });
+  await eventually(async () => expect(await admin.listTopics()).not.toContain(topic), 20_000);
+  // kcat creates it again (auto-creation) with its first records; retried while the deletion settles.
+  await eventually(() => kcatProduce(bootstrap, topic, ['again-0', 'again-1']), 30_000);
+  await sub.until(() => texts(sub.messages).includes('again-1'), 30_000, 'the records of the new topic');
+  expect(sub.ended, String(sub.error)).toBe(false);
+  expect(texts(sub.messages).slice(0, 6)).toEqual(['one', 'two', 'three', 'four', 'again-0', 'again-1']);
+  expect(sub.messages.slice(4, 6).map((m) => m.metadata.offset)).toEqual(['0', '1']);
+});
