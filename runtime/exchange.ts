@@ -21,7 +21,7 @@ import { createEndpoint } from './endpoints/registry.ts';
 import { buildAdmission, concerned, stopEntrypoints, type Admission } from './admission.ts';
 import { compileFlow, type Flow } from './policies/flow.ts';
 import { compileCors, type CorsPolicy } from './cors.ts';
-import { Connections } from './connections.ts';
+import { Connections, type Connection } from './connections.ts';
 import { Delivery } from './delivery.ts';
 import { Fanout, type FanoutSettings } from './fanout.ts';
 import { errors, type GatewayError } from './errors.ts';
@@ -61,6 +61,8 @@ export class Exchange {
   readonly #instanceId: string;
   readonly #subscribeConfig: BundleApi['definition']['endpoints'][number] | undefined;
   #admission: Admission;
+  /** The admission each caller was authenticated under. */
+  readonly #authenticatedUnder = new WeakMap<Caller, Admission>();
   readonly #endpoints: Endpoint[];
   readonly #publishFlow: Flow;
   readonly #subscribeFlow: Flow;
@@ -143,8 +145,23 @@ export class Exchange {
   }
 
   /** Who is calling: plans in order jwt, api-key, keyless (see PlanResolution); 401 when none accepts. */
-  authenticate(request: RequestView): Promise<Caller> {
-    return this.#admission.plans.authenticate(request);
+  async authenticate(request: RequestView): Promise<Caller> {
+    const admission = this.#admission;
+    const caller = await admission.plans.authenticate(request);
+    this.#authenticatedUnder.set(caller, admission);
+    return caller;
+  }
+
+  /**
+   * The caller's connection (release it with `connections.release`). A caller authenticated under
+   * plans that a deploy has changed for it since (the swap landed while it was being admitted) is
+   * aborted at once (1012), as the swap would have done had it been open.
+   */
+  open(entrypoint: string, caller: Caller): Connection {
+    const connection = this.connections.open(entrypoint, caller);
+    const admission = this.#authenticatedUnder.get(caller);
+    if (admission && admission !== this.#admission && concerned(admission, this.#admission)(caller)) connection.abort(errors.serviceRestart());
+    return connection;
   }
 
   /** Rate limits of the caller's plan: headers to add, or a 429 GatewayError. */

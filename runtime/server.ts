@@ -194,7 +194,7 @@ export class GatewayServer {
       trace.plan = caller.planKey;
       headers = { ...headers, ...(await exchange.admit(caller, 'connect')) };
       for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
-      connection = exchange.connections.open(entrypoint.type, caller);
+      connection = exchange.open(entrypoint.type, caller);
       const open = connection;
       emit({ kind: 'connection', api: exchange.id, entrypoint: entrypoint.type, delta: 1 });
       res.on('close', () => open.abort(clientGone()));
@@ -237,7 +237,7 @@ export class GatewayServer {
       trace.plan = caller.planKey;
       headers = { ...headers, ...(await exchange.admit(caller, 'connect')) };
       if (socket.destroyed) throw clientGone();
-      connection = exchange.connections.open(entrypoint.type, caller);
+      connection = exchange.open(entrypoint.type, caller);
       const open = connection;
       emit({ kind: 'connection', api: exchange.id, entrypoint: entrypoint.type, delta: 1 });
       socket.on('close', () => open.abort(clientGone()));

@@ -93,7 +93,7 @@ export const createWebsocketEntrypoint: EntrypointFactory<WebsocketEntrypoint> =
         clearInterval(pinger);
         resolve();
       });
-      connection.signal.addEventListener('abort', () => {
+      const onAbort = () => {
         const reason = connection.signal.reason;
         if ((reason as GatewayError)?.code === 'CLIENT_GONE') return;
         if ((reason as GatewayError)?.code === 'SLOW_CONSUMER') {
@@ -101,8 +101,14 @@ export const createWebsocketEntrypoint: EntrypointFactory<WebsocketEntrypoint> =
           emit({ kind: 'slow-consumer', api: exchange.id, entrypoint: 'websocket' });
         }
         close(closeCodeOf(reason), closeReason(reason));
-      }, { once: true });
-      const aborted = new Promise<void>((resolve) => connection.signal.addEventListener('abort', () => resolve(), { once: true }));
+      };
+      // Aborted already (a handshake that landed on a drained exchange, or on plans a deploy just
+      // changed for this caller): close at once, an abort event will not come again.
+      if (connection.signal.aborted) onAbort();
+      else connection.signal.addEventListener('abort', onAbort, { once: true });
+      const aborted = connection.signal.aborted
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => connection.signal.addEventListener('abort', () => resolve(), { once: true }));
 
       // Keepalive: ping every interval; two missed pongs terminate.
       let missed = 0;

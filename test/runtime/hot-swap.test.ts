@@ -5,6 +5,7 @@ import { NO_CONTEXT_PATH } from '../../runtime/errors.ts';
 import { makeBundle, type ApiSpec } from './bundles.ts';
 import { countingFactory, kafkaConfig } from './counting-endpoint.ts';
 import { connect, gatewayWith, HandshakeRefused, waitFor, within, wsUrl } from './harness.ts';
+import { holdKeylessAuthentication } from './held-plan.ts';
 
 const counting = countingFactory();
 extraEndpointFactories.set('kafka', counting.factory);
@@ -139,5 +140,20 @@ describe('hot swap', () => {
     const status = await (await fetch(`${gateway.adminUrl}/status`)).json();
     expect(status.apis.d).toMatchObject({ state: 'failed', error: 'secret env:MISSING cannot be resolved' });
     a.ws.close();
+  });
+
+  it('closes (1012) a WebSocket whose handshake was admitted while its API was being replaced', async () => {
+    const held = holdKeylessAuthentication();
+    try {
+      await gateway.deploy(makeBundle({ a: { definition: { ...A.definition, name: 'a held' } }, b: B }));
+      const late = connect(wsUrl(gateway, '/a'));
+      await waitFor(() => held.waiting() === 1, 2000, 'the handshake to wait in authentication');
+      await gateway.deploy(makeBundle({ a: { definition: { ...A.definition, name: 'a v3' } }, b: B }));
+      held.release();
+      expect((await within(late.closed, 2000, 'the late client to close')).code).toBe(1012);
+    } finally {
+      held.restore();
+      held.release();
+    }
   });
 });

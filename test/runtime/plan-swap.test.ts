@@ -9,6 +9,7 @@ import type { Api, Plan, Subscription } from '../../schemas/types.ts';
 import { makeBundle, type ApiSpec } from './bundles.ts';
 import { connect, gatewayWith, HandshakeRefused, waitFor, within, wsUrl } from './harness.ts';
 import { newApiKey } from '../plans/fixtures.ts';
+import { holdKeylessAuthentication } from './held-plan.ts';
 
 const acme = newApiKey();
 const beta = newApiKey();
@@ -86,5 +87,20 @@ describe('hot swap of plans and subscriptions', () => {
     await stillReceiving(a, 'acme');
     expect((await fetch(`${gateway.url}/p?limit=1`, { headers: { 'X-Api-Key': beta.key } })).status).toBe(200);
     a.ws.close();
+  });
+
+  it('closes a connection authenticated under the old plans when the swap lands while it was being admitted', async () => {
+    const held = holdKeylessAuthentication();
+    try {
+      await gateway.deploy(makeBundle({ p: api({ acme: sub(acme.hash) }), k: api({}, { open: { ...open.open!, description: 'held' } }) }));
+      const late = connect(wsUrl(gateway, '/k'));
+      await waitFor(() => held.waiting() === 1, 2000, 'the handshake to wait in authentication');
+      await gateway.deploy(makeBundle({ p: api({ acme: sub(acme.hash) }), k: api({}, { open: { ...open.open!, description: 'held', rateLimit: { limit: 1000 } } }) }));
+      held.release();
+      expect((await within(late.closed, 2000, 'the late client to close')).code).toBe(1012);
+    } finally {
+      held.restore();
+      held.release();
+    }
   });
 });
