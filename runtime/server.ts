@@ -85,6 +85,8 @@ interface Trace {
 export class GatewayServer {
   readonly server: http.Server;
   #stopping = false;
+  /** Sockets that arrived by `upgrade` (node's closeAllConnections does not see them). */
+  readonly #upgraded = new Set<Duplex>();
 
   constructor(
     private readonly routers: RouterSwitch,
@@ -113,6 +115,8 @@ export class GatewayServer {
       : http.createServer(serverOptions, app);
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       socket.on('error', (error) => log.debug({ err: error.message, path: safePath(req.url) }, 'socket error in upgrade'));
+      this.#upgraded.add(socket);
+      socket.once('close', () => this.#upgraded.delete(socket));
       void this.#upgrade(req, socket, head);
     });
     this.server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
@@ -143,9 +147,10 @@ export class GatewayServer {
     return closed;
   }
 
-  /** Last resort after the grace period. */
+  /** Last resort after the grace period: every socket, WebSockets and handshakes in progress included. */
   destroyAll(): void {
     this.server.closeAllConnections();
+    for (const socket of this.#upgraded) socket.destroy();
   }
 
   /** Route, CORS, entrypoint: what both paths share. Throws a GatewayError. */

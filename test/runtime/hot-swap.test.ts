@@ -156,4 +156,20 @@ describe('hot swap', () => {
       held.release();
     }
   });
+
+  it('closes within its grace even while a handshake is still being admitted', async () => {
+    const held = holdKeylessAuthentication();
+    try {
+      await gateway.deploy(makeBundle({ a: { definition: { ...A.definition, name: 'a held' } }, b: B }));
+      const late = connect(wsUrl(gateway, '/a'));
+      await waitFor(() => held.waiting() === 1, 2000, 'the handshake to wait in authentication');
+      const started = Date.now();
+      await within(gateway.close(), 6000, 'the gateway to close');
+      expect(Date.now() - started).toBeLessThan(5000);
+      await within(late.closed, 2000, 'the pending handshake to be cut');
+    } finally {
+      held.restore();
+      held.release();
+    }
+  });
 });
