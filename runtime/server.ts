@@ -18,7 +18,8 @@ import express from 'express';
 import type { RouterSwitch } from './router.ts';
 import type { Exchange } from './exchange.ts';
 import type { Connection } from './connections.ts';
-import type { RequestView } from './plans/plan.ts';
+import type { Caller, RequestView } from './plans/plan.ts';
+import type { Entrypoint } from './entrypoints/entrypoint.ts';
 import { errors, GatewayError } from './errors.ts';
 import { writeError, writeHandshakeError, asGatewayError } from './entrypoints/entrypoint.ts';
 import { log, safePath, type Logger } from './log.ts';
@@ -69,6 +70,37 @@ const REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
 export function requestIdOf(req: IncomingMessage): string {
   const given = req.headers['x-request-id'];
   return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+/** A request or handshake admitted by every check: where it goes and who calls. */
+interface Admitted {
+  readonly url: URL;
+  readonly exchange: Exchange;
+  readonly entrypoint: Entrypoint;
+  readonly caller: Caller;
+}
+
+/** One request or handshake as it goes through the gateway: its log line and what it holds. */
+interface Visit {
+  readonly started: number;
+  readonly requestId: string;
+  readonly log: Logger;
+  readonly trace: Trace;
+  /** Headers for the answer (CORS, rate limit), success or error. */
+  readonly headers: Record<string, string>;
+  exchange?: Exchange;
+  connection?: Connection;
+}
+
+function newVisit(req: IncomingMessage): Visit {
+  const requestId = requestIdOf(req);
+  return {
+    started: performance.now(),
+    requestId,
+    log: log.child({ requestId }),
+    trace: { api: null, entrypoint: null, plan: null, status: 0, messages: 0 },
+    headers: {},
+  };
 }
 
 interface Trace {
@@ -153,116 +185,107 @@ export class GatewayServer {
     for (const socket of this.#upgraded) socket.destroy();
   }
 
-  /** Route, CORS, entrypoint: what both paths share. Throws a GatewayError. */
-  #route(req: IncomingMessage, upgrade: boolean, trace: Trace): { url: URL; exchange: Exchange; cors: Record<string, string>; preflight?: Record<string, string> } {
+  /**
+   * What a request and a handshake share, in order: route (404), CORS (403; a preflight is
+   * answered by the caller with `preflight`), entrypoint (404), plan (401), rate limit (429).
+   * Records each step in `visit` (trace, headers). Throws a GatewayError.
+   */
+  async #admit(req: IncomingMessage, upgrade: boolean, visit: Visit): Promise<Admitted | { preflight: Record<string, string> }> {
     if (this.#stopping) throw errors.gatewayStopping();
     const url = parseUrl(req);
     const exchange = this.routers.current?.match(url.pathname) ?? null;
     if (!exchange) throw errors.noContextPath();
-    trace.api = exchange.id;
+    visit.trace.api = exchange.id;
+    visit.exchange = exchange;
     const origin = req.headers.origin;
-    let cors: Record<string, string> = {};
     if (exchange.cors && typeof origin === 'string') {
       if (!exchange.cors.allows(origin)) throw errors.originNotAllowed();
       if (!upgrade && req.method === 'OPTIONS' && req.headers['access-control-request-method']) {
         const asked = req.headers['access-control-request-headers'];
-        return { url, exchange, cors, preflight: exchange.cors.preflightHeaders(origin, typeof asked === 'string' ? asked : undefined) };
+        return { preflight: exchange.cors.preflightHeaders(origin, typeof asked === 'string' ? asked : undefined) };
       }
-      cors = exchange.cors.responseHeaders(origin);
+      Object.assign(visit.headers, exchange.cors.responseHeaders(origin));
     }
-    return { url, exchange, cors };
+    const entrypoint = exchange.entrypoints.find((e) => (upgrade ? e.upgrade : e.handle) && e.accepts(req, upgrade));
+    if (!entrypoint) throw errors.noEntrypoint();
+    visit.trace.entrypoint = entrypoint.type;
+    const caller = await exchange.authenticate(requestView(req, url));
+    visit.trace.plan = caller.planKey;
+    Object.assign(visit.headers, await exchange.admit(caller, 'connect'));
+    return { url, exchange, entrypoint, caller };
+  }
+
+  /** Opens the admitted caller's connection; it aborts with CLIENT_GONE when `gone` fires. */
+  #open(visit: Visit, { exchange, entrypoint, caller }: Admitted, gone: (abort: () => void) => void): Connection {
+    const connection = exchange.open(entrypoint.type, caller);
+    visit.connection = connection;
+    emit({ kind: 'connection', api: exchange.id, entrypoint: entrypoint.type, delta: 1 });
+    gone(() => connection.abort(clientGone()));
+    return connection;
+  }
+
+  /** A failure of this visit as a GatewayError, counted once and logged when it is the gateway's own. */
+  #failed(visit: Visit, error: unknown): GatewayError {
+    const gatewayError = asGatewayError(error);
+    if (gatewayError.code === 'INTERNAL') visit.log.error({ err: error, api: visit.trace.api }, 'request failed');
+    visit.trace.code = gatewayError.code;
+    (visit.connection ?? trafficMeterFor(visit.trace.api ?? '', visit.trace.entrypoint ?? '')).failed(error);
+    return gatewayError;
+  }
+
+  /** Releases the connection (exactly once) and writes the visit's log line. */
+  #finish(req: IncomingMessage, visit: Visit): void {
+    const { connection, exchange, trace } = visit;
+    if (connection && exchange) {
+      exchange.connections.release(connection);
+      emit({ kind: 'connection', api: exchange.id, entrypoint: connection.entrypoint, delta: -1 });
+      trace.messages = connection.messages;
+      if (connection.closeCode !== undefined) trace.closeCode = connection.closeCode;
+    }
+    this.#log(req, trace, visit.started, visit.log);
   }
 
   async #request(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const started = performance.now();
-    const trace: Trace = { api: null, entrypoint: null, plan: null, status: 0, messages: 0 };
-    const requestId = requestIdOf(req);
-    const requestLog = log.child({ requestId });
-    let exchange: Exchange | undefined;
-    let connection: Connection | undefined;
-    let headers: Record<string, string> = {};
-    res.setHeader('X-Request-Id', requestId);
-    res.on('error', (error) => requestLog.debug({ err: error.message }, 'response error'));
+    const visit = newVisit(req);
+    res.setHeader('X-Request-Id', visit.requestId);
+    res.on('error', (error) => visit.log.debug({ err: error.message }, 'response error'));
     try {
-      const routed = this.#route(req, false, trace);
-      exchange = routed.exchange;
-      trace.api = exchange.id;
-      headers = routed.cors;
-      if (routed.preflight) {
-        res.writeHead(204, { ...routed.preflight, 'Content-Length': '0' }).end();
+      const admitted = await this.#admit(req, false, visit);
+      if ('preflight' in admitted) {
+        res.writeHead(204, { ...admitted.preflight, 'Content-Length': '0' }).end();
         return;
       }
-      const entrypoint = exchange.entrypoints.find((e) => e.handle && e.accepts(req, false));
-      if (!entrypoint) throw errors.noEntrypoint();
-      trace.entrypoint = entrypoint.type;
-      const caller = await exchange.authenticate(requestView(req, routed.url));
-      trace.plan = caller.planKey;
-      headers = { ...headers, ...(await exchange.admit(caller, 'connect')) };
-      for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
-      connection = exchange.open(entrypoint.type, caller);
-      const open = connection;
-      emit({ kind: 'connection', api: exchange.id, entrypoint: entrypoint.type, delta: 1 });
-      res.on('close', () => open.abort(clientGone()));
-      if (res.destroyed || req.destroyed) open.abort(clientGone());
-      await entrypoint.handle!({ exchange, caller, url: routed.url, req, res, connection, log: requestLog });
+      for (const [name, value] of Object.entries(visit.headers)) res.setHeader(name, value);
+      const connection = this.#open(visit, admitted, (abort) => {
+        res.on('close', abort);
+        if (res.destroyed || req.destroyed) abort();
+      });
+      const { exchange, caller, url, entrypoint } = admitted;
+      await entrypoint.handle!({ exchange, caller, url, req, res, connection, log: visit.log });
     } catch (error) {
-      const gatewayError = asGatewayError(error);
-      if (gatewayError.status >= 500 && gatewayError.code === 'INTERNAL') requestLog.error({ err: error, api: trace.api }, 'request failed');
-      trace.code = gatewayError.code;
-      (connection ?? trafficMeterFor(trace.api ?? '', trace.entrypoint ?? '')).failed(error);
-      writeError(res, gatewayError, headers);
+      writeError(res, this.#failed(visit, error), visit.headers);
     } finally {
-      if (connection && exchange) {
-        exchange.connections.release(connection);
-        emit({ kind: 'connection', api: exchange.id, entrypoint: connection.entrypoint, delta: -1 });
-        trace.messages = connection.messages;
-      }
-      trace.status = res.writableFinished || res.headersSent ? res.statusCode : 499;
-      this.#log(req, trace, started, requestLog);
+      visit.trace.status = res.writableFinished || res.headersSent ? res.statusCode : 499;
+      this.#finish(req, visit);
     }
   }
 
   async #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    const started = performance.now();
-    const trace: Trace = { api: null, entrypoint: null, plan: null, status: 0, messages: 0 };
-    const requestId = requestIdOf(req);
-    const requestLog = log.child({ requestId });
-    let exchange: Exchange | undefined;
-    let connection: Connection | undefined;
-    let headers: Record<string, string> = { 'X-Request-Id': requestId };
+    const visit = newVisit(req);
+    visit.headers['X-Request-Id'] = visit.requestId;
     try {
-      const routed = this.#route(req, true, trace);
-      exchange = routed.exchange;
-      trace.api = exchange.id;
-      headers = { ...headers, ...routed.cors };
-      const entrypoint = exchange.entrypoints.find((e) => e.upgrade && e.accepts(req, true));
-      if (!entrypoint) throw errors.noEntrypoint();
-      trace.entrypoint = entrypoint.type;
-      const caller = await exchange.authenticate(requestView(req, routed.url));
-      trace.plan = caller.planKey;
-      headers = { ...headers, ...(await exchange.admit(caller, 'connect')) };
-      if (socket.destroyed) throw clientGone();
-      connection = exchange.open(entrypoint.type, caller);
-      const open = connection;
-      emit({ kind: 'connection', api: exchange.id, entrypoint: entrypoint.type, delta: 1 });
-      socket.on('close', () => open.abort(clientGone()));
-      trace.status = 101;
-      await entrypoint.upgrade!({ exchange, caller, url: routed.url, req, socket, head, responseHeaders: headers, connection, log: requestLog });
+      const admitted = await this.#admit(req, true, visit);
+      if ('preflight' in admitted || socket.destroyed) throw clientGone();
+      const connection = this.#open(visit, admitted, (abort) => socket.on('close', abort));
+      visit.trace.status = 101;
+      const { exchange, caller, url, entrypoint } = admitted;
+      await entrypoint.upgrade!({ exchange, caller, url, req, socket, head, responseHeaders: visit.headers, connection, log: visit.log });
     } catch (error) {
-      const gatewayError = asGatewayError(error);
-      if (gatewayError.code === 'INTERNAL') requestLog.error({ err: error, api: trace.api }, 'handshake failed');
-      trace.status = gatewayError.status;
-      trace.code = gatewayError.code;
-      (connection ?? trafficMeterFor(trace.api ?? '', trace.entrypoint ?? '')).failed(error);
-      writeHandshakeError(socket, gatewayError, headers);
+      const gatewayError = this.#failed(visit, error);
+      visit.trace.status = gatewayError.status;
+      writeHandshakeError(socket, gatewayError, visit.headers);
     } finally {
-      if (connection && exchange) {
-        exchange.connections.release(connection);
-        emit({ kind: 'connection', api: exchange.id, entrypoint: connection.entrypoint, delta: -1 });
-        trace.messages = connection.messages;
-        trace.closeCode = connection.closeCode;
-      }
-      this.#log(req, trace, started, requestLog);
+      this.#finish(req, visit);
     }
   }
 
