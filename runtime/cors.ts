@@ -1,7 +1,8 @@
 /**
  * CORS of one API, compiled once per bundle. Without settings the gateway adds no header and
  * checks nothing (browsers then refuse cross-origin reads). With settings: a request whose
- * Origin is not allowed gets 403; a request without Origin is never refused.
+ * Origin is not allowed gets 403; a request without Origin is never refused. `compileCors`
+ * throws for `*` with credentials (the API then fails to build).
  */
 import type { Cors } from '../schemas/types.ts';
 
@@ -19,6 +20,9 @@ export function compileCors(config: Cors | undefined): CorsPolicy | null {
   const any = config.allowOrigins.includes('*');
   const origins = new Set(config.allowOrigins.map((o) => o.replace(/\/$/, '').toLowerCase()));
   const credentials = config.allowCredentials === true;
+  // Every origin with credentials would let any page read with the user's cookies; the compiler
+  // refuses it (CORS_WILDCARD_CREDENTIALS) and so does the runtime, for bundles made otherwise.
+  if (any && credentials) throw new Error('cors: allowOrigins "*" cannot be combined with allowCredentials true');
   const methods = (config.allowMethods ?? ['GET', 'POST', 'OPTIONS']).join(', ');
   const allowHeaders = config.allowHeaders ?? ['Content-Type', 'Authorization', 'X-Api-Key', 'Last-Event-ID'];
   const expose = (config.exposeHeaders ?? []).join(', ');

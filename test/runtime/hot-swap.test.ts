@@ -172,4 +172,12 @@ describe('hot swap', () => {
       held.release();
     }
   });
+
+  it('refuses to build an API whose CORS reflects any origin with credentials (a bundle not made by the compiler)', async () => {
+    const result = await gateway.deploy(makeBundle({ a: A, b: B, c: { definition: { cors: { allowOrigins: ['*'], allowCredentials: true } } } }));
+    expect(result).toMatchObject({ deployed: true, failed: ['c'] });
+    const res = await fetch(`${gateway.url}/c?limit=1`, { headers: { Origin: 'https://evil.example' } });
+    expect(res.status).toBe(503);
+    expect(res.headers.get('access-control-allow-credentials')).toBeNull();
+  });
 });
