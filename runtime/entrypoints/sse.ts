@@ -90,13 +90,36 @@ function piped(queue: ClientQueue, res: ServerResponse, connection: { messages: 
   });
 }
 
+/**
+ * `promise`'s value, or undefined as soon as `signal` aborted. Attaches nothing that outlives the
+ * call: racing each message against one promise that lives as long as the connection would keep
+ * every race's reaction alive until the connection ends (hundreds of bytes per message).
+ */
+function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
+  if (signal.aborted) return Promise.resolve(undefined);
+  return new Promise<T | undefined>((resolve, reject) => {
+    const onAbort = () => resolve(undefined);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
 /** Writes, waiting for the client to read while the buffer is over HIGH_WATER (or the connection ends). */
-async function write(res: ServerResponse, chunk: Buffer | string, ended: Promise<void>): Promise<void> {
+async function write(res: ServerResponse, chunk: Buffer | string, signal: AbortSignal): Promise<void> {
   if (res.writableLength < HIGH_WATER) {
     res.write(chunk);
     return;
   }
-  await Promise.race([new Promise<void>((resolve) => res.write(chunk, () => resolve())), ended]);
+  await unlessAborted(new Promise<void>((resolve) => res.write(chunk, () => resolve())), signal);
 }
 
 export const createSseEntrypoint: EntrypointFactory<SseEntrypoint> = (config) => {
@@ -128,7 +151,6 @@ export const createSseEntrypoint: EntrypointFactory<SseEntrypoint> = (config) =>
       if (iterator) await new Promise((resolve) => setImmediate(resolve));
       if (failure !== undefined && asGatewayError(failure).status < 500) throw failure;
 
-      const ended = new Promise<void>((resolve) => connection.signal.addEventListener('abort', () => resolve(), { once: true }));
       res.statusCode = 200;
       res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
       res.setHeader('Cache-Control', 'no-cache');
@@ -147,14 +169,14 @@ export const createSseEntrypoint: EntrypointFactory<SseEntrypoint> = (config) =>
           const error = await piped(queue, res, connection, (delivery) => delivery.encoded(memoKey, encode));
           reason = error ?? (connection.signal.aborted ? connection.signal.reason : undefined);
         } else {
-          await Promise.race([pending, ended]);
+          await unlessAborted(pending!, connection.signal);
           let next = first;
           if (failure !== undefined) throw failure;
           while (next && !next.done && !connection.signal.aborted) {
             connection.messages++;
-            await write(res, next.value.encoded(memoKey, encode), ended);
+            await write(res, next.value.encoded(memoKey, encode), connection.signal);
             if (connection.signal.aborted) break;
-            next = await Promise.race([iterator!.next(), ended.then(() => undefined)]);
+            next = await unlessAborted(iterator!.next(), connection.signal);
           }
           if (connection.signal.aborted) reason = connection.signal.reason;
         }
