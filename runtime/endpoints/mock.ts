@@ -39,16 +39,29 @@ export function createMock(config: MockConfig): MockEndpointInstance {
 
   async function* generate(options: SubscribeOptions): AsyncGenerator<Message> {
     let id = firstId(options.cursor);
-    const signal = AbortSignal.any([options.signal, stopping.signal]);
-    const started = Date.now();
-    for (let n = 1; count === undefined || id < count; n++, id++) {
-      const due = started + n * interval;
-      try {
-        await sleep(Math.max(0, due - Date.now()), undefined, { signal });
-      } catch {
-        return;
+    // Ends with the subscriber or the endpoint. Linked by listeners removed when the subscription
+    // ends: AbortSignal.any on the endpoint-long `stopping` signal keeps every subscription's
+    // signal alive as long as the endpoint (node 20).
+    const stop = stopping.signal;
+    const ended = new AbortController();
+    const end = () => ended.abort();
+    if (options.signal.aborted || stop.aborted) return;
+    options.signal.addEventListener('abort', end, { once: true });
+    stop.addEventListener('abort', end, { once: true });
+    try {
+      const started = Date.now();
+      for (let n = 1; count === undefined || id < count; n++, id++) {
+        const due = started + n * interval;
+        try {
+          await sleep(Math.max(0, due - Date.now()), undefined, { signal: ended.signal });
+        } catch {
+          return;
+        }
+        yield message({ id: String(id), content, headers, metadata });
       }
-      yield message({ id: String(id), content, headers, metadata });
+    } finally {
+      options.signal.removeEventListener('abort', end);
+      stop.removeEventListener('abort', end);
     }
   }
 
