@@ -9,7 +9,8 @@
  * partition whose end is below the subscription's position (the topic was deleted and created
  * again, or a cursor from before a broker reset) is read from its new beginning, never skipped
  * silently. A bounded buffer gives backpressure: the consumer waits while the reader is `BUFFER`
- * messages behind.
+ * messages behind, and each fetch is bounded (FETCH_MAX_BYTES), so a resuming client that
+ * catches up on a long backlog holds little memory.
  * The consumer is released exactly once, when the signal aborts, the reader stops, or the broker
  * goes away; the latter ends the iteration with ENDPOINT_UNAVAILABLE (kafkajs does not restart it:
  * clients reconnect with their cursor once the endpoint is healthy again).
@@ -22,6 +23,9 @@ import { CursorTracker, type Positions } from './kafka-cursor.ts';
 
 const BUFFER = 256;
 const HEARTBEAT_WHILE_WAITING_MS = 1_000;
+/** Bytes one fetch may return, in all and per partition (kafkajs defaults: 10 MiB and 1 MiB). */
+const FETCH_MAX_BYTES = 1024 * 1024;
+const FETCH_MAX_BYTES_PER_PARTITION = 256 * 1024;
 /** Waiting for a topic that does not exist yet: 250 ms doubling to 5 s. */
 const MISSING_TOPIC_MIN_MS = 250;
 const MISSING_TOPIC_MAX_MS = 5_000;
@@ -52,6 +56,8 @@ export async function* consume(plan: ConsumePlan): AsyncGenerator<Message> {
     rebalanceTimeout: 10_000,
     heartbeatInterval: 1_000,
     maxWaitTimeInMs: 250,
+    maxBytes: FETCH_MAX_BYTES,
+    maxBytesPerPartition: FETCH_MAX_BYTES_PER_PARTITION,
     retry: { retries: 4, initialRetryTime: 250, maxRetryTime: 2_000, restartOnFailure: async () => false },
   });
   const tracker = new CursorTracker(start);
