@@ -48,8 +48,13 @@ function requestView(req: IncomingMessage, url: URL): RequestView {
   return { headers: req.headers, query: url.searchParams, remoteAddress: req.socket.remoteAddress ?? '' };
 }
 
+/** Absolute-form targets (`GET http://host/path`, sent by clients configured for a proxy; RFC 9112 3.2.2). */
+const ABSOLUTE_FORM = /^https?:\/\/[^/?#]*/i;
+
+/** The request target as a URL on the gateway: origin-form, or absolute-form whose host is ignored. */
 function parseUrl(req: IncomingMessage): URL {
-  const raw = req.url ?? '/';
+  const given = req.url ?? '/';
+  const raw = ABSOLUTE_FORM.test(given) ? given.replace(ABSOLUTE_FORM, '') || '/' : given;
   if (!raw.startsWith('/') || raw.length > 8192) throw errors.badRequest('BAD_URL', 'The request URL is malformed.');
   try {
     // Concatenated, not resolved: `//a` is a path here, never a host.
