@@ -8,6 +8,9 @@ import type { Caller } from './plans/plan.ts';
 import { errors } from './errors.ts';
 import { trafficMeterFor, type Tally, type TrafficMeter } from './telemetry.ts';
 
+/** The longest delay a node timer takes (a longer one fires at once). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export class Connection implements Tally {
   /** Messages delivered to or published by this client; entrypoints count, the log line reports. */
   messages = 0;
@@ -25,11 +28,14 @@ export class Connection implements Tally {
     /** This connection's API and entrypoint meter (noTrafficMeter without metrics). */
     readonly meter: TrafficMeter,
   ) {
-    if (caller.expiresAt !== undefined) {
-      const ms = caller.expiresAt - Date.now();
-      if (ms <= 0) this.abort(errors.credentialExpired());
-      else this.#expiry = setTimeout(() => this.abort(errors.credentialExpired()), Math.min(ms, 2 ** 31 - 1));
-    }
+    if (caller.expiresAt !== undefined) this.#expireAt(caller.expiresAt);
+  }
+
+  /** Aborts with CREDENTIAL_EXPIRED at `at`; a timer waits at most ~24.8 days, so a later one re-arms. */
+  #expireAt(at: number): void {
+    const ms = at - Date.now();
+    if (ms <= 0) return this.abort(errors.credentialExpired());
+    this.#expiry = setTimeout(() => (ms > MAX_TIMER_MS ? this.#expireAt(at) : this.abort(errors.credentialExpired())), Math.min(ms, MAX_TIMER_MS));
   }
 
   /**
