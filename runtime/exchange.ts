@@ -37,7 +37,7 @@ export interface ExchangeOptions {
 }
 
 export interface SubscribeRequest {
-  /** Resume strictly after this message id (needs a resumable endpoint; bypasses the shared fanout). */
+  /** Resume strictly after this message id (resumable endpoints; bypasses the shared fanout); ignored by others. */
   readonly cursor?: string;
   readonly signal: AbortSignal;
   /**
@@ -218,11 +218,10 @@ export class Exchange {
     const endpoint = this.subscribeEndpoint;
     if (!endpoint) throw errors.badRequest('SUBSCRIBE_NOT_SUPPORTED', 'This API does not deliver messages to clients.');
     const tally = this.#tally(caller);
-    if (this.fanout && request.cursor === undefined) return this.fanout.attach(request.signal, request.onFailure, tally);
-    if (request.cursor !== undefined && !endpoint.resumable) {
-      throw errors.badRequest('CURSOR_NOT_SUPPORTED', 'This API cannot resume from a cursor.');
-    }
-    return this.#direct(endpoint, request, tally);
+    // An endpoint that cannot replay (MQTT) ignores a cursor on every entrypoint, as SSE must for EventSource's Last-Event-ID.
+    const cursor = endpoint.resumable ? request.cursor : undefined;
+    if (this.fanout && cursor === undefined) return this.fanout.attach(request.signal, request.onFailure, tally);
+    return this.#direct(endpoint, { ...request, cursor }, tally);
   }
 
   async *#direct(endpoint: Endpoint, request: SubscribeRequest, tally: Tally): AsyncGenerator<Delivery> {

@@ -12,7 +12,7 @@
  * client never receives silently altered text.
  *
  * Resume: `Last-Event-ID` (what EventSource sends when it reconnects), else query `cursor`, resumes
- * strictly after that id where the endpoint can (Kafka, mock); on other endpoints it is ignored.
+ * strictly after that id where the endpoint can (Kafka, mock); the exchange ignores it on others (MQTT).
  *
  * Errors: a client error (bad cursor, 4xx) is answered with its HTTP status before the stream
  * starts. An endpoint failure (broker unavailable) or the stream ending for a reason (API
@@ -135,9 +135,8 @@ export const createSseEntrypoint: EntrypointFactory<SseEntrypoint> = (config) =>
     accepts: (req, upgrade) => !upgrade && req.method === 'GET' && acceptsEventStream(req.headers.accept),
     async handle({ exchange, caller, url, req, res, connection }) {
       const lastEventId = req.headers['last-event-id'];
-      const given = (typeof lastEventId === 'string' && lastEventId !== '' ? lastEventId : url.searchParams.get('cursor')) || undefined;
-      if (given !== undefined && given.length > MAX_EVENT_ID) throw new GatewayError('INVALID_CURSOR', 400, 'Last-Event-ID is too long.', 1008);
-      const cursor = exchange.subscribeEndpoint?.resumable ? given : undefined;
+      const cursor = (typeof lastEventId === 'string' && lastEventId !== '' ? lastEventId : url.searchParams.get('cursor')) || undefined;
+      if (cursor !== undefined && cursor.length > MAX_EVENT_ID) throw new GatewayError('INVALID_CURSOR', 400, 'Last-Event-ID is too long.', 1008);
       const onFailure = (reason: unknown) => connection.abort(reason);
       const source = exchange.subscribe(caller, { cursor, signal: connection.signal, onFailure });
       // Shared subscriptions: the fanout writes each event synchronously (no promise per message per client).
