@@ -243,6 +243,10 @@ export interface WebsocketEntrypoint {
    */
   pingIntervalMs?: number;
   /**
+   * Send each message as one JSON text frame {"id", "content", "headers", "metadata"} (content base64 with "contentEncoding": "base64" when it is not UTF-8), the item shape of http-get's JSON body, so a client knows each message's id and can reconnect with ?cursor=<id>. Off: each frame is the content as it is (text, or binary when not UTF-8). Inbound frames are always the content as it is.
+   */
+  messageEnvelope?: boolean;
+  /**
    * Quality of service.
    */
   qos?: 'none' | 'auto';

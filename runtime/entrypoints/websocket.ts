@@ -2,6 +2,7 @@
  * websocket: publish and subscribe over one WebSocket. Each inbound frame is one message
  * (publisher), each message one outbound frame (subscriber): text when the content is UTF-8,
  * binary otherwise, built once per message for every client (Delivery memo). `?cursor=` resumes.
+ * With `messageEnvelope`, each frame is JSON carrying the message id (websocket-envelope.ts).
  *
  * Close codes: 1000 the stream ended, 1008 credential expired or rate limited, 1009 frame over
  * maxFrameBytes (ws maxPayload), 1011 endpoint error, 1012 API redeployed, 1013 gateway stopping
@@ -19,6 +20,7 @@ import { SPECIFICITY, asGatewayError } from './entrypoint.ts';
 import { GatewayError, closeCodeOf, errors } from '../errors.ts';
 import { pipeable } from '../fanout.ts';
 import { emit } from '../telemetry.ts';
+import { ENVELOPE_KEY, envelopeFrame } from './websocket-envelope.ts';
 
 /** Bytes buffered on a socket before the send loop waits for the client. */
 export const HIGH_WATER = 256 * 1024;
@@ -67,6 +69,7 @@ export const createWebsocketEntrypoint: EntrypointFactory<WebsocketEntrypoint> =
   const publisher = config.publisher ?? true;
   const subscriber = config.subscriber ?? true;
   const pingIntervalMs = config.pingIntervalMs ?? 30_000;
+  const [frameKey, frameOf] = config.messageEnvelope ? [ENVELOPE_KEY, envelopeFrame] : ['websocket', encodeFrame];
   const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxFrameBytes ?? 1024 * 1024, clientTracking: false, perMessageDeflate: false });
 
   function serve(ws: WebSocket, context: UpgradeContext): Promise<void> {
@@ -159,7 +162,7 @@ export const createWebsocketEntrypoint: EntrypointFactory<WebsocketEntrypoint> =
               queue.pipe({
                 write(delivery) {
                   if (closing || ws.readyState !== ws.OPEN) return true;
-                  const frame = delivery.encoded('websocket', encodeFrame);
+                  const frame = delivery.encoded(frameKey, frameOf);
                   connection.messages++;
                   if (ws.bufferedAmount < HIGH_WATER) {
                     ws.send(frame.data, frame.options);
@@ -178,7 +181,7 @@ export const createWebsocketEntrypoint: EntrypointFactory<WebsocketEntrypoint> =
             }
             for await (const delivery of source) {
               if (closing || ws.readyState !== ws.OPEN) break;
-              const frame = delivery.encoded('websocket', encodeFrame);
+              const frame = delivery.encoded(frameKey, frameOf);
               connection.messages++;
               if (ws.bufferedAmount < HIGH_WATER) {
                 ws.send(frame.data, frame.options);
