@@ -19,12 +19,13 @@
  * - dead letters go through one producer owned by the call, disconnected when it ends.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Admin, Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
 import type { KafkaEndpoint as KafkaEndpointConfig } from '../../schemas/types.ts';
 import type { Endpoint, EndpointContext, GroupConsumeOptions } from './endpoint.ts';
-import type { Message, PublishMessage } from '../message.ts';
+import type { PublishMessage } from '../message.ts';
 import { GatewayError, errors } from '../errors.ts';
 import { log } from '../log.ts';
+import { recordMessage } from './kafka-subscription.ts';
 
 const MIN_BACKOFF_MS = 250;
 const MAX_BACKOFF_MS = 5_000;
@@ -161,7 +162,8 @@ async function runConsumer(kafka: Kafka, options: RunOptions): Promise<unknown> 
         }, HEARTBEAT_TICK_MS);
         let done: boolean;
         try {
-          done = await options.deliver(toMessage(topic, partition, record), {
+          // The same encoding as the kafka endpoint's cursors (kafka-cursor.ts), for this one partition.
+          done = await options.deliver(recordMessage(Buffer.from(`${topic}@${partition}#${record.offset}`, 'utf8').toString('base64url'), topic, partition, record), {
             yielding: AbortSignal.any([closing.signal, rejoin.signal]),
             deadLetter: options.deadLetter,
           });
@@ -228,29 +230,6 @@ async function connectProducer(kafka: Kafka): Promise<Producer> {
   const producer = kafka.producer({ allowAutoTopicCreation: true, retry: { retries: 2, initialRetryTime: 200, maxRetryTime: 1_000 } });
   await producer.connect();
   return producer;
-}
-
-function toMessage(topic: string, partition: number, record: KafkaMessage): Message {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(record.headers ?? {})) {
-    if (value === undefined) continue;
-    headers[name] = Array.isArray(value) ? value.map(String).join(',') : String(value);
-  }
-  const timestamp = Number(record.timestamp);
-  return Object.freeze({
-    // The same encoding as the kafka endpoint's cursors (kafka-cursor.ts), for this one partition.
-    id: Buffer.from(`${topic}@${partition}#${record.offset}`, 'utf8').toString('base64url'),
-    content: record.value ?? Buffer.alloc(0),
-    headers: Object.freeze(headers),
-    metadata: Object.freeze({
-      topic,
-      partition,
-      offset: record.offset,
-      key: record.key === null ? null : record.key.toString('utf8'),
-      timestamp,
-    }),
-    timestamp: Number.isFinite(timestamp) ? timestamp : Date.now(),
-  });
 }
 
 function describeAssignment(assignment: Record<string, number[]>): string {

@@ -128,7 +128,7 @@ export async function* consume(plan: ConsumePlan): AsyncGenerator<Message> {
         if (closed) return;
         const passed = tracker.position(topic, partition);
         if (passed !== undefined && BigInt(record.offset) <= passed) return; // never twice, whatever a rebalance re-fetches
-        buffer.push(toMessage(topic, partition, record, tracker));
+        buffer.push(recordMessage(tracker.advance(topic, partition, BigInt(record.offset)), topic, partition, record));
         wake();
         // Backpressure: wait for the reader, heartbeating so a slow reader does not cost the group membership.
         while (buffer.length >= BUFFER && !closed) {
@@ -211,7 +211,12 @@ function rootType(error: unknown): string | undefined {
   return current?.type;
 }
 
-function toMessage(topic: string, partition: number, record: KafkaMessage, tracker: CursorTracker): Message {
+/**
+ * One record as a Message: headers (values joined with `,` when repeated), metadata topic,
+ * partition, offset, key, timestamp; `id` is the caller's (this subscription's cursor, or a group
+ * consumer's single-partition one).
+ */
+export function recordMessage(id: string, topic: string, partition: number, record: KafkaMessage): Message {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(record.headers ?? {})) {
     if (value === undefined) continue;
@@ -219,7 +224,7 @@ function toMessage(topic: string, partition: number, record: KafkaMessage, track
   }
   const timestamp = Number(record.timestamp);
   return Object.freeze({
-    id: tracker.advance(topic, partition, BigInt(record.offset)),
+    id,
     content: record.value ?? Buffer.alloc(0),
     headers: Object.freeze(headers),
     metadata: Object.freeze({
