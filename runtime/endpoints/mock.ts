@@ -12,6 +12,7 @@ import { message } from '../message.ts';
 import { errors } from '../errors.ts';
 
 export const RECORD_LIMIT = 1000;
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export interface MockEndpointInstance extends Endpoint {
   /** Messages published to this endpoint, oldest first (at most RECORD_LIMIT). */
@@ -53,7 +54,9 @@ export function createMock(config: MockConfig): MockEndpointInstance {
       for (let n = 1; count === undefined || id < count; n++, id++) {
         const due = started + n * interval;
         try {
-          await sleep(Math.max(0, due - Date.now()), undefined, { signal: ended.signal });
+          // A node timer waits at most 2^31-1 ms (a longer delay fires at once): wait in steps.
+          do await sleep(Math.min(MAX_TIMER_MS, Math.max(0, due - Date.now())), undefined, { signal: ended.signal });
+          while (Date.now() < due);
         } catch {
           return;
         }

@@ -94,4 +94,15 @@ describe('mock endpoint', () => {
     expect(grown).toBeLessThan(4 * 1024 * 1024);
     await mock.stop();
   }, 60_000);
+
+  it('waits a messageInterval longer than a node timer can (24.8 days) instead of firing at once', async () => {
+    const mock = createMock({ type: 'mock', messageInterval: 3_000_000_000 });
+    await mock.start();
+    const controller = new AbortController();
+    const first = take(mock.subscribe({ signal: controller.signal }), 1);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    controller.abort();
+    expect(await first).toEqual([]);
+    await mock.stop();
+  });
 });
