@@ -6,10 +6,12 @@
  *
  * `stop()` kills the JVM and keeps the data; `start()` starts it again on the same ports with the
  * same data (for broker-outage tests); `close()` stops and removes the temp dir. All idempotent.
+ * With `dir` the broker's files live there instead: formatted on first use, reused by later
+ * starts (topics and offsets survive a restart), never removed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,6 +37,8 @@ export interface KafkaOptions {
   readonly controllerPort?: number;
   /** SASL/PLAIN users (name -> password): the client listener is SASL_PLAINTEXT instead of PLAINTEXT. */
   readonly saslPlainUsers?: Readonly<Record<string, string>>;
+  /** Keep the broker's files in this folder across starts (default: a fresh temp dir, removed by close()). */
+  readonly dir?: string;
 }
 
 /** The broker's own user on a SASL listener (inter-broker traffic and the readiness check). */
@@ -46,11 +50,14 @@ export async function startKafka(ports: KafkaOptions = {}): Promise<KafkaBroker>
   }
   const port = ports.port ?? (await loopbackPort());
   const controllerPort = ports.controllerPort ?? (await loopbackPort());
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-kafka-'));
+  const dir = ports.dir ?? mkdtempSync(join(tmpdir(), 'sluice-kafka-'));
+  mkdirSync(dir, { recursive: true });
   const bootstrap = `127.0.0.1:${port}`;
   writeFileSync(join(dir, 'server.properties'), serverProperties(port, controllerPort, join(dir, 'data'), ports.saslPlainUsers));
   writeFileSync(join(dir, 'log4j.properties'), LOG4J);
-  await java(dir, ['kafka.tools.StorageTool', 'format', '-t', clusterId(), '-c', join(dir, 'server.properties')]);
+  if (!existsSync(join(dir, 'data', 'meta.properties'))) {
+    await java(dir, ['kafka.tools.StorageTool', 'format', '-t', clusterId(), '-c', join(dir, 'server.properties')]);
+  }
 
   let child: ChildProcess | undefined;
   let output = '';
@@ -98,7 +105,7 @@ export async function startKafka(ports: KafkaOptions = {}): Promise<KafkaBroker>
     },
     async close() {
       await broker.stop();
-      rmSync(dir, { recursive: true, force: true });
+      if (!ports.dir) rmSync(dir, { recursive: true, force: true });
     },
   };
   await broker.start();
