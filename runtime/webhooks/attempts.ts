@@ -17,6 +17,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { WebhookSubscription } from '../../schemas/types.ts';
 import type { CallbackResult } from './callback.ts';
 
+/** The longest delay a node timer takes. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export interface RetryPolicy {
   readonly strategy: 'none' | 'linear' | 'exponential';
   readonly maxAttempts: number;
@@ -30,7 +33,8 @@ export function retryPolicy(retry: WebhookSubscription['retry']): RetryPolicy {
     strategy,
     maxAttempts: strategy === 'none' ? 1 : (retry?.maxAttempts ?? 10),
     initialDelayMs: retry?.initialDelayMs ?? 1_000,
-    maxDelayMs: retry?.maxDelayMs ?? 30_000,
+    // A node timer waits at most 2^31-1 ms (a longer delay fires at once).
+    maxDelayMs: Math.min(retry?.maxDelayMs ?? 30_000, MAX_TIMER_MS),
   };
 }
 

@@ -17,6 +17,7 @@ import https from 'node:https';
 import type { SecretRef, WebhookSubscription } from '../../schemas/types.ts';
 import type { Message } from '../message.ts';
 import { hostAllowed, type AllowedHost } from './allowed-hosts.ts';
+import { MAX_TIMER_MS } from './attempts.ts';
 
 /** Bytes of a callback's answer read before the rest is cut off (the body is discarded anyway). */
 export const RESPONSE_LIMIT = 64 * 1024;
@@ -82,8 +83,9 @@ export function createCallback(webhook: WebhookSubscription, options: CallbackOp
     fixed.push([name.toLowerCase(), value]);
   }
   const authorization = authorizationOf(webhook.auth, options.resolveSecret);
-  const connectTimeoutMs = webhook.connectTimeoutMs ?? 3_000;
-  const readTimeoutMs = webhook.readTimeoutMs ?? 10_000;
+  // A node timer waits at most 2^31-1 ms (longer fires at once): ~24.8 days is as good as forever here.
+  const connectTimeoutMs = Math.min(webhook.connectTimeoutMs ?? 3_000, MAX_TIMER_MS);
+  const readTimeoutMs = Math.min(webhook.readTimeoutMs ?? 10_000, MAX_TIMER_MS);
   const secure = url.protocol === 'https:';
   const agent = secure
     ? new https.Agent({ keepAlive: true, maxSockets: options.concurrency, maxFreeSockets: options.concurrency, timeout: IDLE_SOCKET_MS })

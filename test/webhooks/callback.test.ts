@@ -181,6 +181,15 @@ describe('allowed hosts', () => {
 });
 
 describe('retries', () => {
+  it('treats time-outs longer than a node timer can wait (24.8 days) as long, not as instant', async () => {
+    const url = await rawServer((_req, res) => void setTimeout(() => res.end('ok'), 200));
+    const result = await callback({ callbackUrl: url, readTimeoutMs: 3_000_000_000, connectTimeoutMs: 3_000_000_000 }).post(message({ id: '1', content: Buffer.from('x') }), never);
+    expect(result).toMatchObject({ status: 200 });
+    const huge = retryPolicy({ strategy: 'exponential', initialDelayMs: 3_000_000_000, maxDelayMs: 4_000_000_000 });
+    expect(backoffDelay(huge, 1)).toBeLessThanOrEqual(2 ** 31 - 1);
+    expect(backoffDelay(huge, 1)).toBeGreaterThan(24 * 24 * 3600 * 1000);
+  });
+
   it('computes linear, exponential and capped delays, honouring Retry-After', () => {
     const linear = retryPolicy({ strategy: 'linear', initialDelayMs: 100, maxDelayMs: 250 });
     expect([1, 2, 3].map((n) => backoffDelay(linear, n))).toEqual([100, 200, 250]);
