@@ -663,7 +663,7 @@ export interface Cors {
    */
   allowHeaders?: string[];
   /**
-   * Response headers a page may read (Access-Control-Expose-Headers).
+   * Response headers a page may read (Access-Control-Expose-Headers). The default exposes the rate-limit headers, Retry-After and X-Request-Id; a list you set replaces it.
    */
   exposeHeaders?: string[];
   /**

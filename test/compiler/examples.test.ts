@@ -30,6 +30,8 @@ describe('example APIs', () => {
     ]);
     expect(qs.definition.endpoints[0]).toMatchObject({ type: 'mock', messageInterval: 1000, messageContent: 'mock message' });
     expect(qs.plans.open).toMatchObject({ type: 'keyless', status: 'published' });
+    // Browsers may read the rate-limit headers unless the API lists its own exposeHeaders.
+    expect(qs.definition.cors!.exposeHeaders).toEqual(['Retry-After', 'X-Rate-Limit-Limit', 'X-Rate-Limit-Remaining', 'X-Rate-Limit-Reset', 'X-Request-Id']);
     expect(canonicalJson(bundle)).not.toContain('$schema');
     expect(bundle!.apis.orders.subscriptions.acme.apiKeys![0].hash).toMatch(/^[0-9a-f]{64}$/);
     expect(bundle!.apis.sensors.plans.fleet).toMatchObject({ type: 'jwt', secret: { env: 'SENSORS_JWT_SECRET' } });
