@@ -37,6 +37,30 @@ const TEXT = { binary: false } as const;
 const BINARY = { binary: true } as const;
 const encodeFrame = (message: Message): Frame => ({ data: message.content, options: isUtf8(message.content) ? TEXT : BINARY });
 
+/**
+ * The bytes ws.send writes for one whole message: an unmasked final frame (RFC 6455 5.2), header
+ * and payload in one Buffer. Built once per message for every client of a fanout, and written to
+ * each client's socket with one write (ws.send would build a header and write twice per client).
+ */
+export function wireFrame(data: Buffer, binary: boolean): Buffer {
+  const length = data.length;
+  const headerLength = length < 126 ? 2 : length < 65536 ? 4 : 10;
+  const wire = Buffer.allocUnsafe(headerLength + length);
+  wire[0] = 0x80 | (binary ? 2 : 1);
+  if (length < 126) {
+    wire[1] = length;
+  } else if (length < 65536) {
+    wire[1] = 126;
+    wire.writeUInt16BE(length, 2);
+  } else {
+    wire[1] = 127;
+    wire.writeUInt32BE(Math.floor(length / 2 ** 32), 2);
+    wire.writeUInt32BE(length >>> 0, 6);
+  }
+  data.copy(wire, headerLength);
+  return wire;
+}
+
 function toBuffer(data: RawData): Buffer {
   if (Buffer.isBuffer(data)) return data;
   if (Array.isArray(data)) return Buffer.concat(data);
@@ -70,10 +94,15 @@ export const createWebsocketEntrypoint: EntrypointFactory<WebsocketEntrypoint> =
   const subscriber = config.subscriber ?? true;
   const pingIntervalMs = config.pingIntervalMs ?? 30_000;
   const [frameKey, frameOf] = config.messageEnvelope ? [ENVELOPE_KEY, envelopeFrame] : ['websocket', encodeFrame];
+  const wireKey = `${frameKey}:wire`;
+  const wireOf = (message: Message): Buffer => {
+    const frame = frameOf(message);
+    return wireFrame(frame.data, frame.options.binary);
+  };
   const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxFrameBytes ?? 1024 * 1024, clientTracking: false, perMessageDeflate: false });
 
   function serve(ws: WebSocket, context: UpgradeContext): Promise<void> {
-    const { exchange, caller, url, connection, log } = context;
+    const { exchange, caller, url, connection, log, socket } = context;
     return new Promise<void>((resolve) => {
       let closing = false;
       const close = (code: number, reason: string) => {
@@ -157,19 +186,23 @@ export const createWebsocketEntrypoint: EntrypointFactory<WebsocketEntrypoint> =
             const onFailure = (reason: unknown) => connection.abort(reason);
             const source = exchange.subscribe(caller, { cursor, signal: connection.signal, onFailure });
             // Shared subscriptions: the fanout writes each frame synchronously (no promise per message per client).
+            // The frame's bytes are built once per message and written straight to the client's socket,
+            // which is what ws.send does here: ws never queues a frame of its own on this server
+            // (no permessage-deflate, no Blob data), so a whole frame written in one call cannot
+            // interleave with ws's pings and close frames; bufferedAmount is the socket's writableLength.
             const queue = pipeable(source);
             if (queue) {
               queue.pipe({
                 write(delivery) {
                   if (closing || ws.readyState !== ws.OPEN) return true;
-                  const frame = delivery.encoded(frameKey, frameOf);
+                  const wire = delivery.encoded(wireKey, wireOf);
                   connection.messages++;
-                  if (ws.bufferedAmount < HIGH_WATER) {
-                    ws.send(frame.data, frame.options);
+                  if (socket.writableLength < HIGH_WATER) {
+                    socket.write(wire);
                     return true;
                   }
                   // Backpressure: the queue holds what follows until the client read this one.
-                  ws.send(frame.data, frame.options, () => queue.resume());
+                  socket.write(wire, () => queue.resume());
                   return false;
                 },
                 end(error) {
