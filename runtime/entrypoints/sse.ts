@@ -14,7 +14,12 @@
  * Resume: `Last-Event-ID` (what EventSource sends when it reconnects), else query `cursor`, resumes
  * strictly after that id where the endpoint can (Kafka, mock); the exchange ignores it on others (MQTT).
  *
- * Errors: a client error (bad cursor, 4xx) is answered with its HTTP status before the stream
+ * A Last-Event-ID the API cannot resume from (INVALID_CURSOR: another API's or endpoint's id, after
+ * a redeploy changed it) is ignored: the stream starts from now with a `: Last-Event-ID ignored`
+ * comment, because EventSource gives up for good on any answer but 200 and would send the same id
+ * again on every reconnect. An explicit `?cursor=` that is invalid is a 400.
+ *
+ * Errors: a client error (bad `?cursor=`, 4xx) is answered with its HTTP status before the stream
  * starts. An endpoint failure (broker unavailable) or the stream ending for a reason (API
  * redeployed, gateway stopping, slow consumer) is sent as `event: error` with
  * `data: {"code","message"}`, then the response ends: EventSource reconnects after `retry` ms with
@@ -122,6 +127,31 @@ async function write(res: ServerResponse, chunk: Buffer | string, signal: AbortS
   await unlessAborted(new Promise<void>((resolve) => res.write(chunk, () => resolve())), signal);
 }
 
+interface OpenedStream {
+  /** Set for a shared subscription: pipe it. */
+  readonly queue: ClientQueue | undefined;
+  /** Set for a subscription of its own: iterate it (its first step is `pending`). */
+  readonly iterator: AsyncIterator<Delivery> | undefined;
+  readonly pending: Promise<{ first?: IteratorResult<Delivery>; failure?: unknown }> | undefined;
+  /** A client error the subscription failed with at once (bad cursor): answered before streaming. */
+  readonly refused: GatewayError | undefined;
+}
+
+const refusedWith = (refused: GatewayError): OpenedStream => ({ queue: undefined, iterator: undefined, pending: undefined, refused });
+
+/** Takes the first step of a subscription of its own, so that a client error surfaces before the stream starts. */
+async function opened(source: AsyncIterable<Delivery>): Promise<OpenedStream> {
+  // Shared subscriptions: the fanout writes each event synchronously (no promise per message per client).
+  const queue = pipeable(source);
+  if (queue) return { queue, iterator: undefined, pending: undefined, refused: undefined };
+  const iterator = source[Symbol.asyncIterator]();
+  let failure: unknown;
+  const pending = iterator.next().then((first) => ({ first }), (error: unknown) => ({ failure: (failure = error) }));
+  await new Promise((resolve) => setImmediate(resolve));
+  if (failure !== undefined && asGatewayError(failure).status < 500) return refusedWith(asGatewayError(failure));
+  return { queue: undefined, iterator, pending, refused: undefined };
+}
+
 export const createSseEntrypoint: EntrypointFactory<SseEntrypoint> = (config) => {
   const heartbeatMs = Math.max(2000, config.heartbeatIntervalInMs ?? 5000);
   const retryMs = config.retryMs ?? 3000;
@@ -134,21 +164,23 @@ export const createSseEntrypoint: EntrypointFactory<SseEntrypoint> = (config) =>
     specificity: SPECIFICITY.eventStream,
     accepts: (req, upgrade) => !upgrade && req.method === 'GET' && acceptsEventStream(req.headers.accept),
     async handle({ exchange, caller, url, req, res, connection }) {
-      const lastEventId = req.headers['last-event-id'];
-      const cursor = (typeof lastEventId === 'string' && lastEventId !== '' ? lastEventId : url.searchParams.get('cursor')) || undefined;
-      if (cursor !== undefined && cursor.length > MAX_EVENT_ID) throw new GatewayError('INVALID_CURSOR', 400, 'Last-Event-ID is too long.', 1008);
-      const onFailure = (reason: unknown) => connection.abort(reason);
-      const source = exchange.subscribe(caller, { cursor, signal: connection.signal, onFailure });
-      // Shared subscriptions: the fanout writes each event synchronously (no promise per message per client).
-      const queue = pipeable(source);
-      const iterator: AsyncIterator<Delivery> | undefined = queue ? undefined : source[Symbol.asyncIterator]();
-
-      // A client error surfaces at once (bad cursor): answer it with its status before streaming.
-      let first: IteratorResult<Delivery> | undefined;
-      let failure: unknown;
-      const pending = iterator?.next().then((result) => (first = result), (error) => (failure = error));
-      if (iterator) await new Promise((resolve) => setImmediate(resolve));
-      if (failure !== undefined && asGatewayError(failure).status < 500) throw failure;
+      const header = req.headers['last-event-id'];
+      const lastEventId = typeof header === 'string' && header !== '' ? header : undefined;
+      const cursor = lastEventId ?? (url.searchParams.get('cursor') || undefined);
+      const subscribe = (from: string | undefined) => {
+        const onFailure = (reason: unknown) => connection.abort(reason);
+        return opened(exchange.subscribe(caller, { cursor: from, signal: connection.signal, onFailure }));
+      };
+      let stream = cursor !== undefined && cursor.length > MAX_EVENT_ID
+        ? refusedWith(new GatewayError('INVALID_CURSOR', 400, 'Last-Event-ID is too long.', 1008))
+        : await subscribe(cursor);
+      let ignored: GatewayError | undefined;
+      if (lastEventId !== undefined && stream.refused?.code === 'INVALID_CURSOR') {
+        ignored = stream.refused;
+        stream = await subscribe(undefined);
+      }
+      if (stream.refused) throw stream.refused;
+      const { queue, iterator, pending } = stream;
 
       res.statusCode = 200;
       res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
@@ -157,6 +189,7 @@ export const createSseEntrypoint: EntrypointFactory<SseEntrypoint> = (config) =>
       res.setHeader('X-Accel-Buffering', 'no');
       res.flushHeaders();
       res.write(`retry: ${retryMs}\n\n`);
+      if (ignored) res.write(`: Last-Event-ID ignored (${ignored.code}: ${oneLine(ignored.message)}): the stream starts now\n\n`);
       const heartbeat = setInterval(() => {
         if (res.writableLength < HIGH_WATER) res.write(': heartbeat\n\n');
       }, heartbeatMs);
@@ -168,9 +201,9 @@ export const createSseEntrypoint: EntrypointFactory<SseEntrypoint> = (config) =>
           const error = await piped(queue, res, connection, (delivery) => delivery.encoded(memoKey, encode));
           reason = error ?? (connection.signal.aborted ? connection.signal.reason : undefined);
         } else {
-          await unlessAborted(pending!, connection.signal);
-          let next = first;
-          if (failure !== undefined) throw failure;
+          const settled = await unlessAborted(pending!, connection.signal);
+          let next = settled?.first;
+          if (settled?.failure !== undefined) throw settled.failure;
           while (next && !next.done && !connection.signal.aborted) {
             connection.messages++;
             await write(res, next.value.encoded(memoKey, encode), connection.signal);

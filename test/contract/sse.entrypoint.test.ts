@@ -75,10 +75,24 @@ describe('sse framing', () => {
     }
   });
 
-  it('answers a malformed Last-Event-ID with 400 before streaming', async () => {
-    const stream = await openSse(`${gateway.url}/lines/`, { 'last-event-id': 'not-a-mock-id' });
+  it('answers a malformed ?cursor= with 400 before streaming', async () => {
+    const stream = await openSse(`${gateway.url}/lines/?cursor=not-a-mock-id`);
     expect(stream.status).toBe(400);
     expect(JSON.parse(stream.body).code).toBe('INVALID_CURSOR');
+  });
+
+  it('ignores a Last-Event-ID it cannot resume from (EventSource gives up on any answer but 200): a comment, then the stream from now', async () => {
+    for (const id of ['not-a-mock-id', 'kafka@0#1']) {
+      const stream = await openSse(`${gateway.url}/lines/`, { 'last-event-id': id });
+      try {
+        expect(stream.status).toBe(200);
+        await stream.until((s) => s.events.length >= 1, 5_000, 'an event');
+        expect(stream.comments.some((c) => c.startsWith('Last-Event-ID ignored (INVALID_CURSOR'))).toBe(true);
+        expect(stream.events[0]!.id).toBe('0');
+      } finally {
+        stream.close();
+      }
+    }
   });
 
   it('an EventSource client (eventsource package) receives events and sends Last-Event-ID when it reconnects', async () => {
