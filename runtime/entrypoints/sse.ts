@@ -72,18 +72,50 @@ function acceptsEventStream(accept: string | string[] | undefined): boolean {
   return typeof accept === 'string' && accept.toLowerCase().includes('text/event-stream');
 }
 
+const CRLF = Buffer.from('\r\n');
+
+/**
+ * An event as one HTTP/1.1 chunk: the bytes `res.write(event)` puts on a chunked response (size in
+ * lowercase hex, CRLF, the event, CRLF), built once per message for every client of a fanout.
+ */
+export function chunkOf(event: Buffer): Buffer {
+  return Buffer.concat([Buffer.from(`${event.length.toString(16)}\r\n`, 'latin1'), event, CRLF]);
+}
+
 /**
  * Pipes a fanout client queue into the response: each event is written synchronously as it comes;
  * over HIGH_WATER the queue pauses until that write is flushed. Resolves with the queue's failure
  * (slow consumer, upstream error) or undefined when it ended.
+ *
+ * While the response is chunked and holds nothing of its own (its writableLength is its socket's),
+ * the event goes to the socket as one pre-framed chunk (`chunk`, shared by every client) in one
+ * write: the same bytes in the same order as res.write, without its per-client chunk framing
+ * (three writes, a cork and a nextTick uncork each). Otherwise (HTTP/1.0, a response still
+ * buffering) res.write.
  */
-function piped(queue: ClientQueue, res: ServerResponse, connection: { messages: number }, event: (delivery: Delivery) => Buffer): Promise<unknown> {
+function piped(
+  queue: ClientQueue,
+  res: ServerResponse,
+  connection: { messages: number },
+  event: (delivery: Delivery) => Buffer,
+  chunk: (delivery: Delivery) => Buffer,
+): Promise<unknown> {
   return new Promise((resolve) => {
     queue.pipe({
       write(delivery) {
         if (res.writableEnded || res.destroyed) return true;
         connection.messages++;
-        if (res.writableLength < HIGH_WATER) {
+        const socket = res.socket;
+        const length = res.writableLength;
+        if (socket !== null && res.chunkedEncoding && length === socket.writableLength) {
+          if (length < HIGH_WATER) {
+            socket.write(chunk(delivery));
+            return true;
+          }
+          socket.write(chunk(delivery), () => queue.resume());
+          return false;
+        }
+        if (length < HIGH_WATER) {
           res.write(event(delivery));
           return true;
         }
@@ -158,6 +190,8 @@ export const createSseEntrypoint: EntrypointFactory<SseEntrypoint> = (config) =>
   const options: EventOptions = { headers: config.headersAsComment ?? false, metadata: config.metadataAsComment ?? false };
   const memoKey = `sse:${options.headers ? 'h' : ''}${options.metadata ? 'm' : ''}`;
   const encode = (message: Message) => encodeEvent(message, options);
+  const chunkKey = `${memoKey}:chunk`;
+  const encodeChunk = (message: Message) => chunkOf(encodeEvent(message, options));
 
   return {
     type: 'sse',
@@ -198,7 +232,7 @@ export const createSseEntrypoint: EntrypointFactory<SseEntrypoint> = (config) =>
       try {
         if (queue) {
           // The queue also ends when the connection aborts (the fanout listens to its signal).
-          const error = await piped(queue, res, connection, (delivery) => delivery.encoded(memoKey, encode));
+          const error = await piped(queue, res, connection, (delivery) => delivery.encoded(memoKey, encode), (delivery) => delivery.encoded(chunkKey, encodeChunk));
           reason = error ?? (connection.signal.aborted ? connection.signal.reason : undefined);
         } else {
           const settled = await unlessAborted(pending!, connection.signal);
