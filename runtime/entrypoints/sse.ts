@@ -192,6 +192,9 @@ export const createSseEntrypoint: EntrypointFactory<SseEntrypoint> = (config) =>
   const encode = (message: Message) => encodeEvent(message, options);
   const chunkKey = `${memoKey}:chunk`;
   const encodeChunk = (message: Message) => chunkOf(encodeEvent(message, options));
+  // Shared by every stream of this entrypoint (no closures per connection).
+  const eventOf = (delivery: Delivery) => delivery.encoded(memoKey, encode);
+  const chunkOfDelivery = (delivery: Delivery) => delivery.encoded(chunkKey, encodeChunk);
 
   return {
     type: 'sse',
@@ -232,7 +235,7 @@ export const createSseEntrypoint: EntrypointFactory<SseEntrypoint> = (config) =>
       try {
         if (queue) {
           // The queue also ends when the connection aborts (the fanout listens to its signal).
-          const error = await piped(queue, res, connection, (delivery) => delivery.encoded(memoKey, encode), (delivery) => delivery.encoded(chunkKey, encodeChunk));
+          const error = await piped(queue, res, connection, eventOf, chunkOfDelivery);
           reason = error ?? (connection.signal.aborted ? connection.signal.reason : undefined);
         } else {
           const settled = await unlessAborted(pending!, connection.signal);
