@@ -9,7 +9,7 @@
  * With `dir` the broker's files live there instead: formatted on first use, reused by later
  * starts (topics and offsets survive a restart), never removed.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +17,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
 import { loopbackPort } from './loopback-port.ts';
+import { brokerProcess } from './broker-process.ts';
 
 export const KAFKA_LIB = join(dirname(fileURLToPath(import.meta.url)), '.kafka', 'lib');
 const READY_TIMEOUT_MS = 90_000;
@@ -59,50 +60,22 @@ export async function startKafka(ports: KafkaOptions = {}): Promise<KafkaBroker>
     await java(dir, ['kafka.tools.StorageTool', 'format', '-t', clusterId(), '-c', join(dir, 'server.properties')]);
   }
 
-  let child: ChildProcess | undefined;
-  let output = '';
-  const append = (chunk: Buffer) => {
-    output = (output + chunk.toString('utf8')).slice(-LOG_LIMIT);
-  };
-  const killOnExit = () => child?.kill('SIGKILL');
+  const process_ = brokerProcess({
+    name: 'Kafka',
+    command: 'java',
+    args: [...JVM_OPTS(dir), 'kafka.Kafka', join(dir, 'server.properties')],
+    cwd: dir,
+    address: bootstrap,
+    ready: () => ready(bootstrap, ports.saslPlainUsers !== undefined),
+    installHint: 'apt-get install default-jre-headless',
+    logLimit: LOG_LIMIT,
+  });
 
   const broker: KafkaBroker = {
     bootstrap,
-    log: () => output,
-    async start() {
-      if (child) return;
-      const started = spawn('java', [...JVM_OPTS(dir), 'kafka.Kafka', join(dir, 'server.properties')], {
-        cwd: dir,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      child = started;
-      process.once('exit', killOnExit);
-      started.stdout!.on('data', append);
-      started.stderr!.on('data', append);
-      const exited = new Promise<never>((_, reject) =>
-        started.once('exit', (code, signal) => {
-          if (child === started) child = undefined;
-          reject(new Error(`Kafka exited during start (code ${code}, signal ${signal})`));
-        }),
-      );
-      exited.catch(() => {});
-      try {
-        await Promise.race([ready(bootstrap, ports.saslPlainUsers !== undefined), exited]);
-      } catch (error) {
-        await broker.stop();
-        throw new Error(`Kafka did not start on ${bootstrap}: ${(error as Error).message}\n--- broker log ---\n${output.slice(-8000)}`);
-      }
-    },
-    async stop() {
-      const running = child;
-      if (!running) return;
-      child = undefined;
-      process.removeListener('exit', killOnExit);
-      if (running.exitCode !== null || running.signalCode !== null) return;
-      const gone = new Promise<void>((resolve) => running.once('exit', () => resolve()));
-      running.kill('SIGKILL');
-      await gone;
-    },
+    log: process_.log,
+    start: process_.start,
+    stop: process_.stop,
     async close() {
       await broker.stop();
       if (!ports.dir) rmSync(dir, { recursive: true, force: true });

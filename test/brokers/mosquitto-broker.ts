@@ -6,12 +6,12 @@
  * `stop()` kills it, `start()` starts it again on the same port, `close()` stops and removes the
  * temp dir. All idempotent.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { loopbackPort } from './loopback-port.ts';
+import { brokerProcess } from './broker-process.ts';
 
 const READY_TIMEOUT_MS = 20_000;
 
@@ -31,47 +31,23 @@ export async function startMosquitto(port?: number): Promise<MosquittoBroker> {
   const conf = join(dir, 'mosquitto.conf');
   writeFileSync(conf, [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'log_dest stdout', ''].join('\n'));
   const url = `mqtt://127.0.0.1:${port}`;
-  let child: ChildProcess | undefined;
-  let output = '';
-  const append = (c: Buffer) => (output = (output + c.toString('utf8')).slice(-32_768));
-  const killOnExit = () => child?.kill('SIGKILL');
+  const process_ = brokerProcess({
+    name: 'Mosquitto',
+    command: 'mosquitto',
+    args: ['-c', conf],
+    cwd: dir,
+    address: url,
+    ready: () => ready(url),
+    installHint: 'apt-get install mosquitto',
+    logLimit: 32_768,
+  });
 
   const broker: MosquittoBroker = {
     url,
     port,
-    log: () => output,
-    async start() {
-      if (child) return;
-      const started = spawn('mosquitto', ['-c', conf], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-      child = started;
-      process.once('exit', killOnExit);
-      started.stdout!.on('data', append);
-      started.stderr!.on('data', append);
-      const exited = new Promise<never>((_, reject) => {
-        started.once('error', (e) => reject(new Error(`cannot run mosquitto: ${e.message} (apt-get install mosquitto)`)));
-        started.once('exit', (code, signal) => {
-          if (child === started) child = undefined;
-          reject(new Error(`mosquitto exited during start (code ${code}, signal ${signal})`));
-        });
-      });
-      exited.catch(() => {});
-      try {
-        await Promise.race([ready(url), exited]);
-      } catch (error) {
-        await broker.stop();
-        throw new Error(`Mosquitto did not start on ${url}: ${(error as Error).message}\n--- broker log ---\n${output}`);
-      }
-    },
-    async stop() {
-      const running = child;
-      if (!running) return;
-      child = undefined;
-      process.removeListener('exit', killOnExit);
-      if (running.exitCode !== null || running.signalCode !== null) return;
-      const gone = new Promise<void>((resolve) => running.once('exit', () => resolve()));
-      running.kill('SIGKILL');
-      await gone;
-    },
+    log: process_.log,
+    start: process_.start,
+    stop: process_.stop,
     async close() {
       await broker.stop();
       rmSync(dir, { recursive: true, force: true });
