@@ -9,6 +9,9 @@
  * whose definition (subscription, subscribing endpoint, subscribe flow, this entrypoint's settings)
  * did not change keep running across deploys; see runtime/webhooks/subscriptions.ts.
  *
+ * A subscription delivers only inside its `startingAt`/`endingAt` window: its consumer starts when
+ * the window opens and stops at its end (state `pending` / `stopped` with a `reason` on /status).
+ *
  * Settings: `maxConcurrentPerSubscription` (Kafka partitions delivered at once; order is kept per
  * partition; MQTT delivers one at a time), `qos` at-least-once / auto (commit after a 2xx) or
  * at-most-once / none (commit before the callback is called).
@@ -18,6 +21,7 @@ import type { EntrypointFactory } from './entrypoint.ts';
 import type { WebhookSpec } from '../webhooks/subscription.ts';
 import { webhookSubscriptionsFor, type WebhookClaim } from '../webhooks/subscriptions.ts';
 import { canonicalJson } from '../bundle.ts';
+import { instant } from '../plans/subscription-window.ts';
 
 export const createWebhookEntrypoint: EntrypointFactory<WebhookEntrypoint> = (config, context) => {
   const { api } = context;
@@ -43,6 +47,8 @@ export const createWebhookEntrypoint: EntrypointFactory<WebhookEntrypoint> = (co
         concurrency,
         commit,
         fingerprint: canonicalJson({ subscription, planKey, endpoint, flow: flow ?? [], concurrency, commit }),
+        startingAt: instant(subscription.startingAt, -Infinity),
+        endingAt: instant(subscription.endingAt, Infinity),
       });
     }
   }

@@ -20,6 +20,10 @@
  * `stop()` is graceful: waits and retries end at once, an attempt in flight gets `graceMs`
  * to finish (its 2xx is still committed), then it is cut; the consumer leaves its group.
  *
+ * Window: before `startingAt` no consumer runs (state `pending`, `reason` says when it starts);
+ * it starts when the window opens, without a deploy. At `endingAt` it stops the same graceful
+ * way and stays `stopped` with the reason (a deploy does not restart it).
+ *
  * (Over 300 lines: the state machine — halt, resume, retrying, counters — reads best in one class.)
  */
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -36,6 +40,10 @@ import { webhookAllowedHosts } from './allowed-hosts.ts';
 import { createCallback, WebhookConfigError, type Callback } from './callback.ts';
 import { backoffDelay, deliverWithRetries, retryPolicy, type AttemptFailure, type RetryPolicy } from './attempts.ts';
 import { deadLetterMessage } from './dead-letter.ts';
+import { outsideWindow, waitUntil } from './window.ts';
+
+/** How long an attempt in flight at `endingAt` may take before it is cut (as for a stop). */
+const END_GRACE_MS = 10_000;
 
 export interface WebhookSpec {
   readonly apiId: string;
@@ -53,12 +61,17 @@ export interface WebhookSpec {
   readonly commit: 'after' | 'before';
   /** Equal fingerprints: the same consumer keeps running across deploys. */
   readonly fingerprint: string;
+  /** The subscription's window, epoch ms (-Infinity / +Infinity when unbounded). */
+  readonly startingAt: number;
+  readonly endingAt: number;
 }
 
-export type WebhookState = 'started' | 'retrying' | 'failure' | 'stopped';
+export type WebhookState = 'pending' | 'started' | 'retrying' | 'failure' | 'stopped';
 
 export interface WebhookStatus {
   readonly state: WebhookState;
+  /** Why it is `pending` or `stopped` by its window; absent otherwise. */
+  readonly reason?: string;
   readonly plan: string;
   readonly callback: string;
   readonly group: string;
@@ -85,6 +98,10 @@ export class WebhookSubscription {
   readonly #startedAt = new Date();
   #run: Promise<void> | undefined;
   #stopped = false;
+  /** Set while outside the window: why nothing is delivered. */
+  #reason: string | undefined;
+  #ended = false;
+  #grace: NodeJS.Timeout | undefined;
   #halt: { readonly resumed: Promise<void>; readonly release: () => void } | undefined;
   #retrying = 0;
   #consumer: GroupStatus | null = null;
@@ -115,7 +132,8 @@ export class WebhookSubscription {
   }
 
   get state(): WebhookState {
-    if (this.#stopped) return 'stopped';
+    if (this.#stopped || this.#ended) return 'stopped';
+    if (this.#reason) return 'pending';
     if (this.#halt) return 'failure';
     return this.#retrying > 0 ? 'retrying' : 'started';
   }
@@ -125,7 +143,7 @@ export class WebhookSubscription {
     if (this.#run) return;
     this.#meter.opened();
     this.#log.info({ event: 'webhook-start', group: this.#spec.group, callback: this.#target }, 'webhook subscription started');
-    this.#run = this.#loop().catch((error) => this.#log.error({ err: error }, 'webhook subscription loop failed'));
+    this.#run = this.#inWindow().catch((error) => this.#log.error({ err: error }, 'webhook subscription loop failed'));
   }
 
   /** Leaves `failure`: the held message is retried first. False when it was not in failure. */
@@ -147,6 +165,7 @@ export class WebhookSubscription {
       await this.#run;
     } finally {
       clearTimeout(timer);
+      clearTimeout(this.#grace);
     }
     if (!this.#stopped) {
       this.#stopped = true;
@@ -158,6 +177,7 @@ export class WebhookSubscription {
   status(): WebhookStatus {
     return {
       state: this.state,
+      ...(this.#reason ? { reason: this.#reason } : {}),
       plan: this.#spec.planKey,
       callback: this.#target,
       group: this.#spec.group,
@@ -167,6 +187,40 @@ export class WebhookSubscription {
       lastDeliveredAt: this.#lastDeliveredAt,
       startedAt: this.#startedAt.toISOString(),
     };
+  }
+
+  /** Waits for `startingAt`, runs the loop, and ends it gracefully at `endingAt`. */
+  async #inWindow(): Promise<void> {
+    const { startingAt, endingAt } = this.#spec;
+    const signal = this.#stopping.signal;
+    this.#reason = outsideWindow(this.#spec, Date.now());
+    if (Date.now() >= endingAt) return this.#end();
+    if (this.#reason) {
+      this.#log.info({ event: 'webhook-pending', startingAt: new Date(startingAt).toISOString() }, 'webhook subscription waits for its startingAt');
+      if (!(await waitUntil(startingAt, signal))) return;
+      this.#reason = undefined;
+      this.#log.info({ event: 'webhook-window-open' }, 'webhook subscription window opened');
+    }
+    if (endingAt === Infinity) return this.#loop();
+    const ended = new AbortController();
+    void waitUntil(endingAt, AbortSignal.any([signal, ended.signal])).then((reached) => {
+      if (!reached) return;
+      this.#end();
+      this.#stopping.abort();
+      this.#grace = setTimeout(() => this.#abort.abort(), END_GRACE_MS);
+      this.#grace.unref();
+    });
+    try {
+      await this.#loop();
+    } finally {
+      ended.abort();
+    }
+  }
+
+  #end(): void {
+    this.#ended = true;
+    this.#reason = outsideWindow(this.#spec, Math.max(Date.now(), this.#spec.endingAt));
+    this.#log.info({ event: 'webhook-window-end', ...this.#counts }, 'webhook subscription reached its endingAt; stopped');
   }
 
   async #loop(): Promise<void> {
