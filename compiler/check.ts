@@ -16,6 +16,7 @@ import { checkCors } from './check/cors.ts';
 import { scanSecrets } from './check/secrets.ts';
 import { checkApiFlows } from './check/flows.ts';
 import { checkWebhooks } from './check/webhooks.ts';
+import { checkDeadLetters } from './check/dead-letters.ts';
 
 /** A validated document and the file it came from (for positions). */
 export interface Located<T> {
@@ -83,6 +84,7 @@ export function check(models: readonly ApiModel[], parsed: readonly ParsedFile[]
       ...checkCors(model),
       ...checkApiFlows(model),
       ...checkWebhooks(model),
+      ...checkDeadLetters(model),
     );
   }
   // The generic secret scan, except where a rule already reported the same value with a more

@@ -54,6 +54,7 @@ export const CODES: Readonly<Record<string, string>> = {
   DUPLICATE_API_KEY: 'the same key hash in two subscriptions of one API',
   DUPLICATE_CLIENT_ID: 'the same JWT client id in two live subscriptions of one plan',
   SUBSCRIPTION_WINDOW_EMPTY: 'a subscription whose endingAt is not after its startingAt',
+  WEBHOOK_DEAD_LETTER_UNSUPPORTED: 'a webhook deadLetter.topic on an API whose subscribing endpoint cannot produce to a topic (the mock)',
   WEBHOOK_AUTH_INCOMPLETE: 'webhook basic auth without username/password, or bearer without token',
   CORS_WILDCARD_CREDENTIALS: 'allowOrigins "*" together with allowCredentials true',
   INLINE_SECRET: 'a password, token, secret, API key or private key written in plain text',
