@@ -16,7 +16,8 @@
  * record headers become message headers and back.
  *
  * Publish: to `producer.topic`, key from the `producer.key` template (kafka-key.ts), `acks`,
- * compression none/gzip; resolves when the broker acknowledged (per acks).
+ * compression none/gzip; resolves when the broker acknowledged (per acks). Publishes arriving while
+ * a send is in flight go out together in the next one (kafka-batch.ts: bounded queue, order kept).
  *
  * Availability: `start()` never rejects. A health probe (metadata request) runs every 5 s while
  * healthy and with backoff (250 ms doubling to 5 s) while not; two probes failing in a row, or a
@@ -36,6 +37,7 @@ import { decodeCursor, type Positions } from './kafka-cursor.ts';
 import { consume } from './kafka-subscription.ts';
 import { compileRecordKey } from './kafka-key.ts';
 import { kafkaGroup } from './kafka-group.ts';
+import { batchSender } from './kafka-batch.ts';
 
 const HEALTHY_PROBE_MS = 5_000;
 const MIN_BACKOFF_MS = 250;
@@ -56,6 +58,16 @@ export const createKafkaEndpoint: EndpointFactory<KafkaEndpointConfig> = (config
 
   const admin = kafka.admin({ retry: { retries: 1, initialRetryTime: 200, maxRetryTime: 1_000 } });
   const producer = kafka.producer({ allowAutoTopicCreation: true, retry: { retries: 2, initialRetryTime: 200, maxRetryTime: 1_000 } });
+  const batches = batchSender({
+    send: (messages) => producer.send({ topic: producerConfig!.topic, acks, compression, messages }),
+    refused: (error) => brokerRefusal(error) !== undefined,
+    fail: (error) => {
+      const refused = brokerRefusal(error);
+      if (refused) return refused;
+      brokerFailed(error);
+      return errors.endpointUnavailable('Kafka did not acknowledge the message');
+    },
+  });
   let health: EndpointHealth = { healthy: false, detail: 'not started' };
   let started = false;
   let stopped = false;
@@ -204,19 +216,7 @@ export const createKafkaEndpoint: EndpointFactory<KafkaEndpointConfig> = (config
     async publish(message: PublishMessage) {
       if (!producerConfig) throw new GatewayError('ENDPOINT_NOT_PUBLISHING', 405, 'This API does not publish to Kafka.', 1008);
       if (!started || !health.healthy) throw errors.endpointUnavailable('Kafka is unreachable');
-      try {
-        await producer.send({
-          topic: producerConfig.topic,
-          acks,
-          compression,
-          messages: [{ key: recordKey(message), value: message.content, headers: { ...message.headers } }],
-        });
-      } catch (error) {
-        const refused = brokerRefusal(error);
-        if (refused) throw refused;
-        brokerFailed(error);
-        throw errors.endpointUnavailable('Kafka did not acknowledge the message');
-      }
+      return batches.publish({ key: recordKey(message), value: message.content, headers: { ...message.headers } }, message.content.length);
     },
 
     async stop() {
@@ -225,6 +225,7 @@ export const createKafkaEndpoint: EndpointFactory<KafkaEndpointConfig> = (config
       stopping.abort();
       clearTimeout(probeTimer);
       await probing;
+      await Promise.race([batches.idle(), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]); // acknowledged or failed, not cut
       // The shared consumer leaves its group once its reader sees the abort; bounded for a reader that went away.
       await Promise.race([sharedReleased, new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
       await Promise.allSettled([producer.disconnect(), admin.disconnect()]);
