@@ -3,7 +3,7 @@
  * handler; WebSocket handshakes arrive on the `upgrade` event (ws in noServer mode, owned by the
  * websocket entrypoint). Both delegate to `RouterSwitch.current` and do, in this order:
  *
- *   parse URL (400) -> context path (404) -> CORS Origin (403; preflight answered) ->
+ *   parse URL (400) -> no bundle yet (503 NOT_READY) -> context path (404) -> CORS Origin (403; preflight answered) ->
  *   entrypoint (404) -> authenticate (401) -> admit (429) -> entrypoint.handle / .upgrade
  *
  * A refused handshake gets a plain HTTP status line and body, never an upgrade. Every socket in
@@ -62,6 +62,16 @@ function parseUrl(req: IncomingMessage): URL {
   } catch {
     throw errors.badRequest('BAD_URL', 'The request URL is malformed.');
   }
+}
+
+/**
+ * No bundle served yet (the first deploy is still loading, or its source is unreachable): every
+ * request and handshake is refused with 503 NOT_READY and Retry-After, not a 404 that would tell
+ * clients and load balancers the API does not exist. Routing starts with the first bundle.
+ */
+const NOT_READY_RETRY_AFTER_S = 1;
+function notReady(): GatewayError {
+  return new GatewayError('NOT_READY', 503, 'The gateway serves no bundle yet; retry shortly.', 1013, { 'Retry-After': String(NOT_READY_RETRY_AFTER_S) });
 }
 
 /** What an incoming X-Request-Id may look like to be kept (else a fresh UUID is used). */
@@ -198,7 +208,9 @@ export class GatewayServer {
   async #admit(req: IncomingMessage, upgrade: boolean, visit: Visit): Promise<Admitted | { preflight: Record<string, string> }> {
     if (this.#stopping) throw errors.gatewayStopping();
     const url = parseUrl(req);
-    const exchange = this.routers.current?.match(url.pathname) ?? null;
+    const router = this.routers.current;
+    if (!router) throw notReady();
+    const exchange = router.match(url.pathname);
     if (!exchange) throw errors.noContextPath();
     visit.trace.api = exchange.id;
     visit.exchange = exchange;

@@ -17,7 +17,7 @@ describe('admin port', () => {
     const before = await fetch(`${gateway.adminUrl}/readyz`);
     expect(before.status).toBe(503);
     expect((await before.json()).ready).toBe(false);
-    expect((await fetch(`${gateway.url}/a`)).status).toBe(404);
+    expect((await fetch(`${gateway.url}/a`)).status).toBe(503); // NOT_READY until a bundle is served (not-ready.test.ts)
     const bundle = makeBundle({ a: {}, off: { definition: { state: 'stopped' } } });
     await gateway.deploy(bundle);
     const after = await fetch(`${gateway.adminUrl}/readyz`);
