@@ -50,6 +50,13 @@ export const errors = {
   clientGone: () => new GatewayError('CLIENT_GONE', 499, 'The client closed the connection.', 1001),
   /** The gateway is shutting down (WebSocket 1013). */
   gatewayStopping: () => new GatewayError('GATEWAY_STOPPING', 503, 'The gateway is stopping; reconnect later.', 1013),
+  /**
+   * Too many clients resume from a cursor at once on this API (each reads with a consumer of its
+   * own): retry later (HTTP 503 + Retry-After, WebSocket 1013).
+   */
+  resumeCapacity: (limit: number, retryAfterSeconds: number) =>
+    new GatewayError('RESUME_CAPACITY', 503, `${limit} clients are resuming from a cursor on this API already; retry later.`, 1013,
+      { 'Retry-After': String(retryAfterSeconds) }),
   /** The client did not keep up with the messages of a shared subscription (WebSocket 1013). */
   slowConsumer: (queueSize: number) =>
     new GatewayError('SLOW_CONSUMER', 503, `The client fell ${queueSize} messages behind and was disconnected.`, 1013),

@@ -24,6 +24,7 @@ import { compileCors, type CorsPolicy } from './cors.ts';
 import { Connections, type Connection } from './connections.ts';
 import { Delivery } from './delivery.ts';
 import { Fanout, type FanoutSettings } from './fanout.ts';
+import { ResumeCapacity, type ResumeSlot } from './resume-capacity.ts';
 import { errors, type GatewayError } from './errors.ts';
 import { message as makeMessage } from './message.ts';
 import { resolveSecret } from './secrets.ts';
@@ -55,6 +56,8 @@ export class Exchange {
   readonly publishEndpoint: Endpoint | undefined;
   readonly subscribeEndpoint: Endpoint | undefined;
   readonly fanout: Fanout | undefined;
+  /** Clients resuming from a cursor with a consumer of their own (shared endpoints only): bounded. */
+  readonly resuming: ResumeCapacity | undefined;
 
   /** Canonical JSON of the definition: a deploy that keeps it can keep this exchange. */
   readonly #definition: string;
@@ -93,6 +96,7 @@ export class Exchange {
     this.fanout = this.subscribeEndpoint?.shared
       ? new Fanout(this.subscribeEndpoint, this.#subscribeFlow, fanoutSettings, api.id)
       : undefined;
+    this.resuming = this.fanout ? new ResumeCapacity(definition.fanout?.maxResumingSubscriptions ?? 100) : undefined;
     this.#subscribeConfig = this.subscribeEndpoint && definition.endpoints[this.#endpoints.indexOf(this.subscribeEndpoint)];
     this.#admission = buildAdmission(api, this.#instanceId, this.#subscribeConfig);
   }
@@ -213,6 +217,16 @@ export class Exchange {
    * Messages for one client, after the subscribe flow, until `signal` aborts (then the iteration
    * ends quietly). Shared endpoints without a cursor go through the fanout (bounded queue,
    * slow-consumer policy); otherwise the client has its own upstream subscription.
+   * A client resuming a shared endpoint from a cursor holds one of `fanout.maxResumingSubscriptions`
+   * slots until its subscription ended (ResumeCapacity); none free: throws RESUME_CAPACITY (503,
+   * Retry-After, WebSocket 1013) at once, before anything is acquired.
+   *
+   * Not done yet (design): hand-over to the fanout. The catch-up consumer's cursor holds its
+   * per-partition offsets; the fanout would record the per-partition offsets it last delivered.
+   * Once every partition of the catch-up cursor is at or beyond the fanout's, the client attaches
+   * to the fanout, deliveries at or below its own offsets are dropped (dedupe per partition), and
+   * its own consumer is aborted, so a resumed client holds a consumer (and a slot) only while
+   * catching up. Needs the fanout to expose positions and an attach that takes a floor.
    */
   subscribe(caller: Caller, request: SubscribeRequest): AsyncIterable<Delivery> {
     const endpoint = this.subscribeEndpoint;
@@ -221,10 +235,17 @@ export class Exchange {
     // An endpoint that cannot replay (MQTT) ignores a cursor on every entrypoint, as SSE must for EventSource's Last-Event-ID.
     const cursor = endpoint.resumable ? request.cursor : undefined;
     if (this.fanout && cursor === undefined) return this.fanout.attach(request.signal, request.onFailure, tally);
-    return this.#direct(endpoint, { ...request, cursor }, tally);
+    const slot = cursor !== undefined ? this.resuming?.acquire(request.signal) : undefined;
+    return this.#direct(endpoint, { ...request, cursor }, tally, slot);
   }
 
-  async *#direct(endpoint: Endpoint, request: SubscribeRequest, tally: Tally): AsyncGenerator<Delivery> {
+  /** The RESUME_CAPACITY refusal `subscribe` would throw now for this cursor, if any (a WebSocket handshake asks before upgrading). */
+  resumeRefusal(cursor: string | undefined): GatewayError | undefined {
+    return cursor !== undefined && this.subscribeEndpoint?.resumable ? this.resuming?.refusal() : undefined;
+  }
+
+  async *#direct(endpoint: Endpoint, request: SubscribeRequest, tally: Tally, slot: ResumeSlot | undefined): AsyncGenerator<Delivery> {
+    slot?.started();
     const controller = new AbortController();
     const onAbort = () => controller.abort(request.signal.reason);
     request.signal.addEventListener('abort', onAbort, { once: true });
@@ -250,6 +271,7 @@ export class Exchange {
     } finally {
       request.signal.removeEventListener('abort', onAbort);
       controller.abort();
+      slot?.release();
     }
   }
 
@@ -287,7 +309,7 @@ export class Exchange {
       state: 'started',
       contextPaths: this.contextPaths,
       connections: this.connections.byEntrypoint(),
-      ...(this.fanout ? { fanout: { clients: this.fanout.clients, upstreamActive: this.fanout.upstreamActive } } : {}),
+      ...(this.fanout ? { fanout: { clients: this.fanout.clients, upstreamActive: this.fanout.upstreamActive, resuming: this.resuming!.active } } : {}),
       ...(Object.keys(extra).length ? { entrypoints: extra } : {}),
     };
   }

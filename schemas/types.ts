@@ -175,6 +175,10 @@ export interface Api {
      * disconnect: close the slow client (WebSocket 1013) and log; drop-oldest: drop its oldest queued messages and count them.
      */
     slowConsumerPolicy?: 'disconnect' | 'drop-oldest';
+    /**
+     * At most this many clients resuming from a cursor (HTTP GET cursor, SSE Last-Event-ID, WebSocket ?cursor=) at once per runtime instance, on endpoints shared through the fanout (Kafka): each of them reads with a consumer of its own for its whole connection. Beyond it a resume is refused with 503 RESUME_CAPACITY and Retry-After (SSE: an error event with a longer retry, so EventSource tries again; WebSocket: 503 at the handshake, else close 1013).
+     */
+    maxResumingSubscriptions?: number;
   };
 }
 /**

@@ -24,6 +24,12 @@
  * redeployed, gateway stopping, slow consumer) is sent as `event: error` with
  * `data: {"code","message"}`, then the response ends: EventSource reconnects after `retry` ms with
  * its Last-Event-ID, so a client resumes by itself once the broker is back.
+ *
+ * Too many clients resuming at once (RESUME_CAPACITY, see resume-capacity.ts) is such an error
+ * too, not an HTTP 503: EventSource gives up for good on any status but 200, while after an
+ * `event: error` it reconnects with its Last-Event-ID. Before the event the stream sets `retry:`
+ * to the error's Retry-After with up to as much again of jitter, so a herd of refused clients
+ * comes back spread out; the next stream's first `retry:` restores the configured interval.
  */
 import { isUtf8 } from 'node:buffer';
 import type { ServerResponse } from 'node:http';
@@ -170,6 +176,8 @@ interface OpenedStream {
 }
 
 const refusedWith = (refused: GatewayError): OpenedStream => ({ queue: undefined, iterator: undefined, pending: undefined, refused });
+/** A subscription refused at once with a 5xx (RESUME_CAPACITY): the stream starts and ends with its error event. */
+const failedWith = (failure: GatewayError): OpenedStream => ({ queue: undefined, iterator: undefined, pending: Promise.resolve({ failure }), refused: undefined });
 
 /** Takes the first step of a subscription of its own, so that a client error surfaces before the stream starts. */
 async function opened(source: AsyncIterable<Delivery>): Promise<OpenedStream> {
@@ -206,7 +214,14 @@ export const createSseEntrypoint: EntrypointFactory<SseEntrypoint> = (config) =>
       const cursor = lastEventId ?? (url.searchParams.get('cursor') || undefined);
       const subscribe = (from: string | undefined) => {
         const onFailure = (reason: unknown) => connection.abort(reason);
-        return opened(exchange.subscribe(caller, { cursor: from, signal: connection.signal, onFailure }));
+        let source: AsyncIterable<Delivery>;
+        try {
+          source = exchange.subscribe(caller, { cursor: from, signal: connection.signal, onFailure });
+        } catch (error) {
+          const refused = asGatewayError(error);
+          return Promise.resolve(refused.status < 500 ? refusedWith(refused) : failedWith(refused));
+        }
+        return opened(source);
       };
       let stream = cursor !== undefined && cursor.length > MAX_EVENT_ID
         ? refusedWith(new GatewayError('INVALID_CURSOR', 400, 'Last-Event-ID is too long.', 1008))
@@ -259,6 +274,8 @@ export const createSseEntrypoint: EntrypointFactory<SseEntrypoint> = (config) =>
       const gatewayError = reason === undefined ? undefined : asGatewayError(reason);
       if (gatewayError?.code === 'SLOW_CONSUMER') emit({ kind: 'slow-consumer', api: exchange.id, entrypoint: 'sse' });
       if (!res.writableEnded && !res.destroyed) {
+        const retryAfter = Number(gatewayError?.headers['Retry-After']);
+        if (retryAfter > 0) res.write(`retry: ${Math.round(retryAfter * 1000 * (1 + Math.random()))}\n\n`);
         if (gatewayError && gatewayError.code !== 'CLIENT_GONE') res.write(errorEvent(gatewayError));
         res.end();
       }

@@ -238,6 +238,9 @@ export const createWebsocketEntrypoint: EntrypointFactory<WebsocketEntrypoint> =
     accepts: (req, upgrade) => upgrade && req.method === 'GET' && (req.headers.upgrade ?? '').toLowerCase() === 'websocket',
     upgrade(context) {
       const { req, socket, head, responseHeaders } = context;
+      // Resume capacity full: a plain 503 with Retry-After, before the upgrade (later: close 1013).
+      const resumeRefusal = subscriber ? context.exchange.resumeRefusal(context.url.searchParams.get('cursor') || undefined) : undefined;
+      if (resumeRefusal) return Promise.reject(resumeRefusal);
       let ws: WebSocket | undefined;
       let refused: Error | undefined;
       const addHeaders = (headers: string[]) => {
