@@ -22,9 +22,10 @@ import { buildAdmission, concerned, stopEntrypoints, type Admission } from './ad
 import { compileFlow, type Flow } from './policies/flow.ts';
 import { compileCors, type CorsPolicy } from './cors.ts';
 import { Connections, type Connection } from './connections.ts';
-import { Delivery } from './delivery.ts';
+import type { Delivery } from './delivery.ts';
 import { Fanout, type FanoutSettings } from './fanout.ts';
-import { ResumeCapacity, type ResumeSlot } from './resume-capacity.ts';
+import { ResumeCapacity } from './resume-capacity.ts';
+import { ownSubscription } from './own-subscription.ts';
 import { errors, type GatewayError } from './errors.ts';
 import { message as makeMessage } from './message.ts';
 import { resolveSecret } from './secrets.ts';
@@ -69,6 +70,7 @@ export class Exchange {
   readonly #endpoints: Endpoint[];
   readonly #publishFlow: Flow;
   readonly #subscribeFlow: Flow;
+  readonly #fanoutSettings: FanoutSettings;
   #stopped: Promise<void> | undefined;
   #background: Tally | undefined;
 
@@ -93,6 +95,7 @@ export class Exchange {
       queueSize: definition.fanout?.queueSize ?? 1000,
       slowConsumerPolicy: definition.fanout?.slowConsumerPolicy ?? 'disconnect',
     };
+    this.#fanoutSettings = fanoutSettings;
     this.fanout = this.subscribeEndpoint?.shared
       ? new Fanout(this.subscribeEndpoint, this.#subscribeFlow, fanoutSettings, api.id)
       : undefined;
@@ -221,12 +224,8 @@ export class Exchange {
    * slots until its subscription ended (ResumeCapacity); none free: throws RESUME_CAPACITY (503,
    * Retry-After, WebSocket 1013) at once, before anything is acquired.
    *
-   * Not done yet (design): hand-over to the fanout. The catch-up consumer's cursor holds its
-   * per-partition offsets; the fanout would record the per-partition offsets it last delivered.
-   * Once every partition of the catch-up cursor is at or beyond the fanout's, the client attaches
-   * to the fanout, deliveries at or below its own offsets are dropped (dedupe per partition), and
-   * its own consumer is aborted, so a resumed client holds a consumer (and a slot) only while
-   * catching up. Needs the fanout to expose positions and an attach that takes a floor.
+   * Kafka: once the resumed client has caught up with the fanout it switches onto it, its own
+   * consumer is closed and the slot given back (resume-handover.ts: no message lost or repeated).
    */
   subscribe(caller: Caller, request: SubscribeRequest): AsyncIterable<Delivery> {
     const endpoint = this.subscribeEndpoint;
@@ -236,43 +235,14 @@ export class Exchange {
     const cursor = endpoint.resumable ? request.cursor : undefined;
     if (this.fanout && cursor === undefined) return this.fanout.attach(request.signal, request.onFailure, tally);
     const slot = cursor !== undefined ? this.resuming?.acquire(request.signal) : undefined;
-    return this.#direct(endpoint, { ...request, cursor }, tally, slot);
+    return ownSubscription(endpoint, { ...request, cursor }, {
+      apiId: this.id, flow: this.#subscribeFlow, tally, slot, fanout: this.fanout, fanoutSettings: this.#fanoutSettings,
+    });
   }
 
   /** The RESUME_CAPACITY refusal `subscribe` would throw now for this cursor, if any (a WebSocket handshake asks before upgrading). */
   resumeRefusal(cursor: string | undefined): GatewayError | undefined {
     return cursor !== undefined && this.subscribeEndpoint?.resumable ? this.resuming?.refusal() : undefined;
-  }
-
-  async *#direct(endpoint: Endpoint, request: SubscribeRequest, tally: Tally, slot: ResumeSlot | undefined): AsyncGenerator<Delivery> {
-    slot?.started();
-    const controller = new AbortController();
-    const onAbort = () => controller.abort(request.signal.reason);
-    request.signal.addEventListener('abort', onAbort, { once: true });
-    try {
-      if (request.signal.aborted) return;
-      for await (const message of endpoint.subscribe({ cursor: request.cursor, signal: controller.signal })) {
-        if (controller.signal.aborted) return;
-        const out = this.#subscribeFlow(message);
-        if (out === null) {
-          emit({ kind: 'dropped', api: this.id, reason: 'policy', count: 1 });
-          tally.dropped('policy', 1);
-          continue;
-        }
-        emit({ kind: 'message', api: this.id, direction: 'subscribe' });
-        tally.delivered(out.content.length);
-        yield new Delivery(out);
-      }
-    } catch (error) {
-      if (!controller.signal.aborted) {
-        tally.failed(error);
-        throw error;
-      }
-    } finally {
-      request.signal.removeEventListener('abort', onAbort);
-      controller.abort();
-      slot?.release();
-    }
   }
 
   /** Every endpoint healthy? (for /readyz) */

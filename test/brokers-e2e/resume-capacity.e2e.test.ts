@@ -15,6 +15,7 @@ import { kafkaBootstrap } from '../brokers/brokers.ts';
 import { kcatProduce } from './clients.ts';
 
 const topic = `resume-capacity-${randomUUID().slice(0, 6)}`;
+const handoverTopic = `${topic}-handover`;
 /** Resumes from the topic's beginning. */
 const fromStart = Buffer.from(`${topic}@0#-1`).toString('base64url');
 let bootstrap: string;
@@ -51,6 +52,12 @@ beforeAll(async () => {
         entrypoints: [{ type: 'sse' }, { type: 'websocket', publisher: false }, { type: 'http-get', messagesLimitCount: 2, messagesLimitDurationMs: 10_000 }],
         endpoints: [{ type: 'kafka', bootstrapServers: [bootstrap], consumer: { topics: [topic] } }],
         fanout: { maxResumingSubscriptions: 1 },
+      } as never,
+    },
+    handover: {
+      definition: {
+        entrypoints: [{ type: 'websocket', publisher: false }],
+        endpoints: [{ type: 'kafka', bootstrapServers: [bootstrap], consumer: { topics: [handoverTopic] } }],
       } as never,
     },
   }));
@@ -98,5 +105,37 @@ describe('resume capacity (Kafka)', () => {
     expect(again.status).toBe(200);
     expect(((await again.json()) as { items: { content: string }[] }).items.map((i) => i.content)).toEqual(['one', 'two']);
     await waitFor(() => resuming() === 0, 15_000, 'the long poll to give its slot back');
+  });
+});
+
+describe('hand-over (Kafka)', () => {
+  it('a resumed client that caught up switches onto the shared fanout: its consumer and slot are released, nothing lost or repeated', { timeout: 90_000 }, async () => {
+    const exchange = () => gateway.routers.current!.exchanges.get('handover')!;
+    await kcatProduce(bootstrap, handoverTopic, ['b1', 'b2', 'b3']);
+    const live = connect(wsUrl(gateway, '/handover/'));
+    await live.opened;
+    const resumedClient = connect(wsUrl(gateway, `/handover/?cursor=${Buffer.from(`${handoverTopic}@0#-1`).toString('base64url')}`));
+    await resumedClient.opened;
+    await waitFor(() => resumedClient.messages.length >= 3, 30_000, 'the backlog');
+    expect(exchange().resuming!.active).toBe(1);
+    // Live traffic while it is resumed: the switch happens once it passed a message the fanout delivered too.
+    const sent: string[] = [];
+    for (let i = 0; i < 30 && exchange().resuming!.active > 0; i++) {
+      const batch = [`l${i}a`, `l${i}b`];
+      sent.push(...batch);
+      await kcatProduce(bootstrap, handoverTopic, batch);
+      await waitFor(() => exchange().resuming!.active === 0, 1000, 'the hand-over').catch(() => undefined);
+    }
+    expect(exchange().resuming!.active).toBe(0);
+    expect(exchange().fanout!.clients).toBe(2);
+    const after = ['after1', 'after2', 'after3'];
+    await kcatProduce(bootstrap, handoverTopic, after);
+    const expected = ['b1', 'b2', 'b3', ...sent, ...after];
+    // One partition, in order: any duplicate of the switch arrives before the last message.
+    await waitFor(() => resumedClient.texts().includes('after3'), 30_000, `${expected.length} messages`);
+    expect(resumedClient.texts()).toEqual(expected);
+    resumedClient.ws.close();
+    live.ws.close();
+    await Promise.all([resumedClient.closed, live.closed]);
   });
 });
