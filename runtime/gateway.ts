@@ -12,7 +12,14 @@ import { log } from './log.ts';
 import { meterGateway } from './metrics.ts';
 
 export interface GatewayOptions {
+  /** Gateway port's host (default 127.0.0.1). */
   readonly host?: string;
+  /**
+   * Admin port's host (default 127.0.0.1, whatever `host` is): the admin port has no
+   * authentication (/status, POST /subscriptions/NAME/resume), so exposing the gateway on
+   * 0.0.0.0 does not expose it too; give it a host of its own to do that on purpose.
+   */
+  readonly adminHost?: string;
   /** Gateway port (default 8082; 0 picks a free one). */
   readonly port?: number;
   /** Admin port (default 18082; 0 picks a free one; null: no admin server). */
@@ -39,6 +46,7 @@ export interface Gateway {
 
 export async function startGateway(options: GatewayOptions = {}): Promise<Gateway> {
   const host = options.host ?? '127.0.0.1';
+  const adminHost = options.adminHost ?? '127.0.0.1';
   const routers = new RouterSwitch();
   const source = options.source;
   const view: AdminView = { routers, source: source?.description ?? 'api', startedAt: new Date(), release: source?.release ? (id) => source.release!(id) : undefined };
@@ -50,7 +58,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   if (options.adminPort !== null) {
     admin = createAdminServer(view, options.adminRoutes);
     try {
-      adminPort = (await listen(admin, options.adminPort ?? 18082, host)).port;
+      adminPort = (await listen(admin, options.adminPort ?? 18082, adminHost)).port;
     } catch (error) {
       server.destroyAll();
       await server.stopAccepting();
@@ -60,6 +68,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const watching = new AbortController();
   const scheme = options.tls ? 'https' : 'http';
   const urlHost = host.includes(':') ? `[${host}]` : host;
+  const adminUrlHost = adminHost.includes(':') ? `[${adminHost}]` : adminHost;
   log.info({ event: 'listening', url: `${scheme}://${urlHost}:${address.port}`, admin: adminPort, source: view.source }, 'gateway listening');
 
   if (options.source) {
@@ -76,7 +85,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     port: address.port,
     adminPort,
     url: `${scheme}://${urlHost}:${address.port}`,
-    adminUrl: adminPort === null ? null : `http://${urlHost}:${adminPort}`,
+    adminUrl: adminPort === null ? null : `http://${adminUrlHost}:${adminPort}`,
     deploy: (candidate, origin = 'api') => routers.deploy(candidate, origin),
     close() {
       closing ??= (async () => {

@@ -11,12 +11,14 @@ import { parseAllowedHosts, setWebhookAllowedHosts } from '../webhooks/allowed-h
 
 export { UsageError };
 
-export const SERVER_FLAGS = ['--port', '--admin-port', '--host', '--tls-cert', '--tls-key', '--log-level', '--webhook-allowed-hosts', ...RATE_LIMIT_FLAGS] as const;
+export const SERVER_FLAGS = ['--port', '--admin-port', '--host', '--admin-host', '--tls-cert', '--tls-key', '--log-level', '--webhook-allowed-hosts', ...RATE_LIMIT_FLAGS] as const;
 
 export interface ServerFlags {
   readonly host: string;
   readonly port: number;
   readonly adminPort: number;
+  /** --admin-host: 127.0.0.1 unless given, even when --host exposes the gateway port. */
+  readonly adminHost: string;
   readonly tls?: { cert: Buffer; key: Buffer };
   /** --redis, --redis-key-prefix, --rate-limit-error-strategy */
   readonly rateLimits?: RateLimitSettings;
@@ -61,6 +63,7 @@ export function parseServerFlags(args: readonly string[], valued: readonly strin
       host: flags.get('--host') ?? '127.0.0.1',
       port: port(flags.get('--port'), 8082, '--port'),
       adminPort: port(flags.get('--admin-port'), 18082, '--admin-port'),
+      adminHost: flags.get('--admin-host') ?? '127.0.0.1',
       tls,
       rateLimits: parseRateLimitFlags(flags),
     },
