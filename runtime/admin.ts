@@ -3,6 +3,11 @@
  * (503 until a bundle is served or while an endpoint is unhealthy; else the bundle id),
  * /status (bundle, source, each API's state and open connections). Other modules add routes
  * with one line in `adminRoutes` (e.g. /metrics).
+ *
+ * The admin port has no authentication: it listens on 127.0.0.1 unless told otherwise, and it
+ * answers 403 ADMIN_ORIGIN_REFUSED to any request with an `Origin` header, so a web page the
+ * operator visits cannot drive it (cross-site POST /subscriptions/NAME/resume, DNS rebinding).
+ * Probes, curl, Prometheus and `sluice subscriptions` send no Origin.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -89,6 +94,10 @@ export function createAdminServer(view: AdminView, extra: readonly AdminRoute[] 
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  app.use((req, res, next) => {
+    if (req.headers.origin === undefined) return next();
+    json(res, 403, { code: 'ADMIN_ORIGIN_REFUSED', message: 'the admin port does not answer browser requests (Origin header)' });
+  });
   app.get('/healthz', (_req, res) => json(res, 200, { status: 'ok' }));
   app.get('/readyz', (_req, res) => {
     const { status: code, body } = readiness(view);

@@ -21,3 +21,22 @@ describe('admin host', () => {
     expect(parseServerFlags(['--host', '0.0.0.0', '--admin-host', '0.0.0.0'], []).server.adminHost).toBe('0.0.0.0');
   });
 });
+
+describe('admin port and browsers', () => {
+  it('refuses any request with an Origin header (cross-site POST resume, DNS rebinding) and answers those without', async () => {
+    const gateway = await startGateway({ port: 0, adminPort: 0 });
+    try {
+      // A page on another site can POST text/plain without a preflight: the browser adds Origin.
+      const csrf = await fetch(`${gateway.adminUrl}/subscriptions/orders/resume`, {
+        method: 'POST', headers: { Origin: 'https://evil.example', 'Content-Type': 'text/plain' }, body: 'x',
+      });
+      expect(csrf.status).toBe(403);
+      expect((await csrf.json()).code).toBe('ADMIN_ORIGIN_REFUSED');
+      expect((await fetch(`${gateway.adminUrl}/status`, { headers: { Origin: 'http://rebound.example' } })).status).toBe(403);
+      expect((await fetch(`${gateway.adminUrl}/subscriptions/orders/resume`, { method: 'POST' })).status).toBe(404);
+      expect((await fetch(`${gateway.adminUrl}/status`)).status).toBe(200);
+    } finally {
+      await gateway.close();
+    }
+  });
+});
