@@ -82,7 +82,11 @@ function fileVersion(path: string): string {
 function readSecretFile(path: string, name: string): string {
   let text: string;
   try {
-    if (statSync(path).size > MAX_SECRET_FILE_BYTES) {
+    const stat = statSync(path);
+    // A FIFO or device reports no size and may never end (or, for a FIFO without writer, block
+    // the process on open): only regular files (mounted secrets are symlinks to them) are read.
+    if (!stat.isFile()) throw new SecretError(name, 'not a regular file');
+    if (stat.size > MAX_SECRET_FILE_BYTES) {
       throw new SecretError(name, `the file is larger than ${MAX_SECRET_FILE_BYTES} bytes`);
     }
     text = readFileSync(path, 'utf8');

@@ -1,3 +1,4 @@
+import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -55,5 +56,17 @@ describe('secrets', () => {
   it('describes references', () => {
     expect(describeSecretRef({ env: 'A' })).toBe('env:A');
     expect(describeSecretRef({ file: '/run/secrets/b' })).toBe('file:/run/secrets/b');
+  });
+
+  it('refuses a file that is not a regular file (a FIFO or device has no size, so the size bound cannot hold)', () => {
+    const path = join(dir, 'fifo');
+    execFileSync('mkfifo', [path]);
+    // A writer pushing 200 KiB (over the 64 KiB bound) into the FIFO: read whole, it would be accepted.
+    const writer = spawn('sh', ['-c', `head -c 204800 /dev/zero | tr '\\0' a > '${path}'`], { stdio: 'ignore', detached: true });
+    try {
+      expect(() => createSecretResolver().resolve({ file: path })).toThrow(/not a regular file/);
+    } finally {
+      process.kill(-writer.pid!, 'SIGKILL'); // the shell and its pipeline, still waiting for a reader
+    }
   });
 });
