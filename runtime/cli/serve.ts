@@ -40,7 +40,10 @@ export async function run(args: string[]): Promise<number> {
       source = dirSource(dir);
     }
     else {
-      source = await storeSource(flags.get('--store')!);
+      const store = flags.get('--store')!;
+      // fetch refuses such URLs anyway, and the password would sit in every log line and on /status.
+      if (/^https?:\/\/[^/?#]*@/i.test(store)) throw new UsageError('--store URL must not carry credentials (user:password@): they would be logged; serve the store without them');
+      source = await storeSource(store);
       if (!source) {
         console.error('sluice serve --store: not yet available in this build.');
         return 2;

@@ -96,4 +96,11 @@ describe('serve command line', () => {
     expect(code).toBe(2);
     expect(err).toContain('is not a folder');
   }, 20_000);
+
+  it('refuses a --store URL with user:password@ (exit 2) without printing the password, instead of logging it on every poll', async () => {
+    const { code, err } = await sluice(['serve', '--store', 'http://bob:hunter2@127.0.0.1:1/store', '--port', '0', '--admin-port', '0']);
+    expect(code).toBe(2);
+    expect(err).toContain('must not carry credentials');
+    expect(err).not.toContain('hunter2');
+  }, 20_000);
 });
