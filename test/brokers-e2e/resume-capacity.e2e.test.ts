@@ -4,9 +4,12 @@
  * With a limit of 1 and one resuming SSE stream open: HTTP GET ?cursor= is 503 RESUME_CAPACITY
  * with Retry-After, SSE with Last-Event-ID gets a longer `retry:` and an error event (so
  * EventSource reconnects), a WebSocket ?cursor= handshake is 503; clients without a cursor (the
- * shared fanout) are not counted. Once the resuming stream ends its slot is free again.
+ * shared fanout) are not counted. Once the resuming stream ends its slot is free again. Nothing
+ * is produced to `topic` after the backlog, so a resumed holder never hands over to the fanout
+ * (resume-handover.ts) and keeps its slot; the hand-over has its own API and topic.
  */
 import { randomUUID } from 'node:crypto';
+import { EventSource } from 'eventsource';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../runtime/gateway.ts';
 import { gatewayWith, connect, HandshakeRefused, waitFor, wsUrl } from '../runtime/harness.ts';
@@ -105,6 +108,37 @@ describe('resume capacity (Kafka)', () => {
     expect(again.status).toBe(200);
     expect(((await again.json()) as { items: { content: string }[] }).items.map((i) => i.content)).toEqual(['one', 'two']);
     await waitFor(() => resuming() === 0, 15_000, 'the long poll to give its slot back');
+  });
+
+  it('an EventSource client refused for capacity reconnects by itself after the longer retry and resumes once a slot is free', { timeout: 60_000 }, async () => {
+    const holder = new AbortController();
+    const held = await fetch(`${gateway.url}/orders/`, { headers: { accept: 'text/event-stream', 'last-event-id': fromStart }, signal: holder.signal });
+    await readUntil(held, /data: two/, 30_000);
+    const attempts: number[] = [];
+    const seen: string[] = [];
+    const refusals: string[] = [];
+    const es = new EventSource(`${gateway.url}/orders/?cursor=${fromStart}`, {
+      fetch: (input, init) => {
+        attempts.push(Date.now());
+        return fetch(input, init);
+      },
+    });
+    try {
+      es.addEventListener('error', (event) => {
+        if ('data' in event && typeof event.data === 'string') refusals.push((JSON.parse(event.data) as { code: string }).code);
+      });
+      es.onmessage = (event) => seen.push(event.data as string);
+      await waitFor(() => refusals.length === 1, 15_000, 'the RESUME_CAPACITY event');
+      expect(refusals).toEqual(['RESUME_CAPACITY']);
+      holder.abort();
+      await waitFor(() => seen.length >= 2, 20_000, 'the resumed messages after the reconnect');
+      expect(seen).toEqual(['one', 'two']);
+      expect(attempts.length).toBe(2);
+      expect(attempts[1]! - attempts[0]!).toBeGreaterThanOrEqual(5000);
+    } finally {
+      es.close();
+      holder.abort();
+    }
   });
 });
 
