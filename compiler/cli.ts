@@ -14,13 +14,17 @@ const commands: Record<string, Command> = {
   diff: { summary: 'diff REF_A REF_B [--repo PATH] [--apis-dir apis] [--store DIR] [--format human|markdown|json]', load: () => import('./cli/diff.ts') },
   releases: { summary: 'releases --store DIR [--format human|json]   list the release history', load: () => import('./cli/releases.ts') },
   rollback: { summary: 'rollback TAG --store DIR [--format human|json]   re-point current to an earlier release', load: () => import('./cli/rollback.ts') },
-  serve: { summary: 'serve --bundle FILE | --bundles DIR | --store DIR|URL [--port 8082] [--admin-port 18082] [--host 127.0.0.1]', load: () => import('../runtime/cli/serve.ts') },
-  dev: { summary: 'dev [APIS_DIR]                compile on every save and serve (what `npm start` runs)', load: () => import('../runtime/cli/dev.ts') },
-  subscriptions: { summary: 'subscriptions resume NAME --admin URL', load: () => import('../runtime/cli/subscriptions.ts') },
+  serve: {
+    summary:
+      'serve --bundle FILE | --bundles DIR | --store DIR|URL [--port 8082] [--admin-port 18082] [--host 127.0.0.1]\n  [--admin-host 127.0.0.1] [--tls-cert PEM --tls-key PEM] [--log-level info] [--redis URL [--redis-key-prefix P]]\n  [--rate-limit-error-strategy allow|deny] [--webhook-allowed-hosts H1,H2]',
+    load: () => import('../runtime/cli/serve.ts'),
+  },
+  dev: { summary: 'dev [APIS_DIR] [serve options]   compile on every save and serve (what `npm start` runs)', load: () => import('../runtime/cli/dev.ts') },
+  subscriptions: { summary: 'subscriptions list [--admin URL] [--json] | subscriptions resume NAME [--api API] [--admin URL]', load: () => import('../runtime/cli/subscriptions.ts') },
 };
 
 export function usage(): string {
-  return ['usage: sluice <command> [options]', '', ...Object.values(commands).map((c) => `  sluice ${c.summary}`)].join('\n');
+  return ['usage: sluice <command> [options]', '', ...Object.values(commands).map((c) => `  sluice ${c.summary.replace(/\n  (?!sluice)/g, '\n         ')}`)].join('\n');
 }
 
 export async function main(argv: string[]): Promise<number> {
