@@ -2,14 +2,14 @@
  * jwt plan (jose): the token comes from `Authorization: Bearer` or, when that header is absent, the
  * query parameter `access_token`. HS* verify with a secret reference; RS*, ES*, PS* with a PEM public
  * key (or certificate) or a JWKS URL (cached, refreshed on unknown `kid` at most every cooldown,
- * fetched with a bounded time-out). Only the plan's `signature` algorithm is accepted. `iss`, `aud`,
+ * fetched with a bounded time-out and a bounded body, MAX_JWKS_BYTES). Only the plan's `signature` algorithm is accepted. `iss`, `aud`,
  * `exp`, `nbf` are checked with `leewaySeconds`; `requiredScopes` against `scope` (space-separated)
  * or `scp` (array). The client id (clientIdClaim if configured, else azp, else aud, else client_id)
  * must belong to an accepted subscription of this plan inside its window. The Caller expires at
  * `exp` (plus leeway) or the subscription's end, whichever is first: streams end then (WebSocket 1008).
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
+import { createRemoteJWKSet, customFetch, jwtVerify, type JWTPayload } from 'jose';
 import type { JwtPlan } from '../../schemas/types.ts';
 import { GatewayError } from '../errors.ts';
 import type { Caller, PlanFactory, RequestView } from './plan.ts';
@@ -21,6 +21,8 @@ const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 const BEARER = /^bearer(?:\s+(.*))?$/i;
 /** JWKS fetch: bounded time-out, cache, and a cooldown between refreshes triggered by unknown kids. */
 export const JWKS_OPTIONS = { timeoutDuration: 2_000, cooldownDuration: 30_000, cacheMaxAge: 600_000 } as const;
+/** Largest JWKS response body read; a larger one is refused like an unreachable JWKS (503 JWKS_UNAVAILABLE). */
+export const MAX_JWKS_BYTES = 256 * 1024;
 
 type VerifyKey = Parameters<typeof jwtVerify>[1];
 
@@ -112,8 +114,37 @@ function buildVerifyKey(planKey: string, config: JwtPlan, resolveSecret: (ref: N
     }
     return publicKey;
   }
-  if (config.jwksUrl) return createRemoteJWKSet(new URL(config.jwksUrl), JWKS_OPTIONS);
+  if (config.jwksUrl) return createRemoteJWKSet(new URL(config.jwksUrl), { ...JWKS_OPTIONS, [customFetch]: boundedFetch });
   throw new Error(`plan "${planKey}": ${config.signature} needs "publicKey" or "jwksUrl"`);
+}
+
+/**
+ * fetch for jose's JWKS retrieval that reads at most MAX_JWKS_BYTES of the body: a larger declared
+ * Content-Length or a longer stream rejects (and cancels the body), which jose passes on as a fetch
+ * failure. Non-200 responses are returned as they are (jose refuses them without reading the body).
+ */
+async function boundedFetch(url: string, options: RequestInit): Promise<Response> {
+  const response = await fetch(url, options);
+  if (response.status !== 200 || !response.body) return response;
+  const declared = Number(response.headers.get('content-length') ?? 0);
+  if (declared > MAX_JWKS_BYTES) {
+    await response.body.cancel().catch(() => {});
+    throw new Error(`JWKS response of ${declared} bytes exceeds ${MAX_JWKS_BYTES}`);
+  }
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_JWKS_BYTES) {
+      await reader.cancel().catch(() => {});
+      throw new Error(`JWKS response exceeds ${MAX_JWKS_BYTES} bytes`);
+    }
+    chunks.push(value);
+  }
+  return new Response(Buffer.concat(chunks), { status: 200, headers: { 'content-type': response.headers.get('content-type') ?? 'application/json' } });
 }
 
 function unauthorized(code: string, message: string): GatewayError {

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JwtPlan, Subscription } from '../../schemas/types.ts';
-import { createJwtPlan } from '../../runtime/plans/jwt.ts';
+import { createJwtPlan, MAX_JWKS_BYTES } from '../../runtime/plans/jwt.ts';
 import { rejection, request } from './fixtures.ts';
 
 const SECRET = 'a-test-signing-secret-of-32-bytes!';
@@ -187,6 +187,41 @@ describe('jwt plan, asymmetric keys', () => {
       expect(await rejection(plan.authenticate(bearer(await sign('ES256', keys.es!.privateKey, 'es-1'))))).toMatchObject({ status: 503, code: 'JWKS_UNAVAILABLE' });
     } finally {
       jwksAvailable = true;
+    }
+  });
+
+  it('a JWKS body larger than 256 KiB is refused like an unreachable one (503), declared or streamed', async () => {
+    const jwk = { ...(await exportJWK(keys.es!.publicKey)), kid: 'es-1', alg: 'ES256', use: 'sig' };
+    // A valid JWKS padded past the bound: without the bound it would verify the token.
+    const body = JSON.stringify({ keys: [jwk], padding: 'x'.repeat(MAX_JWKS_BYTES) });
+    let bytesSent = 0;
+    const huge = createServer((req, res) => {
+      if (req.url === '/declared') return void res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
+      // Streamed without a length: 64 KiB chunks, far more than the bound, until the client goes away.
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write(body.slice(0, -2));
+      const chunk = ' '.repeat(64 * 1024);
+      const pump = (): void => {
+        while (!res.destroyed && bytesSent < 64 * 1024 * 1024) {
+          bytesSent += chunk.length;
+          if (!res.write(chunk)) return void res.once('drain', pump);
+        }
+        if (!res.destroyed) res.end('}');
+      };
+      pump();
+    });
+    await new Promise<void>((resolve) => huge.listen(0, '127.0.0.1', resolve));
+    try {
+      const base = `http://127.0.0.1:${(huge.address() as AddressInfo).port}`;
+      for (const path of ['/declared', '/streamed']) {
+        const plan = createJwtPlan('p', { type: 'jwt', name: 'p', signature: 'ES256', jwksUrl: `${base}${path}` }, context);
+        expect({ path, ...(await rejection(plan.authenticate(bearer(await sign('ES256', keys.es!.privateKey, 'es-1'))))) })
+          .toMatchObject({ path, status: 503, code: 'JWKS_UNAVAILABLE' });
+      }
+      expect(bytesSent).toBeLessThan(64 * 1024 * 1024);
+    } finally {
+      huge.closeAllConnections();
+      await new Promise<void>((resolve) => huge.close(() => resolve()));
     }
   });
 });
