@@ -8,10 +8,11 @@ import type { BundleSource } from '../sources/source.ts';
 import { log, setLogLevel } from '../log.ts';
 import { parseRateLimitFlags, RATE_LIMIT_FLAGS, startRateLimits, type RateLimitSettings } from '../rate-limit/setup.ts';
 import { parseAllowedHosts, setWebhookAllowedHosts } from '../webhooks/allowed-hosts.ts';
+import { parseAuthFailureLimit, setAuthFailureLimit } from '../plans/auth-failures.ts';
 
 export { UsageError };
 
-export const SERVER_FLAGS = ['--port', '--admin-port', '--host', '--admin-host', '--tls-cert', '--tls-key', '--log-level', '--webhook-allowed-hosts', ...RATE_LIMIT_FLAGS] as const;
+export const SERVER_FLAGS = ['--port', '--admin-port', '--host', '--admin-host', '--tls-cert', '--tls-key', '--log-level', '--webhook-allowed-hosts', '--auth-failure-limit', ...RATE_LIMIT_FLAGS] as const;
 
 export interface ServerFlags {
   readonly host: string;
@@ -45,6 +46,12 @@ export function parseServerFlags(args: readonly string[], valued: readonly strin
     } catch (error) {
       throw new UsageError((error as Error).message);
     }
+  }
+  try {
+    // Failed authentications per client address (IPv4, IPv6 /64): default 20/10, 0 turns it off.
+    setAuthFailureLimit(parseAuthFailureLimit(flags.get('--auth-failure-limit')));
+  } catch (error) {
+    throw new UsageError((error as Error).message);
   }
   const certFile = flags.get('--tls-cert');
   const keyFile = flags.get('--tls-key');

@@ -8,6 +8,7 @@ import type { Caller, RateLimiter, RequestView, RuntimePlan } from './plan.ts';
 import { createPlan, PLAN_ORDER } from './registry.ts';
 import { errors, GatewayError } from '../errors.ts';
 import { resolveSecret } from '../secrets.ts';
+import { checkAuthThrottle, recordAuthFailure } from './auth-failures.ts';
 
 type ServedPlan = RuntimePlan & Partial<RateLimiter>;
 
@@ -36,9 +37,21 @@ export class PlanResolution {
    * plan whose credential is present decides: one of its plans must accept, else its most telling
    * error is thrown (never a fallback to a later type): a plan that recognised the credential
    * (SUBSCRIPTION_NOT_ACTIVE, JWT_EXPIRED, ...) says more than one that did not (UNRECOGNISED).
-   * No plan applies: 401 PLAN_UNRESOLVABLE.
+   * No plan applies: 401 PLAN_UNRESOLVABLE. Every 401/403 counts against the client address;
+   * an address with too many is refused first (429 AUTH_THROTTLED, see auth-failures.ts).
    */
   async authenticate(request: RequestView): Promise<Caller> {
+    checkAuthThrottle(request.remoteAddress);
+    try {
+      return await this.#resolve(request);
+    } catch (error) {
+      const status = (error as Partial<GatewayError>).status;
+      if (status === 401 || status === 403) recordAuthFailure(request.remoteAddress);
+      throw error;
+    }
+  }
+
+  async #resolve(request: RequestView): Promise<Caller> {
     for (const group of this.#groups) {
       const presenting = group.filter((plan) => plan.presents(request));
       if (presenting.length === 0) continue;

@@ -1,0 +1,91 @@
+/**
+ * Authentication-failure throttle: counts failed authentications (401/403 from plan resolution) per
+ * client address — a full IPv4 address, an IPv6 /64 — in fixed windows. Once an address has failed
+ * `failures` times in a window, every request from it is refused with 429 AUTH_THROTTLED and
+ * Retry-After until that window ends, before any credential is checked. Successful authentications
+ * do not count. In memory, one per process (shared by every API, kept across deploys), bounded to
+ * MAX_ADDRESSES entries (expired ones go first, then the oldest). Off until `setAuthFailureLimit`
+ * (`sluice serve`/`sluice dev` set it from --auth-failure-limit, default 20/10).
+ */
+import { isIPv4, isIPv6 } from 'node:net';
+import { GatewayError } from '../errors.ts';
+
+export interface AuthFailureLimit {
+  readonly failures: number;
+  readonly windowSeconds: number;
+}
+
+/** The serve default: 20 failures per 10 s per address. */
+export const DEFAULT_AUTH_FAILURE_LIMIT: AuthFailureLimit = { failures: 20, windowSeconds: 10 };
+/** Most addresses tracked at once. */
+export const MAX_ADDRESSES = 50_000;
+
+interface Window {
+  count: number;
+  endsAt: number;
+}
+
+let limit: AuthFailureLimit | null = null;
+const windows = new Map<string, Window>();
+
+/** Sets (or, with null, turns off) the throttle; forgets every address counted so far. */
+export function setAuthFailureLimit(next: AuthFailureLimit | null): void {
+  limit = next;
+  windows.clear();
+}
+
+/** `--auth-failure-limit N/SECONDS` or `0` (off); absent: the default. */
+export function parseAuthFailureLimit(value: string | undefined): AuthFailureLimit | null {
+  if (value === undefined) return DEFAULT_AUTH_FAILURE_LIMIT;
+  if (value === '0') return null;
+  const match = /^(\d{1,6})\/(\d{1,5})$/.exec(value);
+  if (!match || Number(match[1]) < 1 || Number(match[2]) < 1) {
+    throw new Error(`--auth-failure-limit must be N/SECONDS (e.g. 20/10) or 0 to turn it off (got "${value}")`);
+  }
+  return { failures: Number(match[1]), windowSeconds: Number(match[2]) };
+}
+
+/** Throws 429 AUTH_THROTTLED when `remoteAddress` has used up its failures in the current window. */
+export function checkAuthThrottle(remoteAddress: string, now = Date.now()): void {
+  if (!limit) return;
+  const window = windows.get(clientKey(remoteAddress));
+  if (!window || window.endsAt <= now || window.count < limit.failures) return;
+  const seconds = Math.max(1, Math.ceil((window.endsAt - now) / 1000));
+  throw new GatewayError('AUTH_THROTTLED', 429, `Too many failed authentication attempts from this address. Retry in ${seconds} s.`, 1008, {
+    'Retry-After': String(seconds),
+  });
+}
+
+/** Counts one failed authentication of `remoteAddress`. */
+export function recordAuthFailure(remoteAddress: string, now = Date.now()): void {
+  if (!limit) return;
+  const key = clientKey(remoteAddress);
+  const current = windows.get(key);
+  if (current && current.endsAt > now) {
+    current.count += 1;
+    return;
+  }
+  windows.delete(key);
+  if (windows.size >= MAX_ADDRESSES) evict(now);
+  windows.set(key, { count: 1, endsAt: now + limit.windowSeconds * 1000 });
+}
+
+/** Drops expired windows; if none had expired, the oldest one (insertion order). */
+function evict(now: number): void {
+  for (const [key, window] of windows) if (window.endsAt <= now) windows.delete(key);
+  if (windows.size >= MAX_ADDRESSES) windows.delete(windows.keys().next().value!);
+}
+
+/** A full IPv4 address (also IPv4-mapped IPv6), an IPv6 address's /64 prefix, anything else as is. */
+export function clientKey(address: string): string {
+  const bare = address.replace(/%.*$/, '').toLowerCase();
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(bare);
+  if (mapped) return mapped[1]!;
+  if (isIPv4(bare) || !isIPv6(bare)) return bare;
+  const [head = '', tail] = bare.split('::');
+  const groups = (part: string): string[] => (part === '' ? [] : part.split(':').flatMap((g) => (g.includes('.') ? ['0', '0'] : [g])));
+  const left = groups(head);
+  const right = tail === undefined ? [] : groups(tail);
+  const all = [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
+  return `${all.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`;
+}
