@@ -36,7 +36,8 @@ export interface AdminRoute {
 /** Extra admin routes; adding one is one line here. */
 export const adminRoutes: AdminRoute[] = [...webhookAdminRoutes];
 
-function json(res: ServerResponse, status: number, body: unknown): void {
+/** Answers an admin request with pretty JSON, never cached. For admin routes in other modules too. */
+export function json(res: ServerResponse, status: number, body: unknown): void {
   res.statusCode = status;
   res.setHeader('Content-Type', 'application/json');
   res.setHeader('Cache-Control', 'no-store');

@@ -10,15 +10,8 @@
  * redeploy.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AdminRoute, AdminView } from '../admin.ts';
+import { json, type AdminRoute, type AdminView } from '../admin.ts';
 import { webhookSubscriptionsFor } from './subscriptions.ts';
-
-function json(res: ServerResponse, status: number, body: unknown): void {
-  res.statusCode = status;
-  res.setHeader('Content-Type', 'application/json');
-  res.setHeader('Cache-Control', 'no-store');
-  res.end(`${JSON.stringify(body, null, 2)}\n`);
-}
 
 function list(_req: IncomingMessage, res: ServerResponse, view: AdminView): void {
   const subscriptions = webhookSubscriptionsFor(view.routers.instanceId)
