@@ -82,6 +82,30 @@ export function collect(iterable: AsyncIterable<Message>) {
   };
 }
 
+/** What an independent reader saw, in order; `next()` waits (at most `ms`) for the next unread record. */
+export function publishedRecords(ms: number, what: string) {
+  const records: Injected[] = [];
+  const waiters: Array<() => void> = [];
+  let read = 0;
+  return {
+    push(record: Injected): void {
+      records.push(record);
+      waiters.splice(0).forEach((w) => w());
+    },
+    async next(): Promise<Injected> {
+      const deadline = Date.now() + ms;
+      while (records.length <= read) {
+        if (Date.now() > deadline) throw new Error(`no published ${what} read within ${ms / 1000} s`);
+        await new Promise<void>((r) => {
+          waiters.push(r);
+          setTimeout(r, 500);
+        });
+      }
+      return records[read++]!;
+    },
+  };
+}
+
 export const texts = (messages: readonly Message[]) => messages.map((m) => m.content.toString('utf8'));
 const real = (messages: readonly Message[]) => messages.filter((m) => !m.content.toString('utf8').startsWith('warmup-'));
 

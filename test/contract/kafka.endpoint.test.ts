@@ -3,7 +3,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import { createKafkaEndpoint } from '../../runtime/endpoints/kafka.ts';
 import { kafkaBootstrap } from '../brokers/brokers.ts';
-import { endpointContract, type Injected } from './endpoint-suite.ts';
+import { endpointContract, publishedRecords, type Injected } from './endpoint-suite.ts';
 
 let kafka: Kafka;
 let admin: Admin;
@@ -50,29 +50,16 @@ endpointContract({
         const consumer = kafka.consumer({ groupId: `reader-${id}` });
         await consumer.connect();
         await consumer.subscribe({ topics: [`${topic}-out`], fromBeginning: true });
-        const records: Injected[] = [];
-        const waiters: Array<() => void> = [];
+        const records = publishedRecords(20_000, 'record');
         await consumer.run({
           eachMessage: async ({ message }) => {
             const headers: Record<string, string> = {};
             for (const [k, v] of Object.entries(message.headers ?? {})) headers[k] = String(v);
             records.push({ content: message.value ?? Buffer.alloc(0), headers });
-            waiters.splice(0).forEach((w) => w());
           },
         });
-        let read = 0;
         return {
-          async next() {
-            const deadline = Date.now() + 20_000;
-            while (records.length <= read) {
-              if (Date.now() > deadline) throw new Error('no published record read within 20 s');
-              await new Promise<void>((r) => {
-                waiters.push(r);
-                setTimeout(r, 500);
-              });
-            }
-            return records[read++]!;
-          },
+          next: records.next,
           close: () => consumer.disconnect(),
         };
       },

@@ -3,7 +3,7 @@ import { afterAll, beforeAll } from 'vitest';
 import mqtt, { type MqttClient } from 'mqtt';
 import { createMqttEndpoint } from '../../runtime/endpoints/mqtt.ts';
 import { mqttUrl } from '../brokers/brokers.ts';
-import { endpointContract, type Injected } from './endpoint-suite.ts';
+import { endpointContract, publishedRecords, type Injected } from './endpoint-suite.ts';
 
 let url: URL;
 let injector: MqttClient;
@@ -54,28 +54,15 @@ endpointContract({
       },
       readPublished: async () => {
         const reader = await mqtt.connectAsync(url.href, { protocolVersion: 5 });
-        const records: Injected[] = [];
-        const waiters: Array<() => void> = [];
+        const records = publishedRecords(10_000, 'message');
         reader.on('message', (_topic, payload, packet) => {
           const headers: Record<string, string> = {};
           for (const [k, v] of Object.entries(packet.properties?.userProperties ?? {})) headers[k] = String(v);
           records.push({ content: payload, headers });
-          waiters.splice(0).forEach((w) => w());
         });
         await reader.subscribeAsync(`${base}/out`, { qos: 1 });
-        let read = 0;
         return {
-          async next() {
-            const deadline = Date.now() + 10_000;
-            while (records.length <= read) {
-              if (Date.now() > deadline) throw new Error('no published message read within 10 s');
-              await new Promise<void>((r) => {
-                waiters.push(r);
-                setTimeout(r, 500);
-              });
-            }
-            return records[read++]!;
-          },
+          next: records.next,
           close: () => reader.endAsync(),
         };
       },
