@@ -4,9 +4,8 @@
  * file that is not a valid bundle is logged and the last good one keeps serving.
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
-import { watch } from 'chokidar';
-import type { BundleSource } from './source.ts';
+import { join, resolve } from 'node:path';
+import { parseBundleText, reloadOnChange, type BundleSource } from './source.ts';
 import { log } from '../log.ts';
 
 const isBundleFile = (name: string) => name.endsWith('.json') && !name.startsWith('.');
@@ -52,26 +51,12 @@ export function dirSource(path: string): BundleSource {
         }
         if (text === lastText) return;
         lastText = text;
-        let parsed: unknown;
-        try {
-          parsed = JSON.parse(text);
-        } catch (error) {
-          log.error({ file, err: (error as Error).message }, 'newest bundle is not JSON; the last good bundle keeps serving');
-          return;
-        }
-        await onBundle(parsed, file);
+        const parsed = parseBundleText(text, file, 'newest bundle is not JSON; the last good bundle keeps serving');
+        if (parsed !== undefined) await onBundle(parsed, file);
       };
       await load();
       if (signal.aborted) return;
-      const watcher = watch(dir, { ignoreInitial: true, depth: 0 });
-      let queue = Promise.resolve();
-      const changed = (changedPath: string) => {
-        if (isBundleFile(basename(changedPath))) queue = queue.then(load);
-      };
-      watcher.on('add', changed).on('change', changed).on('error', (error) => log.error({ err: String(error) }, 'bundles folder watch failed'));
-      signal.addEventListener('abort', () => void watcher.close(), { once: true });
-      // Changes are seen only once the watcher is ready.
-      await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
+      await reloadOnChange(dir, isBundleFile, load, signal, 'bundles folder watch failed');
     },
   };
 }

@@ -4,8 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
-import { watch } from 'chokidar';
-import type { BundleSource } from './source.ts';
+import { parseBundleText, reloadOnChange, type BundleSource } from './source.ts';
 import { log } from '../log.ts';
 
 export function fileSource(path: string): BundleSource {
@@ -21,26 +20,12 @@ export function fileSource(path: string): BundleSource {
           log.error({ file, err: (error as NodeJS.ErrnoException).code ?? (error as Error).message }, 'cannot read bundle file');
           return;
         }
-        let parsed: unknown;
-        try {
-          parsed = JSON.parse(text);
-        } catch (error) {
-          log.error({ file, err: (error as Error).message }, 'bundle file is not JSON; the last good bundle keeps serving');
-          return;
-        }
-        await onBundle(parsed, file);
+        const parsed = parseBundleText(text, file, 'bundle file is not JSON; the last good bundle keeps serving');
+        if (parsed !== undefined) await onBundle(parsed, file);
       };
       await load();
       if (signal.aborted) return;
-      const watcher = watch(dirname(file), { ignoreInitial: true, depth: 0 });
-      let queue = Promise.resolve();
-      const changed = (path: string) => {
-        if (basename(path) === basename(file)) queue = queue.then(load);
-      };
-      watcher.on('add', changed).on('change', changed).on('error', (error) => log.error({ err: String(error) }, 'bundle file watch failed'));
-      signal.addEventListener('abort', () => void watcher.close(), { once: true });
-      // Changes are seen only once the watcher is ready.
-      await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
+      await reloadOnChange(dirname(file), (name) => name === basename(file), load, signal, 'bundle file watch failed');
     },
   };
 }

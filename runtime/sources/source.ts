@@ -4,6 +4,10 @@
  * for a bad bundle: it logs and waits for the next one (the RouterSwitch validates, and keeps the
  * last good one serving when a candidate fails).
  */
+import { basename } from 'node:path';
+import { watch } from 'chokidar';
+import { log } from '../log.ts';
+
 export interface BundleSource {
   /** For logs and /status, e.g. `file /srv/bundle.json`, `dir /srv/bundles`, `store https://…`. */
   readonly description: string;
@@ -11,4 +15,33 @@ export interface BundleSource {
   watch(onBundle: (candidate: unknown, origin: string) => Promise<void>, signal: AbortSignal): Promise<void>;
   /** Store sources: the release (tag, commit, deployment) a bundle it handed over belongs to, for /status. */
   release?(bundleId: string): Record<string, unknown> | undefined;
+}
+
+/**
+ * For file-backed sources: the bundle in `text`, or undefined after logging `notJson` (with the
+ * file and the parse error) when it is not JSON.
+ */
+export function parseBundleText(text: string, file: string, notJson: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    log.error({ file, err: (error as Error).message }, notJson);
+    return undefined;
+  }
+}
+
+/**
+ * For file-backed sources: runs `load` again (one run at a time, in order) whenever a file directly
+ * in `dir` whose name `accepts` is added or changed, until `signal` aborts; a watch error is
+ * logged as `failed`. Resolves once the watcher is ready (changes are seen only from then on).
+ */
+export async function reloadOnChange(dir: string, accepts: (name: string) => boolean, load: () => Promise<void>, signal: AbortSignal, failed: string): Promise<void> {
+  const watcher = watch(dir, { ignoreInitial: true, depth: 0 });
+  let queue = Promise.resolve();
+  const changed = (path: string) => {
+    if (accepts(basename(path))) queue = queue.then(load);
+  };
+  watcher.on('add', changed).on('change', changed).on('error', (error) => log.error({ err: String(error) }, failed));
+  signal.addEventListener('abort', () => void watcher.close(), { once: true });
+  await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
 }
