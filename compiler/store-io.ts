@@ -103,6 +103,11 @@ export async function readJsonLines<T>(file: string, maxBytes: number): Promise<
   return out;
 }
 
+/** Rewrite a JSON-lines log atomically with `entries`, one JSON object per line (writeAtomic). */
+export async function writeJsonLines(file: string, entries: readonly unknown[]): Promise<void> {
+  await writeAtomic(file, entries.map((e) => `${JSON.stringify(e)}\n`).join(''));
+}
+
 /** Run `fn` holding DIR/.lock (created with O_EXCL). Exactly one release of the lock per acquire. */
 export async function withLock<T>(dir: string, options: { timeoutMs: number; staleMs: number }, fn: () => Promise<T>): Promise<T> {
   const lock = path.join(dir, '.lock');

@@ -19,7 +19,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Bundle } from '../schemas/types.ts';
 import { bundleId, canonicalJson } from './bundle.ts';
-import { readBounded, readJsonLines, StoreError, withLock, writeAtomic } from './store-io.ts';
+import { readBounded, readJsonLines, StoreError, withLock, writeAtomic, writeJsonLines } from './store-io.ts';
 
 export { StoreError, writeAtomic, type StoreErrorCode } from './store-io.ts';
 
@@ -248,10 +248,9 @@ export class Store {
   async save(bundle: Bundle, info: { ref: string; commit: string; compilerVersion: string }): Promise<SavedEntry> {
     return this.withLock(async () => {
       await this.putBundle(bundle);
-      const file = path.join(this.dir, 'saved.jsonl');
-      const saved = await readJsonLines<SavedEntry>(file, MAX_LOG_BYTES);
+      const saved = await this.saved();
       const entry: SavedEntry = { ref: info.ref, commit: info.commit, bundleId: bundle.id, time: new Date().toISOString(), compilerVersion: info.compilerVersion };
-      await writeAtomic(file, [...saved, entry].map((e) => `${JSON.stringify(e)}\n`).join(''));
+      await writeJsonLines(path.join(this.dir, 'saved.jsonl'), [...saved, entry]);
       return entry;
     });
   }
@@ -267,7 +266,7 @@ export class Store {
   }
 
   private async commitEntry(entries: ReleaseEntry[], entry: ReleaseEntry): Promise<void> {
-    await writeAtomic(path.join(this.dir, 'releases.jsonl'), [...entries, entry].map((e) => `${JSON.stringify(e)}\n`).join(''));
+    await writeJsonLines(path.join(this.dir, 'releases.jsonl'), [...entries, entry]);
     const pointer: CurrentPointer = { id: entry.bundleId, tag: entry.tag, commit: entry.commit, deployment: entry.deployment, kind: entry.kind, time: entry.time };
     await writeAtomic(path.join(this.dir, 'current'), `${JSON.stringify(pointer)}\n`);
   }
