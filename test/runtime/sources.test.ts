@@ -28,6 +28,17 @@ function writeAtomically(path: string, content: string, mtime?: Date): void {
 
 const served = () => gateway!.routers.current?.bundleId;
 
+/** A dev-mode source on a copy of the quickstart API under `root/folder`; `printed` collects its diagnostics. */
+function devTree(folder: string) {
+  const apis = join(root, folder);
+  cpSync('apis/qs-message-api', join(apis, 'qs-message-api'), { recursive: true });
+  const apiFile = join(apis, 'qs-message-api', 'api.json');
+  const original = readFileSync(apiFile, 'utf8');
+  const printed: string[] = [];
+  const source = workingTreeSource(apis, { print: (text) => printed.push(text), debounceMs: 50 });
+  return { apiFile, original, printed, source };
+}
+
 describe('bundle sources', () => {
   it('--bundles DIR serves the newest bundle and swaps when a newer one appears', async () => {
     const dir = join(root, 'bundles');
@@ -63,12 +74,8 @@ describe('bundle sources', () => {
   });
 
   it('dev mode recompiles the working tree on save; a file that does not validate keeps the last good bundle', async () => {
-    const apis = join(root, 'apis');
-    cpSync('apis/qs-message-api', join(apis, 'qs-message-api'), { recursive: true });
-    const apiFile = join(apis, 'qs-message-api', 'api.json');
-    const original = readFileSync(apiFile, 'utf8');
-    const printed: string[] = [];
-    gateway = await gatewayWith(undefined, { source: workingTreeSource(apis, { print: (text) => printed.push(text), debounceMs: 50 }) });
+    const { apiFile, original, printed, source } = devTree('apis');
+    gateway = await gatewayWith(undefined, { source });
     const first = served();
     expect(first).toBeDefined();
     const client = connect(wsUrl(gateway, '/qs-message-api'));
@@ -91,12 +98,8 @@ describe('bundle sources', () => {
   }, 20_000);
 
   it('dev mode says when a broken tree compiles again, even when the last good bundle was already the same', async () => {
-    const apis = join(root, 'apis-again');
-    cpSync('apis/qs-message-api', join(apis, 'qs-message-api'), { recursive: true });
-    const apiFile = join(apis, 'qs-message-api', 'api.json');
-    const original = readFileSync(apiFile, 'utf8');
-    const printed: string[] = [];
-    gateway = await gatewayWith(undefined, { source: workingTreeSource(apis, { print: (text) => printed.push(text), debounceMs: 50 }) });
+    const { apiFile, original, printed, source } = devTree('apis-again');
+    gateway = await gatewayWith(undefined, { source });
     const first = served();
     writeFileSync(apiFile, original.replace('"state": "started",', '"state": "started"'));
     await waitFor(() => printed.some((text) => text.includes('JSON_SYNTAX')), 5000, 'the diagnostics');
