@@ -44,23 +44,19 @@ export function tagMatches(glob: string, tag: string): boolean {
 
 export async function run(args: string[]): Promise<number> {
   let flags: Map<string, string>;
+  let format;
+  let profile;
   try {
     const parsed = parseArgs(args, ['--ref', '--repo', '--store', '--out', '--release-tags', '--apis-dir', '--format', '--profile']);
     if (parsed.positionals.length) throw new UsageError(`compile --ref takes no APIS_DIR (use --apis-dir; got ${parsed.positionals.join(' ')})`);
     flags = parsed.flags;
     if (!flags.get('--store') && !flags.get('--out')) throw new UsageError('--store DIR (or --out DIR) is required');
     if (flags.get('--store') && flags.get('--out')) throw new UsageError('--store and --out do not go together');
-  } catch (error) {
-    if (error instanceof UsageError) return fail('compile', `${error.message}\n${USAGE}`);
-    throw error;
-  }
-  let format;
-  let profile;
-  try {
     format = choice(flags, '--format', FORMATS, 'human')!;
     profile = choice(flags, '--profile', ['production'] as const, undefined);
   } catch (error) {
-    return fail('compile', `${(error as Error).message}\n${USAGE}`);
+    if (error instanceof UsageError) return fail('compile', `${error.message}\n${USAGE}`);
+    throw error;
   }
   const ref = flags.get('--ref')!;
   const repo = flags.get('--repo') ?? '.';
