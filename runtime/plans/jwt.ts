@@ -14,6 +14,7 @@ import type { JwtPlan } from '../../schemas/types.ts';
 import { GatewayError } from '../errors.ts';
 import type { Caller, PlanFactory, RequestView } from './plan.ts';
 import { isActive, subscriptionWindow, type SubscriptionWindow } from './subscription-window.ts';
+import { readResponseBounded } from '../response-body.ts';
 
 /** Longest token accepted (bytes of the compact serialisation). */
 const MAX_TOKEN_LENGTH = 8 * 1024;
@@ -126,25 +127,8 @@ function buildVerifyKey(planKey: string, config: JwtPlan, resolveSecret: (ref: N
 async function boundedFetch(url: string, options: RequestInit): Promise<Response> {
   const response = await fetch(url, options);
   if (response.status !== 200 || !response.body) return response;
-  const declared = Number(response.headers.get('content-length') ?? 0);
-  if (declared > MAX_JWKS_BYTES) {
-    await response.body.cancel().catch(() => {});
-    throw new Error(`JWKS response of ${declared} bytes exceeds ${MAX_JWKS_BYTES}`);
-  }
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_JWKS_BYTES) {
-      await reader.cancel().catch(() => {});
-      throw new Error(`JWKS response exceeds ${MAX_JWKS_BYTES} bytes`);
-    }
-    chunks.push(value);
-  }
-  return new Response(Buffer.concat(chunks), { status: 200, headers: { 'content-type': response.headers.get('content-type') ?? 'application/json' } });
+  const body = await readResponseBounded(response, MAX_JWKS_BYTES, 'the JWKS response');
+  return new Response(new Uint8Array(body), { status: 200, headers: { 'content-type': response.headers.get('content-type') ?? 'application/json' } });
 }
 
 function unauthorized(code: string, message: string): GatewayError {

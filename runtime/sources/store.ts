@@ -19,6 +19,7 @@ import { watch } from 'chokidar';
 import type { Bundle } from '../../schemas/types.ts';
 import { MAX_BUNDLE_BYTES, MAX_POINTER_BYTES, parsePointer, verifyBundleText, type CurrentPointer } from '../../compiler/store.ts';
 import { readBounded as readFileBounded } from '../../compiler/store-io.ts';
+import { readResponseBounded } from '../response-body.ts';
 import { log } from '../log.ts';
 import type { BundleSource } from './source.ts';
 
@@ -180,7 +181,7 @@ function httpReader(base: string, options: StoreSourceOptions): StoreReader {
         await res.body?.cancel();
         throw new Error(`GET ${url} answered ${res.status}`);
       }
-      const text = (await readBounded(res, MAX_POINTER_BYTES, url)).toString('utf8');
+      const text = (await readResponseBounded(res, MAX_POINTER_BYTES, url)).toString('utf8');
       etag = res.headers.get('etag') ?? undefined;
       if (!force && text === lastText) return undefined;
       lastText = text;
@@ -193,7 +194,7 @@ function httpReader(base: string, options: StoreSourceOptions): StoreReader {
         await res.body?.cancel();
         throw new Error(`GET ${url} answered ${res.status}`);
       }
-      return verifyBundleText((await readBounded(res, maxBytes, url)).toString('utf8'), id, url);
+      return verifyBundleText((await readResponseBounded(res, maxBytes, url)).toString('utf8'), id, url);
     },
   };
 }
@@ -205,30 +206,3 @@ function describe(error: unknown): string {
   return cause ? `${e.message}: ${cause}` : String(e?.message ?? error);
 }
 
-/** The whole body, refusing more than maxBytes (by Content-Length up front, else while reading). */
-async function readBounded(res: Response, maxBytes: number, url: string): Promise<Buffer> {
-  const declared = Number(res.headers.get('content-length'));
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    await res.body?.cancel();
-    throw new Error(`${url} is ${declared} bytes, more than the ${maxBytes} allowed`);
-  }
-  if (!res.body) return Buffer.alloc(0);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  const reader = res.body.getReader();
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > maxBytes) throw new Error(`${url} is more than the ${maxBytes} bytes allowed`);
-      chunks.push(Buffer.from(value));
-    }
-  } catch (error) {
-    await reader.cancel().catch(() => {});
-    throw error;
-  } finally {
-    reader.releaseLock();
-  }
-  return Buffer.concat(chunks);
-}
