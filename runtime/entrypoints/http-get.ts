@@ -135,12 +135,16 @@ export const createHttpGetEntrypoint: EntrypointFactory<HttpGetEntrypoint> = (co
       const items: Message[] = [];
       let failure: unknown;
       const poll = new AbortController();
+      // The poll covers [now, deadline): a message arriving at the deadline (a timer racing the
+      // duration timer) belongs to the next poll, which resumes after nextCursor.
+      const deadline = Date.now() + maxDurationMs;
       const timer = setTimeout(() => poll.abort(), maxDurationMs);
       const stop = () => poll.abort();
       connection.signal.addEventListener('abort', stop, { once: true });
       try {
         if (connection.signal.aborted) poll.abort();
         for await (const delivery of exchange.subscribe(caller, { cursor, signal: poll.signal })) {
+          if (Date.now() >= deadline) break;
           items.push(delivery.message);
           connection.messages++;
           if (items.length >= count || poll.signal.aborted) break;
