@@ -6,8 +6,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 180_000,
     pool: 'forks',
-    // Real Kafka and Mosquitto, started lazily on first use and shared by all files (test/brokers/).
-    globalSetup: ['test/brokers/global-setup.ts'],
+    // Real Kafka and Mosquitto, started lazily on first use and shared by all files (test/support/brokers/).
+    globalSetup: ['test/support/brokers/global-setup.ts'],
     reporters: ['default', ['json', { outputFile: '.vitest-report.json' }]],
   },
 });

@@ -19,9 +19,9 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Bundle } from '../schemas/types.ts';
 import { bundleId, canonicalJson } from './bundle.ts';
-import { readBounded, readJsonLines, StoreError, withLock, writeAtomic, writeJsonLines } from './store-io.ts';
+import { readBounded, readJsonLines, StoreError, withLock, writeAtomic, writeJsonLines } from '../core/store-io.ts';
 
-export { StoreError, writeAtomic, type StoreErrorCode } from './store-io.ts';
+export { StoreError, writeAtomic, type StoreErrorCode } from '../core/store-io.ts';
 
 export type ReleaseKind = 'release' | 'rollback';
 

@@ -15,7 +15,7 @@ import express from 'express';
 import type { RouterSwitch } from './router.ts';
 import { log } from './log.ts';
 import { plansStatus } from './plans/status.ts';
-import { webhookAdminRoutes } from './webhooks/admin.ts';
+import { webhookAdminRoutes } from './entrypoints/webhook/admin.ts';
 
 /** What admin routes can see. */
 export interface AdminView {

@@ -5,8 +5,8 @@
  * to its API and entrypoint), and opening/releasing counts connections.
  */
 import type { Caller } from './plans/plan.ts';
-import { errors } from './errors.ts';
-import { trafficMeterFor, type Tally, type TrafficMeter } from './telemetry.ts';
+import { errors } from '../core/errors.ts';
+import { trafficMeterFor, type Tally, type TrafficMeter } from './metrics/telemetry.ts';
 
 /** The longest delay a node timer takes (a longer one fires at once). */
 const MAX_TIMER_MS = 2 ** 31 - 1;

@@ -9,7 +9,7 @@ import { RouterSwitch, type DeployResult } from './router.ts';
 import { GatewayServer } from './server.ts';
 import type { BundleSource } from './sources/source.ts';
 import { log } from './log.ts';
-import { meterGateway } from './metrics.ts';
+import { meterGateway } from './metrics/metrics.ts';
 
 export interface GatewayOptions {
   /** Gateway port's host (default 127.0.0.1). */

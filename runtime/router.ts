@@ -13,8 +13,8 @@ import { randomUUID } from 'node:crypto';
 import type { Bundle } from '../schemas/types.ts';
 import { Exchange } from './exchange.ts';
 import { canonicalJson, validateBundle } from './bundle.ts';
-import { errors } from './errors.ts';
-import { emit } from './telemetry.ts';
+import { errors } from '../core/errors.ts';
+import { emit } from './metrics/telemetry.ts';
 import { log } from './log.ts';
 
 /** `/a//b` -> `/a/b/`; what requests are matched with (the compiler normalises context paths the same way). */

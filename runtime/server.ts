@@ -20,10 +20,10 @@ import type { Exchange } from './exchange.ts';
 import type { Connection } from './connections.ts';
 import type { Caller, RequestView } from './plans/plan.ts';
 import type { Entrypoint } from './entrypoints/entrypoint.ts';
-import { errors, GatewayError } from './errors.ts';
+import { errors, GatewayError } from '../core/errors.ts';
 import { writeError, writeHandshakeError, asGatewayError } from './entrypoints/entrypoint.ts';
 import { log, safePath, type Logger } from './log.ts';
-import { emit, trafficMeterFor } from './telemetry.ts';
+import { emit, trafficMeterFor } from './metrics/telemetry.ts';
 
 export interface ServerOptions {
   readonly host: string;

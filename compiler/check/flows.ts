@@ -3,7 +3,7 @@
  * paths do not conflict, ...). The rules belong to the policies themselves
  * (runtime/policies/check.ts, POLICY_* codes); this module places their problems in api.json.
  */
-import { checkFlows } from '../../runtime/policies/check.ts';
+import { checkFlows } from '../../core/policies/check.ts';
 import { diagnosticAt, type Diagnostic } from '../diagnostic.ts';
 import type { ApiModel } from '../check.ts';
 

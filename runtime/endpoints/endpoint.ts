@@ -1,4 +1,4 @@
-import type { Message, PublishMessage } from '../message.ts';
+import type { Message, PublishMessage } from '../../core/message.ts';
 import type { SecretRef } from '../../schemas/types.ts';
 
 export interface EndpointContext {

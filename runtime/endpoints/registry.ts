@@ -4,9 +4,9 @@
  */
 import type { Endpoint as EndpointConfig } from '../../schemas/types.ts';
 import type { Endpoint, EndpointContext, EndpointFactory } from './endpoint.ts';
-import { createMockEndpoint } from './mock.ts';
-import { createKafkaEndpoint } from './kafka.ts';
-import { createMqttEndpoint } from './mqtt.ts';
+import { createMockEndpoint } from './mock/mock.ts';
+import { createKafkaEndpoint } from './kafka/kafka.ts';
+import { createMqttEndpoint } from './mqtt/mqtt.ts';
 
 type EndpointFactories = { [K in EndpointConfig['type']]?: EndpointFactory<Extract<EndpointConfig, { type: K }>> };
 

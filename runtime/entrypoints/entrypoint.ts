@@ -15,7 +15,7 @@ import type { Caller } from '../plans/plan.ts';
 import type { Exchange } from '../exchange.ts';
 import type { Connection } from '../connections.ts';
 import type { Logger } from '../log.ts';
-import { GatewayError, NO_CONTEXT_PATH, NO_ENTRYPOINT } from '../errors.ts';
+import { GatewayError, NO_CONTEXT_PATH, NO_ENTRYPOINT } from '../../core/errors.ts';
 
 export const SPECIFICITY = { upgrade: 300, eventStream: 200, method: 100 } as const;
 

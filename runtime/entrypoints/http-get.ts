@@ -8,10 +8,10 @@
  */
 import { isUtf8 } from 'node:buffer';
 import type { HttpGetEntrypoint } from '../../schemas/types.ts';
-import type { Message } from '../message.ts';
+import type { Message } from '../../core/message.ts';
 import type { EntrypointFactory } from './entrypoint.ts';
 import { SPECIFICITY } from './entrypoint.ts';
-import { errors } from '../errors.ts';
+import { errors } from '../../core/errors.ts';
 
 export type Format = 'json' | 'xml' | 'text';
 

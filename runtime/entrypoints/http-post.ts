@@ -18,7 +18,7 @@ import type { IncomingMessage } from 'node:http';
 import type { HttpPostEntrypoint } from '../../schemas/types.ts';
 import type { EntrypointFactory } from './entrypoint.ts';
 import { SPECIFICITY } from './entrypoint.ts';
-import { GatewayError, errors } from '../errors.ts';
+import { GatewayError, errors } from '../../core/errors.ts';
 
 const RETRY_AFTER_SECONDS = '5';
 

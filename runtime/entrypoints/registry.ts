@@ -6,7 +6,7 @@ import type { Entrypoint as EntrypointConfig } from '../../schemas/types.ts';
 import type { Entrypoint, EntrypointContext, EntrypointFactory } from './entrypoint.ts';
 import { createHttpGetEntrypoint } from './http-get.ts';
 import { createWebsocketEntrypoint } from './websocket.ts';
-import { createWebhookEntrypoint } from './webhook.ts';
+import { createWebhookEntrypoint } from './webhook/webhook.ts';
 import { createSseEntrypoint } from './sse.ts';
 import { createHttpPostEntrypoint } from './http-post.ts';
 

@@ -34,13 +34,13 @@
 import { isUtf8 } from 'node:buffer';
 import type { ServerResponse } from 'node:http';
 import type { SseEntrypoint } from '../../schemas/types.ts';
-import type { Message } from '../message.ts';
-import type { Delivery } from '../delivery.ts';
+import type { Message } from '../../core/message.ts';
+import type { Delivery } from '../subscribe/delivery.ts';
 import type { EntrypointFactory } from './entrypoint.ts';
 import { SPECIFICITY, asGatewayError } from './entrypoint.ts';
-import { GatewayError } from '../errors.ts';
-import { pipeable, type ClientQueue } from '../fanout.ts';
-import { emit } from '../telemetry.ts';
+import { GatewayError } from '../../core/errors.ts';
+import { pipeable, type ClientQueue } from '../subscribe/fanout.ts';
+import { emit } from '../metrics/telemetry.ts';
 
 /** Bytes buffered on a response before the loop waits for the client to read. */
 const HIGH_WATER = 256 * 1024;

@@ -7,7 +7,7 @@
  * client (Delivery memo, key ENVELOPE_KEY).
  */
 import { isUtf8 } from 'node:buffer';
-import type { Message } from '../message.ts';
+import type { Message } from '../../core/message.ts';
 
 export const ENVELOPE_KEY = 'websocket:envelope';
 /** ws send options of an envelope frame, shared by every frame. */

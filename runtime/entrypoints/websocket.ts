@@ -14,12 +14,12 @@
 import { isUtf8 } from 'node:buffer';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import type { WebsocketEntrypoint } from '../../schemas/types.ts';
-import type { Message } from '../message.ts';
+import type { Message } from '../../core/message.ts';
 import type { EntrypointFactory, UpgradeContext } from './entrypoint.ts';
 import { SPECIFICITY, asGatewayError } from './entrypoint.ts';
-import { GatewayError, closeCodeOf, errors } from '../errors.ts';
-import { pipeable } from '../fanout.ts';
-import { emit } from '../telemetry.ts';
+import { GatewayError, closeCodeOf, errors } from '../../core/errors.ts';
+import { pipeable } from '../subscribe/fanout.ts';
+import { emit } from '../metrics/telemetry.ts';
 import { ENVELOPE_KEY, envelopeFrame } from './websocket-envelope.ts';
 
 /** Bytes buffered on a socket before the send loop waits for the client. */

@@ -8,7 +8,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { ApiKeyPlan } from '../../schemas/types.ts';
-import { errors } from '../errors.ts';
+import { errors } from '../../core/errors.ts';
 import type { PlanFactory, RequestView } from './plan.ts';
 import { instant, isActive, subscriptionWindow, type SubscriptionWindow } from './subscription-window.ts';
 

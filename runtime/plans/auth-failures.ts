@@ -8,7 +8,7 @@
  * (`sluice serve`/`sluice dev` set it from --auth-failure-limit, default 20/10).
  */
 import { isIPv4, isIPv6 } from 'node:net';
-import { GatewayError } from '../errors.ts';
+import { GatewayError } from '../../core/errors.ts';
 
 export interface AuthFailureLimit {
   readonly failures: number;

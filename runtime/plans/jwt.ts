@@ -11,7 +11,7 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { createRemoteJWKSet, customFetch, jwtVerify, type JWTPayload } from 'jose';
 import type { JwtPlan } from '../../schemas/types.ts';
-import { GatewayError } from '../errors.ts';
+import { GatewayError } from '../../core/errors.ts';
 import type { Caller, PlanFactory, RequestView } from './plan.ts';
 import { isActive, subscriptionWindow, type SubscriptionWindow } from './subscription-window.ts';
 import { readResponseBounded } from '../response-body.ts';

@@ -1,6 +1,6 @@
 import type { PushPlan } from '../../schemas/types.ts';
 import type { PlanFactory } from './plan.ts';
-import { errors } from '../errors.ts';
+import { errors } from '../../core/errors.ts';
 
 /**
  * Push plans authenticate no request: their subscriptions receive messages at their callback

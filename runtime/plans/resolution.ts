@@ -6,7 +6,7 @@
 import type { BundleApi, Plan } from '../../schemas/types.ts';
 import type { Caller, RateLimiter, RequestView, RuntimePlan } from './plan.ts';
 import { createPlan, PLAN_ORDER } from './registry.ts';
-import { errors, GatewayError } from '../errors.ts';
+import { errors, GatewayError } from '../../core/errors.ts';
 import { resolveSecret } from '../secrets.ts';
 import { checkAuthThrottle, recordAuthFailure } from './auth-failures.ts';
 

@@ -8,7 +8,7 @@
  * describe the quota. Reset headers are epoch milliseconds; Retry-After is seconds.
  */
 import type { RateLimit, Subscription } from '../../schemas/types.ts';
-import { GatewayError } from '../errors.ts';
+import { GatewayError } from '../../core/errors.ts';
 import type { Caller, RateLimiter } from '../plans/plan.ts';
 import { CountersUnavailable, type Counters } from './counters.ts';
 import { countersOf, NO_SUBSCRIPTION } from './stats.ts';

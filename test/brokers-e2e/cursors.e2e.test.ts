@@ -12,9 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../runtime/gateway.ts';
-import { gatewayWith, connect, waitFor, wsUrl } from '../runtime/harness.ts';
-import { makeBundle } from '../runtime/bundles.ts';
-import { kafkaBootstrap, mqttUrl } from '../brokers/brokers.ts';
+import { gatewayWith, connect, waitFor, wsUrl } from '../support/harness.ts';
+import { makeBundle } from '../support/bundles.ts';
+import { kafkaBootstrap, mqttUrl } from '../support/brokers/brokers.ts';
 import { kcatProduce, kcatProduceFile, mosquittoPub } from './clients.ts';
 
 const run = randomUUID().slice(0, 6);

@@ -5,13 +5,13 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { Kafka, logLevel } from 'kafkajs';
-import { createKafkaEndpoint } from '../../runtime/endpoints/kafka.ts';
-import { createMqttEndpoint } from '../../runtime/endpoints/mqtt.ts';
+import { createKafkaEndpoint } from '../../runtime/endpoints/kafka/kafka.ts';
+import { createMqttEndpoint } from '../../runtime/endpoints/mqtt/mqtt.ts';
 import type { Endpoint } from '../../runtime/endpoints/endpoint.ts';
-import { GatewayError } from '../../runtime/errors.ts';
+import { GatewayError } from '../../core/errors.ts';
 import { setLogLevel } from '../../runtime/log.ts';
-import { startKafka, type KafkaBroker } from '../brokers/kafka-broker.ts';
-import { startMosquitto, type MosquittoBroker } from '../brokers/mosquitto-broker.ts';
+import { startKafka, type KafkaBroker } from '../support/brokers/kafka-broker.ts';
+import { startMosquitto, type MosquittoBroker } from '../support/brokers/mosquitto-broker.ts';
 import { collect, eventually } from '../contract/endpoint-suite.ts';
 
 setLogLevel('silent');

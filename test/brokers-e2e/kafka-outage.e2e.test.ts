@@ -7,9 +7,9 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Gateway } from '../../runtime/gateway.ts';
-import { gatewayWith, connect, waitFor, within } from '../runtime/harness.ts';
-import { makeBundle } from '../runtime/bundles.ts';
-import { startKafka, type KafkaBroker } from '../brokers/kafka-broker.ts';
+import { gatewayWith, connect, waitFor, within } from '../support/harness.ts';
+import { makeBundle } from '../support/bundles.ts';
+import { startKafka, type KafkaBroker } from '../support/brokers/kafka-broker.ts';
 import { openSse, sseContent, type SseStream } from '../contract/sse-client.ts';
 import { kcatProduce } from './clients.ts';
 

@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import type { Gateway } from '../../runtime/gateway.ts';
-import { gatewayWith, connect, waitFor, type Client } from '../runtime/harness.ts';
-import { makeBundle } from '../runtime/bundles.ts';
-import { kafkaBootstrap } from '../brokers/brokers.ts';
+import { gatewayWith, connect, waitFor, type Client } from '../support/harness.ts';
+import { makeBundle } from '../support/bundles.ts';
+import { kafkaBootstrap } from '../support/brokers/brokers.ts';
 import { openSse, sseContent, type SseStream } from '../contract/sse-client.ts';
 import { kcatConsume, kcatProduce, kcatProduceFile } from './clients.ts';
 

@@ -5,9 +5,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../runtime/gateway.ts';
-import { gatewayWith, connect, waitFor, type Client } from '../runtime/harness.ts';
-import { makeBundle } from '../runtime/bundles.ts';
-import { mqttUrl } from '../brokers/brokers.ts';
+import { gatewayWith, connect, waitFor, type Client } from '../support/harness.ts';
+import { makeBundle } from '../support/bundles.ts';
+import { mqttUrl } from '../support/brokers/brokers.ts';
 import { openSse, sseContent, type SseStream } from '../contract/sse-client.ts';
 import { mosquittoPub, mosquittoSub } from './clients.ts';
 

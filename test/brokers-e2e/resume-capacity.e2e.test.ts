@@ -12,9 +12,9 @@ import { randomUUID } from 'node:crypto';
 import { EventSource } from 'eventsource';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../runtime/gateway.ts';
-import { gatewayWith, connect, HandshakeRefused, waitFor, wsUrl } from '../runtime/harness.ts';
-import { makeBundle } from '../runtime/bundles.ts';
-import { kafkaBootstrap } from '../brokers/brokers.ts';
+import { gatewayWith, connect, HandshakeRefused, waitFor, wsUrl } from '../support/harness.ts';
+import { makeBundle } from '../support/bundles.ts';
+import { kafkaBootstrap } from '../support/brokers/brokers.ts';
 import { kcatProduce } from './clients.ts';
 
 const topic = `resume-capacity-${randomUUID().slice(0, 6)}`;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Kafka, logLevel } from 'kafkajs';
 import mqtt from 'mqtt';
-import { kafkaBootstrap, mqttUrl } from './brokers.ts';
+import { kafkaBootstrap, mqttUrl } from '../support/brokers/brokers.ts';
 
 describe('test brokers', () => {
   it('Kafka (KRaft) accepts a produce and a fetch from an independent client', async () => {

@@ -150,7 +150,7 @@ describe('sluice compile', () => {
 
 describe('sluice keygen', () => {
   it('keys never start with "-" or "_" (they would read as options on a command line)', async () => {
-    const { generateApiKey } = await import('../../compiler/cli/keygen.ts');
+    const { generateApiKey } = await import('../../cli/keygen.ts');
     for (let i = 0; i < 2000; i++) expect(generateApiKey().key).toMatch(/^[A-Za-z0-9][A-Za-z0-9_-]{42}$/);
   });
 

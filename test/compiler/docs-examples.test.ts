@@ -4,7 +4,7 @@
  */
 import { describe, expect, it, vi } from 'vitest';
 import { compileFolder } from '../../compiler/index.ts';
-import { run as validate } from '../../compiler/cli/validate.ts';
+import { run as validate } from '../../cli/validate.ts';
 
 describe('docs/examples', () => {
   it('validates clean with `sluice validate docs/examples` (exit 0)', async () => {

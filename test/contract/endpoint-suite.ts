@@ -8,8 +8,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Endpoint } from '../../runtime/endpoints/endpoint.ts';
-import type { Message } from '../../runtime/message.ts';
-import { GatewayError } from '../../runtime/errors.ts';
+import type { Message } from '../../core/message.ts';
+import { GatewayError } from '../../core/errors.ts';
 
 export interface Injected {
   readonly content: Buffer;

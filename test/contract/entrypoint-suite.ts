@@ -9,8 +9,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Entrypoint } from '../../schemas/types.ts';
 import type { Gateway } from '../../runtime/gateway.ts';
-import { gatewayWith, waitFor } from '../runtime/harness.ts';
-import { makeBundle } from '../runtime/bundles.ts';
+import { gatewayWith, waitFor } from '../support/harness.ts';
+import { makeBundle } from '../support/bundles.ts';
 import { binaryContent, built, installNumberedMock, subscriptions } from './numbered-mock.ts';
 
 export interface Received {

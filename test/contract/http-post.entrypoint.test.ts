@@ -1,8 +1,8 @@
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../runtime/gateway.ts';
-import { gatewayWith } from '../runtime/harness.ts';
-import { makeBundle } from '../runtime/bundles.ts';
+import { gatewayWith } from '../support/harness.ts';
+import { makeBundle } from '../support/bundles.ts';
 import { built, installNumberedMock } from './numbered-mock.ts';
 import { entrypointContract } from './entrypoint-suite.ts';
 

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll } from 'vitest';
 import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
-import { createKafkaEndpoint } from '../../runtime/endpoints/kafka.ts';
-import { kafkaBootstrap } from '../brokers/brokers.ts';
+import { createKafkaEndpoint } from '../../runtime/endpoints/kafka/kafka.ts';
+import { kafkaBootstrap } from '../support/brokers/brokers.ts';
 import { endpointContract, publishedRecords, type Injected } from './endpoint-suite.ts';
 
 let kafka: Kafka;

@@ -1,4 +1,4 @@
-import { createMock } from '../../runtime/endpoints/mock.ts';
+import { createMock } from '../../runtime/endpoints/mock/mock.ts';
 import { endpointContract } from './endpoint-suite.ts';
 
 endpointContract({

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll } from 'vitest';
 import mqtt, { type MqttClient } from 'mqtt';
-import { createMqttEndpoint } from '../../runtime/endpoints/mqtt.ts';
-import { mqttUrl } from '../brokers/brokers.ts';
+import { createMqttEndpoint } from '../../runtime/endpoints/mqtt/mqtt.ts';
+import { mqttUrl } from '../support/brokers/brokers.ts';
 import { endpointContract, publishedRecords, type Injected } from './endpoint-suite.ts';
 
 let url: URL;

@@ -8,10 +8,10 @@
  */
 import type { MockEndpoint } from '../../schemas/types.ts';
 import type { Endpoint } from '../../runtime/endpoints/endpoint.ts';
-import type { Message } from '../../runtime/message.ts';
+import type { Message } from '../../core/message.ts';
 import { extraEndpointFactories } from '../../runtime/endpoints/registry.ts';
-import { createMock, type MockEndpointInstance } from '../../runtime/endpoints/mock.ts';
-import { errors } from '../../runtime/errors.ts';
+import { createMock, type MockEndpointInstance } from '../../runtime/endpoints/mock/mock.ts';
+import { errors } from '../../core/errors.ts';
 
 export const subscriptions = { active: 0 };
 /** Every mock built, by its messageContent (the test's API kind). */

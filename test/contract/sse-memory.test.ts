@@ -10,8 +10,8 @@ import { runInNewContext } from 'node:vm';
 import { afterAll, expect, it } from 'vitest';
 import { createSseEntrypoint } from '../../runtime/entrypoints/sse.ts';
 import type { HttpContext } from '../../runtime/entrypoints/entrypoint.ts';
-import { Delivery } from '../../runtime/delivery.ts';
-import { message } from '../../runtime/message.ts';
+import { Delivery } from '../../runtime/subscribe/delivery.ts';
+import { message } from '../../core/message.ts';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;

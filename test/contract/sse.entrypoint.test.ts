@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventSource } from 'eventsource';
 import type { Gateway } from '../../runtime/gateway.ts';
-import { gatewayWith, waitFor } from '../runtime/harness.ts';
-import { makeBundle } from '../runtime/bundles.ts';
+import { gatewayWith, waitFor } from '../support/harness.ts';
+import { makeBundle } from '../support/bundles.ts';
 import { installNumberedMock } from './numbered-mock.ts';
 import { entrypointContract } from './entrypoint-suite.ts';
 import { openSse, sseContent } from './sse-client.ts';

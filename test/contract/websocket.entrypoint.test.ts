@@ -1,5 +1,5 @@
 import { entrypointContract } from './entrypoint-suite.ts';
-import { connect, within } from '../runtime/harness.ts';
+import { connect, within } from '../support/harness.ts';
 
 const toWs = (base: string) => base.replace(/^http/, 'ws');
 

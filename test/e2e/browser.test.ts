@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { compileFolder } from '../../compiler/index.ts';
 import type { Gateway } from '../../runtime/gateway.ts';
-import { onTelemetry, type TelemetryEvent } from '../../runtime/telemetry.ts';
-import { gatewayWith, waitFor } from '../runtime/harness.ts';
+import { onTelemetry, type TelemetryEvent } from '../../runtime/metrics/telemetry.ts';
+import { gatewayWith, waitFor } from '../support/harness.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];

@@ -10,9 +10,9 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { Gateway } from '../../runtime/gateway.ts';
-import { gatewayWith } from '../runtime/harness.ts';
-import { makeBundle } from '../runtime/bundles.ts';
-import { kafkaBootstrap } from '../brokers/brokers.ts';
+import { gatewayWith } from '../support/harness.ts';
+import { makeBundle } from '../support/bundles.ts';
+import { kafkaBootstrap } from '../support/brokers/brokers.ts';
 import { kcatProduce } from '../brokers-e2e/clients.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';

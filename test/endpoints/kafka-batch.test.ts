@@ -6,11 +6,11 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { Message as KafkaRecord } from 'kafkajs';
-import { batchSender } from '../../runtime/endpoints/kafka-batch.ts';
-import { createKafkaEndpoint } from '../../runtime/endpoints/kafka.ts';
-import { GatewayError } from '../../runtime/errors.ts';
+import { batchSender } from '../../runtime/endpoints/kafka/batch.ts';
+import { createKafkaEndpoint } from '../../runtime/endpoints/kafka/kafka.ts';
+import { GatewayError } from '../../core/errors.ts';
 import { setLogLevel } from '../../runtime/log.ts';
-import { kafkaBootstrap } from '../brokers/brokers.ts';
+import { kafkaBootstrap } from '../support/brokers/brokers.ts';
 import { kcatConsume } from '../brokers-e2e/clients.ts';
 
 setLogLevel('silent');

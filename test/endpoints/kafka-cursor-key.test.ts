@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { CursorTracker, decodeCursor } from '../../runtime/endpoints/kafka-cursor.ts';
-import { compileRecordKey } from '../../runtime/endpoints/kafka-key.ts';
-import { GatewayError } from '../../runtime/errors.ts';
+import { CursorTracker, decodeCursor } from '../../runtime/endpoints/kafka/cursor.ts';
+import { compileRecordKey } from '../../runtime/endpoints/kafka/key.ts';
+import { GatewayError } from '../../core/errors.ts';
 
 const b64 = (text: string) => Buffer.from(text).toString('base64url');
 

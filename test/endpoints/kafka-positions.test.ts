@@ -9,11 +9,11 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
-import { createKafkaEndpoint } from '../../runtime/endpoints/kafka.ts';
+import { createKafkaEndpoint } from '../../runtime/endpoints/kafka/kafka.ts';
 import type { Endpoint } from '../../runtime/endpoints/endpoint.ts';
-import { GatewayError } from '../../runtime/errors.ts';
+import { GatewayError } from '../../core/errors.ts';
 import { setLogLevel } from '../../runtime/log.ts';
-import { kafkaBootstrap } from '../brokers/brokers.ts';
+import { kafkaBootstrap } from '../support/brokers/brokers.ts';
 import { collect, eventually, texts } from '../contract/endpoint-suite.ts';
 import { kcatProduce } from '../brokers-e2e/clients.ts';
 

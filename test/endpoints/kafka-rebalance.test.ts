@@ -6,9 +6,9 @@
 import { randomUUID } from 'node:crypto';
 import { expect, it } from 'vitest';
 import { Kafka, logLevel } from 'kafkajs';
-import { createKafkaEndpoint } from '../../runtime/endpoints/kafka.ts';
+import { createKafkaEndpoint } from '../../runtime/endpoints/kafka/kafka.ts';
 import { setLogLevel } from '../../runtime/log.ts';
-import { kafkaBootstrap } from '../brokers/brokers.ts';
+import { kafkaBootstrap } from '../support/brokers/brokers.ts';
 import { collect, eventually, texts } from '../contract/endpoint-suite.ts';
 import { kcatProduce } from '../brokers-e2e/clients.ts';
 

@@ -4,10 +4,10 @@
  * the endpoint unhealthy (never a crash) and publishes 503.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createKafkaEndpoint } from '../../runtime/endpoints/kafka.ts';
+import { createKafkaEndpoint } from '../../runtime/endpoints/kafka/kafka.ts';
 import type { SecretRef } from '../../schemas/types.ts';
 import { setLogLevel } from '../../runtime/log.ts';
-import { startKafka, type KafkaBroker } from '../brokers/kafka-broker.ts';
+import { startKafka, type KafkaBroker } from '../support/brokers/kafka-broker.ts';
 import { run } from '../brokers-e2e/clients.ts';
 
 setLogLevel('silent');

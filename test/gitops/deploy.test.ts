@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Store } from '../../compiler/store.ts';
-import { connect, waitFor, within } from '../runtime/harness.ts';
+import { connect, waitFor, within } from '../support/harness.ts';
 import { serveStore, sluice, type Served } from './cli.ts';
 import { apiFolder, mockApi, TestRepo } from './repo.ts';
 

@@ -2,7 +2,7 @@ import { symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { compileRef } from '../../compiler/cli/compile-ref.ts';
+import { compileRef } from '../../cli/compile-ref.ts';
 import { GitError, readRef, resolveRef } from '../../compiler/git.ts';
 import { apiFolder, mockApi, TestRepo } from './repo.ts';
 

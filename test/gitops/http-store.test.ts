@@ -13,7 +13,7 @@ import { COMPILER_VERSION } from '../../compiler/index.ts';
 import { Store, writeAtomic } from '../../compiler/store.ts';
 import type { Gateway } from '../../runtime/gateway.ts';
 import { storeSource } from '../../runtime/sources/store.ts';
-import { gatewayWith, waitFor } from '../runtime/harness.ts';
+import { gatewayWith, waitFor } from '../support/harness.ts';
 import { apiFolder, compileFiles, mockApi } from './repo.ts';
 
 let storeDir: string;

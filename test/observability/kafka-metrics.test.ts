@@ -7,9 +7,9 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import type { Gateway } from '../../runtime/gateway.ts';
-import { kafkaBootstrap } from '../brokers/brokers.ts';
-import { connect, gatewayWith, waitFor, within, wsUrl } from '../runtime/harness.ts';
-import { makeBundle } from '../runtime/bundles.ts';
+import { kafkaBootstrap } from '../support/brokers/brokers.ts';
+import { connect, gatewayWith, waitFor, within, wsUrl } from '../support/harness.ts';
+import { makeBundle } from '../support/bundles.ts';
 import { scrape, type Scrape } from './prometheus.ts';
 
 const topic = `observability-${randomUUID().slice(0, 8)}`;

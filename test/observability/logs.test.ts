@@ -11,7 +11,7 @@ import { SignJWT } from 'jose';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOG_OPTIONS, redactUrl } from '../../runtime/log.ts';
-import { makeBundle } from '../runtime/bundles.ts';
+import { makeBundle } from '../support/bundles.ts';
 import { newApiKey } from '../plans/fixtures.ts';
 import { serve, type LogLine, type ServeProcess } from './serve-process.ts';
 

@@ -6,12 +6,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../runtime/gateway.ts';
 import { extraEndpointFactories } from '../../runtime/endpoints/registry.ts';
-import { connect, gatewayWith, waitFor, within, wsUrl, HandshakeRefused } from '../runtime/harness.ts';
-import { makeBundle, type ApiSpec } from '../runtime/bundles.ts';
+import { connect, gatewayWith, waitFor, within, wsUrl, HandshakeRefused } from '../support/harness.ts';
+import { makeBundle, type ApiSpec } from '../support/bundles.ts';
 import { CountingEndpoint } from '../runtime/counting-endpoint.ts';
 import { newApiKey } from '../plans/fixtures.ts';
 import { scrape, type Scrape } from './prometheus.ts';
-import { errors } from '../../runtime/errors.ts';
+import { errors } from '../../core/errors.ts';
 
 /** A shared endpoint whose health the test switches. */
 class FlakyEndpoint extends CountingEndpoint {

@@ -9,8 +9,8 @@ import type { Gateway } from '../../runtime/gateway.ts';
 import {
   checkAuthThrottle, clientKey, DEFAULT_AUTH_FAILURE_LIMIT, MAX_ADDRESSES, parseAuthFailureLimit, recordAuthFailure, setAuthFailureLimit,
 } from '../../runtime/plans/auth-failures.ts';
-import { parseServerFlags } from '../../runtime/cli/options.ts';
-import { gatewayWith } from '../runtime/harness.ts';
+import { parseServerFlags } from '../../cli/options.ts';
+import { gatewayWith } from '../support/harness.ts';
 import { rejection } from './fixtures.ts';
 import { JWT_SECRET_ENV, scenario } from './scenario.ts';
 import { httpGet, websocketHandshake, type Credentials } from './transports.ts';

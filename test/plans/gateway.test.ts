@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../runtime/gateway.ts';
 import type { Entrypoint } from '../../schemas/types.ts';
-import { connect, gatewayWith, within, wsUrl } from '../runtime/harness.ts';
+import { connect, gatewayWith, within, wsUrl } from '../support/harness.ts';
 import { JWT_SECRET_ENV, scenario } from './scenario.ts';
 import { httpGet, httpPost, sse, websocketHandshake, type Credentials, type Transport } from './transports.ts';
 

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { SignJWT, type JWTPayload } from 'jose';
 import type { Api, Entrypoint, Plan, Subscription } from '../../schemas/types.ts';
-import { makeBundle } from '../runtime/bundles.ts';
+import { makeBundle } from '../support/bundles.ts';
 import { newApiKey } from './fixtures.ts';
 
 export const JWT_SECRET_ENV = 'SLUICE_TEST_PLANS_JWT_SECRET';

@@ -3,7 +3,7 @@
  * plan tests compare across HTTP GET, HTTP POST, SSE and the WebSocket handshake.
  */
 import type { Gateway } from '../../runtime/gateway.ts';
-import { connect, HandshakeRefused, within, wsUrl } from '../runtime/harness.ts';
+import { connect, HandshakeRefused, within, wsUrl } from '../support/harness.ts';
 
 export interface Credentials {
   readonly headers?: Record<string, string>;

@@ -4,8 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { compileTree } from '../../compiler/index.ts';
-import { POLICY_CODES } from '../../runtime/policies/check.ts';
-import { compileFlow } from '../../runtime/policies/flow.ts';
+import { POLICY_CODES } from '../../core/policies/check.ts';
+import { compileFlow } from '../../core/policies/flow.ts';
 import { msg } from './fixtures.ts';
 
 const source = { kind: 'folder', path: 'test' } as never;

@@ -4,11 +4,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../runtime/gateway.ts';
-import type { MockEndpointInstance } from '../../runtime/endpoints/mock.ts';
-import { MemoryPolicyCounters, noPolicyCounters } from '../../runtime/policies/counters.ts';
-import { setPolicyCounters } from '../../runtime/telemetry.ts';
-import { makeBundle } from '../runtime/bundles.ts';
-import { connect, gatewayWith, waitFor, within, wsUrl } from '../runtime/harness.ts';
+import type { MockEndpointInstance } from '../../runtime/endpoints/mock/mock.ts';
+import { MemoryPolicyCounters, noPolicyCounters } from '../../core/policies/counters.ts';
+import { setPolicyCounters } from '../../runtime/metrics/telemetry.ts';
+import { makeBundle } from '../support/bundles.ts';
+import { connect, gatewayWith, waitFor, within, wsUrl } from '../support/harness.ts';
 
 const counters = new MemoryPolicyCounters();
 let gateway: Gateway;

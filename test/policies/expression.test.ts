@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { message } from '../../runtime/message.ts';
+import { message } from '../../core/message.ts';
 import {
   checkExpression, compileCondition, compileExpression, EXPRESSION_LIMITS, ExpressionError,
-} from '../../runtime/policies/expression.ts';
-import { unsafePattern } from '../../runtime/policies/expression-values.ts';
+} from '../../core/policies/expression.ts';
+import { unsafePattern } from '../../core/policies/expression-values.ts';
 
 const json = (value: unknown, headers: Record<string, string> = {}, metadata: Record<string, string | number | boolean | null> = {}) =>
   message({ id: '7', content: Buffer.from(JSON.stringify(value)), headers, metadata, timestamp: 1000 });

@@ -1,8 +1,8 @@
 import type { PolicyStep as PolicyConfig } from '../../schemas/types.ts';
-import { message, type Message } from '../../runtime/message.ts';
-import { MemoryPolicyCounters } from '../../runtime/policies/counters.ts';
-import { compileFlow, type Flow } from '../../runtime/policies/flow.ts';
-import type { Direction } from '../../runtime/policies/policy.ts';
+import { message, type Message } from '../../core/message.ts';
+import { MemoryPolicyCounters } from '../../core/policies/counters.ts';
+import { compileFlow, type Flow } from '../../core/policies/flow.ts';
+import type { Direction } from '../../core/policies/policy.ts';
 
 let next = 0;
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { GatewayError } from '../../runtime/errors.ts';
-import { noPolicyCounters, MemoryPolicyCounters } from '../../runtime/policies/counters.ts';
-import { policyCountersFor, setPolicyCounters } from '../../runtime/telemetry.ts';
-import { compileFlow } from '../../runtime/policies/flow.ts';
-import { PolicyConfigError } from '../../runtime/policies/policy.ts';
+import { GatewayError } from '../../core/errors.ts';
+import { noPolicyCounters, MemoryPolicyCounters } from '../../core/policies/counters.ts';
+import { policyCountersFor, setPolicyCounters } from '../../runtime/metrics/telemetry.ts';
+import { compileFlow } from '../../core/policies/flow.ts';
+import { PolicyConfigError } from '../../core/policies/policy.ts';
 import { body, flow, msg } from './fixtures.ts';
 
 describe('compileFlow', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkFlows } from '../../runtime/policies/check.ts';
+import { checkFlows } from '../../core/policies/check.ts';
 import { DIRECTIONS, flow, msg } from './fixtures.ts';
 
 describe.each(DIRECTIONS)('headers on %s', (direction) => {

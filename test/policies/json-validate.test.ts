@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { GatewayError } from '../../runtime/errors.ts';
-import { checkFlows } from '../../runtime/policies/check.ts';
-import { PolicyConfigError } from '../../runtime/policies/policy.ts';
+import { GatewayError } from '../../core/errors.ts';
+import { checkFlows } from '../../core/policies/check.ts';
+import { PolicyConfigError } from '../../core/policies/policy.ts';
 import { flow, msg } from './fixtures.ts';
 
 const schema = {

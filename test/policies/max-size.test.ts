@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GatewayError } from '../../runtime/errors.ts';
+import { GatewayError } from '../../core/errors.ts';
 import { flow, msg } from './fixtures.ts';
 
 describe('max-size', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DIRECTIONS, flow, msg } from './fixtures.ts';
-import { checkFlows } from '../../runtime/policies/check.ts';
-import { PolicyConfigError } from '../../runtime/policies/policy.ts';
+import { checkFlows } from '../../core/policies/check.ts';
+import { PolicyConfigError } from '../../core/policies/policy.ts';
 
 describe.each(DIRECTIONS)('message-filter on %s', (direction) => {
   it('keeps matching messages and drops (and counts) the others', () => {

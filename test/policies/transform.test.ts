@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { checkFlows } from '../../runtime/policies/check.ts';
-import { PolicyConfigError } from '../../runtime/policies/policy.ts';
+import { checkFlows } from '../../core/policies/check.ts';
+import { PolicyConfigError } from '../../core/policies/policy.ts';
 import { body, DIRECTIONS, flow, msg } from './fixtures.ts';
 
 const order = { id: 1, customer: { id: 'c1', email: 'a@b.c', name: 'Ann' }, items: [{ sku: 'a' }, { sku: 'b' }], secret: 's' };

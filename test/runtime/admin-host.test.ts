@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AddressInfo } from 'node:net';
 import { startGateway } from '../../runtime/gateway.ts';
-import { parseServerFlags } from '../../runtime/cli/options.ts';
+import { parseServerFlags } from '../../cli/options.ts';
 
 describe('admin host', () => {
   it('binds the admin port to 127.0.0.1 even when the gateway port is exposed on 0.0.0.0', async () => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../runtime/gateway.ts';
-import { makeBundle } from './bundles.ts';
-import { connect, gatewayWith, waitFor, within, wsUrl } from './harness.ts';
+import { makeBundle } from '../support/bundles.ts';
+import { connect, gatewayWith, waitFor, within, wsUrl } from '../support/harness.ts';
 
 let gateway: Gateway;
 beforeAll(async () => {

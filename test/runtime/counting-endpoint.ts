@@ -4,7 +4,7 @@
  * under an existing endpoint type (e.g. `kafka`) so bundles stay schema-valid.
  */
 import type { Endpoint, EndpointFactory, SubscribeOptions } from '../../runtime/endpoints/endpoint.ts';
-import { message, type Message, type PublishMessage } from '../../runtime/message.ts';
+import { message, type Message, type PublishMessage } from '../../core/message.ts';
 
 export class CountingEndpoint implements Endpoint {
   readonly type = 'counting';

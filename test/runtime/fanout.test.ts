@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../runtime/gateway.ts';
 import { extraEndpointFactories } from '../../runtime/endpoints/registry.ts';
-import { onTelemetry, type TelemetryEvent } from '../../runtime/telemetry.ts';
-import { Fanout } from '../../runtime/fanout.ts';
+import { onTelemetry, type TelemetryEvent } from '../../runtime/metrics/telemetry.ts';
+import { Fanout } from '../../runtime/subscribe/fanout.ts';
 import { CountingEndpoint as Endpoint } from './counting-endpoint.ts';
-import { makeBundle } from './bundles.ts';
+import { makeBundle } from '../support/bundles.ts';
 import { countingFactory, kafkaConfig, type CountingEndpoint } from './counting-endpoint.ts';
-import { connect, gatewayWith, waitFor, within, wsUrl, type Client } from './harness.ts';
+import { connect, gatewayWith, waitFor, within, wsUrl, type Client } from '../support/harness.ts';
 
 const counting = countingFactory();
 extraEndpointFactories.set('kafka', counting.factory);

@@ -1,10 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../runtime/gateway.ts';
 import { extraEndpointFactories } from '../../runtime/endpoints/registry.ts';
-import { NO_CONTEXT_PATH } from '../../runtime/errors.ts';
-import { makeBundle, type ApiSpec } from './bundles.ts';
+import { NO_CONTEXT_PATH } from '../../core/errors.ts';
+import { makeBundle, type ApiSpec } from '../support/bundles.ts';
 import { countingFactory, kafkaConfig } from './counting-endpoint.ts';
-import { connect, gatewayWith, HandshakeRefused, waitFor, within, wsUrl } from './harness.ts';
+import { connect, gatewayWith, HandshakeRefused, waitFor, within, wsUrl } from '../support/harness.ts';
 import { holdKeylessAuthentication } from './held-plan.ts';
 
 const counting = countingFactory();

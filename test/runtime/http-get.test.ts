@@ -3,9 +3,9 @@ import http from 'node:http';
 import type { Gateway } from '../../runtime/gateway.ts';
 import { extraEndpointFactories } from '../../runtime/endpoints/registry.ts';
 import { negotiate } from '../../runtime/entrypoints/http-get.ts';
-import { makeBundle } from './bundles.ts';
+import { makeBundle } from '../support/bundles.ts';
 import { countingFactory, kafkaConfig } from './counting-endpoint.ts';
-import { gatewayWith, waitFor } from './harness.ts';
+import { gatewayWith, waitFor } from '../support/harness.ts';
 
 const counting = countingFactory();
 extraEndpointFactories.set('kafka', counting.factory);

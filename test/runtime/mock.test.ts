@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { createMock, RECORD_LIMIT } from '../../runtime/endpoints/mock.ts';
-import type { Message } from '../../runtime/message.ts';
+import { createMock, RECORD_LIMIT } from '../../runtime/endpoints/mock/mock.ts';
+import type { Message } from '../../core/message.ts';
 
 async function take(iterable: AsyncIterable<Message>, n: number): Promise<Message[]> {
   const out: Message[] = [];

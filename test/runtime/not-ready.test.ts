@@ -4,8 +4,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../runtime/gateway.ts';
-import { connect, gatewayWith, HandshakeRefused, within, wsUrl } from './harness.ts';
-import { keyless, makeBundle } from './bundles.ts';
+import { connect, gatewayWith, HandshakeRefused, within, wsUrl } from '../support/harness.ts';
+import { keyless, makeBundle } from '../support/bundles.ts';
 
 let gateway: Gateway | undefined;
 afterEach(async () => {

@@ -6,8 +6,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../runtime/gateway.ts';
 import type { Api, Plan, Subscription } from '../../schemas/types.ts';
-import { makeBundle, type ApiSpec } from './bundles.ts';
-import { connect, gatewayWith, HandshakeRefused, waitFor, within, wsUrl } from './harness.ts';
+import { makeBundle, type ApiSpec } from '../support/bundles.ts';
+import { connect, gatewayWith, HandshakeRefused, waitFor, within, wsUrl } from '../support/harness.ts';
 import { newApiKey } from '../plans/fixtures.ts';
 import { holdKeylessAuthentication } from './held-plan.ts';
 

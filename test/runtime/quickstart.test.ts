@@ -11,7 +11,7 @@ import https from 'node:https';
 import WebSocket from 'ws';
 import { compileFolder } from '../../compiler/index.ts';
 import type { Gateway } from '../../runtime/gateway.ts';
-import { connect, gatewayWith, waitFor, within, wsUrl } from './harness.ts';
+import { connect, gatewayWith, waitFor, within, wsUrl } from '../support/harness.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-qs-'));
 let bundle: unknown;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ResumeCapacity } from '../../runtime/resume-capacity.ts';
-import { GatewayError } from '../../runtime/errors.ts';
+import { ResumeCapacity } from '../../runtime/subscribe/resume-capacity.ts';
+import { GatewayError } from '../../core/errors.ts';
 
 describe('ResumeCapacity', () => {
   it('refuses beyond the limit with RESUME_CAPACITY (503, 1013, Retry-After) and gives each slot back exactly once', () => {

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import net from 'node:net';
 import type { Gateway } from '../../runtime/gateway.ts';
-import { NO_CONTEXT_PATH, NO_ENTRYPOINT } from '../../runtime/errors.ts';
+import { NO_CONTEXT_PATH, NO_ENTRYPOINT } from '../../core/errors.ts';
 import { GatewayServer } from '../../runtime/server.ts';
 import { RouterSwitch } from '../../runtime/router.ts';
-import { makeBundle } from './bundles.ts';
-import { connect, gatewayWith, HandshakeRefused, within, wsUrl } from './harness.ts';
+import { makeBundle } from '../support/bundles.ts';
+import { connect, gatewayWith, HandshakeRefused, within, wsUrl } from '../support/harness.ts';
 
 /** Sends raw bytes and returns the raw answer (until the server closes or 2 s pass). */
 function raw(port: number, request: string): Promise<string> {

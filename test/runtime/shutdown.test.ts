@@ -4,8 +4,8 @@ import net from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeBundle } from './bundles.ts';
-import { connect, waitFor, within } from './harness.ts';
+import { makeBundle } from '../support/bundles.ts';
+import { connect, waitFor, within } from '../support/harness.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-shutdown-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

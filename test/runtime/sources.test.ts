@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import type { Gateway } from '../../runtime/gateway.ts';
 import { dirSource } from '../../runtime/sources/dir.ts';
 import { fileSource } from '../../runtime/sources/file.ts';
-import { workingTreeSource } from '../../runtime/sources/working-tree.ts';
-import { makeBundle } from './bundles.ts';
-import { connect, gatewayWith, waitFor, within, wsUrl } from './harness.ts';
+import { workingTreeSource } from '../../cli/working-tree.ts';
+import { makeBundle } from '../support/bundles.ts';
+import { connect, gatewayWith, waitFor, within, wsUrl } from '../support/harness.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'sluice-sources-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

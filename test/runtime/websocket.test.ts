@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import net from 'node:net';
 import type { Gateway } from '../../runtime/gateway.ts';
-import type { MockEndpointInstance } from '../../runtime/endpoints/mock.ts';
+import type { MockEndpointInstance } from '../../runtime/endpoints/mock/mock.ts';
 import { extraEndpointFactories } from '../../runtime/endpoints/registry.ts';
-import { makeBundle } from './bundles.ts';
+import { makeBundle } from '../support/bundles.ts';
 import { countingFactory, kafkaConfig } from './counting-endpoint.ts';
-import { connect, gatewayWith, waitFor, within, wsUrl } from './harness.ts';
+import { connect, gatewayWith, waitFor, within, wsUrl } from '../support/harness.ts';
 import { captureRequestLog } from './request-log.ts';
 
 const counting = countingFactory();

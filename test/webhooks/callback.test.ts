@@ -7,10 +7,10 @@ import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createCallback, WebhookConfigError, type Callback, type CallbackResult } from '../../runtime/webhooks/callback.ts';
-import { backoffDelay, deliverWithRetries, retryPolicy } from '../../runtime/webhooks/attempts.ts';
-import { hostAllowed, parseAllowedHosts } from '../../runtime/webhooks/allowed-hosts.ts';
-import { message } from '../../runtime/message.ts';
+import { createCallback, WebhookConfigError, type Callback, type CallbackResult } from '../../runtime/entrypoints/webhook/callback.ts';
+import { backoffDelay, deliverWithRetries, retryPolicy } from '../../runtime/entrypoints/webhook/attempts.ts';
+import { hostAllowed, parseAllowedHosts } from '../../runtime/entrypoints/webhook/allowed-hosts.ts';
+import { message } from '../../core/message.ts';
 import { startCallbackServer, type CallbackServer } from './callback-server.ts';
 
 const noSecrets = { resolveSecret: () => { throw new Error('no secret expected'); }, concurrency: 1 };

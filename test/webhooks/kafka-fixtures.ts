@@ -5,8 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, Partitioners, type Admin, type Producer } from 'kafkajs';
 import type { Bundle, Plan, Subscription, WebhookEntrypoint, WebhookSubscription } from '../../schemas/types.ts';
-import { makeBundle } from '../runtime/bundles.ts';
-import { kafkaBootstrap } from '../brokers/brokers.ts';
+import { makeBundle } from '../support/bundles.ts';
+import { kafkaBootstrap } from '../support/brokers/brokers.ts';
 
 export interface KafkaTools {
   readonly bootstrap: string;

@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../runtime/gateway.ts';
-import { gatewayWith } from '../runtime/harness.ts';
+import { gatewayWith } from '../support/harness.ts';
 import { startCallbackServer, type CallbackServer } from './callback-server.ts';
 import { byPartition, committed, freshTopic, kafkaTools, kafkaWebhookBundle, produceSequences, range, type KafkaTools } from './kafka-fixtures.ts';
 

@@ -8,11 +8,11 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Plan, Subscription, WebhookSubscription } from '../../schemas/types.ts';
 import { extraEndpointFactories } from '../../runtime/endpoints/registry.ts';
-import { setWebhookAllowedHosts, parseAllowedHosts } from '../../runtime/webhooks/allowed-hosts.ts';
-import { run as subscriptionsCli } from '../../runtime/cli/subscriptions.ts';
+import { setWebhookAllowedHosts, parseAllowedHosts } from '../../runtime/entrypoints/webhook/allowed-hosts.ts';
+import { run as subscriptionsCli } from '../../cli/subscriptions.ts';
 import type { Gateway } from '../../runtime/gateway.ts';
-import { gatewayWith, waitFor } from '../runtime/harness.ts';
-import { makeBundle } from '../runtime/bundles.ts';
+import { gatewayWith, waitFor } from '../support/harness.ts';
+import { makeBundle } from '../support/bundles.ts';
 import { MemoryLog } from './memory-log.ts';
 import { startCallbackServer, type CallbackServer } from './callback-server.ts';
 

@@ -6,7 +6,7 @@
  * schema-valid. Broker behaviour itself is tested against real Kafka and Mosquitto.
  */
 import type { Endpoint, EndpointFactory, GroupConsumeOptions } from '../../runtime/endpoints/endpoint.ts';
-import { message, type Message, type PublishMessage } from '../../runtime/message.ts';
+import { message, type Message, type PublishMessage } from '../../core/message.ts';
 
 export class MemoryLog {
   readonly records: Message[] = [];

@@ -11,9 +11,9 @@ import mqtt from 'mqtt';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Plan, Subscription, WebhookSubscription } from '../../schemas/types.ts';
 import type { Gateway } from '../../runtime/gateway.ts';
-import { gatewayWith, waitFor } from '../runtime/harness.ts';
-import { makeBundle } from '../runtime/bundles.ts';
-import { mqttUrl } from '../brokers/brokers.ts';
+import { gatewayWith, waitFor } from '../support/harness.ts';
+import { makeBundle } from '../support/bundles.ts';
+import { mqttUrl } from '../support/brokers/brokers.ts';
 import { startCallbackServer, type CallbackServer } from './callback-server.ts';
 
 const run = promisify(execFile);

@@ -5,8 +5,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../runtime/gateway.ts';
-import { gatewayWith, waitFor } from '../runtime/harness.ts';
-import { makeBundle } from '../runtime/bundles.ts';
+import { gatewayWith, waitFor } from '../support/harness.ts';
+import { makeBundle } from '../support/bundles.ts';
 import { startCallbackServer, type CallbackServer } from './callback-server.ts';
 
 let gateway: Gateway | undefined;

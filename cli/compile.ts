@@ -1,0 +1,57 @@
+/**
+ * `sluice compile [APIS_DIR] --out DIR [--format human|json|github] [--profile production]`
+ * Validates, writes DIR/<bundle-id>.json (temp file + rename) and prints the bundle id as the last
+ * line. Exit 0 written, 1 diagnostics (nothing written), 2 usage error.
+ *
+ * `sluice compile --ref REF [--repo PATH] [--store DIR | --out DIR]` compiles a git ref instead; that
+ * branch lives in compile-ref.ts (GitOps), loaded only when asked for.
+ */
+import { compileFolder } from '../compiler/compile.ts';
+import { writeBundle } from '../compiler/bundle.ts';
+import { choice, parseArgs, UsageError } from './args.ts';
+import { fail, FORMATS, report } from './report.ts';
+
+const USAGE = 'usage: sluice compile [APIS_DIR] --out DIR [--format human|json|github] [--profile production]\n       sluice compile --ref REF [--repo PATH] --store DIR';
+
+export async function run(args: string[]): Promise<number> {
+  try {
+    // Git refs: a separate module (compile-ref.ts) with its own flags.
+    if (args.some((arg) => arg === '--ref' || arg.startsWith('--ref='))) {
+      return (await import('./compile-ref.ts')).run(args);
+    }
+    const { positionals, flags } = parseArgs(args, ['--out', '--format', '--profile']);
+    if (positionals.length > 1) throw new UsageError(`one APIS_DIR at most (got ${positionals.join(' ')})`);
+    const out = flags.get('--out');
+    if (!out) throw new UsageError('--out DIR is required');
+    const format = choice(flags, '--format', FORMATS, 'human')!;
+    const profile = choice(flags, '--profile', ['production'] as const, undefined);
+    const root = positionals[0] ?? 'apis';
+
+    let result;
+    try {
+      result = await compileFolder(root, { profile });
+    } catch (error) {
+      return fail('compile', (error as Error).message);
+    }
+    if (!result.bundle) {
+      report(root, format, result.diagnostics, undefined);
+      return 1;
+    }
+    let file: string;
+    try {
+      file = await writeBundle(out, result.bundle);
+    } catch (error) {
+      return fail('compile', `cannot write the bundle to ${out}: ${(error as Error).message}`);
+    }
+    if (format === 'json') {
+      report(root, format, [], result.bundle, { id: result.bundle.id, file });
+    } else {
+      report(root, format, [], result.bundle);
+      process.stdout.write(`wrote ${file}\n${result.bundle.id}\n`);
+    }
+    return 0;
+  } catch (error) {
+    if (error instanceof UsageError) return fail('compile', `${error.message}\n${USAGE}`);
+    throw error;
+  }
+}

@@ -1,0 +1,29 @@
+/**
+ * `sluice dev [APIS_DIR]` (what `npm start` runs): compile the working tree's APIs folder
+ * (default `apis`), serve it on 8082 (admin 18082), recompile and hot-swap on every save.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { workingTreeSource } from './working-tree.ts';
+import { parseServerFlags, serveUntilSignal, UsageError } from './options.ts';
+
+const USAGE = 'usage: sluice dev [APIS_DIR] [--port 8082] [--admin-port 18082] [--host 127.0.0.1] [--admin-host 127.0.0.1] [--log-level info] [--redis URL [--redis-key-prefix P]] [--rate-limit-error-strategy allow|deny]';
+
+export async function run(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseServerFlags(args, []);
+    if (parsed.parsed.positionals.length > 1) throw new UsageError('give at most one APIS_DIR');
+  } catch (error) {
+    if (error instanceof UsageError) {
+      console.error(`sluice dev: ${error.message}\n${USAGE}`);
+      return 2;
+    }
+    throw error;
+  }
+  const dir = parsed.parsed.positionals[0] ?? 'apis';
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    console.error(`sluice dev: ${dir} is not a folder\n${USAGE}`);
+    return 2;
+  }
+  return serveUntilSignal(parsed.server, workingTreeSource(dir));
+}

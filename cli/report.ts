@@ -1,0 +1,48 @@
+/**
+ * What `validate` and `compile` print for a compile result: diagnostics in the chosen format,
+ * then a summary line (human, github) — or a single JSON document (json).
+ */
+import type { Bundle } from '../schemas/types.ts';
+import type { Diagnostic } from '../compiler/diagnostic.ts';
+import { formatDiagnostics, joinRoot, type DiagnosticFormat } from '../compiler/format.ts';
+
+export const FORMATS: readonly DiagnosticFormat[] = ['human', 'json', 'github'];
+
+/** `N errors in M files` or `apis: N APIs valid`. */
+export function summary(root: string, diagnostics: readonly Diagnostic[], bundle: Bundle | undefined): string {
+  if (diagnostics.length) {
+    const files = new Set(diagnostics.map((d) => d.file)).size;
+    return `${diagnostics.length} error${diagnostics.length === 1 ? '' : 's'} in ${files} file${files === 1 ? '' : 's'}`;
+  }
+  const count = bundle ? Object.keys(bundle.apis).length : 0;
+  return `${root}: ${count} API${count === 1 ? '' : 's'} valid`;
+}
+
+/** Print the result; `extra` goes into the JSON document (e.g. bundle id and file). */
+export function report(
+  root: string,
+  format: DiagnosticFormat,
+  diagnostics: readonly Diagnostic[],
+  bundle: Bundle | undefined,
+  extra: Record<string, unknown> = {},
+): void {
+  if (format === 'json') {
+    const document = {
+      ok: diagnostics.length === 0,
+      apis: bundle ? Object.keys(bundle.apis).length : undefined,
+      ...extra,
+      diagnostics: diagnostics.map((d) => ({ ...d, file: joinRoot(root, d.file) })),
+    };
+    process.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
+    return;
+  }
+  const text = formatDiagnostics(diagnostics, format, { root });
+  if (text) process.stdout.write(`${text}\n`);
+  process.stdout.write(`${summary(root, diagnostics, bundle)}\n`);
+}
+
+/** A usage or I/O problem: to stderr, exit 2. */
+export function fail(command: string, message: string): number {
+  process.stderr.write(`sluice ${command}: ${message}\n`);
+  return 2;
+}

@@ -1,0 +1,206 @@
+/**
+ * Prometheus metrics (prom-client, text format) on the admin port's `/metrics`.
+ *
+ * Per API and entrypoint (label `entrypoint` is the schema type; `background` for consumers
+ * without a client connection such as webhooks, `""` when the request matched no API/entrypoint):
+ *   sluice_connections_open (gauge), sluice_connections_total, sluice_messages_total and
+ *   sluice_message_bytes_total (direction="publish" client -> broker, "subscribe" broker -> client;
+ *   bytes are message content), sluice_errors_total{code}, sluice_auth_failures_total (401),
+ *   sluice_rate_limited_total (429), sluice_messages_dropped_total{reason="policy"|"slow-consumer"}.
+ * Per API: sluice_policy_outcomes_total{direction,step,policy,outcome}.
+ * Per endpoint: sluice_endpoint_up (0/1, read at scrape time), sluice_endpoint_reconnects_total
+ *   (unhealthy -> healthy after having been healthy), sluice_kafka_consumer_lag{topic,partition}
+ *   (kafkajs END_BATCH_PROCESS offsetLag of the shared consumer plus what it buffered; gone when it stops).
+ * Per deploy: sluice_bundle_info{bundle_id,tag} 1, sluice_swap_duration_seconds (histogram),
+ *   sluice_swaps_total{result="deployed"|"failed"}. Plus prom-client's default process metrics.
+ *
+ * The message path only bumps pre-bound cells (see metrics/cells.ts): a connection gets its
+ * meter once, when it opens. Metrics are per process: several gateways in one process share them.
+ */
+import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import type { RouterSwitch } from '../router.ts';
+import type { Exchange } from '../exchange.ts';
+import { adminRoutes, type AdminView } from '../admin.ts';
+import { asGatewayError } from '../entrypoints/entrypoint.ts';
+import { onTelemetry, setPolicyCounters, setTrafficMeters, type TrafficMeter } from './telemetry.ts';
+import { CellFamily, type Cell } from './cells.ts';
+
+export const registry = new Registry();
+collectDefaultMetrics({ register: registry });
+
+const API_EP = ['api', 'entrypoint'] as const;
+const family = {
+  open: new CellFamily(registry, 'gauge', 'sluice_connections_open', 'Open client connections and requests.', API_EP),
+  connections: new CellFamily(registry, 'counter', 'sluice_connections_total', 'Client connections and requests accepted (after authentication and rate limits).', API_EP),
+  messages: new CellFamily(registry, 'counter', 'sluice_messages_total', 'Messages received from clients (direction="publish") and handed to clients (direction="subscribe").', [...API_EP, 'direction'] as const),
+  bytes: new CellFamily(registry, 'counter', 'sluice_message_bytes_total', 'Message content bytes received from and handed to clients.', [...API_EP, 'direction'] as const),
+  errors: new CellFamily(registry, 'counter', 'sluice_errors_total', 'Errors a client was answered or cut with, by stable code.', [...API_EP, 'code'] as const),
+  authFailures: new CellFamily(registry, 'counter', 'sluice_auth_failures_total', 'Requests and handshakes refused with 401.', API_EP),
+  rateLimited: new CellFamily(registry, 'counter', 'sluice_rate_limited_total', 'Connections and published messages refused with 429 (rate limit or quota).', API_EP),
+  dropped: new CellFamily(registry, 'counter', 'sluice_messages_dropped_total', 'Messages a client did not get: filtered by a policy, or lost to the slow-consumer policy.', [...API_EP, 'reason'] as const),
+  policy: new CellFamily(registry, 'counter', 'sluice_policy_outcomes_total', 'Policy steps that did not pass a message on unchanged (dropped, refused, not-json, condition-error).', ['api', 'direction', 'step', 'policy', 'outcome'] as const),
+  endpointUp: new CellFamily(registry, 'gauge', 'sluice_endpoint_up', 'Endpoint health: 1 healthy, 0 not (index: position in the API\'s endpoints).', ['api', 'endpoint', 'index'] as const),
+  reconnects: new CellFamily(registry, 'counter', 'sluice_endpoint_reconnects_total', 'Endpoints that became healthy again after having been healthy before.', ['api', 'endpoint', 'index'] as const),
+  lag: new CellFamily(registry, 'gauge', 'sluice_kafka_consumer_lag', 'Records behind the partition end after the last batch of the shared Kafka consumer.', ['api', 'topic', 'partition'] as const),
+  bundle: new CellFamily(registry, 'gauge', 'sluice_bundle_info', 'The bundle served (value 1).', ['bundle_id', 'tag'] as const),
+  swaps: new CellFamily(registry, 'counter', 'sluice_swaps_total', 'Bundle deploys: result="deployed" (current flipped) or "failed" (the last good keeps serving).', ['result'] as const),
+};
+const swapDuration = new Histogram({
+  name: 'sluice_swap_duration_seconds',
+  help: 'Deploy duration: validate, build and warm changed APIs, flip, drain and stop what was dropped.',
+  buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  registers: [registry],
+});
+
+class Meter implements TrafficMeter {
+  readonly #open: Cell;
+  readonly #connections: Cell;
+  readonly #in: Cell;
+  readonly #inBytes: Cell;
+  readonly #out: Cell;
+  readonly #outBytes: Cell;
+  readonly #filtered: Cell;
+  readonly #slow: Cell;
+  readonly #auth: Cell;
+  readonly #limited: Cell;
+
+  constructor(
+    readonly api: string,
+    readonly entrypoint: string,
+  ) {
+    this.#open = family.open.cell(api, entrypoint);
+    this.#connections = family.connections.cell(api, entrypoint);
+    this.#in = family.messages.cell(api, entrypoint, 'publish');
+    this.#inBytes = family.bytes.cell(api, entrypoint, 'publish');
+    this.#out = family.messages.cell(api, entrypoint, 'subscribe');
+    this.#outBytes = family.bytes.cell(api, entrypoint, 'subscribe');
+    this.#filtered = family.dropped.cell(api, entrypoint, 'policy');
+    this.#slow = family.dropped.cell(api, entrypoint, 'slow-consumer');
+    this.#auth = family.authFailures.cell(api, entrypoint);
+    this.#limited = family.rateLimited.cell(api, entrypoint);
+  }
+
+  opened(): void {
+    this.#open.value++;
+    this.#connections.value++;
+  }
+
+  closed(): void {
+    this.#open.value--;
+  }
+
+  received(bytes: number): void {
+    this.#in.value++;
+    this.#inBytes.value += bytes;
+  }
+
+  delivered(bytes: number): void {
+    this.#out.value++;
+    this.#outBytes.value += bytes;
+  }
+
+  dropped(reason: 'policy' | 'slow-consumer', count: number): void {
+    (reason === 'policy' ? this.#filtered : this.#slow).value += count;
+  }
+
+  failed(error: unknown): void {
+    const { code, status } = asGatewayError(error);
+    if (code === 'CLIENT_GONE') return; // the client left: not an error of the gateway
+    family.errors.cell(this.api, this.entrypoint, code).value++;
+    if (status === 401) this.#auth.value++;
+    else if (status === 429) this.#limited.value++;
+  }
+}
+
+const meters = new Map<string, Meter>();
+
+function meterFor(api: string, entrypoint: string): Meter {
+  const key = `${api}\u0000${entrypoint}`;
+  let meter = meters.get(key);
+  if (!meter) meters.set(key, (meter = new Meter(api, entrypoint)));
+  return meter;
+}
+
+/** Endpoint health seen last, per exchange: for the up gauge and reconnect counting. */
+const seen = new WeakMap<Exchange, { up: boolean[]; everUp: boolean[] }>();
+
+/** Reads every endpoint's health; counts unhealthy -> healthy transitions of endpoints that were healthy before. */
+function sampleEndpoints(routers: RouterSwitch): void {
+  const router = routers.current;
+  if (!router) return;
+  for (const [apiId, exchange] of router.exchanges) {
+    const endpoints = exchange.health().endpoints;
+    let state = seen.get(exchange);
+    if (!state) seen.set(exchange, (state = { up: [], everUp: [] }));
+    endpoints.forEach((endpoint, i) => {
+      const was = state.up[i];
+      if (endpoint.healthy && was === false && state.everUp[i]) family.reconnects.cell(apiId, endpoint.type, String(i)).value++;
+      state.up[i] = endpoint.healthy;
+      if (endpoint.healthy) state.everUp[i] = true;
+    });
+  }
+}
+
+/** `/metrics`: recomputes the state gauges (endpoint health, bundle) from this gateway's router, then renders. */
+async function renderMetrics(view: AdminView): Promise<string> {
+  sampleEndpoints(view.routers);
+  family.endpointUp.clear();
+  family.bundle.clear();
+  const router = view.routers.current;
+  if (router) {
+    for (const [apiId, exchange] of router.exchanges) {
+      exchange.health().endpoints.forEach((endpoint, i) => (family.endpointUp.cell(apiId, endpoint.type, String(i)).value = endpoint.healthy ? 1 : 0));
+    }
+    const tag = view.release?.(router.bundleId)?.tag ?? router.bundle.source.tag;
+    family.bundle.cell(router.bundleId, typeof tag === 'string' ? tag : '').value = 1;
+  }
+  return registry.metrics();
+}
+
+/**
+ * Installs the meters, the policy counters, the deploy listener and the `/metrics` admin route.
+ * Runs once, when this module is first imported (gateway.ts imports it), so a test that installs
+ * its own policy counters afterwards keeps them.
+ */
+function installMetrics(): void {
+  setTrafficMeters(meterFor);
+  setPolicyCounters((apiId) => ({
+    count(policy, direction, step, outcome) {
+      family.policy.cell(apiId, direction, String(step), policy, outcome).value++;
+    },
+  }));
+  onTelemetry((event) => {
+    if (event.kind === 'deploy') {
+      family.swaps.cell('deployed').value++;
+      if (event.durationMs !== undefined) swapDuration.observe(event.durationMs / 1000);
+    } else if (event.kind === 'deploy-failed') {
+      family.swaps.cell('failed').value++;
+    } else if (event.kind === 'consumer-lag') {
+      if (event.lag === undefined) family.lag.remove(event.api, event.topic, String(event.partition));
+      else family.lag.cell(event.api, event.topic, String(event.partition)).value = event.lag;
+    }
+  });
+  adminRoutes.push({
+    method: 'GET',
+    path: '/metrics',
+    async handle(_req, res, view) {
+      const body = await renderMetrics(view);
+      res.statusCode = 200;
+      res.setHeader('Content-Type', registry.contentType);
+      res.setHeader('Cache-Control', 'no-store');
+      res.end(body);
+    },
+  });
+}
+
+installMetrics();
+
+/**
+ * Samples one gateway's endpoint health every second, so reconnects between scrapes are
+ * counted. Returns the stop function.
+ */
+export function meterGateway(routers: RouterSwitch): () => void {
+  const timer = setInterval(() => sampleEndpoints(routers), 1000);
+  timer.unref();
+  return () => clearInterval(timer);
+}

@@ -1,0 +1,114 @@
+/**
+ * Fanout: one upstream subscription per API (per runtime instance) shared by all its clients.
+ * Each client has a bounded queue; when it is full the API's slow-consumer policy applies:
+ * `disconnect` ends that client's iteration with SLOW_CONSUMER (WebSocket 1013) and logs it,
+ * `drop-oldest` drops its oldest queued message and counts it. The first client starts the
+ * upstream, the last one leaving aborts it (one acquire, one release). Subscribe flows run once
+ * per upstream message, before the queues, and every client gets the same Delivery (encode once).
+ */
+import type { Endpoint } from '../endpoints/endpoint.ts';
+import type { Flow } from '../../core/policies/flow.ts';
+import { Delivery } from './delivery.ts';
+import { asGatewayError } from '../entrypoints/entrypoint.ts';
+import { ClientQueue, type FanoutSettings } from './client-queue.ts';
+import { emit, type Tally } from '../metrics/telemetry.ts';
+import { log } from '../log.ts';
+
+export { ClientQueue, pipeable, type DeliverySink, type FanoutSettings } from './client-queue.ts';
+
+export class Fanout {
+  readonly #clients = new Set<ClientQueue>();
+  #upstream: AbortController | undefined;
+  /** How many upstream subscriptions were ever opened (observability, tests). */
+  upstreamSubscriptions = 0;
+
+  constructor(
+    private readonly endpoint: Endpoint,
+    private readonly flow: Flow,
+    private readonly settings: FanoutSettings,
+    private readonly apiId: string,
+  ) {}
+
+  /**
+   * A new client; its iteration ends when `signal` aborts, the upstream ends, or it is too slow.
+   * `onFailure` is called at once when the client fails (slow consumer, upstream error), even
+   * while its consumer is not waiting on the queue. `tally` counts the client's traffic (metrics).
+   */
+  attach(signal: AbortSignal, onFailure?: (reason: unknown) => void, tally?: Tally): ClientQueue {
+    const queue = new ClientQueue(this.settings, (q) => this.#detach(q), this.apiId, onFailure, tally);
+    if (signal.aborted) {
+      queue.end();
+      return queue;
+    }
+    this.#clients.add(queue);
+    signal.addEventListener('abort', () => void queue.return(), { once: true });
+    if (!this.#upstream) this.#startUpstream();
+    return queue;
+  }
+
+  get clients(): number {
+    return this.#clients.size;
+  }
+
+  get upstreamActive(): boolean {
+    return this.#upstream !== undefined;
+  }
+
+  /** The largest queue any current client has had (bounded by queueSize). */
+  maxQueued(): number {
+    let max = 0;
+    for (const queue of this.#clients) max = Math.max(max, queue.highWater);
+    return max;
+  }
+
+  /** Ends every client with this reason and aborts the upstream. */
+  close(reason: unknown): void {
+    for (const queue of [...this.#clients]) queue.fail(reason);
+    this.#stopUpstream();
+  }
+
+  #detach(queue: ClientQueue): void {
+    if (!this.#clients.delete(queue)) return;
+    if (this.#clients.size === 0) this.#stopUpstream();
+  }
+
+  #stopUpstream(): void {
+    const upstream = this.#upstream;
+    this.#upstream = undefined;
+    upstream?.abort();
+  }
+
+  #startUpstream(): void {
+    const controller = new AbortController();
+    this.#upstream = controller;
+    this.upstreamSubscriptions++;
+    void this.#pump(controller);
+  }
+
+  async #pump(controller: AbortController): Promise<void> {
+    try {
+      for await (const message of this.endpoint.subscribe({ signal: controller.signal })) {
+        if (controller.signal.aborted) break;
+        const out = this.flow(message);
+        if (out === null) {
+          emit({ kind: 'dropped', api: this.apiId, reason: 'policy', count: 1 });
+          for (const queue of this.#clients) queue.tally.dropped('policy', 1);
+          continue;
+        }
+        emit({ kind: 'message', api: this.apiId, direction: 'subscribe' });
+        const delivery = new Delivery(out);
+        for (const queue of this.#clients) queue.push(delivery);
+      }
+      if (!controller.signal.aborted && this.#upstream === controller) {
+        this.#upstream = undefined;
+        for (const queue of [...this.#clients]) queue.end();
+      }
+    } catch (error) {
+      if (controller.signal.aborted || this.#upstream !== controller) return;
+      log.error({ api: this.apiId, err: error }, 'upstream subscription failed');
+      this.#upstream = undefined;
+      const reason = asGatewayError(error);
+      for (const queue of [...this.#clients]) queue.fail(reason);
+    }
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * A client's own upstream subscription (not the shared fanout): endpoints that are not shared
+ * (mock), and clients resuming a shared endpoint from a cursor. Runs the subscribe flow per message
+ * and counts it; ends quietly when `request.signal` aborts. A resuming client holds `slot` (see
+ * resume-capacity.ts) until its subscription ended, or on Kafka until it switched onto the fanout
+ * (resume-handover.ts), whichever comes first.
+ */
+import type { Endpoint } from '../endpoints/endpoint.ts';
+import type { Flow } from '../../core/policies/flow.ts';
+import type { SubscribeRequest } from '../exchange.ts';
+import type { Fanout, FanoutSettings } from './fanout.ts';
+import type { ResumeSlot } from './resume-capacity.ts';
+import { Delivery } from './delivery.ts';
+import { messagesOf, resumed, type Resumed } from './resume-handover.ts';
+import { emit, type Tally } from '../metrics/telemetry.ts';
+
+export interface OwnSubscriptionContext {
+  readonly apiId: string;
+  readonly flow: Flow;
+  readonly tally: Tally;
+  /** Held by a client resuming a shared endpoint; released exactly once. */
+  readonly slot: ResumeSlot | undefined;
+  readonly fanout: Fanout | undefined;
+  readonly fanoutSettings: FanoutSettings;
+}
+
+export async function* ownSubscription(endpoint: Endpoint, request: SubscribeRequest, context: OwnSubscriptionContext): AsyncGenerator<Delivery> {
+  const { apiId, flow, tally, slot, fanout } = context;
+  slot?.started();
+  const controller = new AbortController();
+  /** The upstream subscription of this client's own (closed at a hand-over, see resume-handover.ts). */
+  const ownController = new AbortController();
+  const onAbort = () => {
+    controller.abort(request.signal.reason);
+    ownController.abort(request.signal.reason);
+  };
+  request.signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    if (request.signal.aborted) return;
+    const own = endpoint.subscribe({ cursor: request.cursor, signal: ownController.signal });
+    const source: AsyncIterable<Resumed> = slot && fanout && endpoint.type === 'kafka'
+      ? resumed({
+        fanout: fanout,
+        settings: context.fanoutSettings,
+        cursor: request.cursor!,
+        own,
+        ownController,
+        signal: controller.signal,
+        onSwitch: () => slot.release(),
+        onFailure: request.onFailure,
+        onDropped: () => {
+          emit({ kind: 'dropped', api: apiId, reason: 'slow-consumer', count: 1 });
+          tally.dropped('slow-consumer', 1);
+        },
+      })
+      : messagesOf(own);
+    for await (const { message, delivery } of source) {
+      if (controller.signal.aborted) return;
+      if (delivery) {
+        tally.delivered(delivery.message.content.length);
+        yield delivery;
+        continue;
+      }
+      const out = flow(message);
+      if (out === null) {
+        emit({ kind: 'dropped', api: apiId, reason: 'policy', count: 1 });
+        tally.dropped('policy', 1);
+        continue;
+      }
+      emit({ kind: 'message', api: apiId, direction: 'subscribe' });
+      tally.delivered(out.content.length);
+      yield new Delivery(out);
+    }
+  } catch (error) {
+    if (!controller.signal.aborted) {
+      tally.failed(error);
+      throw error;
+    }
+  } finally {
+    request.signal.removeEventListener('abort', onAbort);
+    controller.abort();
+    ownController.abort();
+    slot?.release();
+  }
+}

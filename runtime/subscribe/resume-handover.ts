@@ -1,0 +1,195 @@
+/**
+ * Hand-over: a client that resumed a Kafka API from a cursor reads with a consumer of its own only
+ * while it catches up, then continues on the shared fanout, without losing or repeating a message.
+ *
+ * Contract (`resumed`): yields the raw messages of `own` (the catch-up subscription, started at the
+ * client's cursor) and, from the switch on, the deliveries of a fanout client; the caller applies
+ * the subscribe flow to raw messages, fanout deliveries have had it already.
+ *
+ *   1. At once (and again after a failed attempt, see below) the client also attaches to the
+ *      fanout; what the fanout delivers from then on is kept aside (at most `queueSize`).
+ *   2. The id of the first delivery kept aside is the fanout's position right after it (a Kafka id
+ *      covers every partition, kafka-cursor.ts); everything the fanout delivers later comes after
+ *      that position, partition by partition.
+ *   3. Once the catch-up consumer's position covers it in every partition (it has passed every
+ *      record the fanout passed up to there), `own` is closed (its consumer released, `onSwitch`
+ *      runs: the resume slot is given back) and the client is served what was kept aside and then
+ *      the fanout's deliveries, each skipped when its partition's offset is at or below where the
+ *      catch-up consumer stopped (the records it delivered already).
+ *
+ * An attempt is given up (fanout client detached, catch-up continues, a new attempt after another
+ * `queueSize` own messages) when more than `queueSize` deliveries were kept aside, or the fanout
+ * upstream ended or failed before the switch. A topic that is quiet while the client catches up
+ * gives no delivery to compare with: the client keeps its own consumer (and slot) until one comes.
+ * After the switch the client is a fanout client: the API's queue size and slow-consumer policy
+ * apply, and upstream failures end it as they end every fanout client.
+ */
+import type { Message } from '../../core/message.ts';
+import type { Delivery } from './delivery.ts';
+import type { Fanout } from './fanout.ts';
+import type { ClientQueue, FanoutSettings } from './client-queue.ts';
+import { decodeCursor, type Positions } from '../endpoints/kafka/cursor.ts';
+import { asGatewayError } from '../entrypoints/entrypoint.ts';
+import { errors } from '../../core/errors.ts';
+
+export type Resumed = { readonly message: Message; readonly delivery?: undefined } | { readonly delivery: Delivery; readonly message?: undefined };
+
+export interface HandoverPlan {
+  readonly fanout: Fanout;
+  readonly settings: FanoutSettings;
+  /** The client's cursor (where `own` started). */
+  readonly cursor: string;
+  /** The catch-up subscription; aborting `ownController` ends it. */
+  readonly own: AsyncIterable<Message>;
+  readonly ownController: AbortController;
+  readonly signal: AbortSignal;
+  /** The catch-up consumer is released: runs once, at the switch. */
+  readonly onSwitch: () => void;
+  readonly onFailure?: (reason: unknown) => void;
+  /** A delivery dropped by drop-oldest after the switch. */
+  readonly onDropped: () => void;
+}
+
+/** Every partition of `target` passed by `passed` (absent from `passed`: nothing passed there). */
+export function covers(passed: Positions, target: Positions): boolean {
+  for (const [topic, partitions] of target) {
+    const mine = passed.get(topic);
+    for (const [partition, offset] of partitions) if ((mine?.get(partition) ?? -1n) < offset) return false;
+  }
+  return true;
+}
+
+/** Kept aside from one attachment to the fanout. */
+class Attempt {
+  readonly kept: Delivery[] = [];
+  /** Why it ended before it was detached by us (upstream failed / ended, too many kept aside). */
+  over = false;
+  failure: unknown;
+  #detaching = false;
+  #wake: (() => void) | undefined;
+  readonly #queue: ClientQueue;
+
+  constructor(
+    fanout: Fanout,
+    private readonly settings: FanoutSettings,
+    signal: AbortSignal,
+    private readonly switched: () => boolean,
+    private readonly onDropped: () => void,
+    private readonly onFailure: ((reason: unknown) => void) | undefined,
+  ) {
+    this.#queue = fanout.attach(signal);
+    this.#queue.pipe({
+      write: (delivery) => {
+        if (this.kept.length >= this.settings.queueSize) {
+          if (!this.switched()) this.#end(undefined);
+          else if (this.settings.slowConsumerPolicy === 'drop-oldest') {
+            this.kept.shift();
+            this.onDropped();
+          } else this.#end(errors.slowConsumer(this.settings.queueSize));
+          if (this.over) return true;
+        }
+        this.kept.push(delivery);
+        this.#notify();
+        return true;
+      },
+      end: (error) => {
+        if (this.#detaching) return;
+        this.#end(error);
+      },
+    });
+  }
+
+  #end(failure: unknown): void {
+    this.over = true;
+    this.failure = failure;
+    this.detach();
+    // Served by the fanout: fail at once, as a fanout client does (the consumer may be stuck writing).
+    if (failure !== undefined && this.switched()) {
+      this.kept.length = 0;
+      this.onFailure?.(failure);
+    }
+    this.#notify();
+  }
+
+  #notify(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+
+  /** Resolves at the next delivery kept aside or the end. */
+  next(): Promise<void> {
+    return new Promise((resolve) => (this.#wake = resolve));
+  }
+
+  detach(): void {
+    this.#detaching = true;
+    void this.#queue.return();
+  }
+}
+
+export async function* resumed(plan: HandoverPlan): AsyncGenerator<Resumed> {
+  const { fanout, settings, signal } = plan;
+  let passed: Positions = decodeCursor(plan.cursor);
+  let switched = false;
+  let attempt: Attempt | undefined;
+  let ownSinceAttempt = 0;
+  /** The first delivery kept aside, decoded once. */
+  let target: { readonly delivery: Delivery; readonly positions: Positions } | undefined;
+  const attach = () => {
+    ownSinceAttempt = 0;
+    attempt = new Attempt(fanout, settings, signal, () => switched, plan.onDropped, plan.onFailure);
+  };
+  try {
+    attach();
+    for await (const message of plan.own) {
+      if (signal.aborted) return;
+      passed = decodeCursor(message.id);
+      yield { message };
+      if (attempt?.over) attempt = undefined;
+      if (!attempt) {
+        if (++ownSinceAttempt >= settings.queueSize) attach();
+        continue;
+      }
+      const first = attempt.kept[0];
+      if (first && first !== target?.delivery) target = { delivery: first, positions: decodeCursor(first.message.id) };
+      if (target && first && covers(passed, target.positions)) {
+        switched = true;
+        break;
+      }
+    }
+    if (!switched || signal.aborted) return;
+    plan.ownController.abort();
+  } finally {
+    if (!switched || signal.aborted) attempt?.detach();
+  }
+
+  // Served by the fanout from here on (`own` was closed by the for-await's break).
+  plan.onSwitch();
+  const current = attempt!;
+  const floor = passed;
+  try {
+    while (!signal.aborted) {
+      const delivery = current.kept.shift();
+      if (delivery) {
+        const { topic, partition, offset } = delivery.message.metadata as { topic?: string; partition?: number; offset?: string };
+        const below = topic !== undefined && partition !== undefined && offset !== undefined ? floor.get(topic)?.get(partition) : undefined;
+        if (below !== undefined && BigInt(offset!) <= below) continue;
+        yield { delivery };
+        continue;
+      }
+      if (current.over) {
+        if (current.failure !== undefined) throw asGatewayError(current.failure);
+        return;
+      }
+      await current.next();
+    }
+  } finally {
+    current.detach();
+  }
+}
+
+/** A subscription without hand-over, in the same shape. */
+export async function* messagesOf(own: AsyncIterable<Message>): AsyncGenerator<Resumed> {
+  for await (const message of own) yield { message };
+}
