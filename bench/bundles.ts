@@ -5,7 +5,7 @@
  */
 import { renameSync, writeFileSync } from 'node:fs';
 import type { Api, Bundle, BundleApi } from '../schemas/types.ts';
-import { computeBundleId } from '../runtime/bundle.ts';
+import { bundleId } from '../core/canonical-json.ts';
 
 export interface Brokers {
   /** host:port */
@@ -22,7 +22,7 @@ function api(id: string, definition: Partial<Api>): BundleApi {
 
 export function bundle(apis: BundleApi[]): Bundle {
   const content = { formatVersion: 1 as const, apis: Object.fromEntries(apis.map((a) => [a.id, a])) };
-  return { ...content, id: computeBundleId(content), createdAt: new Date().toISOString(), source: { kind: 'folder', compilerVersion: 'bench' } } as Bundle;
+  return { ...content, id: bundleId(content), createdAt: new Date().toISOString(), source: { kind: 'folder', compilerVersion: 'bench' } } as Bundle;
 }
 
 export function writeBundle(file: string, value: Bundle): void {

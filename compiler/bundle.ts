@@ -2,54 +2,19 @@
  * Bundle stage: the validated APIs (defaults filled, `$schema` stripped, context paths normalised)
  * as one content-addressed object, serialised as canonical JSON and written atomically.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Api, Bundle, BundleApi, BundleSource, Plan, Subscription } from '../schemas/types.ts';
 import type { ApiModel } from './check.ts';
 import { normaliseContextPath } from './check/context-paths.ts';
+import { bundleId, canonicalJson } from '../core/canonical-json.ts';
+
+export { bundleId, canonicalJson } from '../core/canonical-json.ts';
 
 export const FORMAT_VERSION = 1 as const;
 export const COMPILER_VERSION: string = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
-
-/**
- * Canonical JSON: object keys sorted by UTF-16 code units, no whitespace, numbers and strings as
- * JSON.stringify writes them, `undefined` properties omitted (the JCS / RFC 8785 ordering).
- * The same value always gives the same text, whatever the key order it was built with.
- */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') {
-    const text = JSON.stringify(value);
-    if (text === undefined) throw new TypeError(`canonicalJson: cannot serialise ${typeof value}`);
-    return text;
-  }
-  if (Array.isArray(value)) {
-    let out = '[';
-    for (let i = 0; i < value.length; i++) {
-      if (i) out += ',';
-      const item = value[i];
-      out += item === undefined || typeof item === 'function' ? 'null' : canonicalJson(item);
-    }
-    return `${out}]`;
-  }
-  const object = value as Record<string, unknown>;
-  const keys = Object.keys(object).sort();
-  let out = '{';
-  let first = true;
-  for (const key of keys) {
-    const item = object[key];
-    if (item === undefined || typeof item === 'function') continue;
-    out += `${first ? '' : ','}${JSON.stringify(key)}:${canonicalJson(item)}`;
-    first = false;
-  }
-  return `${out}}`;
-}
-
-/** The id a bundle must carry: sha256 hex of canonical {formatVersion, apis}. Verifies downloads. */
-export function bundleId(bundle: Pick<Bundle, 'formatVersion' | 'apis'>): string {
-  return createHash('sha256').update(canonicalJson({ formatVersion: bundle.formatVersion, apis: bundle.apis })).digest('hex');
-}
 
 /** The bundle's view of validated API folders. Call only on a tree without errors. */
 export function toBundleApis(models: readonly ApiModel[]): Record<string, BundleApi> {

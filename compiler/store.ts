@@ -18,12 +18,12 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Bundle } from '../schemas/types.ts';
-import { bundleId, canonicalJson } from './bundle.ts';
+import { bundleId, canonicalJson } from '../core/canonical-json.ts';
 import { readBounded, readJsonLines, StoreError, withLock, writeAtomic, writeJsonLines } from '../core/store-io.ts';
+import { ID, MAX_BUNDLE_BYTES, MAX_POINTER_BYTES, parsePointer, verifyBundleText, type CurrentPointer, type ReleaseKind } from '../core/store-format.ts';
 
 export { StoreError, writeAtomic, type StoreErrorCode } from '../core/store-io.ts';
-
-export type ReleaseKind = 'release' | 'rollback';
+export { MAX_BUNDLE_BYTES, MAX_POINTER_BYTES, parsePointer, verifyBundleText, type CurrentPointer, type ReleaseKind } from '../core/store-format.ts';
 
 /** One line of releases.jsonl. */
 export interface ReleaseEntry {
@@ -42,16 +42,6 @@ export interface ReleaseEntry {
   rollbackOf?: number;
 }
 
-/** The `current` file: what every runtime following the store serves. */
-export interface CurrentPointer {
-  id: string;
-  tag: string;
-  commit: string;
-  deployment: number;
-  kind: ReleaseKind;
-  time: string;
-}
-
 /** One line of saved.jsonl. */
 export interface SavedEntry {
   ref: string;
@@ -68,30 +58,7 @@ export interface StoreOptions {
   staleLockMs?: number;
 }
 
-/** Largest bundle read from a store. */
-export const MAX_BUNDLE_BYTES = 128 * 1024 * 1024;
 const MAX_LOG_BYTES = 64 * 1024 * 1024;
-/** Largest `current` pointer read. */
-export const MAX_POINTER_BYTES = 64 * 1024;
-const ID = /^[0-9a-f]{64}$/;
-
-/** Parse and verify a bundle's text against the id it is stored under. Throws StoreError. */
-export function verifyBundleText(text: string, expectedId: string, where: string): Bundle {
-  let bundle: Bundle;
-  try {
-    bundle = JSON.parse(text) as Bundle;
-  } catch (error) {
-    throw new StoreError('store-bundle-corrupt', `bundle ${expectedId} (${where}) is truncated or not JSON: ${(error as Error).message}`);
-  }
-  if (!bundle || typeof bundle !== 'object' || typeof bundle.apis !== 'object' || bundle.apis === null) {
-    throw new StoreError('store-bundle-corrupt', `bundle ${expectedId} (${where}) is not a bundle`);
-  }
-  const actual = bundleId(bundle);
-  if (actual !== expectedId || bundle.id !== expectedId) {
-    throw new StoreError('store-bundle-corrupt', `bundle ${expectedId} (${where}) is corrupted: its content hashes to ${actual}; refusing it`);
-  }
-  return bundle;
-}
 
 export class Store {
   readonly dir: string;
@@ -278,18 +245,4 @@ function nextDeployment(entries: ReleaseEntry[]): number {
 
 function toEntry(p: CurrentPointer, compilerVersion: string): ReleaseEntry {
   return { deployment: p.deployment, kind: p.kind, tag: p.tag, commit: p.commit, bundleId: p.id, time: p.time, compilerVersion };
-}
-
-/** Parse a `current` pointer (also used by runtimes following a store over HTTP). */
-export function parsePointer(text: string, where: string): CurrentPointer {
-  let p: CurrentPointer;
-  try {
-    p = JSON.parse(text) as CurrentPointer;
-  } catch {
-    throw new StoreError('store-current-corrupt', `${where} is not JSON`);
-  }
-  if (!p || typeof p !== 'object' || typeof p.id !== 'string' || !ID.test(p.id) || typeof p.deployment !== 'number') {
-    throw new StoreError('store-current-corrupt', `${where} is not a release pointer (needs id and deployment)`);
-  }
-  return p;
 }

@@ -10,7 +10,7 @@ import type { Caller } from './plans/plan.ts';
 import { createEntrypoint } from './entrypoints/registry.ts';
 import { PlanResolution } from './plans/resolution.ts';
 import { resolveSecret } from './secrets.ts';
-import { canonicalJson } from './bundle.ts';
+import { canonicalJson } from '../core/canonical-json.ts';
 import { log } from './log.ts';
 
 export interface Admission {

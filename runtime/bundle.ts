@@ -3,35 +3,19 @@
  * filled), and check the content address. Anything wrong throws a BundleError; the caller keeps
  * the last good bundle serving.
  */
-import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import type { Bundle } from '../schemas/types.ts';
+import { bundleId } from '../core/canonical-json.ts';
 
 export class BundleError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'BundleError';
   }
-}
-
-/** JSON with object keys sorted (code-unit order) and no whitespace. */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map((item) => (item === undefined ? 'null' : canonicalJson(item))).join(',')}]`;
-  const entries = Object.keys(value as object)
-    .filter((key) => (value as Record<string, unknown>)[key] !== undefined)
-    .sort()
-    .map((key) => `${JSON.stringify(key)}:${canonicalJson((value as Record<string, unknown>)[key])}`);
-  return `{${entries.join(',')}}`;
-}
-
-/** The content address: sha256 hex of canonical {formatVersion, apis}. */
-export function computeBundleId(bundle: Pick<Bundle, 'formatVersion' | 'apis'>): string {
-  return createHash('sha256').update(canonicalJson({ formatVersion: bundle.formatVersion, apis: bundle.apis })).digest('hex');
 }
 
 let validator: ValidateFunction | undefined;
@@ -64,7 +48,7 @@ export function validateBundle(candidate: unknown): Bundle {
   if (candidate === null || typeof candidate !== 'object') throw new BundleError('a bundle must be a JSON object');
   const bundle = structuredClone(candidate) as Bundle;
   const claimed = (candidate as Bundle).id;
-  if (typeof claimed === 'string' && (candidate as Bundle).apis && computeBundleId(candidate as Bundle) !== claimed) {
+  if (typeof claimed === 'string' && (candidate as Bundle).apis && bundleId(candidate as Bundle) !== claimed) {
     throw new BundleError(`bundle id ${claimed.slice(0, 12)}… does not match its content`);
   }
   const validate = bundleValidator();

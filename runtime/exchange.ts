@@ -29,7 +29,7 @@ import { ownSubscription } from './subscribe/own-subscription.ts';
 import { errors, type GatewayError } from '../core/errors.ts';
 import { message as makeMessage } from '../core/message.ts';
 import { resolveSecret } from './secrets.ts';
-import { canonicalJson } from './bundle.ts';
+import { canonicalJson } from '../core/canonical-json.ts';
 import { emit, policyCountersFor, trafficMeterFor, type Tally } from './metrics/telemetry.ts';
 import { log } from './log.ts';
 

@@ -12,7 +12,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Bundle } from '../schemas/types.ts';
 import { Exchange } from './exchange.ts';
-import { canonicalJson, validateBundle } from './bundle.ts';
+import { validateBundle } from './bundle.ts';
+import { canonicalJson } from '../core/canonical-json.ts';
 import { errors } from '../core/errors.ts';
 import { emit } from './metrics/telemetry.ts';
 import { log } from './log.ts';

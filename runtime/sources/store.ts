@@ -17,7 +17,7 @@
 import { basename, join, resolve } from 'node:path';
 import { watch } from 'chokidar';
 import type { Bundle } from '../../schemas/types.ts';
-import { MAX_BUNDLE_BYTES, MAX_POINTER_BYTES, parsePointer, verifyBundleText, type CurrentPointer } from '../../compiler/store.ts';
+import { MAX_BUNDLE_BYTES, MAX_POINTER_BYTES, parsePointer, verifyBundleText, type CurrentPointer } from '../../core/store-format.ts';
 import { readBounded as readFileBounded } from '../../core/store-io.ts';
 import { readResponseBounded } from '../response-body.ts';
 import { log } from '../log.ts';

@@ -3,7 +3,7 @@
  * the runtime's validation, the id is the real content address.
  */
 import type { Api, Bundle, BundleApi, Plan, Subscription } from '../../schemas/types.ts';
-import { computeBundleId } from '../../runtime/bundle.ts';
+import { bundleId } from '../../core/canonical-json.ts';
 
 export interface ApiSpec {
   readonly definition?: Partial<Api>;
@@ -33,5 +33,5 @@ export function makeBundle(apis: Record<string, ApiSpec>): Bundle {
     formatVersion: 1 as const,
     apis: Object.fromEntries(Object.entries(apis).map(([id, spec]) => [id, bundleApi(id, spec)])),
   };
-  return { ...content, id: computeBundleId(content), createdAt: new Date().toISOString(), source: { kind: 'folder', compilerVersion: 'test' } };
+  return { ...content, id: bundleId(content), createdAt: new Date().toISOString(), source: { kind: 'folder', compilerVersion: 'test' } };
 }

@@ -20,7 +20,7 @@ import type { WebhookEntrypoint } from '../../../schemas/types.ts';
 import type { EntrypointFactory } from '../entrypoint.ts';
 import type { WebhookSpec } from './subscription.ts';
 import { webhookSubscriptionsFor, type WebhookClaim } from './subscriptions.ts';
-import { canonicalJson } from '../../bundle.ts';
+import { canonicalJson } from '../../../core/canonical-json.ts';
 import { instant } from '../../plans/subscription-window.ts';
 
 export const createWebhookEntrypoint: EntrypointFactory<WebhookEntrypoint> = (config, context) => {
