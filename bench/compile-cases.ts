@@ -5,16 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { BenchContext } from './context.ts';
-
-export interface CompileCase {
-  readonly case: 'compile';
-  readonly apis: number;
-  readonly files: number;
-  readonly medianMs: number;
-  readonly bestMs: number;
-  readonly targetMs: number;
-  readonly met: boolean;
-}
+import type { CompileCase } from './cases.ts';
 
 const LINE = /^compile ([\d,]+) APIs \((\d+) files\): median (\d+) ms, best (\d+) ms — target < (\d+) ms: (met|MISSED)/;
 

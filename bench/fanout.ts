@@ -12,29 +12,12 @@
  */
 import { join } from 'node:path';
 import type { BenchContext } from './context.ts';
+import type { FanoutCase, Kind } from './cases.ts';
 import { bundle, streamApi, writeBundle } from './bundles.ts';
 import { startRelay, startSluice, type ClientProcess, type ServerProcess } from './processes.ts';
 import type { Broker, Publisher } from './publisher.ts';
 
-export type Kind = 'websocket' | 'sse';
-
-export interface FanoutCase {
-  readonly case: 'fanout';
-  readonly impl: 'sluice' | 'relay';
-  readonly broker: Broker;
-  readonly entrypoint: Kind;
-  readonly clients: number;
-  readonly offeredPerSecond: number;
-  readonly published: number;
-  readonly delivered: number;
-  readonly lost: number;
-  readonly closed: number;
-  readonly deliveredPerSecond: number;
-  readonly p50Ms: number;
-  readonly p99Ms: number;
-  readonly cpuMicrosPerMessage: number;
-  readonly rssPerClientBytes: number;
-}
+export type { Kind } from './cases.ts';
 
 export interface FanoutPlan {
   readonly server: ServerProcess;

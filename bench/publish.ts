@@ -5,22 +5,10 @@
  */
 import { join } from 'node:path';
 import type { BenchContext } from './context.ts';
+import type { PublishCase } from './cases.ts';
 import { bundle, publishApi, writeBundle } from './bundles.ts';
 import type { LoadRequest } from './load.ts';
 import { startSluice } from './processes.ts';
-
-export interface PublishCase {
-  readonly case: 'publish';
-  readonly impl: 'kafkajs' | 'sluice-http-post' | 'sluice-websocket';
-  readonly concurrency: number;
-  readonly seconds: number;
-  readonly requests: number;
-  readonly perSecond: number;
-  readonly errors: number;
-  readonly p50Ms: number;
-  readonly p99Ms: number;
-  readonly latency: 'ack' | 'end-to-end';
-}
 
 const CONCURRENCY = 32;
 

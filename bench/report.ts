@@ -3,10 +3,7 @@
  * section with Sluice / baseline ratios, and the targets with met / missed.
  */
 import { availableParallelism, cpus } from 'node:os';
-import type { FanoutCase } from './fanout.ts';
-import type { PublishCase } from './publish.ts';
-import type { SwapCase } from './swap.ts';
-import type { CompileCase } from './compile-cases.ts';
+import type { CompileCase, FanoutCase, PublishCase, SwapCase } from './cases.ts';
 
 export type Result = FanoutCase | PublishCase | SwapCase | CompileCase;
 

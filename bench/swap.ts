@@ -7,27 +7,10 @@
  */
 import { join } from 'node:path';
 import type { BenchContext } from './context.ts';
+import type { SwapCase } from './cases.ts';
 import { bundle, changingApi, streamApi, writeBundle } from './bundles.ts';
 import { startSluice } from './processes.ts';
 import { percentile } from './payload.ts';
-
-export interface SwapCase {
-  readonly case: 'swap';
-  readonly clients: number;
-  readonly seconds: number;
-  readonly swaps: number;
-  /** Every swap kept the unchanged API's exchange (its connections were never touched). */
-  readonly unchangedKept: boolean;
-  readonly published: number;
-  readonly delivered: number;
-  readonly lost: number;
-  readonly closed: number;
-  readonly p50Ms: number;
-  readonly p99Ms: number;
-  readonly swapP50Ms: number;
-  readonly swapP99Ms: number;
-  readonly swapMaxMs: number;
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -5,6 +5,7 @@
 import type { Bundle } from '../schemas/types.ts';
 import type { Diagnostic } from '../compiler/diagnostic.ts';
 import { formatDiagnostics, joinRoot, type DiagnosticFormat } from '../compiler/format.ts';
+import { compileFolder, type CompileOptions } from '../compiler/compile.ts';
 
 export const FORMATS: readonly DiagnosticFormat[] = ['human', 'json', 'github'];
 
@@ -45,4 +46,16 @@ export function report(
 export function fail(command: string, message: string): number {
   process.stderr.write(`sluice ${command}: ${message}\n`);
   return 2;
+}
+
+/** Compile the folder, print what was found in `format`; the exit code (0 clean, 1 problems, 2 unreadable). */
+export async function validateFolder(root: string, format: DiagnosticFormat, options: Partial<CompileOptions>): Promise<number> {
+  let result;
+  try {
+    result = await compileFolder(root, options);
+  } catch (error) {
+    return fail('validate', (error as Error).message);
+  }
+  report(root, format, result.diagnostics, result.bundle);
+  return result.diagnostics.length ? 1 : 0;
 }

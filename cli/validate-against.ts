@@ -17,8 +17,7 @@ import { releaseRules, type PreviousRelease } from '../compiler/release-rules.ts
 import { Store, StoreError } from '../compiler/store.ts';
 import type { DiagnosticFormat } from '../compiler/format.ts';
 import { compileRef } from './compile-ref.ts';
-import { fail } from './report.ts';
-import { validateFolder } from './validate.ts';
+import { fail, validateFolder } from './report.ts';
 
 /**
  * Validate `root` with the release rules against `against` (a git ref, or `current` of the store).

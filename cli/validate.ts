@@ -3,10 +3,8 @@
  * Exit 0 clean, 1 diagnostics, 2 usage error (unknown flag, folder missing).
  * `--against REF` (release rules against a previous release) is implemented by validate-against.ts.
  */
-import { compileFolder, type CompileOptions } from '../compiler/compile.ts';
 import { choice, parseArgs, UsageError } from './args.ts';
-import { fail, FORMATS, report } from './report.ts';
-import type { DiagnosticFormat } from '../compiler/format.ts';
+import { fail, FORMATS, validateFolder } from './report.ts';
 
 const USAGE = 'usage: sluice validate [APIS_DIR] [--format human|json|github] [--profile production] [--against REF [--repo PATH]] [--store DIR]';
 
@@ -30,16 +28,4 @@ export async function run(args: string[]): Promise<number> {
     return (await import('./validate-against.ts')).validateAgainst(root, format, profile, parsed.flags);
   }
   return validateFolder(root, format, { profile });
-}
-
-/** Compile the folder, print what was found in `format`; the exit code (0 clean, 1 problems, 2 unreadable). */
-export async function validateFolder(root: string, format: DiagnosticFormat, options: Partial<CompileOptions>): Promise<number> {
-  let result;
-  try {
-    result = await compileFolder(root, options);
-  } catch (error) {
-    return fail('validate', (error as Error).message);
-  }
-  report(root, format, result.diagnostics, result.bundle);
-  return result.diagnostics.length ? 1 : 0;
 }

@@ -3,7 +3,7 @@
  * passed validation (defaults filled in); the inline-secret scan runs on every parsed document.
  * Each rule module returns diagnostics with stable codes; nothing stops at the first problem.
  */
-import type { Api, Bundle, BundleApi, Plan, Subscription } from '../schemas/types.ts';
+import type { Bundle, BundleApi } from '../schemas/types.ts';
 import { diagnosticAt, type Diagnostic } from './diagnostic.ts';
 import type { ParsedFile } from './source.ts';
 import { checkContextPaths } from './check/context-paths.ts';
@@ -18,29 +18,8 @@ import { checkApiFlows } from './check/flows.ts';
 import { checkWebhooks } from './check/webhooks.ts';
 import { checkDeadLetters } from './check/dead-letters.ts';
 
-/** A validated document and the file it came from (for positions). */
-export interface Located<T> {
-  file: ParsedFile;
-  value: T;
-}
-
-/** One API folder after validation. Documents that failed validation are absent (their keys are kept). */
-export interface ApiModel {
-  id: string;
-  /** Absent when api.json is missing, unparsable or invalid. */
-  api?: Located<Api>;
-  /** api.json when it parsed, valid or not (context paths are checked even in an invalid API). */
-  parsedApi?: ParsedFile;
-  plans: Map<string, Located<Plan>>;
-  subscriptions: Map<string, Located<Subscription>>;
-  /** Plan keys whose file exists but did not parse or validate (so references to them are not "unknown"). */
-  brokenPlans: Set<string>;
-}
-
-/** Context a rule module gets. */
-export interface CheckContext {
-  profile?: 'production';
-}
+export type { ApiModel, CheckContext, Located } from './check/model.ts';
+import type { ApiModel, CheckContext } from './check/model.ts';
 
 /**
  * Release rules (owned by the GitOps side): the candidate APIs compared with the previous release.

@@ -15,7 +15,6 @@ import express from 'express';
 import type { RouterSwitch } from './router.ts';
 import { log } from './log.ts';
 import { plansStatus } from './plans/status.ts';
-import { webhookAdminRoutes } from './entrypoints/webhook/admin.ts';
 
 /** What admin routes can see. */
 export interface AdminView {
@@ -33,8 +32,8 @@ export interface AdminRoute {
   handle(req: IncomingMessage, res: ServerResponse, view: AdminView): void | Promise<void>;
 }
 
-/** Extra admin routes; adding one is one line here. */
-export const adminRoutes: AdminRoute[] = [...webhookAdminRoutes];
+/** Extra admin routes (metrics adds /metrics; the gateway adds the webhook routes and its own). */
+export const adminRoutes: AdminRoute[] = [];
 
 /** Answers an admin request with pretty JSON, never cached. For admin routes in other modules too. */
 export function json(res: ServerResponse, status: number, body: unknown): void {

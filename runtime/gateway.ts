@@ -10,6 +10,7 @@ import { GatewayServer } from './server.ts';
 import type { BundleSource } from './sources/source.ts';
 import { log } from './log.ts';
 import { meterGateway } from './metrics/metrics.ts';
+import { webhookAdminRoutes } from './entrypoints/webhook/admin.ts';
 
 export interface GatewayOptions {
   /** Gateway port's host (default 127.0.0.1). */
@@ -56,7 +57,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   let admin: http.Server | undefined;
   let adminPort: number | null = null;
   if (options.adminPort !== null) {
-    admin = createAdminServer(view, options.adminRoutes);
+    admin = createAdminServer(view, [...webhookAdminRoutes, ...(options.adminRoutes ?? [])]);
     try {
       adminPort = (await listen(admin, options.adminPort ?? 18082, adminHost)).port;
     } catch (error) {

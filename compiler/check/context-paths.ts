@@ -4,7 +4,7 @@
  * stack of open prefixes.
  */
 import { diagnosticAt, type Diagnostic } from '../diagnostic.ts';
-import type { ApiModel } from '../check.ts';
+import type { ApiModel } from './model.ts';
 import type { ParsedFile } from '../source.ts';
 
 /** "/orders" -> "/orders/", "//a//b" -> "/a/b/", "" -> "/". */

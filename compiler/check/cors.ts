@@ -1,6 +1,6 @@
 /** CORS: "*" cannot be combined with credentials (browsers refuse it). */
 import { diagnosticAt, type Diagnostic } from '../diagnostic.ts';
-import type { ApiModel } from '../check.ts';
+import type { ApiModel } from './model.ts';
 
 export function checkCors(model: ApiModel): Diagnostic[] {
   const cors = model.api?.value.cors;

@@ -5,7 +5,7 @@
  * would fail at runtime, so it is an error here (WEBHOOK_DEAD_LETTER_UNSUPPORTED) at the topic.
  */
 import { diagnosticAt, type Diagnostic } from '../diagnostic.ts';
-import type { ApiModel } from '../check.ts';
+import type { ApiModel } from './model.ts';
 import { subscribes } from './endpoints.ts';
 
 /** Endpoint types whose group consumer can publish a dead letter to a topic of its broker. */

@@ -4,7 +4,7 @@
  */
 import type { Endpoint } from '../../schemas/types.ts';
 import { diagnosticAt, type Diagnostic } from '../diagnostic.ts';
-import type { ApiModel } from '../check.ts';
+import type { ApiModel } from './model.ts';
 
 /** An endpoint publishes (client -> broker) when it has an enabled producer; the mock always does. */
 export function publishes(endpoint: Endpoint): boolean {

@@ -4,7 +4,7 @@
  */
 import type { Entrypoint } from '../../schemas/types.ts';
 import { diagnosticAt, type Diagnostic } from '../diagnostic.ts';
-import type { ApiModel } from '../check.ts';
+import type { ApiModel } from './model.ts';
 import { publishes, resumes, subscribes } from './endpoints.ts';
 
 /** The modes an entrypoint needs from the endpoints: publish (client -> broker), subscribe (broker -> client). */

@@ -5,7 +5,7 @@
  */
 import { checkFlows } from '../../core/policies/check.ts';
 import { diagnosticAt, type Diagnostic } from '../diagnostic.ts';
-import type { ApiModel } from '../check.ts';
+import type { ApiModel } from './model.ts';
 
 export function checkApiFlows(model: ApiModel): Diagnostic[] {
   if (!model.api) return [];

@@ -3,7 +3,7 @@
  * cannot be started.
  */
 import { diagnosticAt, type Diagnostic } from '../diagnostic.ts';
-import type { ApiModel } from '../check.ts';
+import type { ApiModel } from './model.ts';
 
 /** Plans in these states are served. */
 export const SERVED_PLAN_STATUSES: ReadonlySet<string> = new Set(['published', 'deprecated']);

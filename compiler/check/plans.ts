@@ -3,7 +3,7 @@
  * needs, and a push plan has a webhook entrypoint to deliver through.
  */
 import { diagnosticAt, type Diagnostic } from '../diagnostic.ts';
-import type { ApiModel, CheckContext } from '../check.ts';
+import type { ApiModel, CheckContext } from './model.ts';
 
 export function checkPlans(model: ApiModel, context: CheckContext): Diagnostic[] {
   const out: Diagnostic[] = [];

@@ -8,7 +8,7 @@
  */
 import type { Plan, Subscription } from '../../schemas/types.ts';
 import { diagnosticAt, type Diagnostic } from '../diagnostic.ts';
-import type { ApiModel, Located } from '../check.ts';
+import type { ApiModel, Located } from './model.ts';
 
 /** A SHA-256 in lowercase hex, as `sluice keygen` prints it. */
 export const SHA256_HEX = /^[0-9a-f]{64}$/;

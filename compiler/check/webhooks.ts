@@ -4,7 +4,7 @@
  * and a secret reference instead. (http/https only is the schema's rule.)
  */
 import { diagnosticAt, type Diagnostic } from '../diagnostic.ts';
-import type { ApiModel } from '../check.ts';
+import type { ApiModel } from './model.ts';
 
 export function checkWebhooks(model: ApiModel): Diagnostic[] {
   const out: Diagnostic[] = [];

@@ -1,4 +1,4 @@
-import type { Direction } from './policy.ts';
+export type Direction = 'publish' | 'subscribe';
 
 /**
  * What happened to a message at a policy step, beyond "passed":

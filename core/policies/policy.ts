@@ -1,7 +1,7 @@
 import type { Message } from '../message.ts';
-import type { PolicyOutcome } from './counters.ts';
+import type { Direction, PolicyOutcome } from './counters.ts';
 
-export type Direction = 'publish' | 'subscribe';
+export type { Direction } from './counters.ts';
 
 /**
  * A compiled policy step. Returns the (new) message, or null to drop it.

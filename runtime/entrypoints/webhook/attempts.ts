@@ -16,9 +16,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { WebhookSubscription } from '../../../schemas/types.ts';
 import type { CallbackResult } from './callback.ts';
-
-/** The longest delay a node timer takes. */
-export const MAX_TIMER_MS = 2 ** 31 - 1;
+import { MAX_TIMER_MS } from './window.ts';
 
 export interface RetryPolicy {
   readonly strategy: 'none' | 'linear' | 'exponential';

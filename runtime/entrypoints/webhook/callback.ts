@@ -17,7 +17,7 @@ import https from 'node:https';
 import type { SecretRef, WebhookSubscription } from '../../../schemas/types.ts';
 import type { Message } from '../../../core/message.ts';
 import { hostAllowed, type AllowedHost } from './allowed-hosts.ts';
-import { MAX_TIMER_MS } from './attempts.ts';
+import { MAX_TIMER_MS } from './window.ts';
 
 /** Bytes of a callback's answer read before the rest is cut off (the body is discarded anyway). */
 export const RESPONSE_LIMIT = 64 * 1024;

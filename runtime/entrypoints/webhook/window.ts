@@ -5,7 +5,9 @@
  * later instant is waited in steps.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { MAX_TIMER_MS } from './attempts.ts';
+
+/** The longest delay a node timer takes. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Resolves true at `at` (at once when past), false as soon as `signal` aborts. Never rejects. */
 export async function waitUntil(at: number, signal: AbortSignal): Promise<boolean> {
