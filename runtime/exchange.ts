@@ -15,6 +15,7 @@
 import type { BundleApi } from '../schemas/types.ts';
 import type { Endpoint } from './endpoints/endpoint.ts';
 import type { Entrypoint } from './entrypoints/entrypoint.ts';
+import type { ExchangePort, SubscribeRequest } from './exchange-port.ts';
 import type { Caller, RequestView } from './plans/plan.ts';
 import type { PublishMessage } from '../core/message.ts';
 import { createEndpoint } from './endpoints/registry.ts';
@@ -33,23 +34,14 @@ import { canonicalJson } from '../core/canonical-json.ts';
 import { emit, policyCountersFor, trafficMeterFor, type Tally } from './metrics/telemetry.ts';
 import { log } from './log.ts';
 
+export type { SubscribeRequest } from './exchange-port.ts';
+
 export interface ExchangeOptions {
   /** Unique per runtime process (consumer groups, client ids). */
   readonly instanceId: string;
 }
 
-export interface SubscribeRequest {
-  /** Resume strictly after this message id (resumable endpoints; bypasses the shared fanout); ignored by others. */
-  readonly cursor?: string;
-  readonly signal: AbortSignal;
-  /**
-   * Called at once when the subscription fails while the consumer may be busy elsewhere (a slow
-   * consumer blocked on a socket that does not drain): entrypoints abort their connection with it.
-   */
-  readonly onFailure?: (reason: unknown) => void;
-}
-
-export class Exchange {
+export class Exchange implements ExchangePort {
   readonly id: string;
   readonly cors: CorsPolicy | null;
   readonly contextPaths: readonly string[];

@@ -12,7 +12,7 @@ import type { Duplex } from 'node:stream';
 import { STATUS_CODES } from 'node:http';
 import type { BundleApi } from '../../schemas/types.ts';
 import type { Caller } from '../plans/plan.ts';
-import type { Exchange } from '../exchange.ts';
+import type { ExchangePort } from '../exchange-port.ts';
 import type { Connection } from '../connections.ts';
 import type { Logger } from '../log.ts';
 import { GatewayError, NO_CONTEXT_PATH, NO_ENTRYPOINT } from '../../core/errors.ts';
@@ -21,7 +21,7 @@ export const SPECIFICITY = { upgrade: 300, eventStream: 200, method: 100 } as co
 
 /** Everything one HTTP request needs; built by the server after routing, CORS and authentication. */
 export interface HttpContext {
-  readonly exchange: Exchange;
+  readonly exchange: ExchangePort;
   readonly caller: Caller;
   /** The parsed request URL (query included; never log it whole). */
   readonly url: URL;
@@ -57,7 +57,7 @@ export interface Entrypoint {
   /** Completes (or refuses) one handshake and serves the connection; resolves once it is closed. */
   upgrade?(context: UpgradeContext): Promise<void>;
   /** Background entrypoints (webhook): start consuming once the exchange is warm. */
-  start?(exchange: Exchange): Promise<void>;
+  start?(exchange: ExchangePort): Promise<void>;
   /** Stop background work; called exactly once when the exchange is dropped. */
   stop?(): Promise<void>;
   /** Extra state for the admin /status page (e.g. webhook subscription status). */

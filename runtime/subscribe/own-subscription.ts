@@ -7,7 +7,7 @@
  */
 import type { Endpoint } from '../endpoints/endpoint.ts';
 import type { Flow } from '../../core/policies/flow.ts';
-import type { SubscribeRequest } from '../exchange.ts';
+import type { SubscribeRequest } from '../exchange-port.ts';
 import type { Fanout, FanoutSettings } from './fanout.ts';
 import type { ResumeSlot } from './resume-capacity.ts';
 import { Delivery } from './delivery.ts';

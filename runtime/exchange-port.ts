@@ -1,0 +1,32 @@
+/**
+ * What entrypoints and the subscribe/ modules see of an exchange (runtime/exchange.ts implements
+ * it). A leaf module, so they depend on this and never on the Exchange class, which builds them.
+ */
+import type { Caller } from './plans/plan.ts';
+import type { PublishMessage } from '../core/message.ts';
+import type { GatewayError } from '../core/errors.ts';
+import type { Endpoint } from './endpoints/endpoint.ts';
+import type { Delivery } from './subscribe/delivery.ts';
+
+export interface SubscribeRequest {
+  /** Resume strictly after this message id (resumable endpoints; bypasses the shared fanout); ignored by others. */
+  readonly cursor?: string;
+  readonly signal: AbortSignal;
+  /**
+   * Called at once when the subscription fails while the consumer may be busy elsewhere (a slow
+   * consumer blocked on a socket that does not drain): entrypoints abort their connection with it.
+   */
+  readonly onFailure?: (reason: unknown) => void;
+}
+
+export interface ExchangePort {
+  readonly id: string;
+  readonly publishEndpoint: Endpoint | undefined;
+  readonly subscribeEndpoint: Endpoint | undefined;
+  /** Runs the publish flow and sends; false when a policy dropped the message. */
+  publish(caller: Caller, message: PublishMessage, options?: { readonly admitted?: boolean }): Promise<boolean>;
+  /** The caller's stream of deliveries (shared fanout, or a consumer of its own when resuming). */
+  subscribe(caller: Caller, request: SubscribeRequest): AsyncIterable<Delivery>;
+  /** Why a resume from `cursor` cannot be served now (RESUME_CAPACITY), if so. */
+  resumeRefusal(cursor: string | undefined): GatewayError | undefined;
+}
