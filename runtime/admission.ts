@@ -8,6 +8,7 @@ import type { BundleApi, Endpoint as EndpointConfig } from '../schemas/types.ts'
 import type { Entrypoint } from './entrypoints/entrypoint.ts';
 import type { Caller } from './plans/plan.ts';
 import { createEntrypoint } from './entrypoints/registry.ts';
+import type { Registry } from './registry.ts';
 import { PlanResolution } from './plans/resolution.ts';
 import { resolveSecret } from './secrets.ts';
 import { canonicalJson } from '../core/canonical-json.ts';
@@ -26,11 +27,11 @@ export interface Admission {
  * Builds (configure once); throws when a plan or entrypoint cannot be built (a missing secret).
  * `subscribeEndpoint`: the config of the endpoint the exchange subscribes with.
  */
-export function buildAdmission(api: BundleApi, instanceId: string, subscribeEndpoint: EndpointConfig | undefined): Admission {
-  const plans = new PlanResolution(api);
-  const context = { apiId: api.id, api, instanceId, resolveSecret, ...(subscribeEndpoint ? { subscribeEndpoint } : {}) };
+export function buildAdmission(api: BundleApi, instanceId: string, subscribeEndpoint: EndpointConfig | undefined, registry: Registry): Admission {
+  const plans = new PlanResolution(api, registry.plans);
+  const context = { apiId: api.id, api, instanceId, resolveSecret, endpoints: registry.endpoints, ...(subscribeEndpoint ? { subscribeEndpoint } : {}) };
   const entrypoints = api.definition.entrypoints
-    .map((config) => createEntrypoint(config, context))
+    .map((config) => createEntrypoint(config, context, registry.entrypoints))
     .sort((a, b) => b.specificity - a.specificity);
   return { api, fingerprint: canonicalJson(api), plans, entrypoints };
 }

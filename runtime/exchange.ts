@@ -19,6 +19,7 @@ import type { ExchangePort, SubscribeRequest } from './exchange-port.ts';
 import type { Caller, RequestView } from './plans/plan.ts';
 import type { PublishMessage } from '../core/message.ts';
 import { createEndpoint } from './endpoints/registry.ts';
+import { builtInRegistry, type Registry } from './registry.ts';
 import { buildAdmission, concerned, stopEntrypoints, type Admission } from './admission.ts';
 import { compileFlow, type Flow } from '../core/policies/flow.ts';
 import { compileCors, type CorsPolicy } from './cors.ts';
@@ -39,6 +40,8 @@ export type { SubscribeRequest } from './exchange-port.ts';
 export interface ExchangeOptions {
   /** Unique per runtime process (consumer groups, client ids). */
   readonly instanceId: string;
+  /** Implementations by type (default: the built-ins). */
+  readonly registry?: Registry;
 }
 
 export class Exchange implements ExchangePort {
@@ -55,6 +58,7 @@ export class Exchange implements ExchangePort {
   /** Canonical JSON of the definition: a deploy that keeps it can keep this exchange. */
   readonly #definition: string;
   readonly #instanceId: string;
+  readonly #registry: Registry;
   readonly #subscribeConfig: BundleApi['definition']['endpoints'][number] | undefined;
   #admission: Admission;
   /** The admission each caller was authenticated under. */
@@ -70,13 +74,14 @@ export class Exchange implements ExchangePort {
     const definition = api.definition;
     this.id = api.id;
     this.#instanceId = options.instanceId;
+    this.#registry = options.registry ?? builtInRegistry;
     this.#definition = canonicalJson(definition);
     this.connections = new Connections(api.id);
     this.cors = compileCors(definition.cors);
     this.contextPaths = definition.contextPaths;
 
     const endpointContext = { apiId: api.id, instanceId: options.instanceId, resolveSecret };
-    this.#endpoints = definition.endpoints.map((config) => createEndpoint(config, endpointContext));
+    this.#endpoints = definition.endpoints.map((config) => createEndpoint(config, endpointContext, this.#registry.endpoints));
     this.publishEndpoint = this.#endpoints.find((e) => e.publishes);
     this.subscribeEndpoint = this.#endpoints.find((e) => e.subscribes);
     const counters = policyCountersFor(api.id);
@@ -93,7 +98,7 @@ export class Exchange implements ExchangePort {
       : undefined;
     this.resuming = this.fanout ? new ResumeCapacity(definition.fanout?.maxResumingSubscriptions ?? 100) : undefined;
     this.#subscribeConfig = this.subscribeEndpoint && definition.endpoints[this.#endpoints.indexOf(this.subscribeEndpoint)];
-    this.#admission = buildAdmission(api, this.#instanceId, this.#subscribeConfig);
+    this.#admission = buildAdmission(api, this.#instanceId, this.#subscribeConfig, this.#registry);
   }
 
   /** The bundle API served now. */
@@ -121,7 +126,7 @@ export class Exchange implements ExchangePort {
    */
   async prepareAdmission(api: BundleApi): Promise<(() => Promise<void>) | null> {
     if (canonicalJson(api.definition) !== this.#definition) return null;
-    const next = buildAdmission(api, this.#instanceId, this.#subscribeConfig);
+    const next = buildAdmission(api, this.#instanceId, this.#subscribeConfig, this.#registry);
     try {
       for (const entrypoint of next.entrypoints) await entrypoint.start?.(this);
     } catch (error) {

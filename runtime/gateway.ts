@@ -6,6 +6,7 @@ import type http from 'node:http';
 import type { AdminRoute, AdminView } from './admin.ts';
 import { createAdminServer, listen } from './admin.ts';
 import { RouterSwitch, type DeployResult } from './router.ts';
+import type { Registry } from './registry.ts';
 import { GatewayServer } from './server.ts';
 import type { BundleSource } from './sources/source.ts';
 import { log } from './log.ts';
@@ -31,6 +32,8 @@ export interface GatewayOptions {
   readonly adminRoutes?: readonly AdminRoute[];
   /** How long shutdown waits for open connections before cutting them (default 8000 ms). */
   readonly shutdownGraceMs?: number;
+  /** Entrypoint, endpoint and plan implementations by type (default: the built-ins; tests pass their own). */
+  readonly registry?: Registry;
 }
 
 export interface Gateway {
@@ -48,7 +51,7 @@ export interface Gateway {
 export async function startGateway(options: GatewayOptions = {}): Promise<Gateway> {
   const host = options.host ?? '127.0.0.1';
   const adminHost = options.adminHost ?? '127.0.0.1';
-  const routers = new RouterSwitch();
+  const routers = new RouterSwitch(options.registry ? { registry: options.registry } : {});
   const source = options.source;
   const view: AdminView = { routers, source: source?.description ?? 'api', startedAt: new Date(), release: source?.release ? (id) => source.release!(id) : undefined };
   const stopMetering = meterGateway(routers);

@@ -13,6 +13,7 @@ import { randomUUID } from 'node:crypto';
 import type { Bundle } from '../schemas/types.ts';
 import { Exchange } from './exchange.ts';
 import { validateBundle } from './bundle.ts';
+import type { Registry } from './registry.ts';
 import { canonicalJson } from '../core/canonical-json.ts';
 import { errors } from '../core/errors.ts';
 import { emit } from './metrics/telemetry.ts';
@@ -81,8 +82,11 @@ export class RouterSwitch {
   lastError: { at: string; message: string } | undefined;
   readonly instanceId: string;
 
-  constructor(options: { instanceId?: string } = {}) {
+  readonly registry: Registry | undefined;
+
+  constructor(options: { instanceId?: string; registry?: Registry } = {}) {
     this.instanceId = options.instanceId ?? `sluice-${randomUUID().slice(0, 8)}`;
+    this.registry = options.registry;
   }
 
   /** The router serving now; null until the first bundle is deployed. */
@@ -144,7 +148,7 @@ export class RouterSwitch {
           report.changed.push(apiId);
           return;
         }
-        fresh = new Exchange(api, { instanceId: this.instanceId });
+        fresh = new Exchange(api, { instanceId: this.instanceId, ...(this.registry ? { registry: this.registry } : {}) });
         await fresh.start();
       } catch (error) {
         const message = (error as Error).message;

@@ -94,3 +94,6 @@ export interface GroupStatus {
 }
 
 export type EndpointFactory<Config> = (config: Config, context: EndpointContext) => Endpoint;
+
+/** One factory per endpoint type of the schema: a type without one fails to compile. */
+export type EndpointFactories = { readonly [K in import('../../schemas/types.ts').Endpoint['type']]: EndpointFactory<Extract<import('../../schemas/types.ts').Endpoint, { type: K }>> };

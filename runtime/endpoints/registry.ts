@@ -3,12 +3,10 @@
  * EndpointFactory, one line here.
  */
 import type { Endpoint as EndpointConfig } from '../../schemas/types.ts';
-import type { Endpoint, EndpointContext, EndpointFactory } from './endpoint.ts';
+import type { Endpoint, EndpointContext, EndpointFactories, EndpointFactory } from './endpoint.ts';
 import { createMockEndpoint } from './mock/mock.ts';
 import { createKafkaEndpoint } from './kafka/kafka.ts';
 import { createMqttEndpoint } from './mqtt/mqtt.ts';
-
-type EndpointFactories = { [K in EndpointConfig['type']]?: EndpointFactory<Extract<EndpointConfig, { type: K }>> };
 
 export const endpointFactories: EndpointFactories = {
   mock: createMockEndpoint,
@@ -20,8 +18,8 @@ export const endpointFactories: EndpointFactories = {
 export const extraEndpointFactories = new Map<string, EndpointFactory<any>>();
 
 /** Builds one endpoint; an unknown type throws (the bundle fails to build, the last good keeps serving). */
-export function createEndpoint(config: EndpointConfig, context: EndpointContext): Endpoint {
-  const factory = (extraEndpointFactories.get(config.type) ?? endpointFactories[config.type]) as
+export function createEndpoint(config: EndpointConfig, context: EndpointContext, factories: EndpointFactories = endpointFactories): Endpoint {
+  const factory = (extraEndpointFactories.get(config.type) ?? factories[config.type]) as
     | EndpointFactory<EndpointConfig>
     | undefined;
   if (!factory) throw new Error(`endpoint type "${config.type}" is not available in this runtime`);

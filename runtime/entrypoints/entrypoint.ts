@@ -72,9 +72,14 @@ export interface EntrypointContext {
   /** The config of the endpoint the exchange subscribes with (its instance says it subscribes), if any. */
   readonly subscribeEndpoint?: import('../../schemas/types.ts').Endpoint;
   resolveSecret(ref: import('../../schemas/types.ts').SecretRef): string;
+  /** The gateway's endpoint factories (a background entrypoint builds its own consumer with them). */
+  readonly endpoints: import('../endpoints/endpoint.ts').EndpointFactories;
 }
 
 export type EntrypointFactory<Config> = (config: Config, context: EntrypointContext) => Entrypoint;
+
+/** One factory per entrypoint type of the schema: a type without one fails to compile. */
+export type EntrypointFactories = { readonly [K in import('../../schemas/types.ts').Entrypoint['type']]: EntrypointFactory<Extract<import('../../schemas/types.ts').Entrypoint, { type: K }>> };
 
 /** The body and content type an error is answered with: the exact 404 texts as plain text, others as JSON {code, message}. */
 export function errorBody(error: GatewayError): { contentType: string; body: string } {

@@ -51,3 +51,6 @@ export interface RateLimiter {
 }
 
 export type PlanFactory<Config> = (key: string, config: Config, context: PlanContext) => RuntimePlan & Partial<RateLimiter>;
+
+/** One factory per plan type of the schema: a type without one fails to compile. */
+export type PlanFactories = { readonly [K in import('../../schemas/types.ts').Plan['type']]: PlanFactory<Extract<import('../../schemas/types.ts').Plan, { type: K }>> };

@@ -2,14 +2,12 @@
  * Plan implementations by schema `type`. Adding a plan: one file exporting a PlanFactory, one line here.
  */
 import type { Plan } from '../../schemas/types.ts';
-import type { PlanContext, PlanFactory, RateLimiter, RuntimePlan } from './plan.ts';
+import type { PlanContext, PlanFactories, PlanFactory, RateLimiter, RuntimePlan } from './plan.ts';
 import { createKeylessPlan } from './keyless.ts';
 import { createApiKeyPlan } from './api-key.ts';
 import { createJwtPlan } from './jwt.ts';
 import { createPushPlan } from './push.ts';
 import { createRateLimiter } from '../rate-limit/limiter.ts';
-
-type PlanFactories = { [K in Plan['type']]?: PlanFactory<Extract<Plan, { type: K }>> };
 
 export const planFactories: PlanFactories = {
   keyless: createKeylessPlan,
@@ -22,8 +20,8 @@ export const planFactories: PlanFactories = {
 export const PLAN_ORDER: readonly Plan['type'][] = ['jwt', 'api-key', 'keyless', 'push'];
 
 /** Builds one plan; an unknown type throws (the bundle fails to build, the last good keeps serving). */
-export function createPlan(key: string, config: Plan, context: PlanContext): RuntimePlan & Partial<RateLimiter> {
-  const factory = planFactories[config.type] as PlanFactory<Plan> | undefined;
+export function createPlan(key: string, config: Plan, context: PlanContext, factories: PlanFactories = planFactories): RuntimePlan & Partial<RateLimiter> {
+  const factory = factories[config.type] as PlanFactory<Plan> | undefined;
   if (!factory) throw new Error(`plan "${key}": type "${config.type}" is not available in this runtime`);
   const plan = factory(key, config, context);
   // Every plan counts (for /status) and applies its rateLimit/quota, unless it brings its own limiter.

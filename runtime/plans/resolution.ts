@@ -6,6 +6,7 @@
 import type { BundleApi, Plan } from '../../schemas/types.ts';
 import type { Caller, RateLimiter, RequestView, RuntimePlan } from './plan.ts';
 import { createPlan, PLAN_ORDER } from './registry.ts';
+import type { PlanFactories } from './plan.ts';
 import { errors, GatewayError } from '../../core/errors.ts';
 import { resolveSecret } from '../secrets.ts';
 import { checkAuthThrottle, recordAuthFailure } from './auth-failures.ts';
@@ -21,13 +22,13 @@ export class PlanResolution {
   readonly #byKey: Map<string, ServedPlan>;
 
   /** Throws when a plan cannot be built (a missing secret, a plan type this runtime lacks). */
-  constructor(api: BundleApi) {
+  constructor(api: BundleApi, factories?: PlanFactories) {
     const served = Object.entries(api.plans).filter(([, plan]) => plan.status === 'published' || plan.status === 'deprecated');
     const plans = served.map(([key, config]) => createPlan(key, config, {
       apiId: api.id,
       subscriptions: Object.fromEntries(Object.entries(api.subscriptions).filter(([, s]) => s.plan === key)),
       resolveSecret,
-    }));
+    }, factories));
     this.#byKey = new Map(plans.map((plan) => [plan.key, plan]));
     this.#groups = PLAN_ORDER.map((type: Plan['type']) => plans.filter((plan) => plan.type === type)).filter((g) => g.length > 0);
   }

@@ -23,6 +23,8 @@ export function holdKeylessAuthentication(): HeldPlans {
     const plan = keyless(key, config, context);
     return { ...plan, authenticate: async (request) => (waiting++, await held, plan.authenticate(request)) };
   };
-  planFactories.keyless = holding as never;
-  return { waiting: () => waiting, release, restore: () => void (planFactories.keyless = keyless as never) };
+  // Still rewires the built-in table (readonly in its type) under a gateway already running.
+  const table = planFactories as { keyless: PlanFactory<never> };
+  table.keyless = holding;
+  return { waiting: () => waiting, release, restore: () => void (table.keyless = keyless) };
 }

@@ -28,7 +28,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Endpoint as EndpointConfig, PolicyStep, WebhookSubscription as WebhookConfig } from '../../../schemas/types.ts';
-import type { Endpoint, GroupDelivery, GroupStatus } from '../../endpoints/endpoint.ts';
+import type { Endpoint, EndpointFactories, GroupDelivery, GroupStatus } from '../../endpoints/endpoint.ts';
 import type { Message } from '../../../core/message.ts';
 import { createEndpoint } from '../../endpoints/registry.ts';
 import { compileFlow, type Flow } from '../../../core/policies/flow.ts';
@@ -56,6 +56,8 @@ export interface WebhookSpec {
   readonly webhook: WebhookConfig;
   /** The API's subscribing endpoint. */
   readonly endpoint: EndpointConfig;
+  /** The gateway's endpoint implementations (the registry's). */
+  readonly endpoints: EndpointFactories;
   readonly flow?: readonly PolicyStep[];
   readonly concurrency: number;
   readonly commit: 'after' | 'before';
@@ -231,7 +233,7 @@ export class WebhookSubscription {
         callback = createCallback(this.#spec.webhook, { resolveSecret, allowedHosts: webhookAllowedHosts(), concurrency: this.#spec.concurrency });
         this.#target = callback.target;
         const flow = compileFlow(this.#spec.flow, 'subscribe', { counters: policyCountersFor(this.#spec.apiId) });
-        endpoint = createEndpoint(this.#spec.endpoint, { apiId: this.#spec.apiId, instanceId: this.#spec.instanceId, resolveSecret });
+        endpoint = createEndpoint(this.#spec.endpoint, { apiId: this.#spec.apiId, instanceId: this.#spec.instanceId, resolveSecret }, this.#spec.endpoints);
         const deliver = (message: Message, delivery: GroupDelivery) => this.#deliver(message, delivery, flow, callback!);
         await this.#consume(endpoint, deliver);
         return;

@@ -43,6 +43,7 @@ export const createWebhookEntrypoint: EntrypointFactory<WebhookEntrypoint> = (co
         group: `sluice-webhook-${context.apiId}-${name}`,
         webhook: subscription.webhook,
         endpoint,
+        endpoints: context.endpoints,
         ...(flow ? { flow } : {}),
         concurrency,
         commit,
