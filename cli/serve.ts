@@ -14,7 +14,7 @@ const USAGE = 'usage: sluice serve --bundle FILE | --bundles DIR | --store DIR|U
 /** The store source (GitOps) lives in runtime/sources/store.ts and exports `storeSource(location)`. */
 async function storeSource(location: string): Promise<BundleSource | undefined> {
   try {
-    const module = (await import('../runtime/sources' + 'store.ts')) as { storeSource(location: string): BundleSource };
+    const module = (await import('../runtime/sources/' + 'store.ts')) as { storeSource(location: string): BundleSource };
     return module.storeSource(location);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && String((error as Error).message).includes('store.ts')) return undefined;
