@@ -47,7 +47,8 @@ export function concerned(previous: Admission, next: Admission): (caller: Caller
 }
 
 function changedKeys(a: Readonly<Record<string, unknown>>, b: Readonly<Record<string, unknown>>): Set<string> {
-  return new Set([...Object.keys(a), ...Object.keys(b)].filter((key) => canonicalJson(a[key]) !== canonicalJson(b[key])));
+  const same = (key: string) => key in a && key in b && canonicalJson(a[key]) === canonicalJson(b[key]);
+  return new Set([...Object.keys(a), ...Object.keys(b)].filter((key) => !same(key)));
 }
 
 /** Stops background entrypoints (webhook) one by one; a failure is logged, the others still stop. */
