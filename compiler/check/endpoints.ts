@@ -1,27 +1,13 @@
 /**
- * Endpoints: which modes each one serves, and broker settings a schema cannot check
- * (Kafka topics vs. topic pattern, a pattern that compiles, SASL vs. protocol, MQTT topic filters).
+ * Endpoints: broker settings a schema cannot check (Kafka topics vs. topic pattern, a pattern that
+ * compiles, SASL vs. protocol, MQTT topic filters). Which modes each endpoint type serves is
+ * declared once in core/connectors.ts.
  */
 import type { Endpoint } from '../../schemas/types.ts';
 import { diagnosticAt, type Diagnostic } from '../diagnostic.ts';
 import type { ApiModel } from './model.ts';
 
-/** An endpoint publishes (client -> broker) when it has an enabled producer; the mock always does. */
-export function publishes(endpoint: Endpoint): boolean {
-  if (endpoint.type === 'mock') return true;
-  return endpoint.producer !== undefined && endpoint.producer.enabled !== false;
-}
-
-/** An endpoint subscribes (broker -> client) when it has an enabled consumer; the mock always does. */
-export function subscribes(endpoint: Endpoint): boolean {
-  if (endpoint.type === 'mock') return true;
-  return endpoint.consumer !== undefined && endpoint.consumer.enabled !== false;
-}
-
-/** Whether the endpoint can resume from a message id (cursor / Last-Event-ID). */
-export function resumes(endpoint: Endpoint): boolean {
-  return endpoint.type === 'kafka' || endpoint.type === 'mock';
-}
+export { publishes, resumes, subscribes } from '../../core/connectors.ts';
 
 export function checkEndpoints(model: ApiModel): Diagnostic[] {
   if (!model.api) return [];
