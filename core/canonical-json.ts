@@ -50,7 +50,17 @@ export function bundleId(bundle: Pick<Bundle, 'formatVersion' | 'apis'>): string
   return sha256(canonicalJson({ formatVersion: bundle.formatVersion, apis: bundle.apis }));
 }
 
-/** "Has this API changed?": sha256 hex of the API's canonical JSON (definition, plans, subscriptions). */
-export function apiFingerprint(api: BundleApi): string {
-  return sha256(canonicalJson(api));
+/**
+ * "Has this API changed?", answered once per API and deploy: `api` covers the definition, plans and
+ * subscriptions (equal: the exchange is kept as it is), `definition` the definition alone (equal:
+ * the exchange is kept and only its plans and subscriptions are swapped). sha256 hex of each part's
+ * canonical JSON.
+ */
+export interface ApiFingerprint {
+  readonly api: string;
+  readonly definition: string;
+}
+
+export function apiFingerprint(api: BundleApi): ApiFingerprint {
+  return { api: sha256(canonicalJson(api)), definition: sha256(canonicalJson(api.definition)) };
 }

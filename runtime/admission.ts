@@ -11,13 +11,13 @@ import { createEntrypoint } from './entrypoints/registry.ts';
 import type { Registry } from './registry.ts';
 import { PlanResolution } from './plans/resolution.ts';
 import { resolveSecret } from './secrets.ts';
-import { canonicalJson } from '../core/canonical-json.ts';
+import { canonicalJson, type ApiFingerprint } from '../core/canonical-json.ts';
 import { log } from './log.ts';
 
 export interface Admission {
   readonly api: BundleApi;
-  /** Canonical JSON of the bundle API (definition, plans, subscriptions): equal means unchanged. */
-  readonly fingerprint: string;
+  /** The bundle API's fingerprint (definition, plans, subscriptions): equal means unchanged. */
+  readonly fingerprint: ApiFingerprint;
   readonly plans: PlanResolution;
   /** By descending specificity. */
   readonly entrypoints: readonly Entrypoint[];
@@ -27,13 +27,13 @@ export interface Admission {
  * Builds (configure once); throws when a plan or entrypoint cannot be built (a missing secret).
  * `subscribeEndpoint`: the config of the endpoint the exchange subscribes with.
  */
-export function buildAdmission(api: BundleApi, instanceId: string, subscribeEndpoint: EndpointConfig | undefined, registry: Registry): Admission {
+export function buildAdmission(api: BundleApi, fingerprint: ApiFingerprint, instanceId: string, subscribeEndpoint: EndpointConfig | undefined, registry: Registry): Admission {
   const plans = new PlanResolution(api, registry.plans);
   const context = { apiId: api.id, api, instanceId, resolveSecret, endpoints: registry.endpoints, ...(subscribeEndpoint ? { subscribeEndpoint } : {}) };
   const entrypoints = api.definition.entrypoints
     .map((config) => createEntrypoint(config, context, registry.entrypoints))
     .sort((a, b) => b.specificity - a.specificity);
-  return { api, fingerprint: canonicalJson(api), plans, entrypoints };
+  return { api, fingerprint, plans, entrypoints };
 }
 
 /**

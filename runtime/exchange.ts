@@ -31,7 +31,7 @@ import { ownSubscription } from './subscribe/own-subscription.ts';
 import { errors, type GatewayError } from '../core/errors.ts';
 import { message as makeMessage } from '../core/message.ts';
 import { resolveSecret } from './secrets.ts';
-import { canonicalJson } from '../core/canonical-json.ts';
+import type { ApiFingerprint } from '../core/canonical-json.ts';
 import { emit, policyCountersFor, trafficMeterFor, type Tally } from './metrics/telemetry.ts';
 import { log } from './log.ts';
 
@@ -55,7 +55,7 @@ export class Exchange implements ExchangePort {
   /** Clients resuming from a cursor with a consumer of their own (shared endpoints only): bounded. */
   readonly resuming: ResumeCapacity | undefined;
 
-  /** Canonical JSON of the definition: a deploy that keeps it can keep this exchange. */
+  /** Fingerprint of the definition: a deploy that keeps it can keep this exchange. */
   readonly #definition: string;
   readonly #instanceId: string;
   readonly #registry: Registry;
@@ -70,12 +70,12 @@ export class Exchange implements ExchangePort {
   #stopped: Promise<void> | undefined;
   #background: Tally | undefined;
 
-  constructor(api: BundleApi, options: ExchangeOptions) {
+  constructor(api: BundleApi, fingerprint: ApiFingerprint, options: ExchangeOptions) {
     const definition = api.definition;
     this.id = api.id;
     this.#instanceId = options.instanceId;
     this.#registry = options.registry ?? builtInRegistry;
-    this.#definition = canonicalJson(definition);
+    this.#definition = fingerprint.definition;
     this.connections = new Connections(api.id);
     this.cors = compileCors(definition.cors);
     this.contextPaths = definition.contextPaths;
@@ -98,7 +98,7 @@ export class Exchange implements ExchangePort {
       : undefined;
     this.resuming = this.fanout ? new ResumeCapacity(definition.fanout?.maxResumingSubscriptions ?? 100) : undefined;
     this.#subscribeConfig = this.subscribeEndpoint && definition.endpoints[this.#endpoints.indexOf(this.subscribeEndpoint)];
-    this.#admission = buildAdmission(api, this.#instanceId, this.#subscribeConfig, this.#registry);
+    this.#admission = buildAdmission(api, fingerprint, this.#instanceId, this.#subscribeConfig, this.#registry);
   }
 
   /** The bundle API served now. */
@@ -107,7 +107,7 @@ export class Exchange implements ExchangePort {
   }
 
   /** Canonical JSON of the bundle API served now: equal means unchanged. */
-  get fingerprint(): string {
+  get fingerprint(): ApiFingerprint {
     return this.#admission.fingerprint;
   }
 
@@ -124,9 +124,9 @@ export class Exchange implements ExchangePort {
    * to them, closes the connections whose plan or subscription changed (1012: they reconnect under
    * the new rules) and stops the replaced entrypoints; the other connections stay.
    */
-  async prepareAdmission(api: BundleApi): Promise<(() => Promise<void>) | null> {
-    if (canonicalJson(api.definition) !== this.#definition) return null;
-    const next = buildAdmission(api, this.#instanceId, this.#subscribeConfig, this.#registry);
+  async prepareAdmission(api: BundleApi, fingerprint: ApiFingerprint): Promise<(() => Promise<void>) | null> {
+    if (fingerprint.definition !== this.#definition) return null;
+    const next = buildAdmission(api, fingerprint, this.#instanceId, this.#subscribeConfig, this.#registry);
     try {
       for (const entrypoint of next.entrypoints) await entrypoint.start?.(this);
     } catch (error) {

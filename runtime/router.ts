@@ -14,7 +14,7 @@ import type { Bundle } from '../schemas/types.ts';
 import { Exchange } from './exchange.ts';
 import { validateBundle } from './bundle.ts';
 import type { Registry } from './registry.ts';
-import { canonicalJson } from '../core/canonical-json.ts';
+import { apiFingerprint } from '../core/canonical-json.ts';
 import { errors } from '../core/errors.ts';
 import { emit } from './metrics/telemetry.ts';
 import { log } from './log.ts';
@@ -134,21 +134,22 @@ export class RouterSwitch {
     await Promise.all(Object.entries(bundle.apis).map(async ([apiId, api]) => {
       if ((api.definition.state ?? 'started') !== 'started') return;
       const old = previous?.exchanges.get(apiId);
-      if (old && old.fingerprint === canonicalJson(api)) {
+      const fingerprint = apiFingerprint(api);
+      if (old && old.fingerprint.api === fingerprint.api) {
         exchanges.set(apiId, old);
         report.kept.push(apiId);
         return;
       }
       let fresh: Exchange | undefined;
       try {
-        const admission = await old?.prepareAdmission(api);
+        const admission = await old?.prepareAdmission(api, fingerprint);
         if (old && admission) {
           admissions.push(admission);
           exchanges.set(apiId, old);
           report.changed.push(apiId);
           return;
         }
-        fresh = new Exchange(api, { instanceId: this.instanceId, ...(this.registry ? { registry: this.registry } : {}) });
+        fresh = new Exchange(api, fingerprint, { instanceId: this.instanceId, ...(this.registry ? { registry: this.registry } : {}) });
         await fresh.start();
       } catch (error) {
         const message = (error as Error).message;
