@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../runtime/gateway.ts';
-import { extraEndpointFactories } from '../../runtime/endpoints/registry.ts';
+import { registryWith } from '../support/registry.ts';
 import { connect, gatewayWith, waitFor, within, wsUrl, HandshakeRefused } from '../support/harness.ts';
 import { makeBundle, type ApiSpec } from '../support/bundles.ts';
 import { CountingEndpoint } from '../runtime/counting-endpoint.ts';
@@ -21,11 +21,12 @@ class FlakyEndpoint extends CountingEndpoint {
   }
 }
 const shared: FlakyEndpoint[] = [];
-extraEndpointFactories.set('kafka', () => {
+const kafkaFactory = () => {
   const endpoint = new FlakyEndpoint();
   shared.push(endpoint);
   return endpoint;
-});
+};
+const registry = registryWith({ kafka: kafkaFactory });
 
 const key = newApiKey();
 const CONTENT = 'hello metrics';
@@ -70,7 +71,7 @@ async function until(check: (m: Scrape) => boolean, what: string, ms = 5000): Pr
 }
 
 beforeAll(async () => {
-  gateway = await gatewayWith(makeBundle(apis()));
+  gateway = await gatewayWith(makeBundle(apis()), { registry });
 });
 afterAll(() => gateway?.close());
 

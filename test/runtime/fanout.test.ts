@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../runtime/gateway.ts';
-import { extraEndpointFactories } from '../../runtime/endpoints/registry.ts';
+import { registryWith } from '../support/registry.ts';
 import { onTelemetry, type TelemetryEvent } from '../../runtime/metrics/telemetry.ts';
 import { Fanout } from '../../runtime/subscribe/fanout.ts';
 import { CountingEndpoint as Endpoint } from './counting-endpoint.ts';
@@ -9,7 +9,7 @@ import { countingFactory, kafkaConfig, type CountingEndpoint } from './counting-
 import { connect, gatewayWith, waitFor, within, wsUrl, type Client } from '../support/harness.ts';
 
 const counting = countingFactory();
-extraEndpointFactories.set('kafka', counting.factory);
+const registry = registryWith({ kafka: counting.factory });
 
 const events: TelemetryEvent[] = [];
 onTelemetry((event) => events.push(event));
@@ -23,7 +23,7 @@ beforeAll(async () => {
     shared: { definition: { entrypoints: [{ type: 'websocket' }, { type: 'http-get' }], endpoints: [kafkaConfig as never] } },
     strict: { definition: { entrypoints: [{ type: 'websocket' }], endpoints: [kafkaConfig as never], fanout: { queueSize: 8 } } },
     lenient: { definition: { entrypoints: [{ type: 'websocket' }], endpoints: [kafkaConfig as never], fanout: { queueSize: 8, slowConsumerPolicy: 'drop-oldest' } } },
-  }));
+  }), { registry });
 });
 afterAll(() => gateway.close());
 

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../runtime/gateway.ts';
-import { extraEndpointFactories } from '../../runtime/endpoints/registry.ts';
+import { registryWith } from '../support/registry.ts';
 import { NO_CONTEXT_PATH } from '../../core/errors.ts';
 import { makeBundle, type ApiSpec } from '../support/bundles.ts';
 import { countingFactory, kafkaConfig } from './counting-endpoint.ts';
@@ -8,12 +8,12 @@ import { connect, gatewayWith, HandshakeRefused, waitFor, within, wsUrl } from '
 import { holdKeylessAuthentication } from './held-plan.ts';
 
 const counting = countingFactory();
-extraEndpointFactories.set('kafka', counting.factory);
 // An endpoint whose factory throws, like one needing a secret that is not set.
-extraEndpointFactories.set('mqtt', () => {
+const mqttFactory = () => {
   throw new Error('secret env:MISSING cannot be resolved');
-});
+};
 const mqttConfig = { type: 'mqtt', serverHost: '127.0.0.1', consumer: { topic: 't' } } as never;
+const registry = registryWith({ kafka: counting.factory, mqtt: mqttFactory });
 
 const A: ApiSpec = { definition: { endpoints: [{ type: 'mock', messageInterval: 20 }] } };
 const B: ApiSpec = { definition: { endpoints: [{ type: 'mock', messageInterval: 20 }] } };
@@ -21,7 +21,7 @@ const B2: ApiSpec = { definition: { endpoints: [{ type: 'mock', messageInterval:
 
 let gateway: Gateway;
 beforeEach(async () => {
-  gateway = await gatewayWith(makeBundle({ a: A, b: B }));
+  gateway = await gatewayWith(makeBundle({ a: A, b: B }), { registry });
 });
 afterEach(() => gateway.close());
 

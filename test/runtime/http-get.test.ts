@@ -1,14 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import http from 'node:http';
 import type { Gateway } from '../../runtime/gateway.ts';
-import { extraEndpointFactories } from '../../runtime/endpoints/registry.ts';
+import { registryWith } from '../support/registry.ts';
 import { negotiate } from '../../runtime/entrypoints/http-get.ts';
 import { makeBundle } from '../support/bundles.ts';
 import { countingFactory, kafkaConfig } from './counting-endpoint.ts';
 import { gatewayWith, waitFor } from '../support/harness.ts';
 
 const counting = countingFactory();
-extraEndpointFactories.set('kafka', counting.factory);
+const registry = registryWith({ kafka: counting.factory });
 
 let gateway: Gateway;
 
@@ -23,7 +23,7 @@ beforeAll(async () => {
       },
     },
     broker: { definition: { entrypoints: [{ type: 'http-get' }], endpoints: [kafkaConfig as never] } },
-  }));
+  }), { registry });
 });
 afterAll(() => gateway.close());
 

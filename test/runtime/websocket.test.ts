@@ -2,14 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import net from 'node:net';
 import type { Gateway } from '../../runtime/gateway.ts';
 import type { MockEndpointInstance } from '../../runtime/endpoints/mock/mock.ts';
-import { extraEndpointFactories } from '../../runtime/endpoints/registry.ts';
+import { registryWith } from '../support/registry.ts';
 import { makeBundle } from '../support/bundles.ts';
 import { countingFactory, kafkaConfig } from './counting-endpoint.ts';
 import { connect, gatewayWith, waitFor, within, wsUrl } from '../support/harness.ts';
 import { captureRequestLog } from './request-log.ts';
 
 const counting = countingFactory();
-extraEndpointFactories.set('kafka', counting.factory);
+const registry = registryWith({ kafka: counting.factory });
 
 let gateway: Gateway;
 
@@ -20,7 +20,7 @@ beforeAll(async () => {
     'sub-only': { definition: { entrypoints: [{ type: 'websocket', publisher: false }], endpoints: [{ type: 'mock', messageInterval: 20 }] } },
     'pub-only': { definition: { entrypoints: [{ type: 'websocket', subscriber: false }], endpoints: [{ type: 'mock', messageInterval: 5 }] } },
     broker: { definition: { entrypoints: [{ type: 'websocket', pingIntervalMs: 1000 }], endpoints: [kafkaConfig as never] } },
-  }));
+  }), { registry });
 });
 afterAll(() => gateway.close());
 
