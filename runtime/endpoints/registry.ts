@@ -14,12 +14,9 @@ export const endpointFactories: EndpointFactories = {
   mqtt: createMqttEndpoint,
 };
 
-/** Test-only or plugin endpoints, by type (e.g. a counting endpoint in a test). Looked up before the built-ins. */
-export const extraEndpointFactories = new Map<string, EndpointFactory<any>>();
-
 /** Builds one endpoint; an unknown type throws (the bundle fails to build, the last good keeps serving). */
 export function createEndpoint(config: EndpointConfig, context: EndpointContext, factories: EndpointFactories = endpointFactories): Endpoint {
-  const factory = (extraEndpointFactories.get(config.type) ?? factories[config.type]) as
+  const factory = factories[config.type] as
     | EndpointFactory<EndpointConfig>
     | undefined;
   if (!factory) throw new Error(`endpoint type "${config.type}" is not available in this runtime`);

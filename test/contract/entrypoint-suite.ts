@@ -11,7 +11,7 @@ import type { Entrypoint } from '../../schemas/types.ts';
 import type { Gateway } from '../../runtime/gateway.ts';
 import { gatewayWith, waitFor } from '../support/harness.ts';
 import { makeBundle } from '../support/bundles.ts';
-import { binaryContent, built, installNumberedMock, subscriptions } from './numbered-mock.ts';
+import { binaryContent, built, numberedMockRegistry, subscriptions } from './numbered-mock.ts';
 
 export interface Received {
   /** The message id, where the protocol carries one. */
@@ -46,13 +46,12 @@ export function entrypointContract(driver: EntrypointDriver): void {
     const entrypoints = [driver.config] as never;
 
     beforeAll(async () => {
-      installNumberedMock();
       gateway = await gatewayWith(makeBundle({
         text: { definition: { entrypoints, endpoints: mock('text') } },
         bin: { definition: { entrypoints, endpoints: mock('binary') } },
         down: { definition: { entrypoints, endpoints: mock('unhealthy') } },
         slow: { definition: { entrypoints, endpoints: [{ type: 'mock', messageInterval: 60_000, messageContent: 'slow' }] as never } },
-      }));
+      }), { registry: numberedMockRegistry() });
     });
     afterAll(async () => {
       await gateway?.close();

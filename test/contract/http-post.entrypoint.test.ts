@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../runtime/gateway.ts';
 import { gatewayWith } from '../support/harness.ts';
 import { makeBundle } from '../support/bundles.ts';
-import { built, installNumberedMock } from './numbered-mock.ts';
+import { built, numberedMockRegistry } from './numbered-mock.ts';
 import { entrypointContract } from './entrypoint-suite.ts';
 
 entrypointContract({
@@ -21,11 +21,10 @@ describe('http-post limits and headers', () => {
   let gateway: Gateway;
   const recorded = (kind: string) => [...built].reverse().find((b) => b.kind === kind)!.endpoint.recorded();
   beforeAll(async () => {
-    installNumberedMock();
     gateway = await gatewayWith(makeBundle({
       small: { definition: { entrypoints: [{ type: 'http-post', maxBodyBytes: 1024, requestHeadersToMessage: true }], endpoints: [{ type: 'mock', messageContent: 'small' }] } },
       plain: { definition: { entrypoints: [{ type: 'http-post' }], endpoints: [{ type: 'mock', messageContent: 'plain' }] } },
-    }));
+    }), { registry: numberedMockRegistry() });
   });
   afterAll(() => gateway?.close());
 

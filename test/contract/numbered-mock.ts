@@ -9,7 +9,8 @@
 import type { MockEndpoint } from '../../schemas/types.ts';
 import type { Endpoint } from '../../runtime/endpoints/endpoint.ts';
 import type { Message } from '../../core/message.ts';
-import { extraEndpointFactories } from '../../runtime/endpoints/registry.ts';
+import type { Registry } from '../../runtime/registry.ts';
+import { registryWith } from '../support/registry.ts';
 import { createMock, type MockEndpointInstance } from '../../runtime/endpoints/mock/mock.ts';
 import { errors } from '../../core/errors.ts';
 
@@ -19,8 +20,9 @@ export const built: { readonly kind: string; readonly endpoint: MockEndpointInst
 
 export const binaryContent = (id: string) => Buffer.from([0xff, 0xfe, 0x00, Number(id) & 0xff]);
 
-export function installNumberedMock(): void {
-  extraEndpointFactories.set('mock', (config: MockEndpoint): Endpoint => {
+/** The gateway Registry with this mock in place of the built-in one. */
+export function numberedMockRegistry(): Registry {
+  return registryWith({ mock: (config: MockEndpoint): Endpoint => {
     const mock = createMock(config);
     built.push({ kind: config.messageContent ?? '', endpoint: mock });
     const binary = config.messageContent === 'binary';
@@ -44,5 +46,5 @@ export function installNumberedMock(): void {
       },
       subscribe: (options) => numbered(mock.subscribe(options)),
     };
-  });
+  } });
 }

@@ -3,7 +3,7 @@ import { EventSource } from 'eventsource';
 import type { Gateway } from '../../runtime/gateway.ts';
 import { gatewayWith, waitFor } from '../support/harness.ts';
 import { makeBundle } from '../support/bundles.ts';
-import { installNumberedMock } from './numbered-mock.ts';
+import { numberedMockRegistry } from './numbered-mock.ts';
 import { entrypointContract } from './entrypoint-suite.ts';
 import { openSse, sseContent } from './sse-client.ts';
 
@@ -37,7 +37,6 @@ entrypointContract({
 describe('sse framing', () => {
   let gateway: Gateway;
   beforeAll(async () => {
-    installNumberedMock();
     gateway = await gatewayWith(makeBundle({
       lines: {
         definition: {
@@ -47,7 +46,7 @@ describe('sse framing', () => {
       },
       counted: { definition: { entrypoints: [{ type: 'sse', retryMs: 200 }], endpoints: [{ type: 'mock', messageInterval: 20, messageCount: 3, messageContent: 'c' }] } },
       quiet: { definition: { entrypoints: [{ type: 'sse', heartbeatIntervalInMs: 2000 }], endpoints: [{ type: 'mock', messageInterval: 60_000, messageContent: 'slow' }] } },
-    }));
+    }), { registry: numberedMockRegistry() });
   });
   afterAll(() => gateway?.close());
 

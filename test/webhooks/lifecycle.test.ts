@@ -5,9 +5,9 @@
  * stops), configuration failures. The same paths against real Kafka and MQTT: kafka.test.ts,
  * processes.test.ts, mqtt.test.ts.
  */
-import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Plan, Subscription, WebhookSubscription } from '../../schemas/types.ts';
-import { extraEndpointFactories } from '../../runtime/endpoints/registry.ts';
+import { registryWith } from '../support/registry.ts';
 import { setWebhookAllowedHosts, parseAllowedHosts } from '../../runtime/entrypoints/webhook/allowed-hosts.ts';
 import { run as subscriptionsCli } from '../../cli/subscriptions.ts';
 import type { Gateway } from '../../runtime/gateway.ts';
@@ -17,12 +17,13 @@ import { MemoryLog } from './memory-log.ts';
 import { startCallbackServer, type CallbackServer } from './callback-server.ts';
 
 let log: MemoryLog;
+/** The endpoint under `kafka` is the current test's in-memory log. */
+const registry = registryWith({ kafka: (config, context) => log.factory(config, context) });
 let gateway: Gateway | undefined;
 const servers: CallbackServer[] = [];
 
 beforeEach(() => {
   log = new MemoryLog();
-  extraEndpointFactories.set('kafka', log.factory);
 });
 afterEach(async () => {
   await gateway?.close();
@@ -30,7 +31,6 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()));
   setWebhookAllowedHosts(undefined);
 });
-afterAll(() => extraEndpointFactories.delete('kafka'));
 
 const push: Record<string, Plan> = { push: { type: 'push', name: 'Push', status: 'published' } };
 const fastRetry = { strategy: 'linear', maxAttempts: 5, initialDelayMs: 20, maxDelayMs: 50 } as const;
@@ -85,7 +85,7 @@ const contents = (from: number, to: number) => Array.from({ length: to - from },
 describe('webhook subscriptions', () => {
   it('delivers every message in order and reports it on /status', async () => {
     const target = await callbackServer();
-    gateway = await gatewayWith(bundle({ acme: { callbackUrl: target.url } }));
+    gateway = await gatewayWith(bundle({ acme: { callbackUrl: target.url } }), { registry });
     log.append(...contents(0, 50));
     await target.waitForDelivered(50, 10_000);
     expect(target.delivered()).toEqual(contents(0, 50));
@@ -101,7 +101,7 @@ describe('webhook subscriptions', () => {
       if (index === 3) seenRetrying = (await row('acme'))?.state;
       return index < 5 ? 503 : 200;
     });
-    gateway = await gatewayWith(bundle({ acme: { callbackUrl: target.url, retry: { ...fastRetry, maxAttempts: 10 } } }));
+    gateway = await gatewayWith(bundle({ acme: { callbackUrl: target.url, retry: { ...fastRetry, maxAttempts: 10 } } }), { registry });
     log.append(...contents(0, 20));
     await target.waitForDelivered(20, 10_000);
     expect(target.delivered()).toEqual(contents(0, 20));
@@ -112,7 +112,7 @@ describe('webhook subscriptions', () => {
 
   it('sends a refused message to the dead-letter topic and goes on', async () => {
     const target = await callbackServer(({ body }) => (body === 'm3' ? 400 : 200));
-    gateway = await gatewayWith(bundle({ acme: { callbackUrl: target.url, deadLetter: { topic: 'orders-dlq' } } }));
+    gateway = await gatewayWith(bundle({ acme: { callbackUrl: target.url, deadLetter: { topic: 'orders-dlq' } } }), { registry });
     log.append(...contents(0, 8));
     await target.waitForDelivered(7, 10_000);
     expect(target.delivered()).toEqual(['m0', 'm1', 'm2', 'm4', 'm5', 'm6', 'm7']);
@@ -129,7 +129,7 @@ describe('webhook subscriptions', () => {
 
   it('dead-letters a message out of attempts', async () => {
     const target = await callbackServer(({ body }) => (body === 'm1' ? 500 : 200));
-    gateway = await gatewayWith(bundle({ acme: { callbackUrl: target.url, retry: { ...fastRetry, maxAttempts: 3 }, deadLetter: { topic: 'dlq' } } }));
+    gateway = await gatewayWith(bundle({ acme: { callbackUrl: target.url, retry: { ...fastRetry, maxAttempts: 3 }, deadLetter: { topic: 'dlq' } } }), { registry });
     log.append(...contents(0, 3));
     await target.waitForDelivered(2, 10_000);
     await waitFor(() => log.deadLetters.length === 1, 2_000, 'the dead letter');
@@ -140,7 +140,7 @@ describe('webhook subscriptions', () => {
   it('without a dead-letter topic, a 400 halts it in state failure holding its position; resume goes on in order', async () => {
     let fixed = false;
     const target = await callbackServer(({ body }) => (body === 'm2' && !fixed ? 400 : 200));
-    gateway = await gatewayWith(bundle({ acme: { callbackUrl: target.url } }));
+    gateway = await gatewayWith(bundle({ acme: { callbackUrl: target.url } }), { registry });
     log.append(...contents(0, 5));
     const failed = await waitForState('acme', 'failure');
     expect(failed.lastError).toMatchObject({ status: 400, code: 'CALLBACK_REFUSED', message: 'callback answered HTTP 400' });
@@ -175,7 +175,7 @@ describe('webhook subscriptions', () => {
   it('starts and stops subscriptions with deploys: unchanged keeps running, changed restarts, removed stops', async () => {
     const target = await callbackServer();
     const other = await callbackServer();
-    gateway = await gatewayWith(bundle({ acme: { callbackUrl: target.url }, beta: { callbackUrl: target.url } }));
+    gateway = await gatewayWith(bundle({ acme: { callbackUrl: target.url }, beta: { callbackUrl: target.url } }), { registry });
     await waitFor(() => log.consumers.get('sluice-webhook-orders-beta') === 1 && log.consumers.get('sluice-webhook-orders-acme') === 1, 2_000, 'both consumers');
     const acmeStarted = (await row('acme'))!.startedAt;
 
@@ -205,7 +205,7 @@ describe('webhook subscriptions', () => {
   it('a redeploy resumes a failed subscription', async () => {
     let fixed = false;
     const target = await callbackServer(({ body }) => (body === 'm0' && !fixed ? 422 : 200));
-    gateway = await gatewayWith(bundle({ acme: { callbackUrl: target.url } }));
+    gateway = await gatewayWith(bundle({ acme: { callbackUrl: target.url } }), { registry });
     log.append('m0', 'm1');
     await waitForState('acme', 'failure');
     fixed = true;
@@ -224,7 +224,7 @@ describe('webhook subscriptions', () => {
       seen.push(log.committed.get('sluice-webhook-orders-acme'));
       return 200;
     });
-    gateway = await gatewayWith(bundle({ acme: { callbackUrl: target.url } }, { qos: 'at-most-once' }));
+    gateway = await gatewayWith(bundle({ acme: { callbackUrl: target.url } }, { qos: 'at-most-once' }), { registry });
     log.append('m0', 'm1');
     await target.waitForDelivered(2, 5_000);
     expect(seen).toEqual([1, 2]);
@@ -232,9 +232,8 @@ describe('webhook subscriptions', () => {
     gateway = undefined;
 
     log = new MemoryLog();
-    extraEndpointFactories.set('kafka', log.factory);
     seen.length = 0;
-    gateway = await gatewayWith(bundle({ acme: { callbackUrl: target.url } }));
+    gateway = await gatewayWith(bundle({ acme: { callbackUrl: target.url } }), { registry });
     log.append('m0', 'm1');
     await target.waitForDelivered(4, 5_000);
     expect(seen).toEqual([undefined, 1]);
@@ -246,7 +245,7 @@ describe('webhook subscriptions', () => {
     gateway = await gatewayWith(bundle({
       acme: { callbackUrl: 'http://hooks.example.com/hook' },
       secured: { callbackUrl: target.url, auth: { type: 'bearer', token: { env: 'SLUICE_TEST_WEBHOOK_TOKEN' } } },
-    }));
+    }), { registry });
     expect((await waitForState('acme', 'failure')).lastError).toMatchObject({ code: 'CALLBACK_HOST_NOT_ALLOWED' });
     const secured = await waitForState('secured', 'failure');
     expect(secured.lastError).toMatchObject({ code: 'SECRET_UNRESOLVED' });
@@ -271,7 +270,7 @@ describe('webhook subscriptions', () => {
     // the endpoint instance, not the config's type, decides.
     const b = bundle({ acme: { callbackUrl: server.url } });
     b.apis.orders!.definition.endpoints = [{ type: 'kafka', bootstrapServers: ['127.0.0.1:1'], producer: { topic: 'memory' } }];
-    gateway = await gatewayWith(makeBundle({ orders: { definition: b.apis.orders!.definition, plans: push, subscriptions: b.apis.orders!.subscriptions } }));
+    gateway = await gatewayWith(makeBundle({ orders: { definition: b.apis.orders!.definition, plans: push, subscriptions: b.apis.orders!.subscriptions } }), { registry });
     log.append('one', 'two');
     await server.waitForDelivered(2, 5_000);
     expect(server.delivered()).toEqual(['one', 'two']);

@@ -2,7 +2,7 @@
  * An in-memory, single-partition log with group consumption (`consumeGroup`), for testing the
  * webhook subscription lifecycle without a broker: committed positions per group, commit after
  * (or before) delivery, a message given back is handed over again, dead letters recorded.
- * Registered in a test under the `kafka` type (extraEndpointFactories) so bundles stay
+ * Registered in a test under the `kafka` type (a test Registry) so bundles stay
  * schema-valid. Broker behaviour itself is tested against real Kafka and Mosquitto.
  */
 import type { Endpoint, EndpointFactory, GroupConsumeOptions } from '../../runtime/endpoints/endpoint.ts';
