@@ -1,13 +1,13 @@
 /**
  * The `webhook` entrypoint: a background entrypoint (it serves no request). Each accepted
  * subscription (with `webhook`) of a published or deprecated push plan of the API gets its own
- * consumer, `runtime/webhooks/subscription.ts`, consuming in the group
+ * consumer, `subscription.ts` (this folder), consuming in the group
  * `sluice-webhook-<api>-<subscription>` (the same on every runtime instance, so instances share
  * the work) and POSTing each message to the subscription's callback.
  *
  * `start` claims the subscriptions from this instance's table, `stop` releases them: consumers
  * whose definition (subscription, subscribing endpoint, subscribe flow, this entrypoint's settings)
- * did not change keep running across deploys; see runtime/webhooks/subscriptions.ts.
+ * did not change keep running across deploys; see subscriptions.ts.
  *
  * A subscription delivers only inside its `startingAt`/`endingAt` window: its consumer starts when
  * the window opens and stops at its end (state `pending` / `stopped` with a `reason` on /status).

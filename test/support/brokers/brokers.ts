@@ -9,7 +9,7 @@ async function ask(path: '/kafka' | '/mqtt', envName: string): Promise<string> {
   const fromEnv = process.env[envName];
   if (fromEnv) return fromEnv;
   const control = inject('brokerControl');
-  if (!control) throw new Error('test/brokers/global-setup.ts is not configured as a vitest globalSetup');
+  if (!control) throw new Error('test/support/brokers/global-setup.ts is not configured as a vitest globalSetup');
   const res = await fetch(control + path, { signal: AbortSignal.timeout(170_000) });
   const text = await res.text();
   if (!res.ok) throw new Error(text);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fetch the Apache Kafka broker jars (KRaft mode) from Maven Central for the test suite.
-# Idempotent: does nothing when test/brokers/.kafka/lib already holds this version.
-# Usage: test/brokers/fetch-kafka.sh            (KAFKA_VERSION overrides the version)
+# Idempotent: does nothing when test/support/brokers/.kafka/lib already holds this version.
+# Usage: test/support/brokers/fetch-kafka.sh            (KAFKA_VERSION overrides the version)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 version="${KAFKA_VERSION:-3.9.2}"

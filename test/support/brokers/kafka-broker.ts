@@ -1,7 +1,7 @@
 /**
  * Starts a real Apache Kafka 3.9 broker for tests: KRaft combined mode (broker + controller, one
  * node) on free loopback ports, data in a fresh temp dir, small heap. The jars come from
- * `test/brokers/fetch-kafka.sh` (Maven Central). Readiness is a kafkajs admin call, never a sleep;
+ * `test/support/brokers/fetch-kafka.sh` (Maven Central). Readiness is a kafkajs admin call, never a sleep;
  * when the broker does not come up, the error carries the tail of its log.
  *
  * `stop()` kills the JVM and keeps the data; `start()` starts it again on the same ports with the
@@ -47,7 +47,7 @@ const SASL_ADMIN = { username: 'admin', password: 'admin-secret' };
 
 export async function startKafka(ports: KafkaOptions = {}): Promise<KafkaBroker> {
   if (!existsSync(KAFKA_LIB) || !readdirSync(KAFKA_LIB).some((f) => f.startsWith('kafka_2.13-'))) {
-    throw new Error(`Kafka jars missing in ${KAFKA_LIB}: run test/brokers/fetch-kafka.sh first`);
+    throw new Error(`Kafka jars missing in ${KAFKA_LIB}: run test/support/brokers/fetch-kafka.sh first`);
   }
   const port = ports.port ?? (await loopbackPort());
   const controllerPort = ports.controllerPort ?? (await loopbackPort());

@@ -2,11 +2,11 @@
  * Runs the test brokers by hand, for trying the examples: Kafka (KRaft) and/or Mosquitto on
  * 127.0.0.1 until Ctrl-C, with throwaway data.
  *
- *   node bin/run-ts.js test/brokers/serve.ts --kafka 9092 [--data DIR] [--mqtt 1884]
+ *   node bin/run-ts.js test/support/brokers/serve.ts --kafka 9092 [--data DIR] [--mqtt 1884]
  *
  * `--data DIR` keeps Kafka's topics and offsets in DIR, so stopping and starting it again is a
  * broker outage to try, not a new empty broker. Kafka needs the jars of
- * `test/brokers/fetch-kafka.sh` (run it once).
+ * `test/support/brokers/fetch-kafka.sh` (run it once).
  */
 import { startKafka, type KafkaBroker } from './kafka-broker.ts';
 import { startMosquitto, type MosquittoBroker } from './mosquitto-broker.ts';
@@ -28,7 +28,7 @@ if (dataIndex !== -1 && (!kafkaDir || kafkaDir.startsWith('--'))) {
 }
 const mqttPort = portOf('--mqtt');
 if (kafkaPort === undefined && mqttPort === undefined) {
-  console.error('usage: node bin/run-ts.js test/brokers/serve.ts [--kafka PORT [--data DIR]] [--mqtt PORT]');
+  console.error('usage: node bin/run-ts.js test/support/brokers/serve.ts [--kafka PORT [--data DIR]] [--mqtt PORT]');
   process.exit(2);
 }
 let kafka: KafkaBroker | undefined;
