@@ -809,9 +809,13 @@ export interface JwtPlan {
    */
   audience?: string;
   /**
-   * Clock tolerance for exp and nbf, in seconds.
+   * Clock skew tolerated for exp, nbf and iat, in seconds: a token expired more than this long ago, or not valid (nbf) or issued (iat) until more than this from now, is refused.
    */
   leewaySeconds?: number;
+  /**
+   * Refuse tokens without an `exp` claim (401 JWT_EXP_MISSING). Set false only for issuers that cannot set one: such a token then lives as long as its subscription.
+   */
+  requireExp?: boolean;
   /**
    * Claim holding the client id; else azp, aud, client_id.
    */
