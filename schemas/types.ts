@@ -366,6 +366,10 @@ export interface KafkaEndpoint {
      * Consumer group; defaults to sluice-<api>-<instance>.
      */
     groupId?: string;
+    /**
+     * How far back a client may resume from a cursor: a duration ("24h": from the first record stamped at or after now minus 24 h) or a record count per partition (1000: from the last 1000 records). A cursor older than that starts at the bound, never below the earliest record the broker keeps. Absent: no bound (as far back as the broker keeps).
+     */
+    maxReplay?: string | number;
   };
   /**
    * Publish side. Absent: the endpoint does not publish.

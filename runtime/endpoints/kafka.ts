@@ -11,7 +11,9 @@
  * (`resumable: true`) gets its own short-lived consumer in a group of its own, reads every
  * partition strictly after the cursor's offsets, and lives as long as that client. A cursor with
  * no topic of this endpoint is a 400 INVALID_CURSOR (it belongs to another API); its other
- * topics are ignored. Message ids are
+ * topics are ignored. So is one naming a partition its topic does not have, and `consumer.maxReplay`
+ * bounds how far back it starts (kafka-replay.ts); `checkCursor` lets an entrypoint ask before it
+ * answers (a WebSocket handshake, an SSE response). Message ids are
  * cursors: see kafka-cursor.ts for the encoding. Metadata: topic, partition, offset, key, timestamp;
  * record headers become message headers and back.
  *
@@ -35,6 +37,7 @@ import { log } from '../log.ts';
 import { emit } from '../telemetry.ts';
 import { decodeCursor, type Positions } from './kafka-cursor.ts';
 import { consume } from './kafka-subscription.ts';
+import { compileMaxReplay, resumePositions } from './kafka-replay.ts';
 import { compileRecordKey } from './kafka-key.ts';
 import { kafkaGroup } from './kafka-group.ts';
 import { batchSender } from './kafka-batch.ts';
@@ -52,6 +55,7 @@ export const createKafkaEndpoint: EndpointFactory<KafkaEndpointConfig> = (config
   // Unique per endpoint build: a redeployed API's new consumer never shares a group with the old one draining.
   const sharedGroup = consumerConfig?.groupId ?? `sluice-${context.apiId}-${context.instanceId}-${randomUUID().slice(0, 6)}`;
   const earliest = consumerConfig?.autoOffsetReset === 'earliest';
+  const replayBound = compileMaxReplay(consumerConfig?.maxReplay);
   const recordKey = producerConfig?.key ? compileRecordKey(producerConfig.key) : () => null;
   const acks = producerConfig?.acks ?? -1;
   const compression = producerConfig?.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
@@ -138,6 +142,8 @@ export const createKafkaEndpoint: EndpointFactory<KafkaEndpointConfig> = (config
   const checkCursor = (cursor: Positions) => {
     if (![...cursor.keys()].some(ours)) throw errors.badRequest('INVALID_CURSOR', 'The cursor is not a Kafka cursor of this API.');
   };
+  /** Where a subscription resumed from `cursor` starts; INVALID_CURSOR for partitions a topic does not have. */
+  const resumeStart = (cursor: Positions, topics: readonly string[], since: number) => resumePositions(admin, cursor, topics, replayBound, since);
 
   /**
    * Where a subscription without a cursor starts: per partition, the first record stamped at or
@@ -176,7 +182,7 @@ export const createKafkaEndpoint: EndpointFactory<KafkaEndpointConfig> = (config
       let start: Positions;
       try {
         topics = await resolveTopics();
-        start = cursor ? new Map([...cursor].filter(([topic]) => topics.includes(topic))) : await startPositions(topics, since);
+        start = cursor ? await resumeStart(cursor, topics, since) : await startPositions(topics, since);
       } catch (error) {
         if (error instanceof GatewayError) throw error;
         brokerFailed(error);
@@ -212,6 +218,17 @@ export const createKafkaEndpoint: EndpointFactory<KafkaEndpointConfig> = (config
 
     // `since` is taken now, when the client subscribes, not when the consumer gets to ask the broker.
     subscribe: (options) => subscription({ ...options, signal: AbortSignal.any([options.signal, stopping.signal]) }, Date.now()),
+
+    async checkCursor(cursor) {
+      const positions = decodeCursor(cursor);
+      checkCursor(positions);
+      if (!consumerConfig || !health.healthy) return; // the subscription answers
+      try {
+        await resumePositions(admin, positions, [...positions.keys()].filter(ours), undefined, Date.now());
+      } catch (error) {
+        if (error instanceof GatewayError) throw error; // a broker failure: the subscription answers
+      }
+    },
 
     async publish(message: PublishMessage) {
       if (!producerConfig) throw new GatewayError('ENDPOINT_NOT_PUBLISHING', 405, 'This API does not publish to Kafka.', 1008);
