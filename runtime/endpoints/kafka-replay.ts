@@ -41,18 +41,38 @@ export function compileMaxReplay(maxReplay: string | number | undefined): Replay
   };
 }
 
+/** A topic's partition count; rejects with the broker's error (UNKNOWN_TOPIC_OR_PARTITION for a topic that does not exist). */
+export type PartitionCount = (topic: string) => Promise<number>;
+
+/**
+ * Partition counts asked of the broker at most once per `ttlMs` per topic, so that clients
+ * resuming at once (each handshake checks its cursor) cost one metadata request, not one each.
+ * Holds one entry per topic of the endpoint; failures are not kept.
+ */
+export function partitionCounter(admin: Admin, ttlMs = 5_000): PartitionCount {
+  const known = new Map<string, { readonly count: Promise<number>; readonly at: number }>();
+  return (topic) => {
+    const entry = known.get(topic);
+    if (entry && Date.now() - entry.at < ttlMs) return entry.count;
+    const count = admin.fetchTopicOffsets(topic).then((offsets) => offsets.length);
+    known.set(topic, { count, at: Date.now() });
+    count.catch(() => known.delete(topic));
+    return count;
+  };
+}
+
 /**
  * The positions (last passed offsets) a subscription resumed from `cursor` starts at, for `topics`.
  * Throws INVALID_CURSOR (400) for a partition a topic does not have; other errors are the broker's.
  */
-export async function resumePositions(admin: Admin, cursor: Positions, topics: readonly string[], bound: ReplayBound | undefined, now: number): Promise<Positions> {
+export async function resumePositions(admin: Admin, partitionsOf: PartitionCount, cursor: Positions, topics: readonly string[], bound: ReplayBound | undefined, now: number): Promise<Positions> {
   const start: Positions = new Map();
   for (const topic of topics) {
     const named = cursor.get(topic);
     if (!named && !bound) continue;
     let partitions: number;
     try {
-      partitions = (await admin.fetchTopicOffsets(topic)).length;
+      partitions = await partitionsOf(topic);
     } catch (error) {
       if (rootType(error) === 'UNKNOWN_TOPIC_OR_PARTITION') continue; // created later: read from its beginning
       throw error;

@@ -37,7 +37,7 @@ import { log } from '../log.ts';
 import { emit } from '../telemetry.ts';
 import { decodeCursor, type Positions } from './kafka-cursor.ts';
 import { consume } from './kafka-subscription.ts';
-import { compileMaxReplay, resumePositions } from './kafka-replay.ts';
+import { compileMaxReplay, partitionCounter, resumePositions } from './kafka-replay.ts';
 import { compileRecordKey } from './kafka-key.ts';
 import { kafkaGroup } from './kafka-group.ts';
 import { batchSender } from './kafka-batch.ts';
@@ -143,7 +143,8 @@ export const createKafkaEndpoint: EndpointFactory<KafkaEndpointConfig> = (config
     if (![...cursor.keys()].some(ours)) throw errors.badRequest('INVALID_CURSOR', 'The cursor is not a Kafka cursor of this API.');
   };
   /** Where a subscription resumed from `cursor` starts; INVALID_CURSOR for partitions a topic does not have. */
-  const resumeStart = (cursor: Positions, topics: readonly string[], since: number) => resumePositions(admin, cursor, topics, replayBound, since);
+  const partitionsOf = partitionCounter(admin);
+  const resumeStart = (cursor: Positions, topics: readonly string[], since: number) => resumePositions(admin, partitionsOf, cursor, topics, replayBound, since);
 
   /**
    * Where a subscription without a cursor starts: per partition, the first record stamped at or
@@ -224,7 +225,7 @@ export const createKafkaEndpoint: EndpointFactory<KafkaEndpointConfig> = (config
       checkCursor(positions);
       if (!consumerConfig || !health.healthy) return; // the subscription answers
       try {
-        await resumePositions(admin, positions, [...positions.keys()].filter(ours), undefined, Date.now());
+        await resumePositions(admin, partitionsOf, positions, [...positions.keys()].filter(ours), undefined, Date.now());
       } catch (error) {
         if (error instanceof GatewayError) throw error; // a broker failure: the subscription answers
       }
