@@ -62,6 +62,17 @@ export function partitionCounter(admin: Admin, ttlMs = 5_000): PartitionCount {
 }
 
 /**
+ * Before a stream starts: refuses (INVALID_CURSOR) a cursor naming a partition one of `topics`
+ * does not have. Resolves when the broker cannot tell now (the subscription answers then).
+ */
+export async function checkCursorPartitions(partitionsOf: PartitionCount, cursor: Positions, topics: readonly string[]): Promise<void> {
+  for (const topic of topics) {
+    const partitions = await partitionsOf(topic).catch(() => undefined);
+    if (partitions !== undefined) checkPartitions(cursor, topic, partitions);
+  }
+}
+
+/**
  * The positions (last passed offsets) a subscription resumed from `cursor` starts at, for `topics`.
  * Throws INVALID_CURSOR (400) for a partition a topic does not have; other errors are the broker's.
  */

@@ -11,9 +11,8 @@
  * (`resumable: true`) gets its own short-lived consumer in a group of its own, reads every
  * partition strictly after the cursor's offsets, and lives as long as that client. A cursor with
  * no topic of this endpoint is a 400 INVALID_CURSOR (it belongs to another API); its other
- * topics are ignored. So is one naming a partition its topic does not have, and `consumer.maxReplay`
- * bounds how far back it starts (kafka-replay.ts); `checkCursor` lets an entrypoint ask before it
- * answers (a WebSocket handshake, an SSE response). Message ids are
+ * topics are ignored; so is one naming a partition its topic does not have (also asked by
+ * `checkCursor` before a stream starts). `consumer.maxReplay` bounds it: kafka-replay.ts. Message ids are
  * cursors: see kafka-cursor.ts for the encoding. Metadata: topic, partition, offset, key, timestamp;
  * record headers become message headers and back.
  *
@@ -37,7 +36,7 @@ import { log } from '../log.ts';
 import { emit } from '../telemetry.ts';
 import { decodeCursor, type Positions } from './kafka-cursor.ts';
 import { consume } from './kafka-subscription.ts';
-import { compileMaxReplay, partitionCounter, resumePositions } from './kafka-replay.ts';
+import { checkCursorPartitions, compileMaxReplay, partitionCounter, resumePositions } from './kafka-replay.ts';
 import { compileRecordKey } from './kafka-key.ts';
 import { kafkaGroup } from './kafka-group.ts';
 import { batchSender } from './kafka-batch.ts';
@@ -142,7 +141,6 @@ export const createKafkaEndpoint: EndpointFactory<KafkaEndpointConfig> = (config
   const checkCursor = (cursor: Positions) => {
     if (![...cursor.keys()].some(ours)) throw errors.badRequest('INVALID_CURSOR', 'The cursor is not a Kafka cursor of this API.');
   };
-  /** Where a subscription resumed from `cursor` starts; INVALID_CURSOR for partitions a topic does not have. */
   const partitionsOf = partitionCounter(admin);
   const resumeStart = (cursor: Positions, topics: readonly string[], since: number) => resumePositions(admin, partitionsOf, cursor, topics, replayBound, since);
 
@@ -223,12 +221,7 @@ export const createKafkaEndpoint: EndpointFactory<KafkaEndpointConfig> = (config
     async checkCursor(cursor) {
       const positions = decodeCursor(cursor);
       checkCursor(positions);
-      if (!consumerConfig || !health.healthy) return; // the subscription answers
-      try {
-        await resumePositions(admin, partitionsOf, positions, [...positions.keys()].filter(ours), undefined, Date.now());
-      } catch (error) {
-        if (error instanceof GatewayError) throw error; // a broker failure: the subscription answers
-      }
+      if (consumerConfig && health.healthy) await checkCursorPartitions(partitionsOf, positions, [...positions.keys()].filter(ours));
     },
 
     async publish(message: PublishMessage) {
