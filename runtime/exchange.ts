@@ -26,7 +26,7 @@ import type { Delivery } from './delivery.ts';
 import { Fanout, type FanoutSettings } from './fanout.ts';
 import { ResumeCapacity } from './resume-capacity.ts';
 import { ownSubscription } from './own-subscription.ts';
-import { errors, type GatewayError } from './errors.ts';
+import { errors, GatewayError } from './errors.ts';
 import { message as makeMessage } from './message.ts';
 import { resolveSecret } from './secrets.ts';
 import { canonicalJson } from './bundle.ts';
@@ -243,6 +243,18 @@ export class Exchange {
   /** The RESUME_CAPACITY refusal `subscribe` would throw now for this cursor, if any (a WebSocket handshake asks before upgrading). */
   resumeRefusal(cursor: string | undefined): GatewayError | undefined {
     return cursor !== undefined && this.subscribeEndpoint?.resumable ? this.resuming?.refusal() : undefined;
+  }
+
+  /** The 4xx refusal (INVALID_CURSOR) `subscribe` would end with for this cursor, if the endpoint can tell now (asked before a stream starts). */
+  async cursorRefusal(cursor: string | undefined): Promise<GatewayError | undefined> {
+    const endpoint = this.subscribeEndpoint;
+    if (cursor === undefined || !endpoint?.resumable || !endpoint.checkCursor) return undefined;
+    try {
+      await endpoint.checkCursor(cursor);
+      return undefined;
+    } catch (error) {
+      return error instanceof GatewayError && error.status < 500 ? error : undefined;
+    }
   }
 
   /** Every endpoint healthy? (for /readyz) */

@@ -366,6 +366,10 @@ export interface KafkaEndpoint {
      * Consumer group; defaults to sluice-<api>-<instance>.
      */
     groupId?: string;
+    /**
+     * How far back a client may resume from a cursor: a duration ("24h": from the first record stamped at or after now minus 24 h) or a record count per partition (1000: from the last 1000 records). A cursor older than that starts at the bound, never below the earliest record the broker keeps. Absent: no bound (as far back as the broker keeps).
+     */
+    maxReplay?: string | number;
   };
   /**
    * Publish side. Absent: the endpoint does not publish.
@@ -809,9 +813,13 @@ export interface JwtPlan {
    */
   audience?: string;
   /**
-   * Clock tolerance for exp and nbf, in seconds.
+   * Clock skew tolerated for exp, nbf and iat, in seconds: a token expired more than this long ago, or not valid (nbf) or issued (iat) until more than this from now, is refused.
    */
   leewaySeconds?: number;
+  /**
+   * Refuse tokens without an `exp` claim (401 JWT_EXP_MISSING). Set false only for issuers that cannot set one: such a token then lives as long as its subscription.
+   */
+  requireExp?: boolean;
   /**
    * Claim holding the client id; else azp, aud, client_id.
    */

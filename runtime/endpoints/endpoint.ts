@@ -37,6 +37,12 @@ export interface Endpoint {
   /** Connect and warm. A broker that is down must not reject: reconnect in the background and report health. */
   start(): Promise<void>;
   health(): EndpointHealth;
+  /**
+   * Optional (resumable endpoints): rejects with a 4xx GatewayError (INVALID_CURSOR) when
+   * subscribe() would refuse this cursor, so an entrypoint can answer before it starts a stream;
+   * resolves when the cursor is fine or when that cannot be known now (subscribe() decides then).
+   */
+  checkCursor?(cursor: string): Promise<void>;
   /** Messages in broker order until the signal aborts or the endpoint stops. Errors end the iteration with a GatewayError. */
   subscribe(options: SubscribeOptions): AsyncIterable<Message>;
   /** Resolves once the broker acknowledged (per the endpoint's acks/qos). Unavailable: rejects with errors.endpointUnavailable. */

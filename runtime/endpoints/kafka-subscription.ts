@@ -205,7 +205,7 @@ async function subscribeWhenTopicsExist(consumer: Consumer, topics: readonly str
 }
 
 /** The Kafka error code at the root of a kafkajs error chain, if the broker answered with one. */
-function rootType(error: unknown): string | undefined {
+export function rootType(error: unknown): string | undefined {
   let current = error as { cause?: unknown; type?: string } | undefined;
   for (let i = 0; i < 10 && current?.cause; i++) current = current.cause as typeof current;
   return current?.type;

@@ -11,7 +11,8 @@
  * (`resumable: true`) gets its own short-lived consumer in a group of its own, reads every
  * partition strictly after the cursor's offsets, and lives as long as that client. A cursor with
  * no topic of this endpoint is a 400 INVALID_CURSOR (it belongs to another API); its other
- * topics are ignored. Message ids are
+ * topics are ignored; so is one naming a partition its topic does not have (also asked by
+ * `checkCursor` before a stream starts). `consumer.maxReplay` bounds it: kafka-replay.ts. Message ids are
  * cursors: see kafka-cursor.ts for the encoding. Metadata: topic, partition, offset, key, timestamp;
  * record headers become message headers and back.
  *
@@ -35,6 +36,7 @@ import { log } from '../log.ts';
 import { emit } from '../telemetry.ts';
 import { decodeCursor, type Positions } from './kafka-cursor.ts';
 import { consume } from './kafka-subscription.ts';
+import { checkCursorPartitions, compileMaxReplay, partitionCounter, resumePositions } from './kafka-replay.ts';
 import { compileRecordKey } from './kafka-key.ts';
 import { kafkaGroup } from './kafka-group.ts';
 import { batchSender } from './kafka-batch.ts';
@@ -52,6 +54,7 @@ export const createKafkaEndpoint: EndpointFactory<KafkaEndpointConfig> = (config
   // Unique per endpoint build: a redeployed API's new consumer never shares a group with the old one draining.
   const sharedGroup = consumerConfig?.groupId ?? `sluice-${context.apiId}-${context.instanceId}-${randomUUID().slice(0, 6)}`;
   const earliest = consumerConfig?.autoOffsetReset === 'earliest';
+  const replayBound = compileMaxReplay(consumerConfig?.maxReplay);
   const recordKey = producerConfig?.key ? compileRecordKey(producerConfig.key) : () => null;
   const acks = producerConfig?.acks ?? -1;
   const compression = producerConfig?.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
@@ -138,6 +141,8 @@ export const createKafkaEndpoint: EndpointFactory<KafkaEndpointConfig> = (config
   const checkCursor = (cursor: Positions) => {
     if (![...cursor.keys()].some(ours)) throw errors.badRequest('INVALID_CURSOR', 'The cursor is not a Kafka cursor of this API.');
   };
+  const partitionsOf = partitionCounter(admin);
+  const resumeStart = (cursor: Positions, topics: readonly string[], since: number) => resumePositions(admin, partitionsOf, cursor, topics, replayBound, since);
 
   /**
    * Where a subscription without a cursor starts: per partition, the first record stamped at or
@@ -176,7 +181,7 @@ export const createKafkaEndpoint: EndpointFactory<KafkaEndpointConfig> = (config
       let start: Positions;
       try {
         topics = await resolveTopics();
-        start = cursor ? new Map([...cursor].filter(([topic]) => topics.includes(topic))) : await startPositions(topics, since);
+        start = cursor ? await resumeStart(cursor, topics, since) : await startPositions(topics, since);
       } catch (error) {
         if (error instanceof GatewayError) throw error;
         brokerFailed(error);
@@ -212,6 +217,12 @@ export const createKafkaEndpoint: EndpointFactory<KafkaEndpointConfig> = (config
 
     // `since` is taken now, when the client subscribes, not when the consumer gets to ask the broker.
     subscribe: (options) => subscription({ ...options, signal: AbortSignal.any([options.signal, stopping.signal]) }, Date.now()),
+
+    async checkCursor(cursor) {
+      const positions = decodeCursor(cursor);
+      checkCursor(positions);
+      if (consumerConfig && health.healthy) await checkCursorPartitions(partitionsOf, positions, [...positions.keys()].filter(ours));
+    },
 
     async publish(message: PublishMessage) {
       if (!producerConfig) throw new GatewayError('ENDPOINT_NOT_PUBLISHING', 405, 'This API does not publish to Kafka.', 1008);
