@@ -13,6 +13,13 @@ export class Delivery {
 
   constructor(readonly message: Message) {}
 
+  /** Bytes of the Buffer encodings built so far (frames, events); what this delivery pins besides its content. */
+  encodedBytes(): number {
+    let bytes = Buffer.isBuffer(this.#memoValue) ? this.#memoValue.length : 0;
+    if (this.#more) for (const value of this.#more.values()) if (Buffer.isBuffer(value)) bytes += value.length;
+    return bytes;
+  }
+
   encoded<T>(key: string, encode: (message: Message) => T): T {
     if (this.#memoKey === key) return this.#memoValue as T;
     if (this.#memoKey === undefined) {

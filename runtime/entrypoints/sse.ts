@@ -129,6 +129,8 @@ function piped(
         return false;
       },
       end: resolve,
+      // Written but not flushed (the response's own buffer and its socket's): counts toward fanout.maxQueuedBytes.
+      buffered: () => Math.max(res.writableLength, res.socket?.writableLength ?? 0),
     });
   });
 }
