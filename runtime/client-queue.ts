@@ -26,6 +26,11 @@ export function heldBytes(delivery: Delivery): number {
   return delivery.message.content.length + delivery.encodedBytes();
 }
 
+/** Bytes held by every client queue of one fanout, a delivery held by several counted once (metrics). */
+export interface QueuedBytes {
+  bytes: number;
+}
+
 /**
  * The push side of a client queue, for entrypoints that write synchronously: the fast path, with
  * no promise per message per client. `write` takes one delivery and returns false when the
@@ -74,6 +79,8 @@ export class ClientQueue implements AsyncIterableIterator<Delivery> {
     private readonly onFailure?: (reason: unknown) => void,
     /** Counts what this client gets (delivered when handed to its consumer), loses and fails with. */
     readonly tally: Tally = noTrafficMeter,
+    /** The fanout's shared total, where each delivery counts once however many queues hold it. */
+    private readonly ledger: QueuedBytes = { bytes: 0 },
   ) {}
 
   get size(): number {
@@ -89,12 +96,14 @@ export class ClientQueue implements AsyncIterableIterator<Delivery> {
   #shift(): Delivery {
     const value = this.#items[this.#head]!;
     this.#bytes -= this.#weights[this.#head]!;
+    this.ledger.bytes -= value.release();
     this.#items[this.#head] = undefined as unknown as Delivery;
     this.#weights[this.#head++] = 0;
     return value;
   }
 
   #clear(): void {
+    for (let i = this.#head; i < this.#items.length; i++) this.ledger.bytes -= this.#items[i]!.release();
     this.#items = [];
     this.#weights = [];
     this.#head = 0;
@@ -141,6 +150,7 @@ export class ClientQueue implements AsyncIterableIterator<Delivery> {
     this.#items.push(delivery);
     this.#weights.push(weight);
     this.#bytes += weight;
+    this.ledger.bytes += delivery.hold(weight);
     if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
       this.#items = this.#items.slice(this.#head);
       this.#weights = this.#weights.slice(this.#head);

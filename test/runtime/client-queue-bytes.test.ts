@@ -4,7 +4,7 @@
  * policy applies at whichever bound comes first.
  */
 import { describe, expect, it } from 'vitest';
-import { ClientQueue, heldBytes, type DeliverySink, type FanoutSettings } from '../../runtime/client-queue.ts';
+import { ClientQueue, heldBytes, type DeliverySink, type FanoutSettings, type QueuedBytes } from '../../runtime/client-queue.ts';
 import { Delivery } from '../../runtime/delivery.ts';
 import { message } from '../../runtime/message.ts';
 
@@ -87,5 +87,30 @@ describe('client queue byte bound', () => {
     queue.resume(); // writes one, full again
     expect(queue.bytes).toBe(20 * KiB);
     expect(sink.written.map((d) => d.message.id)).toEqual(['0', '1']);
+  });
+
+  it('counts a delivery queued for several clients once in the shared total (sluice_fanout_queued_bytes), each queue once for its bound', async () => {
+    const ledger: QueuedBytes = { bytes: 0 };
+    const settings: FanoutSettings = { queueSize: 1000, slowConsumerPolicy: 'disconnect', maxQueuedBytes: 64 * KiB };
+    const failures: unknown[] = [];
+    const a = new ClientQueue(settings, () => undefined, 'x', undefined, undefined, ledger);
+    const b = new ClientQueue(settings, () => undefined, 'x', (reason) => failures.push(reason), undefined, ledger);
+    const shared = [delivery(0, 20 * KiB), delivery(1, 20 * KiB)];
+    for (const d of shared) {
+      a.push(d);
+      b.push(d);
+    }
+    expect(ledger.bytes).toBe(40 * KiB);
+    expect([a.bytes, b.bytes]).toEqual([40 * KiB, 40 * KiB]);
+    await a.next(); // b still pins message 0
+    expect(ledger.bytes).toBe(40 * KiB);
+    await b.next();
+    expect(ledger.bytes).toBe(20 * KiB);
+    b.push(delivery(2, 30 * KiB));
+    b.push(delivery(3, 30 * KiB)); // b: 20 + 30 + 30 > 64 KiB: cut, its queue released
+    expect(failures).toHaveLength(1);
+    expect(ledger.bytes).toBe(20 * KiB); // message 1, still queued for a
+    await a.return();
+    expect(ledger.bytes).toBe(0);
   });
 });
