@@ -280,6 +280,9 @@ export const createSseEntrypoint: EntrypointFactory<SseEntrypoint> = (config) =>
         if (retryAfter > 0) res.write(`retry: ${Math.round(retryAfter * 1000 * (1 + Math.random()))}\n\n`);
         if (gatewayError && gatewayError.code !== 'CLIENT_GONE') res.write(errorEvent(gatewayError));
         res.end();
+        // A slow consumer that still does not read is cut after a grace period: what it was not
+        // sent stays in memory until then (as a WebSocket that never answers the close handshake).
+        if (gatewayError?.code === 'SLOW_CONSUMER') setTimeout(() => res.writableFinished || res.destroy(), 2000).unref();
       }
     },
   };

@@ -1,13 +1,15 @@
 /**
  * Memory stays bounded per client in bytes (fanout.maxQueuedBytes, default 1 MiB): `sluice serve`
  * as a child process on a real Kafka topic, two WebSocket clients that never read (their sockets
- * paused after the handshake) and one healthy client, 100 records of 512 KiB. The gateway's RSS
- * (VmRSS of the process) grows by less than 64 MiB while they are connected, both slow clients are
- * cut with 1013, RSS comes back down once they are gone, and the healthy client gets every record
+ * paused after the handshake), one SSE client that never reads either, and one healthy WebSocket
+ * client, 100 records of 512 KiB. The gateway's RSS
+ * (VmRSS of the process) grows by less than 64 MiB while they are connected, the slow clients are
+ * cut (WebSocket 1013, SSE SLOW_CONSUMER), RSS comes back down once they are gone, and the healthy client gets every record
  * in order.
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
 import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
@@ -39,6 +41,18 @@ function record(seq: number): Buffer {
 
 const wsUrl = () => `${gateway.url.replace(/^http/, 'ws')}/memory/`;
 
+/** An SSE client that stops reading once the response headers came: resolves with its status. */
+function stalledEventStream(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(`${gateway.url}/memory/`, { headers: { Accept: 'text/event-stream' } }, (res) => {
+      res.socket.pause();
+      res.pause();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+  });
+}
+
 beforeAll(async () => {
   const bootstrap = await kafkaBootstrap();
   const kafka = new Kafka({ clientId: 'hardening-memory', brokers: [bootstrap], logLevel: logLevel.NOTHING });
@@ -50,7 +64,7 @@ beforeAll(async () => {
   await producer.connect();
   // The default fanout.maxQueuedBytes (1 MiB) applies: the API does not set it.
   gateway = await serve(makeBundle({
-    memory: { definition: { contextPaths: ['/memory/'], entrypoints: [{ type: 'websocket' }], endpoints: [{ type: 'kafka', bootstrapServers: [bootstrap], consumer: { topics: [topic] } }] } },
+    memory: { definition: { contextPaths: ['/memory/'], entrypoints: [{ type: 'websocket' }, { type: 'sse' }], endpoints: [{ type: 'kafka', bootstrapServers: [bootstrap], consumer: { topics: [topic] } }] } },
   }), [], {
     LOG_LEVEL: 'info',
     // glibc keeps freed 512 KiB chunks in its heap once its dynamic mmap threshold rose: a fixed
@@ -80,6 +94,7 @@ describe('memory per client is bounded in bytes', () => {
     const slow: Client[] = [connect(wsUrl()), connect(wsUrl())];
     await within(Promise.all(slow.map((c) => c.opened)), 5000, 'the slow clients to open');
     for (const client of slow) (client.ws as unknown as { _socket: Socket })._socket.pause();
+    expect(await stalledEventStream()).toBe(200);
     const baseline = rss();
     let peak = baseline;
     const sampler = setInterval(() => (peak = Math.max(peak, rss())), 25);
@@ -89,8 +104,13 @@ describe('memory per client is bounded in bytes', () => {
       await waitFor(() => healthy.messages.length >= warmUps + RECORDS, 60_000, `the healthy client to get ${RECORDS} records`);
       // Both slow clients were cut by the slow-consumer policy: their connections' log lines say 1013.
       const cut = () => gateway.lines.filter((l) => l.entrypoint === 'websocket' && l.closeCode === 1013);
-      await waitFor(() => cut().length === 2, 20_000, 'both slow clients to be cut with 1013');
-      expect(gateway.lines.filter((l) => l.msg === 'slow consumer disconnected').length).toBe(2);
+      await waitFor(() => cut().length === 2, 20_000, 'both slow WebSocket clients to be cut with 1013');
+      // The SSE client too (its stream ended: the connection's log line is written).
+      const slowCuts = () => gateway.lines.filter((l) => l.msg === 'slow consumer disconnected');
+      await waitFor(() => slowCuts().length === 3 && gateway.lines.some((l) => l.entrypoint === 'sse' && l.status === 200), 20_000, 'the slow SSE client to be cut');
+    } catch (error) {
+      const notable = gateway.lines.filter((l) => (l.level ?? 0) >= 40 || l.entrypoint !== undefined);
+      throw new Error(`${(error as Error).message}; healthy got ${healthy.messages.length - warmUps}; gateway said:\n${notable.map((l) => JSON.stringify(l)).join('\n')}`);
     } finally {
       clearInterval(sampler);
     }
