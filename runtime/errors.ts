@@ -60,6 +60,9 @@ export const errors = {
   /** The client did not keep up with the messages of a shared subscription (WebSocket 1013). */
   slowConsumer: (queueSize: number) =>
     new GatewayError('SLOW_CONSUMER', 503, `The client fell ${queueSize} messages behind and was disconnected.`, 1013),
+  /** The same, at the byte bound (fanout.maxQueuedBytes) before the message count bound. */
+  slowConsumerBytes: (maxQueuedBytes: number) =>
+    new GatewayError('SLOW_CONSUMER', 503, `The client fell ${maxQueuedBytes} bytes behind and was disconnected.`, 1013),
 } as const;
 
 /** The close code for why a stream ended: a GatewayError's closeCode, else 1011. */

@@ -94,6 +94,7 @@ export class Exchange {
     const fanoutSettings: FanoutSettings = {
       queueSize: definition.fanout?.queueSize ?? 1000,
       slowConsumerPolicy: definition.fanout?.slowConsumerPolicy ?? 'disconnect',
+      maxQueuedBytes: definition.fanout?.maxQueuedBytes ?? 1024 * 1024,
     };
     this.#fanoutSettings = fanoutSettings;
     this.fanout = this.subscribeEndpoint?.shared

@@ -10,7 +10,7 @@ import type { Endpoint } from './endpoints/endpoint.ts';
 import type { Flow } from './policies/flow.ts';
 import { Delivery } from './delivery.ts';
 import { asGatewayError } from './entrypoints/entrypoint.ts';
-import { ClientQueue, type FanoutSettings } from './client-queue.ts';
+import { ClientQueue, type FanoutSettings, type QueuedBytes } from './client-queue.ts';
 import { emit, type Tally } from './telemetry.ts';
 import { log } from './log.ts';
 
@@ -18,6 +18,7 @@ export { ClientQueue, pipeable, type DeliverySink, type FanoutSettings } from '.
 
 export class Fanout {
   readonly #clients = new Set<ClientQueue>();
+  readonly #queued: QueuedBytes = { bytes: 0 };
   #upstream: AbortController | undefined;
   /** How many upstream subscriptions were ever opened (observability, tests). */
   upstreamSubscriptions = 0;
@@ -35,7 +36,7 @@ export class Fanout {
    * while its consumer is not waiting on the queue. `tally` counts the client's traffic (metrics).
    */
   attach(signal: AbortSignal, onFailure?: (reason: unknown) => void, tally?: Tally): ClientQueue {
-    const queue = new ClientQueue(this.settings, (q) => this.#detach(q), this.apiId, onFailure, tally);
+    const queue = new ClientQueue(this.settings, (q) => this.#detach(q), this.apiId, onFailure, tally, this.#queued);
     if (signal.aborted) {
       queue.end();
       return queue;
@@ -52,6 +53,15 @@ export class Fanout {
 
   get upstreamActive(): boolean {
     return this.#upstream !== undefined;
+  }
+
+  /**
+   * Bytes held in this fanout's client queues now, each delivery counted once however many queues
+   * hold it (its content and the encodings built when it was first queued). Bytes already written
+   * to sockets are not in it.
+   */
+  get queuedBytes(): number {
+    return this.#queued.bytes;
   }
 
   /** The largest queue any current client has had (bounded by queueSize). */

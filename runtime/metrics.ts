@@ -7,7 +7,8 @@
  *   sluice_message_bytes_total (direction="publish" client -> broker, "subscribe" broker -> client;
  *   bytes are message content), sluice_errors_total{code}, sluice_auth_failures_total (401),
  *   sluice_rate_limited_total (429), sluice_messages_dropped_total{reason="policy"|"slow-consumer"}.
- * Per API: sluice_policy_outcomes_total{direction,step,policy,outcome}.
+ * Per API: sluice_policy_outcomes_total{direction,step,policy,outcome}; sluice_fanout_queued_bytes
+ *   (bytes held in the fanout's client queues, a message queued for several clients counted once).
  * Per endpoint: sluice_endpoint_up (0/1, read at scrape time), sluice_endpoint_reconnects_total
  *   (unhealthy -> healthy after having been healthy), sluice_kafka_consumer_lag{topic,partition}
  *   (kafkajs END_BATCH_PROCESS offsetLag of the shared consumer plus what it buffered; gone when it stops).
@@ -39,6 +40,7 @@ const family = {
   rateLimited: new CellFamily(registry, 'counter', 'sluice_rate_limited_total', 'Connections and published messages refused with 429 (rate limit or quota).', API_EP),
   dropped: new CellFamily(registry, 'counter', 'sluice_messages_dropped_total', 'Messages a client did not get: filtered by a policy, or lost to the slow-consumer policy.', [...API_EP, 'reason'] as const),
   policy: new CellFamily(registry, 'counter', 'sluice_policy_outcomes_total', 'Policy steps that did not pass a message on unchanged (dropped, refused, not-json, condition-error).', ['api', 'direction', 'step', 'policy', 'outcome'] as const),
+  queued: new CellFamily(registry, 'gauge', 'sluice_fanout_queued_bytes', 'Bytes held in the client queues of an API\'s shared subscription; a message queued for several clients counts once.', ['api'] as const),
   endpointUp: new CellFamily(registry, 'gauge', 'sluice_endpoint_up', 'Endpoint health: 1 healthy, 0 not (index: position in the API\'s endpoints).', ['api', 'endpoint', 'index'] as const),
   reconnects: new CellFamily(registry, 'counter', 'sluice_endpoint_reconnects_total', 'Endpoints that became healthy again after having been healthy before.', ['api', 'endpoint', 'index'] as const),
   lag: new CellFamily(registry, 'gauge', 'sluice_kafka_consumer_lag', 'Records behind the partition end after the last batch of the shared Kafka consumer.', ['api', 'topic', 'partition'] as const),
@@ -145,11 +147,13 @@ function sampleEndpoints(routers: RouterSwitch): void {
 async function renderMetrics(view: AdminView): Promise<string> {
   sampleEndpoints(view.routers);
   family.endpointUp.clear();
+  family.queued.clear();
   family.bundle.clear();
   const router = view.routers.current;
   if (router) {
     for (const [apiId, exchange] of router.exchanges) {
       exchange.health().endpoints.forEach((endpoint, i) => (family.endpointUp.cell(apiId, endpoint.type, String(i)).value = endpoint.healthy ? 1 : 0));
+      if (exchange.fanout) family.queued.cell(apiId).value = exchange.fanout.queuedBytes;
     }
     const tag = view.release?.(router.bundleId)?.tag ?? router.bundle.source.tag;
     family.bundle.cell(router.bundleId, typeof tag === 'string' ? tag : '').value = 1;

@@ -172,6 +172,10 @@ export interface Api {
      */
     queueSize?: number;
     /**
+     * Bytes held per client before the slow-consumer policy applies (whichever of queueSize and this comes first): the messages queued for it plus what was written to its socket but not yet flushed. Also bounds the items of one HTTP GET poll (it answers with what it has once they reach this many content bytes).
+     */
+    maxQueuedBytes?: number;
+    /**
      * disconnect: close the slow client (WebSocket 1013) and log; drop-oldest: drop its oldest queued messages and count them.
      */
     slowConsumerPolicy?: 'disconnect' | 'drop-oldest';

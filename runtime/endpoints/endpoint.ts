@@ -84,6 +84,11 @@ export interface GroupConsumeOptions {
   readonly commit: 'after' | 'before';
   /** Topic that `GroupDelivery.deadLetter` publishes to; absent: deadLetter rejects. */
   readonly deadLetterTopic?: string;
+  /**
+   * Bytes of fetched messages the consumer may hold awaiting delivery (Kafka: a fetch returns at
+   * most this much, or one record batch when a single one is larger); absent: the client default.
+   */
+  readonly maxBytes?: number;
   /** Stop: no new message is handed over; deliveries in flight settle, then the consumer leaves the group. */
   readonly signal: AbortSignal;
   deliver(message: Message, delivery: GroupDelivery): Promise<boolean>;

@@ -16,7 +16,9 @@
  *   restart before the first delivery does not skip what was produced meanwhile;
  * - the broker down or the consumer crashed: it reconnects with backoff (250 ms doubling to 5 s)
  *   until the signal aborts, reporting `onStatus({connected: false})` meanwhile;
- * - dead letters go through one producer owned by the call, disconnected when it ends.
+ * - dead letters go through one producer owned by the call, disconnected when it ends;
+ * - a fetch returns at most `maxBytes` (or one record batch when a single one is larger), so the
+ *   messages held awaiting delivery are bounded in bytes.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
@@ -92,6 +94,8 @@ interface RunOptions extends GroupConsumeOptions {
 async function runConsumer(kafka: Kafka, options: RunOptions): Promise<unknown> {
   const consumer: Consumer = kafka.consumer({
     groupId: options.group,
+    // What the consumer holds awaiting delivery is bounded in bytes (fanout.maxQueuedBytes).
+    ...(options.maxBytes !== undefined ? { maxBytes: options.maxBytes, maxBytesPerPartition: options.maxBytes } : {}),
     sessionTimeout: 10_000,
     rebalanceTimeout: 30_000,
     heartbeatInterval: 1_000,

@@ -130,6 +130,8 @@ function piped(
         return false;
       },
       end: resolve,
+      // Written but not flushed (the response's own buffer and its socket's): counts toward fanout.maxQueuedBytes.
+      buffered: () => Math.max(res.writableLength, res.socket?.writableLength ?? 0),
     });
   });
 }
@@ -281,6 +283,9 @@ export const createSseEntrypoint: EntrypointFactory<SseEntrypoint> = (config) =>
         if (retryAfter > 0) res.write(`retry: ${Math.round(retryAfter * 1000 * (1 + Math.random()))}\n\n`);
         if (gatewayError && gatewayError.code !== 'CLIENT_GONE') res.write(errorEvent(gatewayError));
         res.end();
+        // A slow consumer that still does not read is cut after a grace period: what it was not
+        // sent stays in memory until then (as a WebSocket that never answers the close handshake).
+        if (gatewayError?.code === 'SLOW_CONSUMER') setTimeout(() => res.writableFinished || res.destroy(), 2000).unref();
       }
     },
   };

@@ -9,7 +9,8 @@
  * or slow consumer. Server pings every pingIntervalMs; a client that misses two is terminated.
  * Backpressure: while the socket's send buffer is over HIGH_WATER the loop waits for it to
  * drain, so a client that stops reading fills its bounded fanout queue and meets the
- * slow-consumer policy.
+ * slow-consumer policy (fanout.queueSize messages or fanout.maxQueuedBytes bytes, the socket's
+ * unflushed bytes included).
  */
 import { isUtf8 } from 'node:buffer';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
@@ -209,6 +210,8 @@ export const createWebsocketEntrypoint: EntrypointFactory<WebsocketEntrypoint> =
                   if (error !== undefined) connection.abort(asGatewayError(error));
                   else if (!connection.signal.aborted) close(1000, 'The stream ended.');
                 },
+                // Written but not flushed: counts toward fanout.maxQueuedBytes with the queue.
+                buffered: () => socket.writableLength,
               });
               return;
             }
