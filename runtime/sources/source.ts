@@ -6,7 +6,9 @@
  */
 import { basename } from 'node:path';
 import { watch } from 'chokidar';
+import { readBounded } from '../../compiler/store-io.ts';
 import { log } from '../log.ts';
+import { MAX_SIGNATURE_BYTES, SIGNATURE_SUFFIX } from '../trust.ts';
 
 export interface BundleSource {
   /** For logs and /status, e.g. `file /srv/bundle.json`, `dir /srv/bundles`, `store https://…`. */
@@ -28,6 +30,11 @@ export function parseBundleText(text: string, file: string, notJson: string): un
     log.error({ file, err: (error as Error).message }, notJson);
     return undefined;
   }
+}
+
+/** For file-backed sources: the text of `file`'s detached signature (`file.sig`), undefined when there is none. */
+export async function readSignature(file: string): Promise<string | undefined> {
+  return readBounded(`${file}${SIGNATURE_SUFFIX}`, MAX_SIGNATURE_BYTES, 'store-bundle-corrupt');
 }
 
 /**
