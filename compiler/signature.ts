@@ -52,6 +52,8 @@ export function publicKeyText(publicKey: KeyObject): string {
  */
 export function parsePublicKey(text: string, where: string): TrustedKey {
   const trimmed = text.trim();
+  // createPublicKey would derive the public key from a private one: a runtime must never hold it.
+  if (trimmed.includes('PRIVATE KEY')) throw new Error(`${where} is a private key; give the public key (FILE.pub, or what \`sluice keygen --signing\` printed)`);
   let key: KeyObject;
   try {
     key = COMPACT_PUBLIC_KEY.test(trimmed)
