@@ -45,9 +45,10 @@ export function parseTrustKeys(spec: string): BundleTrust {
  * Logs a bundle a source refused before handing it over (a SignatureError, or BUNDLE_INVALID) and
  * counts it as a failed swap. Sources call it once per refused bundle and reason, not per poll.
  */
-export function reportRefused(error: unknown, fields: Record<string, unknown>): void {
+export function reportRefused(error: unknown, fields: Record<string, unknown>, refused?: (message: string) => void): void {
   const code = error instanceof SignatureError ? error.code : 'BUNDLE_INVALID';
   const message = (error as Error)?.message ?? String(error);
   log.error({ code, err: message, ...fields }, code === 'BUNDLE_INVALID' ? 'bundle refused: it is not a valid bundle; the last good bundle keeps serving' : 'bundle refused: its signature is not trusted; the last good bundle keeps serving');
   emit({ kind: 'deploy-failed', reason: message, code });
+  refused?.(message);
 }

@@ -47,7 +47,7 @@ export function dirSource(path: string, options: { trust?: BundleTrust } = {}): 
   const trust = options.trust;
   return {
     description: `dir ${dir}`,
-    async watch(onBundle, signal) {
+    async watch(onBundle, signal, refused) {
       /** Versions found invalid (path -> stamp), so each is checked and reported once. */
       const invalid = new Map<string, string>();
       let handed: { path: string; stamp: string } | undefined;
@@ -62,7 +62,7 @@ export function dirSource(path: string, options: { trust?: BundleTrust } = {}): 
         } catch (error) {
           if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined; // removed meanwhile
           invalid.set(candidate.path, candidate.stamp);
-          reportRefused(error, { dir, file: candidate.path, serving: handed?.path ?? null });
+          reportRefused(error, { dir, file: candidate.path, serving: handed?.path ?? null }, refused);
           return undefined;
         }
       };

@@ -16,8 +16,8 @@ export function fileSource(path: string, options: { trust?: BundleTrust } = {}):
   const names = new Set([basename(file), `${basename(file)}${SIGNATURE_SUFFIX}`]);
   return {
     description: `file ${file}`,
-    async watch(onBundle, signal) {
-      let refused: string | undefined;
+    async watch(onBundle, signal, refused) {
+      let lastRefused: string | undefined;
       const load = async () => {
         let bytes: Buffer;
         let signature: string | undefined;
@@ -33,11 +33,11 @@ export function fileSource(path: string, options: { trust?: BundleTrust } = {}):
             trust.verify(bytes, signature, file);
           } catch (error) {
             const key = `${(error as Error).message}\u0000${bytes.length}\u0000${signature}`;
-            if (key !== refused) reportRefused(error, { file });
-            refused = key;
+            if (key !== lastRefused) reportRefused(error, { file }, refused);
+            lastRefused = key;
             return;
           }
-          refused = undefined;
+          lastRefused = undefined;
         }
         const parsed = parseBundleText(bytes.toString('utf8'), file, 'bundle file is not JSON; the last good bundle keeps serving');
         if (parsed !== undefined) await onBundle(parsed, file);

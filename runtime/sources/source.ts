@@ -13,8 +13,12 @@ import { MAX_SIGNATURE_BYTES, SIGNATURE_SUFFIX } from '../trust.ts';
 export interface BundleSource {
   /** For logs and /status, e.g. `file /srv/bundle.json`, `dir /srv/bundles`, `store https://…`. */
   readonly description: string;
-  /** Resolves once the first candidate was reported (or the source gave up on it); keeps watching until `signal` aborts. */
-  watch(onBundle: (candidate: unknown, origin: string) => Promise<void>, signal: AbortSignal): Promise<void>;
+  /**
+   * Resolves once the first candidate was reported (or the source gave up on it); keeps watching
+   * until `signal` aborts. `refused` hears why a source refused a bundle before handing it over
+   * (signature, not a valid bundle), for /status's lastError.
+   */
+  watch(onBundle: (candidate: unknown, origin: string) => Promise<void>, signal: AbortSignal, refused?: (message: string) => void): Promise<void>;
   /** Store sources: the release (tag, commit, deployment) a bundle it handed over belongs to, for /status. */
   release?(bundleId: string): Record<string, unknown> | undefined;
 }

@@ -63,7 +63,7 @@ export function storeSource(location: string, options: StoreSourceOptions = {}):
   let refusedWhy: string | undefined;
   let unreachable = false;
 
-  const check = async (onBundle: (candidate: unknown, origin: string) => Promise<void>, signal: AbortSignal, force: boolean) => {
+  const check = async (onBundle: (candidate: unknown, origin: string) => Promise<void>, signal: AbortSignal, force: boolean, onRefused?: (message: string) => void) => {
     let pointer: CurrentPointer | undefined;
     try {
       pointer = await reader.pointer(signal, force || refused !== undefined || unreachable);
@@ -96,7 +96,7 @@ export function storeSource(location: string, options: StoreSourceOptions = {}):
       refusedWhy = why;
       const fields = { store: where, tag: pointer.tag, deployment: pointer.deployment, bundleId: pointer.id, serving: handed ?? null };
       if (error instanceof SignatureError) {
-        if (!again) reportRefused(error, fields);
+        if (!again) reportRefused(error, fields, onRefused);
         else log.debug({ ...fields, code: error.code }, 'still refusing the release bundle');
         return;
       }
@@ -114,10 +114,10 @@ export function storeSource(location: string, options: StoreSourceOptions = {}):
   return {
     description: `store ${where}`,
     release: (bundleId) => releases.get(bundleId),
-    async watch(onBundle, signal) {
+    async watch(onBundle, signal, onRefused) {
       let queue = Promise.resolve();
       const enqueue = (force: boolean) => {
-        queue = queue.then(() => (signal.aborted ? undefined : check(onBundle, signal, force)));
+        queue = queue.then(() => (signal.aborted ? undefined : check(onBundle, signal, force, onRefused)));
         return queue;
       };
       await enqueue(true);
