@@ -13,6 +13,7 @@ import { bundleId, canonicalJson, writeBundle } from '../../compiler/bundle.ts';
 import { signatureText } from '../../compiler/signature.ts';
 import type { Gateway } from '../../runtime/gateway.ts';
 import { dirSource } from '../../runtime/sources/dir.ts';
+import { fileSource } from '../../runtime/sources/file.ts';
 import { parseTrustKeys } from '../../runtime/trust.ts';
 import { gatewayWith, waitFor } from '../runtime/harness.ts';
 import { sluice } from '../gitops/cli.ts';
@@ -76,6 +77,24 @@ describe('--bundles DIR falls back to the newest valid bundle', () => {
 
     await writeBundle(dir, v(5), { sign });
     await waitFor(() => served() === v(5).id, 5000, 'the newest signed bundle (v5)');
+  });
+});
+
+describe('--bundle FILE with --trust-key', () => {
+  it('serves the signed file, refuses it once edited (the last good keeps serving, /status says why), takes it re-signed', async () => {
+    const dir = path.join(tmp, 'single');
+    const trust = parseTrustKeys(publicKey.export({ type: 'spki', format: 'der' }).toString('base64'));
+    const file = await writeBundle(dir, v(1), { sign });
+    gateway = await gatewayWith(undefined, { source: fileSource(file, { trust }) });
+    expect(served()).toBe(v(1).id);
+    const edited = v(2);
+    writeFileSync(file, `${canonicalJson(edited)}\n`); // new bytes, old signature
+    await waitFor(() => gateway!.routers.lastError !== undefined, 5000, 'the edited file to be refused');
+    expect(served()).toBe(v(1).id);
+    const status = await (await fetch(`${gateway.adminUrl}/status`)).json();
+    expect(status.lastError.message).toMatch(/does not match its bytes/);
+    writeFileSync(`${file}.sig`, sign(Buffer.from(`${canonicalJson(edited)}\n`)));
+    await waitFor(() => served() === edited.id, 5000, 'the re-signed file to be served');
   });
 });
 
