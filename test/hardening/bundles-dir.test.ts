@@ -8,7 +8,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { bundleId, canonicalJson, writeBundle } from '../../compiler/bundle.ts';
 import { signatureText } from '../../compiler/signature.ts';
 import type { Gateway } from '../../runtime/gateway.ts';
@@ -18,6 +18,9 @@ import { parseTrustKeys } from '../../runtime/trust.ts';
 import { gatewayWith, waitFor } from '../runtime/harness.ts';
 import { sluice } from '../gitops/cli.ts';
 import { apiFolder, compileFiles, mockApi, TestRepo } from '../gitops/repo.ts';
+
+// Real child processes (tsx start-up: seconds each on a loaded machine).
+vi.setConfig({ testTimeout: 90_000 });
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'sluice-bundles-dir-'));
 let gateway: Gateway | undefined;

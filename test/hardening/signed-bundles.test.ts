@@ -10,7 +10,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { bundleId, canonicalJson } from '../../compiler/bundle.ts';
 import { writeAtomic } from '../../compiler/store.ts';
 import { scrape } from '../observability/prometheus.ts';
@@ -22,6 +22,9 @@ let repo: TestRepo;
 let storeDir: string;
 let server: http.Server;
 let base: string;
+// Real child processes (tsx start-up: seconds each on a loaded machine).
+vi.setConfig({ testTimeout: 90_000 });
+
 const running: Served[] = [];
 const keys: Record<'a' | 'b' | 'c', { file: string; pub: string }> = {} as never;
 
