@@ -73,7 +73,11 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
 
   if (options.source) {
     try {
-      await options.source.watch(async (candidate, origin) => void (await routers.deploy(candidate, origin)), watching.signal);
+      await options.source.watch(
+        async (candidate, origin) => void (await routers.deploy(candidate, origin)),
+        watching.signal,
+        (message) => (routers.lastError = { at: new Date().toISOString(), message }),
+      );
     } catch (error) {
       log.error({ err: (error as Error).message, source: view.source }, 'bundle source failed');
     }

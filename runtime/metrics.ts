@@ -13,7 +13,8 @@
  *   (unhealthy -> healthy after having been healthy), sluice_kafka_consumer_lag{topic,partition}
  *   (kafkajs END_BATCH_PROCESS offsetLag of the shared consumer plus what it buffered; gone when it stops).
  * Per deploy: sluice_bundle_info{bundle_id,tag} 1, sluice_swap_duration_seconds (histogram),
- *   sluice_swaps_total{result="deployed"|"failed"}. Plus prom-client's default process metrics.
+ *   sluice_swaps_total{result="deployed"|"failed",reason} (reason of a failure: BUNDLE_INVALID, or a
+ *   source's refusal under --trust-key: BUNDLE_UNSIGNED, BUNDLE_SIGNATURE_INVALID; "" when deployed). Plus prom-client's default process metrics.
  *
  * The message path only bumps pre-bound cells (see metrics/cells.ts): a connection gets its
  * meter once, when it opens. Metrics are per process: several gateways in one process share them.
@@ -45,7 +46,7 @@ const family = {
   reconnects: new CellFamily(registry, 'counter', 'sluice_endpoint_reconnects_total', 'Endpoints that became healthy again after having been healthy before.', ['api', 'endpoint', 'index'] as const),
   lag: new CellFamily(registry, 'gauge', 'sluice_kafka_consumer_lag', 'Records behind the partition end after the last batch of the shared Kafka consumer.', ['api', 'topic', 'partition'] as const),
   bundle: new CellFamily(registry, 'gauge', 'sluice_bundle_info', 'The bundle served (value 1).', ['bundle_id', 'tag'] as const),
-  swaps: new CellFamily(registry, 'counter', 'sluice_swaps_total', 'Bundle deploys: result="deployed" (current flipped) or "failed" (the last good keeps serving).', ['result'] as const),
+  swaps: new CellFamily(registry, 'counter', 'sluice_swaps_total', 'Bundle deploys: result="deployed" (current flipped) or "failed" (the last good keeps serving; reason: BUNDLE_INVALID, BUNDLE_UNSIGNED, BUNDLE_SIGNATURE_INVALID).', ['result', 'reason'] as const),
 };
 const swapDuration = new Histogram({
   name: 'sluice_swap_duration_seconds',
@@ -175,10 +176,10 @@ function installMetrics(): void {
   }));
   onTelemetry((event) => {
     if (event.kind === 'deploy') {
-      family.swaps.cell('deployed').value++;
+      family.swaps.cell('deployed', '').value++;
       if (event.durationMs !== undefined) swapDuration.observe(event.durationMs / 1000);
     } else if (event.kind === 'deploy-failed') {
-      family.swaps.cell('failed').value++;
+      family.swaps.cell('failed', event.code ?? 'BUNDLE_INVALID').value++;
     } else if (event.kind === 'consumer-lag') {
       if (event.lag === undefined) family.lag.remove(event.api, event.topic, String(event.partition));
       else family.lag.cell(event.api, event.topic, String(event.partition)).value = event.lag;
