@@ -21,7 +21,7 @@ import type { Connection } from './connections.ts';
 import type { Caller, RequestView } from './plans/plan.ts';
 import type { Entrypoint } from './entrypoints/entrypoint.ts';
 import { errors, GatewayError } from './errors.ts';
-import { writeError, writeHandshakeError, asGatewayError } from './entrypoints/entrypoint.ts';
+import { writeError, writeHandshakeError, asGatewayError, closeIfBodyUnread } from './entrypoints/entrypoint.ts';
 import { log, safePath, type Logger } from './log.ts';
 import { emit, trafficMeterFor } from './telemetry.ts';
 
@@ -269,10 +269,12 @@ export class GatewayServer {
     try {
       const admitted = await this.#admit(req, false, visit);
       if ('preflight' in admitted) {
+        closeIfBodyUnread(req, res);
         res.writeHead(204, { ...admitted.preflight, 'Content-Length': '0' }).end();
         return;
       }
       for (const [name, value] of Object.entries(visit.headers)) res.setHeader(name, value);
+      if (!admitted.entrypoint.readsBody) closeIfBodyUnread(req, res);
       const connection = this.#open(visit, admitted, (abort) => {
         res.on('close', abort);
         if (res.destroyed || req.destroyed) abort();

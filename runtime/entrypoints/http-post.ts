@@ -97,24 +97,14 @@ export const createHttpPostEntrypoint: EntrypointFactory<HttpPostEntrypoint> = (
   return {
     type: 'http-post',
     specificity: SPECIFICITY.method,
+    readsBody: true,
     accepts: (req, upgrade) => !upgrade && req.method === 'POST',
     async handle({ exchange, caller, req, res, connection }) {
       const declared = req.headers['content-length'];
-      if (declared !== undefined && Number(declared) > maxBodyBytes) {
-        res.setHeader('Connection', 'close');
-        throw errors.payloadTooLarge(maxBodyBytes);
-      }
-      if (exchange.publishEndpoint && !exchange.publishEndpoint.health().healthy) {
-        res.setHeader('Connection', 'close');
-        throw unavailable();
-      }
-      let content: Buffer;
-      try {
-        content = await readBody(req, maxBodyBytes);
-      } catch (error) {
-        res.setHeader('Connection', 'close');
-        throw error;
-      }
+      // Refused before the body is read whole: the error answer closes the connection (writeError).
+      if (declared !== undefined && Number(declared) > maxBodyBytes) throw errors.payloadTooLarge(maxBodyBytes);
+      if (exchange.publishEndpoint && !exchange.publishEndpoint.health().healthy) throw unavailable();
+      const content = await readBody(req, maxBodyBytes);
       try {
         // The request was already counted against the rate limit when it was admitted: count it once.
         await exchange.publish(caller, { content, headers: messageHeaders(req), metadata: {} }, { admitted: true });
