@@ -24,6 +24,7 @@ import { errors, GatewayError } from './errors.ts';
 import { writeError, writeHandshakeError, asGatewayError, closeIfBodyUnread } from './entrypoints/entrypoint.ts';
 import { log, safePath, type Logger } from './log.ts';
 import { emit, trafficMeterFor } from './telemetry.ts';
+import { clientAddress, type TrustedProxies } from './client-address.ts';
 
 export interface ServerOptions {
   readonly host: string;
@@ -32,6 +33,8 @@ export interface ServerOptions {
   readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
   /** How long a client may take to send its request headers before a 408 (default 60000 ms). */
   readonly headersTimeoutMs?: number;
+  /** Peers whose Forwarded / X-Forwarded-For name the client address (see client-address.ts). */
+  readonly trustedProxies?: TrustedProxies;
 }
 
 /** The status a request the HTTP parser refused is answered with (before any routing). */
@@ -44,8 +47,8 @@ function clientErrorStatus(code: string | undefined): string {
 /** Why a connection ended when the client went away first (logged as status 499). */
 const clientGone = errors.clientGone;
 
-function requestView(req: IncomingMessage, url: URL): RequestView {
-  return { headers: req.headers, query: url.searchParams, remoteAddress: req.socket.remoteAddress ?? '' };
+function requestView(req: IncomingMessage, url: URL, client: string): RequestView {
+  return { headers: req.headers, query: url.searchParams, remoteAddress: client };
 }
 
 /** Absolute-form targets (`GET http://host/path`, sent by clients configured for a proxy; RFC 9112 3.2.2). */
@@ -99,6 +102,8 @@ interface Admitted {
 interface Visit {
   readonly started: number;
   readonly requestId: string;
+  /** The client address (the peer, or what a trusted proxy forwarded): throttling, rate limits, log. */
+  readonly client: string;
   readonly log: Logger;
   readonly trace: Trace;
   /** Headers for the answer (CORS, rate limit), success or error. */
@@ -107,11 +112,12 @@ interface Visit {
   connection?: Connection;
 }
 
-function newVisit(req: IncomingMessage): Visit {
+function newVisit(req: IncomingMessage, trustedProxies: TrustedProxies | undefined): Visit {
   const requestId = requestIdOf(req);
   return {
     started: performance.now(),
     requestId,
+    client: clientAddress(req.socket.remoteAddress ?? '', req.headers, trustedProxies),
     log: log.child({ requestId }),
     trace: { api: null, entrypoint: null, plan: null, status: 0, messages: 0 },
     headers: {},
@@ -226,7 +232,7 @@ export class GatewayServer {
     const entrypoint = exchange.entrypoints.find((e) => (upgrade ? e.upgrade : e.handle) && e.accepts(req, upgrade));
     if (!entrypoint) throw errors.noEntrypoint();
     visit.trace.entrypoint = entrypoint.type;
-    const caller = await exchange.authenticate(requestView(req, url));
+    const caller = await exchange.authenticate(requestView(req, url, visit.client));
     visit.trace.plan = caller.planKey;
     Object.assign(visit.headers, await exchange.admit(caller, 'connect'));
     return { url, exchange, entrypoint, caller };
@@ -259,11 +265,11 @@ export class GatewayServer {
       trace.messages = connection.messages;
       if (connection.closeCode !== undefined) trace.closeCode = connection.closeCode;
     }
-    this.#log(req, trace, visit.started, visit.log);
+    this.#log(req, visit);
   }
 
   async #request(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const visit = newVisit(req);
+    const visit = newVisit(req, this.options.trustedProxies);
     res.setHeader('X-Request-Id', visit.requestId);
     res.on('error', (error) => visit.log.debug({ err: error.message }, 'response error'));
     try {
@@ -290,7 +296,7 @@ export class GatewayServer {
   }
 
   async #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    const visit = newVisit(req);
+    const visit = newVisit(req, this.options.trustedProxies);
     visit.headers['X-Request-Id'] = visit.requestId;
     try {
       const admitted = await this.#admit(req, true, visit);
@@ -308,9 +314,9 @@ export class GatewayServer {
     }
   }
 
-  #log(req: IncomingMessage, trace: Trace, started: number, requestLog: Logger): void {
+  #log(req: IncomingMessage, { trace, started, log: requestLog, client }: Visit): void {
     const durationMs = Math.round(performance.now() - started);
-    requestLog.info({ event: 'request', method: req.method, path: safePath(req.url), ...trace, durationMs }, 'request');
+    requestLog.info({ event: 'request', method: req.method, path: safePath(req.url), client, ...trace, durationMs }, 'request');
     emit({ kind: 'request', api: trace.api, entrypoint: trace.entrypoint, plan: trace.plan, status: trace.status, durationMs, messages: trace.messages, code: trace.code });
   }
 }
