@@ -37,11 +37,11 @@ export interface ServerOptions {
   readonly trustedProxies?: TrustedProxies;
 }
 
-/** The status a request the HTTP parser refused is answered with (before any routing). */
-function clientErrorStatus(code: string | undefined): string {
-  if (code === 'HPE_HEADER_OVERFLOW') return '431 Request Header Fields Too Large';
-  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return '408 Request Timeout';
-  return '400 Bad Request';
+/** What a request the HTTP parser refused (before any routing) is answered with: a coded error like every other. */
+function clientErrorAnswer(code: string | undefined): GatewayError {
+  if (code === 'HPE_HEADER_OVERFLOW') return new GatewayError('HEADERS_TOO_LARGE', 431, 'The request headers are larger than 16 KiB.', 1009);
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return new GatewayError('REQUEST_TIMEOUT', 408, 'The request headers did not arrive in time.', 1001);
+  return new GatewayError('MALFORMED_REQUEST', 400, 'The request is not valid HTTP/1.1.', 1002);
 }
 
 /** Why a connection ended when the client went away first (logged as status 499). */
@@ -166,6 +166,11 @@ export class GatewayServer {
     this.server = options.tls
       ? https.createServer({ ...serverOptions, cert: options.tls.cert, key: options.tls.key }, app)
       : http.createServer(serverOptions, app);
+    // `Expect: 100-continue`: the 100 is sent only by an entrypoint about to read the body (after
+    // routing and authentication), so a refused request never has its body sent at all.
+    this.server.on('checkContinue', app);
+    this.server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) =>
+      writeError(res, new GatewayError('EXPECTATION_FAILED', 417, 'Only "Expect: 100-continue" is supported.', 1002)));
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       socket.on('error', (error) => log.debug({ err: error.message, path: safePath(req.url) }, 'socket error in upgrade'));
       this.#upgraded.add(socket);
@@ -174,10 +179,10 @@ export class GatewayServer {
     });
     this.server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
       socket.on('error', () => undefined);
-      const status = clientErrorStatus(error.code);
-      log.info({ err: error.code ?? error.message, status: Number(status.slice(0, 3)) }, 'bad request');
+      const answer = clientErrorAnswer(error.code);
+      log.info({ err: error.code ?? error.message, status: answer.status, code: answer.code }, 'bad request');
       if (!socket.writable || error.code === 'ECONNRESET') return void socket.destroy();
-      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      writeHandshakeError(socket, answer);
     });
     this.server.on('tlsClientError', (error: Error) => log.debug({ err: error.message }, 'TLS handshake failed'));
   }

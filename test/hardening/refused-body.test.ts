@@ -88,6 +88,29 @@ describe('a refused request with an unread body closes its connection', () => {
     connection.socket.destroy();
   });
 
+  it('Expect: 100-continue: a refused request never gets the 100 (nor sends its body); an admitted one gets it, then 202', async () => {
+    const refused = await rawConnect(port);
+    await refused.write(head('POST', '/keyed/', { 'X-Api-Key': 'wrong', 'Content-Length': '5', Expect: '100-continue' }));
+    const answer = await refused.answer(0, 5_000);
+    expect(answer.status).toBe(401);
+    expect(answer.headers.connection).toBe('close');
+    refused.socket.destroy();
+
+    const admitted = await rawConnect(port);
+    await admitted.write(head('POST', '/keyed/', { 'X-Api-Key': key.key, 'Content-Length': '5', Expect: '100-continue' }));
+    expect((await admitted.answer(0, 5_000)).status).toBe(100);
+    await admitted.write('hello');
+    expect((await admitted.answer(1, 5_000)).status).toBe(202);
+    admitted.socket.destroy();
+
+    const odd = await rawConnect(port);
+    await odd.write(head('POST', '/keyed/', { 'X-Api-Key': key.key, 'Content-Length': '5', Expect: 'teapot' }));
+    const refusedExpectation = await odd.answer(0, 5_000);
+    expect(refusedExpectation.status).toBe(417);
+    expect(JSON.parse(refusedExpectation.body)).toMatchObject({ code: 'EXPECTATION_FAILED' });
+    odd.socket.destroy();
+  });
+
   it('a publish whose body was read whole keeps the connection alive', async () => {
     const connection = await rawConnect(port);
     const publish = head('POST', '/keyed/', { 'X-Api-Key': key.key, 'Content-Length': '5' }) + 'hello';
