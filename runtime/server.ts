@@ -181,7 +181,9 @@ export class GatewayServer {
       socket.on('error', () => undefined);
       const answer = clientErrorAnswer(error.code);
       log.info({ err: error.code ?? error.message, status: answer.status, code: answer.code }, 'bad request');
-      if (!socket.writable || error.code === 'ECONNRESET') return void socket.destroy();
+      // As node does: no answer of our own over a response already on its way (a pipelined request went bad).
+      const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+      if (!socket.writable || error.code === 'ECONNRESET' || inFlight?.headersSent) return void socket.destroy();
       writeHandshakeError(socket, answer);
     });
     this.server.on('tlsClientError', (error: Error) => log.debug({ err: error.message }, 'TLS handshake failed'));
