@@ -9,6 +9,7 @@ import { RouterSwitch, type DeployResult } from './router.ts';
 import { GatewayServer } from './server.ts';
 import type { BundleSource } from './sources/source.ts';
 import { log } from './log.ts';
+import type { TrustedProxies } from './client-address.ts';
 import { meterGateway } from './metrics.ts';
 
 export interface GatewayOptions {
@@ -30,6 +31,8 @@ export interface GatewayOptions {
   readonly adminRoutes?: readonly AdminRoute[];
   /** How long shutdown waits for open connections before cutting them (default 8000 ms). */
   readonly shutdownGraceMs?: number;
+  /** Proxies whose Forwarded / X-Forwarded-For name the client address (`--trusted-proxies`). */
+  readonly trustedProxies?: TrustedProxies;
 }
 
 export interface Gateway {
@@ -51,7 +54,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const source = options.source;
   const view: AdminView = { routers, source: source?.description ?? 'api', startedAt: new Date(), release: source?.release ? (id) => source.release!(id) : undefined };
   const stopMetering = meterGateway(routers);
-  const server = new GatewayServer(routers, { host, port: options.port ?? 8082, tls: options.tls });
+  const server = new GatewayServer(routers, { host, port: options.port ?? 8082, tls: options.tls, trustedProxies: options.trustedProxies });
   const address = await server.listen();
   let admin: http.Server | undefined;
   let adminPort: number | null = null;

@@ -50,6 +50,11 @@ export interface Entrypoint {
   readonly type: string;
   /** Higher is tried first; see SPECIFICITY. */
   readonly specificity: number;
+  /**
+   * Does `handle` read the request body? When not, a request that declares one is answered with
+   * `Connection: close` and the connection ends after the answer (the body is never read).
+   */
+  readonly readsBody?: boolean;
   /** Does this entrypoint serve this request? Cheap and side-effect free (method, headers). */
   accepts(req: IncomingMessage, upgrade: boolean): boolean;
   /** Serves one HTTP request; resolves once the response ended. Throws only before writing (the server answers the error). */
@@ -89,7 +94,26 @@ export function asGatewayError(error: unknown): GatewayError {
   return error instanceof GatewayError ? error : new GatewayError('INTERNAL', 500, 'Internal gateway error.', 1011);
 }
 
-/** Answers an HTTP request with an error, unless the response already started (then it is ended). */
+/**
+ * Does `req` declare a body (Content-Length > 0, or any Transfer-Encoding) that has not arrived
+ * whole yet? Answering such a request must close the connection: keeping it alive would make node
+ * read (and discard) the rest of the body, however large, to reach the next request.
+ */
+export function bodyUnread(req: IncomingMessage): boolean {
+  if (req.complete) return false;
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+/** Answers the request with `Connection: close` (node then ends the socket after the answer) when its body is unread. */
+export function closeIfBodyUnread(req: IncomingMessage, res: ServerResponse): void {
+  if (!res.headersSent && bodyUnread(req)) res.setHeader('Connection', 'close');
+}
+
+/**
+ * Answers an HTTP request with an error, unless the response already started (then it is ended).
+ * A refused request whose body was not read closes its connection (see `closeIfBodyUnread`).
+ */
 export function writeError(res: ServerResponse, error: unknown, headers: Readonly<Record<string, string>> = {}): void {
   if (res.headersSent || res.writableEnded || res.destroyed) {
     if (!res.writableEnded) res.end();
@@ -97,6 +121,7 @@ export function writeError(res: ServerResponse, error: unknown, headers: Readonl
   }
   const gatewayError = asGatewayError(error);
   const { contentType, body } = errorBody(gatewayError);
+  closeIfBodyUnread(res.req, res);
   res.statusCode = gatewayError.status;
   for (const [name, value] of Object.entries({ ...headers, ...gatewayError.headers })) res.setHeader(name, value);
   res.setHeader('Content-Type', contentType);
