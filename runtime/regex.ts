@@ -31,9 +31,9 @@ const ECMA_SPACE = '\\t\\n\\x{0b}\\f\\r \\x{a0}\\x{1680}\\x{2000}-\\x{200a}\\x{2
 
 const LOOKAROUND: Readonly<Record<string, string>> = {
   '(?=': 'lookahead "(?=" is not supported (RE2 syntax): match the text itself, or use two conditions',
-  '(?!': 'negative lookahead "(?!" is not supported (RE2 syntax): use !matches(...) in a condition, or "not": {"pattern": ...} in a schema',
+  '(?!': 'negative lookahead "(?!" is not supported (RE2 syntax): match what you want and exclude the rest separately (!matches(...) in a condition, "not": {"pattern": ...} in a schema)',
   '(?<=': 'lookbehind "(?<=" is not supported (RE2 syntax): match the preceding text as part of the pattern',
-  '(?<!': 'negative lookbehind "(?<!" is not supported (RE2 syntax): use !matches(...) in a condition, or "not": {"pattern": ...} in a schema',
+  '(?<!': 'negative lookbehind "(?<!" is not supported (RE2 syntax): match what you want and exclude the rest separately (!matches(...) in a condition, "not": {"pattern": ...} in a schema)',
 };
 const BACKREFERENCE = 'backreferences ("\\1", "\\k<name>") are not supported (RE2 syntax, linear time): repeat the group itself, or compare values in a condition';
 

@@ -33,6 +33,8 @@ export interface FlowProblem {
   readonly pointer: string;
   readonly code: string;
   readonly message: string;
+  /** Point at the key of `pointer` rather than its value. */
+  readonly part?: 'key';
 }
 
 const DIRECTIONS: readonly Direction[] = ['publish', 'subscribe'];
@@ -55,7 +57,7 @@ export function checkFlows(definition: Pick<Api, 'flows'>): FlowProblem[] {
         return;
       }
       for (const problem of module.check(step)) {
-        problems.push({ pointer: `${base}${problem.path}`, code: problem.code, message: `${name}: ${problem.message}` });
+        problems.push({ pointer: `${base}${problem.path}`, code: problem.code, message: `${name}: ${problem.message}`, ...(problem.part ? { part: problem.part } : {}) });
       }
     });
   }

@@ -53,9 +53,9 @@ export function compileUserSchema(schema: unknown): ValidateFunction {
 
 function check(config: JsonValidatePolicy): PolicyProblem[] {
   const unsafe: PolicyProblem[] = [];
-  for (const { pointer, pattern } of schemaPatterns(config.schema)) {
+  for (const { pointer, pattern, part } of schemaPatterns(config.schema)) {
     const problem = regexProblem(pattern, 'u');
-    if (problem?.code === 'UNSAFE_REGEX') unsafe.push({ path: `/schema${pointer}`, code: 'UNSAFE_REGEX', message: `pattern ${JSON.stringify(pattern)}: ${problem.message}` });
+    if (problem?.code === 'UNSAFE_REGEX') unsafe.push({ path: `/schema${pointer}`, code: 'UNSAFE_REGEX', message: `pattern ${JSON.stringify(pattern)}: ${problem.message}`, ...(part ? { part } : {}) });
   }
   if (unsafe.length) return unsafe;
   try {

@@ -16,6 +16,8 @@ export interface SchemaPattern {
   /** JSON pointer relative to the schema, e.g. "/properties/name/pattern". */
   readonly pointer: string;
   readonly pattern: string;
+  /** A patternProperties pattern is the key at `pointer`, not its value. */
+  readonly part?: 'key';
 }
 
 export function schemaPatterns(schema: unknown): SchemaPattern[] {
@@ -26,7 +28,7 @@ export function schemaPatterns(schema: unknown): SchemaPattern[] {
     if (!isObject(node)) continue;
     if (typeof node.pattern === 'string') out.push({ pointer: `${pointer}/pattern`, pattern: node.pattern });
     if (isObject(node.patternProperties)) {
-      for (const key of Object.keys(node.patternProperties)) out.push({ pointer: `${pointer}/patternProperties/${escape(key)}`, pattern: key });
+      for (const key of Object.keys(node.patternProperties)) out.push({ pointer: `${pointer}/patternProperties/${escape(key)}`, pattern: key, part: 'key' });
     }
     for (const key of SCHEMA_VALUED) if (isObject(node[key])) stack.push({ node: node[key], pointer: `${pointer}/${key}` });
     for (const key of SCHEMA_ARRAYS) {
