@@ -6,7 +6,8 @@
  *
  * Accepted: patterns that are valid ECMA-262 (JSON Schema's dialect) and that RE2 can run. Refused,
  * with a message saying what to do instead: lookahead `(?=` `(?!`, lookbehind `(?<=` `(?<!`,
- * backreferences `\1` `\k<name>`, and what RE2 otherwise rejects (e.g. a repeat count over 1000).
+ * backreferences `\1` `\k<name>`, patterns too large (REGEX_LIMITS), and what RE2 otherwise rejects (e.g.
+ * a repeat count over 1000).
  * Differences from ECMA-262 that remain (documented in the README): matching is always by code point
  * (as with the `u` flag), `.` excludes only `\n` (ECMA also `\r`, U+2028, U+2029), `\S` inside a
  * character class is RE2's ASCII `\S`; `\s` outside classes and inside them is rewritten to ECMA's set.
@@ -38,12 +39,35 @@ const LOOKAROUND: Readonly<Record<string, string>> = {
 const BACKREFERENCE = 'backreferences ("\\1", "\\k<name>") are not supported (RE2 syntax, linear time): repeat the group itself, or compare values in a condition';
 
 /**
- * Scans the source once: refuses lookaround and backreferences with a clear message, and rewrites
- * `\s` / `\S` to ECMA-262's whitespace set. Returns the RE2-ready source (before re2js's own translation).
+ * Bounds on a pattern. RE2 runs in time linear in the subject, times the size of the compiled
+ * pattern: an unanchored `[a-z]{1000}` repeated ten times costs ~10 000 steps per character, so
+ * the expanded size (each atom times the repeat counts around it) is bounded too.
+ */
+export const REGEX_LIMITS = Object.freeze({
+  /** Characters in a pattern. */
+  sourceLength: 4096,
+  /** Atoms after expanding counted repeats: `a{1000}` is 1000, `(ab){10}` is 20. */
+  expandedSize: 1000,
+});
+
+const TOO_BIG = `the pattern expands to more than ${REGEX_LIMITS.expandedSize} items through counted repeats ({n}, {n,m}); use * or + (with maxLength in a schema) instead of large counts`;
+
+/**
+ * Scans the source once: refuses lookaround and backreferences with a clear message, bounds the
+ * expanded size, and rewrites `\s` / `\S` to ECMA-262's whitespace set. Returns the RE2-ready source
+ * (before re2js's own translation).
  */
 function rewrite(source: string): string {
+  if (source.length > REGEX_LIMITS.sourceLength) throw new UnsafeRegexError(`the pattern is longer than ${REGEX_LIMITS.sourceLength} characters`);
   let out = '';
   let inClass = false;
+  const sizes = [0]; // expanded size of each open group
+  let last = 0; // expanded size of the previous atom
+  const atom = (size: number) => {
+    last = size;
+    sizes[sizes.length - 1] += size;
+    if (sizes[sizes.length - 1] > REGEX_LIMITS.expandedSize) throw new UnsafeRegexError(TOO_BIG);
+  };
   for (let i = 0; i < source.length; i++) {
     const ch = source[i];
     if (ch === '\\') {
@@ -52,16 +76,38 @@ function rewrite(source: string): string {
       if (next === 's') out += inClass ? ECMA_SPACE : `[${ECMA_SPACE}]`;
       else if (next === 'S' && !inClass) out += `[^${ECMA_SPACE}]`;
       else out += source.slice(i, i + 2);
+      if (!inClass) atom(1);
       i++;
       continue;
     }
+    out += ch;
     if (inClass) {
       if (ch === ']') inClass = false;
-    } else if (ch === '[') inClass = true;
-    else if (ch === '(' && source[i + 1] === '?') {
-      for (const [opening, message] of Object.entries(LOOKAROUND)) if (source.startsWith(opening, i)) throw new UnsafeRegexError(message);
+      continue;
     }
-    out += ch;
+    if (ch === '[') {
+      inClass = true;
+      atom(1);
+    } else if (ch === '(') {
+      if (source[i + 1] === '?') {
+        for (const [opening, message] of Object.entries(LOOKAROUND)) if (source.startsWith(opening, i)) throw new UnsafeRegexError(message);
+      }
+      sizes.push(0);
+    } else if (ch === ')') {
+      atom(sizes.length > 1 ? sizes.pop()! : 0);
+    } else if (ch === '|') {
+      last = 0;
+    } else if (ch === '{') {
+      const counted = /^\{(\d+)(?:,(\d*))?\}/.exec(source.slice(i, i + 24));
+      if (counted) {
+        const times = Math.max(Number(counted[1]), Number(counted[2] || 0));
+        const repeated = last;
+        atom(repeated * (times - 1));
+        last = repeated * times;
+        out += counted[0].slice(1);
+        i += counted[0].length - 1;
+      } else atom(1);
+    } else if (!'*+?^$'.includes(ch)) atom(1); // quantifiers and anchors add no item
   }
   return out;
 }

@@ -25,7 +25,7 @@ export const POLICY_CODES: Readonly<Record<string, string>> = Object.freeze({
   POLICY_INVALID_SIZE: 'a max-size maxBytes that is not a positive integer',
   POLICY_EMPTY_STEP: 'a transform or headers step that does nothing',
   POLICY_UNKNOWN: 'a policy this runtime does not implement',
-  UNSAFE_REGEX: 'a regular expression (matches() pattern, json-validate pattern or patternProperties key) that RE2 cannot run: lookaround, backreferences, repeat counts over 1000',
+  UNSAFE_REGEX: 'a regular expression (matches() pattern, json-validate pattern or patternProperties key) that RE2 cannot run or that is too large: lookaround, backreferences, repeat counts over 1000, over 4096 characters or 1000 items expanded',
 });
 
 export interface FlowProblem {

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileFolder, formatDiagnostics } from '../../compiler/index.ts';
 import type { Gateway } from '../../runtime/gateway.ts';
-import { compileRegex, UnsafeRegexError } from '../../runtime/regex.ts';
+import { compileRegex, REGEX_LIMITS, UnsafeRegexError } from '../../runtime/regex.ts';
 import { makeBundle } from '../runtime/bundles.ts';
 import { connect, gatewayWith, waitFor, within, wsUrl } from '../runtime/harness.ts';
 import { flow, msg } from '../policies/fixtures.ts';
@@ -165,5 +165,10 @@ describe('regular expressions from definitions never block the event loop', () =
     expect(compileRegex('^\\S$').test('\ufeff')).toBe(false);
     expect(() => compileRegex('(?i)abc', 'u')).toThrow(SyntaxError); // RE2-only syntax is not JSON Schema
     expect(() => compileRegex('a{1001}')).toThrow(UnsafeRegexError);
+    // The compiled size is bounded too (time is linear in the subject times the pattern's size).
+    expect(compileRegex('^[a-z0-9]{1,1000}$').test('abc')).toBe(true);
+    expect(() => compileRegex('[a-z]{1000}'.repeat(2))).toThrow(/expands to more than 1000/);
+    expect(() => compileRegex('((ab){10}){100}')).toThrow(UnsafeRegexError);
+    expect(() => compileRegex('a'.repeat(REGEX_LIMITS.sourceLength + 1))).toThrow(UnsafeRegexError);
   });
 });
