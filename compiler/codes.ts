@@ -40,6 +40,7 @@ export const CODES: Readonly<Record<string, string>> = {
   KAFKA_TOPICS_REQUIRED: 'a kafka consumer without topics or topicPattern',
   KAFKA_TOPICS_CONFLICT: 'a kafka consumer with both topics and topicPattern',
   INVALID_TOPIC_PATTERN: 'a kafka topicPattern that is not a valid regular expression',
+  UNSAFE_REGEX: 'a regular expression from a definition (kafka topicPattern, matches() in a condition, json-validate pattern / patternProperties) that RE2 cannot run or that is too large: lookaround, backreferences, repeat counts over 1000, over 4096 characters or 1000 items expanded',
   KAFKA_SECURITY_MISMATCH: 'SASL settings and security.protocol disagree',
   INVALID_TOPIC_FILTER: 'an MQTT topic filter with a misplaced # or +',
   STARTED_WITHOUT_PLAN: 'a started API without a published or deprecated plan',

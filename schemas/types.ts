@@ -359,7 +359,7 @@ export interface KafkaEndpoint {
      */
     topics?: [string, ...string[]];
     /**
-     * Regular expression of topics to consume, instead of topics.
+     * Regular expression of topics to consume, instead of topics. RE2 syntax (linear time): no lookaround, no backreferences.
      */
     topicPattern?: string;
     /**
@@ -630,7 +630,7 @@ export interface JsonValidatePolicy {
    */
   condition?: string;
   /**
-   * Inline JSON Schema (draft 2020-12) the content must match.
+   * Inline JSON Schema (draft 2020-12) the content must match. `pattern` and `patternProperties` run on RE2 (linear time): no lookaround, no backreferences.
    */
   schema: {};
 }

@@ -10,5 +10,5 @@ import type { ApiModel } from '../check.ts';
 export function checkApiFlows(model: ApiModel): Diagnostic[] {
   if (!model.api) return [];
   const { file, value } = model.api;
-  return checkFlows(value).map((problem) => diagnosticAt(file, problem.pointer, problem.code, problem.message));
+  return checkFlows(value).map((problem) => diagnosticAt(file, problem.pointer, problem.code, problem.message, problem.part));
 }

@@ -27,6 +27,7 @@ import type { Endpoint, EndpointContext, GroupConsumeOptions } from './endpoint.
 import type { PublishMessage } from '../message.ts';
 import { GatewayError, errors } from '../errors.ts';
 import { log } from '../log.ts';
+import { re2RegExp } from '../regex.ts';
 import { recordMessage } from './kafka-subscription.ts';
 
 const MIN_BACKOFF_MS = 250;
@@ -42,7 +43,7 @@ export function kafkaGroup(kafka: Kafka, config: KafkaEndpointConfig, context: E
   return {
     async consumeGroup(options) {
       if (!consumer) throw new GatewayError('ENDPOINT_NOT_SUBSCRIBING', 405, 'This API does not subscribe to Kafka.', 1008);
-      const topics = consumer.topicPattern ? new RegExp(consumer.topicPattern) : [...(consumer.topics ?? [])];
+      const topics = consumer.topicPattern ? re2RegExp(consumer.topicPattern) : [...(consumer.topics ?? [])];
       const earliest = consumer.autoOffsetReset === 'earliest';
       let producer: Promise<Producer> | undefined;
       const deadLetter = async (message: PublishMessage): Promise<void> => {

@@ -33,6 +33,7 @@ import type { Endpoint, EndpointContext, EndpointFactory, EndpointHealth, Subscr
 import type { Message, PublishMessage } from '../message.ts';
 import { GatewayError, errors } from '../errors.ts';
 import { log } from '../log.ts';
+import { compileRegex } from '../regex.ts';
 import { emit } from '../telemetry.ts';
 import { decodeCursor, type Positions } from './kafka-cursor.ts';
 import { consume } from './kafka-subscription.ts';
@@ -50,7 +51,7 @@ export const createKafkaEndpoint: EndpointFactory<KafkaEndpointConfig> = (config
   const kafka = new Kafka(clientConfig(config, context, logger));
   const consumerConfig = config.consumer && config.consumer.enabled !== false ? config.consumer : undefined;
   const producerConfig = config.producer && config.producer.enabled !== false ? config.producer : undefined;
-  const topicPattern = consumerConfig?.topicPattern ? new RegExp(consumerConfig.topicPattern) : undefined;
+  const topicPattern = consumerConfig?.topicPattern ? compileRegex(consumerConfig.topicPattern) : undefined;
   // Unique per endpoint build: a redeployed API's new consumer never shares a group with the old one draining.
   const sharedGroup = consumerConfig?.groupId ?? `sluice-${context.apiId}-${context.instanceId}-${randomUUID().slice(0, 6)}`;
   const earliest = consumerConfig?.autoOffsetReset === 'earliest';
