@@ -7,7 +7,7 @@
  */
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
-import { CompressionCodecs, CompressionTypes } from 'kafkajs';
+import kafkajs, { CompressionTypes } from 'kafkajs';
 import * as snappy from './snappy.ts';
 import * as lz4 from './lz4.ts';
 import * as zstd from './zstd.ts';
@@ -43,6 +43,6 @@ export function registerKafkaCodecs(): void {
       compress: (encoder: { buffer: Buffer }) => codec.compress(encoder.buffer),
       decompress: (buffer: Buffer) => decodeOrStandIn(buffer, type, codec.decompress),
     };
-    CompressionCodecs[type] = () => guarded;
+    kafkajs.CompressionCodecs[type] = () => guarded; // a CommonJS export Node's ESM loader does not name
   }
 }
