@@ -87,7 +87,7 @@ export const createKafkaEndpoint: EndpointFactory<KafkaEndpointConfig> = (config
   const setHealth = (next: EndpointHealth) => {
     if (next.healthy !== health.healthy) {
       if (next.healthy) logger.info('kafka endpoint healthy');
-      else logger.warn({ detail: next.detail }, 'kafka endpoint unhealthy');
+      else logger.error({ detail: next.detail }, 'kafka endpoint unhealthy'); // the one error line of an outage
     }
     health = next;
   };
