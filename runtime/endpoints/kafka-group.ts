@@ -67,7 +67,8 @@ export function kafkaGroup(kafka: Kafka, config: KafkaEndpointConfig, context: E
           if (crashed === undefined || options.signal.aborted) break;
           failures++;
           const detail = `Kafka consumer for group ${options.group} stopped: ${describe(crashed)}`;
-          logger.warn({ group: options.group, err: describe(crashed) }, 'webhook consumer failed; reconnecting');
+          // Once per outage, not once per retry: the streak resets when the consumer joins again.
+          logger[failures === 1 ? 'warn' : 'debug']({ group: options.group, err: describe(crashed), attempt: failures }, 'webhook consumer failed; reconnecting');
           options.onStatus?.({ connected: false, detail });
           await sleep(Math.min(MAX_BACKOFF_MS, MIN_BACKOFF_MS * 2 ** Math.min(10, failures - 1)), undefined, { signal: options.signal }).catch(() => {});
         }
