@@ -9,6 +9,7 @@
 import type { Endpoint } from './endpoints/endpoint.ts';
 import type { Flow } from './policies/flow.ts';
 import { Delivery } from './delivery.ts';
+import { GatewayError } from './errors.ts';
 import { asGatewayError } from './entrypoints/entrypoint.ts';
 import { ClientQueue, type FanoutSettings, type QueuedBytes } from './client-queue.ts';
 import { emit, type Tally } from './telemetry.ts';
@@ -115,7 +116,9 @@ export class Fanout {
       }
     } catch (error) {
       if (controller.signal.aborted || this.#upstream !== controller) return;
-      log.error({ api: this.apiId, err: error }, 'upstream subscription failed');
+      // A coded failure (broker lost) is logged once by its endpoint and once per client (warn): not again here.
+      if (error instanceof GatewayError) log.debug({ api: this.apiId, code: error.code }, 'upstream subscription failed');
+      else log.error({ api: this.apiId, err: error }, 'upstream subscription failed');
       this.#upstream = undefined;
       const reason = asGatewayError(error);
       for (const queue of [...this.#clients]) queue.fail(reason);

@@ -11,7 +11,8 @@
  *   (bytes held in the fanout's client queues, a message queued for several clients counted once).
  * Per endpoint: sluice_endpoint_up (0/1, read at scrape time), sluice_endpoint_reconnects_total
  *   (unhealthy -> healthy after having been healthy), sluice_kafka_consumer_lag{topic,partition}
- *   (kafkajs END_BATCH_PROCESS offsetLag of the shared consumer plus what it buffered; gone when it stops).
+ *   (kafkajs END_BATCH_PROCESS offsetLag of the shared consumer plus what it buffered; gone when it stops),
+ *   sluice_kafka_batches_skipped_total{topic,partition,reason="undecodable"} (KAFKA_BATCH_UNDECODABLE).
  * Per deploy: sluice_bundle_info{bundle_id,tag} 1, sluice_swap_duration_seconds (histogram),
  *   sluice_swaps_total{result="deployed"|"failed",reason} (reason of a failure: BUNDLE_INVALID, or a
  *   source's refusal under --trust-key: BUNDLE_UNSIGNED, BUNDLE_SIGNATURE_INVALID; "" when deployed). Plus prom-client's default process metrics.
@@ -45,6 +46,7 @@ const family = {
   endpointUp: new CellFamily(registry, 'gauge', 'sluice_endpoint_up', 'Endpoint health: 1 healthy, 0 not (index: position in the API\'s endpoints).', ['api', 'endpoint', 'index'] as const),
   reconnects: new CellFamily(registry, 'counter', 'sluice_endpoint_reconnects_total', 'Endpoints that became healthy again after having been healthy before.', ['api', 'endpoint', 'index'] as const),
   lag: new CellFamily(registry, 'gauge', 'sluice_kafka_consumer_lag', 'Records behind the partition end after the last batch of the shared Kafka consumer.', ['api', 'topic', 'partition'] as const),
+  skipped: new CellFamily(registry, 'counter', 'sluice_kafka_batches_skipped_total', 'Kafka record batches skipped by a consumer because they could not be decoded (KAFKA_BATCH_UNDECODABLE).', ['api', 'topic', 'partition', 'reason'] as const),
   bundle: new CellFamily(registry, 'gauge', 'sluice_bundle_info', 'The bundle served (value 1).', ['bundle_id', 'tag'] as const),
   swaps: new CellFamily(registry, 'counter', 'sluice_swaps_total', 'Bundle deploys: result="deployed" (current flipped) or "failed" (the last good keeps serving; reason: BUNDLE_INVALID, BUNDLE_UNSIGNED, BUNDLE_SIGNATURE_INVALID).', ['result', 'reason'] as const),
 };
@@ -183,6 +185,8 @@ function installMetrics(): void {
     } else if (event.kind === 'consumer-lag') {
       if (event.lag === undefined) family.lag.remove(event.api, event.topic, String(event.partition));
       else family.lag.cell(event.api, event.topic, String(event.partition)).value = event.lag;
+    } else if (event.kind === 'kafka-batch-skipped') {
+      family.skipped.cell(event.api, event.topic, String(event.partition), event.reason).value++;
     }
   });
   adminRoutes.push({

@@ -271,8 +271,11 @@ export class GatewayServer {
       emit({ kind: 'connection', api: exchange.id, entrypoint: connection.entrypoint, delta: -1 });
       trace.messages = connection.messages;
       if (connection.closeCode !== undefined) trace.closeCode = connection.closeCode;
+      if (connection.failure) trace.code ??= connection.failure.code;
     }
-    this.#log(req, visit);
+    // A client whose stream or request the gateway failed (5xx: broker lost, internal) is one warn
+    // line, without a stack: the endpoint's own state change is the one error line of an outage.
+    this.#log(req, visit, (connection?.failure?.status ?? 0) >= 500);
   }
 
   async #request(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -321,9 +324,9 @@ export class GatewayServer {
     }
   }
 
-  #log(req: IncomingMessage, { trace, started, log: requestLog, client }: Visit): void {
+  #log(req: IncomingMessage, { trace, started, log: requestLog, client }: Visit, failed = false): void {
     const durationMs = Math.round(performance.now() - started);
-    requestLog.info({ event: 'request', method: req.method, path: safePath(req.url), client, ...trace, durationMs }, 'request');
+    requestLog[failed ? 'warn' : 'info']({ event: 'request', method: req.method, path: safePath(req.url), client, ...trace, durationMs }, 'request');
     emit({ kind: 'request', api: trace.api, entrypoint: trace.entrypoint, plan: trace.plan, status: trace.status, durationMs, messages: trace.messages, code: trace.code });
   }
 }

@@ -396,9 +396,9 @@ export interface KafkaEndpoint {
      */
     acks?: -1 | 0 | 1;
     /**
-     * Compression of produced batches.
+     * Compression of produced batches. Batches compressed with any of these codecs are always consumed, whatever this says.
      */
-    compression?: 'none' | 'gzip';
+    compression?: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
   };
   /**
    * Connection security.

@@ -29,6 +29,7 @@ import { GatewayError, errors } from '../errors.ts';
 import { log } from '../log.ts';
 import { re2RegExp } from '../regex.ts';
 import { recordMessage } from './kafka-subscription.ts';
+import { reportSkipped, undecodable } from './kafka-codecs/undecodable.ts';
 
 const MIN_BACKOFF_MS = 250;
 const MAX_BACKOFF_MS = 5_000;
@@ -65,11 +66,12 @@ export function kafkaGroup(kafka: Kafka, config: KafkaEndpointConfig, context: E
       let failures = 0;
       try {
         while (!options.signal.aborted) {
-          const crashed = await runConsumer(kafka, { ...options, topics, earliest, deadLetter, logger, onJoined: () => (failures = 0) });
+          const crashed = await runConsumer(kafka, { ...options, apiId: context.apiId, topics, earliest, deadLetter, logger, onJoined: () => (failures = 0) });
           if (crashed === undefined || options.signal.aborted) break;
           failures++;
           const detail = `Kafka consumer for group ${options.group} stopped: ${describe(crashed)}`;
-          logger.warn({ group: options.group, err: describe(crashed) }, 'webhook consumer failed; reconnecting');
+          // Once per outage, not once per retry: the streak resets when the consumer joins again.
+          logger[failures === 1 ? 'warn' : 'debug']({ group: options.group, err: describe(crashed), attempt: failures }, 'webhook consumer failed; reconnecting');
           options.onStatus?.({ connected: false, detail });
           await sleep(Math.min(MAX_BACKOFF_MS, MIN_BACKOFF_MS * 2 ** Math.min(10, failures - 1)), undefined, { signal: options.signal }).catch(() => {});
         }
@@ -83,6 +85,7 @@ export function kafkaGroup(kafka: Kafka, config: KafkaEndpointConfig, context: E
 interface RunOptions extends GroupConsumeOptions {
   readonly topics: string[] | RegExp;
   readonly earliest: boolean;
+  readonly apiId: string;
   deadLetter(message: PublishMessage): Promise<void>;
   readonly logger: typeof log;
   onJoined(): void;
@@ -107,6 +110,8 @@ async function runConsumer(kafka: Kafka, options: RunOptions): Promise<unknown> 
   const closing = new AbortController();
   let crashed: unknown;
   let failure: { error: unknown } | undefined;
+  /** topic:partition -> last offset of the undecodable batch reported last (its stand-ins repeat it). */
+  const skippedBatches = new Map<string, string>();
   let end!: () => void;
   const ended = new Promise<void>((resolve) => (end = resolve));
   const stop = () => {
@@ -154,6 +159,13 @@ async function runConsumer(kafka: Kafka, options: RunOptions): Promise<unknown> 
       partitionsConsumedConcurrently: Math.max(1, options.concurrency),
       eachMessage: async ({ topic, partition, message: record, heartbeat }) => {
         if (closing.signal.aborted) return; // never committed: the next owner reads it again
+        const skipped = undecodable(record.headers);
+        if (skipped !== undefined) {
+          // Stand-ins of a batch that could not be decoded share its last offset: report the first only.
+          if (skippedBatches.get(`${topic}:${partition}`) !== record.offset) reportSkipped(options.logger, options.apiId, topic, partition, record.offset, skipped);
+          skippedBatches.set(`${topic}:${partition}`, record.offset);
+          return;
+        }
         const next = (BigInt(record.offset) + 1n).toString();
         if (options.commit === 'before' && !(await commit(topic, partition, next))) {
           seekBack(topic, partition, record.offset);

@@ -17,7 +17,8 @@
  * record headers become message headers and back.
  *
  * Publish: to `producer.topic`, key from the `producer.key` template (kafka-key.ts), `acks`,
- * compression none/gzip; resolves when the broker acknowledged (per acks). Publishes arriving while
+ * compression none/gzip/snappy/lz4/zstd (kafka-codecs/, registered when this module loads; batches
+ * that cannot be decoded are skipped, see kafka-codecs/undecodable.ts); resolves when the broker acknowledged (per acks). Publishes arriving while
  * a send is in flight go out together in the next one (kafka-batch.ts: bounded queue, order kept).
  *
  * Availability: `start()` never rejects. A health probe (metadata request) runs every 5 s while
@@ -41,6 +42,11 @@ import { checkCursorPartitions, compileMaxReplay, partitionCounter, resumePositi
 import { compileRecordKey } from './kafka-key.ts';
 import { kafkaGroup } from './kafka-group.ts';
 import { batchSender } from './kafka-batch.ts';
+import { registerKafkaCodecs } from './kafka-codecs/index.ts';
+
+registerKafkaCodecs();
+
+const COMPRESSION = { none: CompressionTypes.None, gzip: CompressionTypes.GZIP, snappy: CompressionTypes.Snappy, lz4: CompressionTypes.LZ4, zstd: CompressionTypes.ZSTD } as const;
 
 const HEALTHY_PROBE_MS = 5_000;
 const MIN_BACKOFF_MS = 250;
@@ -58,7 +64,7 @@ export const createKafkaEndpoint: EndpointFactory<KafkaEndpointConfig> = (config
   const replayBound = compileMaxReplay(consumerConfig?.maxReplay);
   const recordKey = producerConfig?.key ? compileRecordKey(producerConfig.key) : () => null;
   const acks = producerConfig?.acks ?? -1;
-  const compression = producerConfig?.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
+  const compression = COMPRESSION[producerConfig?.compression ?? 'none'];
 
   const admin = kafka.admin({ retry: { retries: 1, initialRetryTime: 200, maxRetryTime: 1_000 } });
   const producer = kafka.producer({ allowAutoTopicCreation: true, retry: { retries: 2, initialRetryTime: 200, maxRetryTime: 1_000 } });
@@ -85,7 +91,7 @@ export const createKafkaEndpoint: EndpointFactory<KafkaEndpointConfig> = (config
   const setHealth = (next: EndpointHealth) => {
     if (next.healthy !== health.healthy) {
       if (next.healthy) logger.info('kafka endpoint healthy');
-      else logger.warn({ detail: next.detail }, 'kafka endpoint unhealthy');
+      else logger.error({ detail: next.detail }, 'kafka endpoint unhealthy'); // the one error line of an outage
     }
     health = next;
   };
@@ -191,7 +197,7 @@ export const createKafkaEndpoint: EndpointFactory<KafkaEndpointConfig> = (config
       if (options.signal.aborted) return;
       const groupId = shared ? sharedGroup : `${sharedGroup}-resume-${randomUUID().slice(0, 8)}`;
       const onLag = shared ? (topic: string, partition: number, lag: number | undefined) => emit({ kind: 'consumer-lag', api: context.apiId, topic, partition, lag }) : undefined;
-      yield* consume({ kafka, groupId, topics, start, signal: options.signal, onBrokerFailure: brokerFailed, onLag });
+      yield* consume({ kafka, apiId: context.apiId, groupId, topics, start, signal: options.signal, onBrokerFailure: brokerFailed, onLag });
     } finally {
       if (shared) {
         sharedActive = false;
