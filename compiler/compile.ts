@@ -48,7 +48,7 @@ export function compileTree(files: readonly SourceFile[], options: CompileOption
     }
     const result = parseJson(file.path, file.text);
     if (!result.ok) {
-      diagnostics.push({ file: file.path, ...result.position, pointer: '', code: result.code, message: result.message });
+      for (const problem of [result, ...(result.more ?? [])]) diagnostics.push({ file: file.path, ...problem.position, pointer: '', code: problem.code, message: problem.message });
       return undefined;
     }
     parsed.push(result.file);
