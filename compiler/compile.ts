@@ -39,7 +39,7 @@ export function compileTree(files: readonly SourceFile[], options: CompileOption
   const parsed: ParsedFile[] = [];
   const parse = (file: SourceFile): ParsedFile | undefined => {
     if (file.unreadable !== undefined) {
-      diagnostics.push(diagnosticForFile(file.path, 'UNREADABLE_FILE', `${file.path} ${file.unreadable}`));
+      diagnostics.push(diagnosticForFile(file.path, file.code ?? 'UNREADABLE_FILE', `${file.path} ${file.unreadable}`));
       return undefined;
     }
     if (file.text.length > MAX_FILE_BYTES || (file.text.length > MAX_FILE_BYTES / 4 && Buffer.byteLength(file.text) > MAX_FILE_BYTES)) {

@@ -51,6 +51,12 @@ export function layoutTree(files: readonly SourceFile[]): { folders: Map<string,
     }
     seen.add(path);
     const isMarkdown = /\.md$/i.test(path);
+    const known = parts.length === 2 ? parts[1] === 'api.json' : parts.length === 3 && (parts[1] === 'plans' || parts[1] === 'subscriptions') && parts[2].endsWith('.json');
+    if (file.code === 'SYMLINK_OUTSIDE' && !known) {
+      // Reported wherever it is (a README.md too); a link in a place the compiler reads is reported when it is parsed.
+      diagnostics.push(diagnosticForFile(path, 'SYMLINK_OUTSIDE', `${path} ${file.unreadable}`));
+      continue;
+    }
     if (parts.length === 1) {
       if (!isMarkdown) {
         diagnostics.push(

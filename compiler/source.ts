@@ -20,6 +20,11 @@ export interface SourceFile {
    * "is a folder, not a file", "is not UTF-8 text", ...): reported as UNREADABLE_FILE, never thrown.
    */
   unreadable?: string;
+  /**
+   * The code `unreadable` is reported with: UNREADABLE_FILE (default), or SYMLINK_OUTSIDE for a
+   * symbolic link whose target lies outside the APIs folder (never read, wherever it is in the tree).
+   */
+  code?: 'UNREADABLE_FILE' | 'SYMLINK_OUTSIDE';
 }
 
 export interface Position {
