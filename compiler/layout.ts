@@ -41,10 +41,12 @@ export function layoutTree(files: readonly SourceFile[]): { folders: Map<string,
     return folder;
   };
 
-  for (const file of files) {
-    const parts = file.path.split('/').filter((part) => part !== '');
+  for (const given of files) {
+    const parts = given.path.split('/').filter((part) => part !== '');
     if (parts.length === 0 || parts.some((part) => part.startsWith('.'))) continue;
     const path = parts.join('/');
+    // Later stages name the file by this normalised path ("a//api.json" is "a/api.json").
+    const file = path === given.path ? given : { ...given, path };
     if (seen.has(path)) {
       diagnostics.push(diagnosticForFile(path, 'DUPLICATE_FILE', `${path} appears twice in the tree`));
       continue;

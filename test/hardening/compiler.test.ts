@@ -237,3 +237,11 @@ describe('duplicate keys', () => {
     expect(ms).toBeLessThan(5000);
   });
 });
+
+describe('paths given to compileTree', () => {
+  it('are named normalised in every diagnostic ("w//api.json" is "w/api.json"; found by the fuzz tests)', async () => {
+    const { compileTree } = await import('../../compiler/index.ts');
+    const result = compileTree([{ path: 'w//api.json', text: '{' }], { source: { kind: 'folder', path: 'x', compilerVersion: 'x' } });
+    expect(result.diagnostics.map((d) => [d.file, d.code])).toEqual([['w/api.json', 'JSON_SYNTAX']]);
+  });
+});
