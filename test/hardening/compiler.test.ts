@@ -245,3 +245,31 @@ describe('paths given to compileTree', () => {
     expect(result.diagnostics.map((d) => [d.file, d.code])).toEqual([['w/api.json', 'JSON_SYNTAX']]);
   });
 });
+
+describe('huge values in a definition', () => {
+  const source = { kind: 'folder' as const, path: 'x', compilerVersion: 'x' };
+  const api = (entrypoint: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+    JSON.stringify({ name: 'W', contextPaths: ['/w'], entrypoints: [entrypoint], endpoints: [{ type: 'mock' }], ...extra });
+
+  it('a 400 KB unknown type or property name gets no typo suggestion search (found by the fuzz tests: 11-18 s before)', async () => {
+    const { compileTree } = await import('../../compiler/index.ts');
+    const huge = '\\'.repeat(400_000);
+    for (const text of [api({ type: huge }), api({ type: 'http-get' }, { [huge]: 1 })]) {
+      const started = performance.now();
+      const result = compileTree([{ path: 'w/api.json', text }], { source });
+      expect(performance.now() - started).toBeLessThan(3000);
+      expect(result.diagnostics.map((d) => d.code)).toEqual([expect.stringMatching(/^SCHEMA_UNKNOWN_(TYPE|PROPERTY)$/)]);
+    }
+  });
+
+  it('a transform step with 30,000 paths is checked in linear time, one conflict per path', async () => {
+    const { compileTree } = await import('../../compiler/index.ts');
+    const pick = Array.from({ length: 30_000 }, (_, i) => `f${i}.x`);
+    pick.push('f7'); // a prefix of f7.x
+    const text = api({ type: 'http-get' }, { state: 'stopped', flows: { subscribe: [{ policy: 'transform', pick }] } });
+    const started = performance.now();
+    const result = compileTree([{ path: 'w/api.json', text }], { source });
+    expect(performance.now() - started).toBeLessThan(3000);
+    expect(result.diagnostics.map((d) => [d.code, d.pointer])).toEqual([['POLICY_CONFLICTING_PATHS', '/flows/subscribe/0/pick/30000']]);
+  });
+});
