@@ -262,6 +262,19 @@ describe('huge values in a definition', () => {
     }
   });
 
+  it('strings built to make the inline-secret scan rescan (`?a?a…`, `a://x:ya://x:y…`) are scanned in linear time', async () => {
+    const { compileTree } = await import('../../compiler/index.ts');
+    for (const description of [`https://x/${'?a'.repeat(250_000)}`, 'a://x:y'.repeat(120_000)]) {
+      const started = performance.now();
+      const result = compileTree([{ path: 'w/api.json', text: api({ type: 'http-get' }, { state: 'stopped', description }) }], { source });
+      expect(performance.now() - started).toBeLessThan(3000);
+      expect(result.diagnostics.map((d) => d.code)).not.toContain('INLINE_SECRET');
+    }
+    // still found where they are real
+    const real = compileTree([{ path: 'w/api.json', text: api({ type: 'http-get' }, { state: 'stopped', description: 'see https://h/?x?token=abc and https://u:p@h/' }) }], { source });
+    expect(real.diagnostics.map((d) => d.code)).toEqual(['INLINE_SECRET']);
+  });
+
   it('a transform step with 30,000 paths is checked in linear time, one conflict per path', async () => {
     const { compileTree } = await import('../../compiler/index.ts');
     const pick = Array.from({ length: 30_000 }, (_, i) => `f${i}.x`);
