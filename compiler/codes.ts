@@ -5,9 +5,11 @@
 export const CODES: Readonly<Record<string, string>> = {
   // read
   JSON_SYNTAX: 'the file is not valid JSON (reported at the real position)',
+  JSON_DUPLICATE_KEY: 'the same key twice in one JSON object (reported at the second; JSON.parse would silently keep the last)',
   JSON_TOO_DEEP: 'objects and arrays nested deeper than 64 levels',
   FILE_TOO_LARGE: 'a file is larger than 1 MiB',
   UNREADABLE_FILE: 'a file that cannot be read: a symbolic link to nothing or a loop, a folder named like a file, not UTF-8 text, no permission',
+  SYMLINK_OUTSIDE: 'a symbolic link whose target lies outside the APIs folder: never followed, nothing of the target is read (links inside the folder to files are followed)',
   UNKNOWN_FILE: 'a file the compiler does not read (e.g. plans/gold.yaml, a file at the top of the APIs folder)',
   DUPLICATE_FILE: 'the same path appears twice in the tree given to compileTree',
   MISSING_API_JSON: 'an API folder without api.json',

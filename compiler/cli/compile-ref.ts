@@ -32,7 +32,7 @@ export async function compileRef(
   const tree = await readRef(repo, ref, { apisDir: options.apisDir, allowMissingApisDir: options.allowMissingApisDir });
   const source = { kind: 'git' as const, repo: tree.repo, ref, commit: tree.commit, ...(tree.tag ? { tag: tree.tag } : {}), compilerVersion: COMPILER_VERSION };
   const result = compileTree(tree.files, { source, profile: options.profile });
-  if (tree.diagnostics.length) return { tree, result: { diagnostics: [...tree.diagnostics, ...result.diagnostics] } };
+  if (tree.diagnostics.length) return { tree, result: { diagnostics: [...tree.diagnostics, ...result.diagnostics], ...(result.omitted ? { omitted: result.omitted } : {}) } };
   return { tree, result };
 }
 
@@ -77,7 +77,7 @@ export async function run(args: string[]): Promise<number> {
   const { tree, result } = compiled;
   const root = tree.apisDir;
   if (!result.bundle) {
-    report(root, format, result.diagnostics, undefined, { ref, commit: tree.commit });
+    report(root, format, result.diagnostics, undefined, { ref, commit: tree.commit }, result.omitted);
     return 1;
   }
   const bundle = result.bundle;

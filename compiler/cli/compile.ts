@@ -36,7 +36,7 @@ export async function run(args: string[]): Promise<number> {
       return fail('compile', (error as Error).message);
     }
     if (!result.bundle) {
-      report(root, format, result.diagnostics, undefined);
+      report(root, format, result.diagnostics, undefined, {}, result.omitted);
       return 1;
     }
     let file: string;

@@ -40,6 +40,6 @@ export async function validateFolder(root: string, format: DiagnosticFormat, opt
   } catch (error) {
     return fail('validate', (error as Error).message);
   }
-  report(root, format, result.diagnostics, result.bundle);
+  report(root, format, result.diagnostics, result.bundle, {}, result.omitted);
   return result.diagnostics.length ? 1 : 0;
 }
