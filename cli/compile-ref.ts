@@ -1,7 +1,8 @@
 /**
  * `sluice compile --ref REF [--repo PATH] --store DIR [--release-tags GLOB] [--apis-dir apis]
- *                 [--format human|json|github] [--profile production]`
- * (or `--out DIR` instead of `--store`: just write the bundle there).
+ *                 [--format human|json|github] [--profile production] [--sign-key FILE|env:NAME]`
+ * (or `--out DIR` instead of `--store`: just write the bundle there). --sign-key writes the
+ * bundle's Ed25519 signature beside it (`<id>.json.sig`, in the store before `current` moves).
  *
  * Compiles exactly the tree at REF (never the working tree). REF a tag matching --release-tags
  * (default: every tag) -> a **release**: release rules checked against the store's current release,
@@ -13,13 +14,14 @@ import type { Bundle } from '../schemas/types.ts';
 import { GitError, readRef, short, type RefTree } from '../compiler/git.ts';
 import { compileTree, COMPILER_VERSION, writeBundle, type CompileResult, type Diagnostic } from '../compiler/index.ts';
 import { checkReleaseRules } from '../compiler/release-rules.ts';
-import { Store, StoreError } from '../compiler/store.ts';
+import { Store, StoreError, type BundleSigner } from '../compiler/store.ts';
 import { choice, parseArgs, UsageError } from './args.ts';
 import { fail, FORMATS, report } from './report.ts';
+import { loadSigningKey, signerFor } from './sign-key.ts';
 
 const USAGE =
-  'usage: sluice compile --ref REF [--repo PATH] --store DIR [--release-tags GLOB] [--apis-dir apis] [--format human|json|github] [--profile production]\n' +
-  '       sluice compile --ref REF [--repo PATH] --out DIR';
+  'usage: sluice compile --ref REF [--repo PATH] --store DIR [--release-tags GLOB] [--apis-dir apis] [--format human|json|github] [--profile production] [--sign-key FILE|env:NAME]\n' +
+  '       sluice compile --ref REF [--repo PATH] --out DIR [--sign-key FILE|env:NAME]';
 
 /** Compile the tree at REF. Git problems throw GitError; file problems are diagnostics. */
 export async function compileRef(
@@ -30,7 +32,7 @@ export async function compileRef(
   const tree = await readRef(repo, ref, { apisDir: options.apisDir, allowMissingApisDir: options.allowMissingApisDir });
   const source = { kind: 'git' as const, repo: tree.repo, ref, commit: tree.commit, ...(tree.tag ? { tag: tree.tag } : {}), compilerVersion: COMPILER_VERSION };
   const result = compileTree(tree.files, { source, profile: options.profile });
-  if (tree.diagnostics.length) return { tree, result: { diagnostics: [...tree.diagnostics, ...result.diagnostics] } };
+  if (tree.diagnostics.length) return { tree, result: { diagnostics: [...tree.diagnostics, ...result.diagnostics], ...(result.omitted ? { omitted: result.omitted } : {}) } };
   return { tree, result };
 }
 
@@ -46,14 +48,16 @@ export async function run(args: string[]): Promise<number> {
   let flags: Map<string, string>;
   let format;
   let profile;
+  let sign;
   try {
-    const parsed = parseArgs(args, ['--ref', '--repo', '--store', '--out', '--release-tags', '--apis-dir', '--format', '--profile']);
+    const parsed = parseArgs(args, ['--ref', '--repo', '--store', '--out', '--release-tags', '--apis-dir', '--format', '--profile', '--sign-key']);
     if (parsed.positionals.length) throw new UsageError(`compile --ref takes no APIS_DIR (use --apis-dir; got ${parsed.positionals.join(' ')})`);
     flags = parsed.flags;
     if (!flags.get('--store') && !flags.get('--out')) throw new UsageError('--store DIR (or --out DIR) is required');
     if (flags.get('--store') && flags.get('--out')) throw new UsageError('--store and --out do not go together');
     format = choice(flags, '--format', FORMATS, 'human')!;
     profile = choice(flags, '--profile', ['production'] as const, undefined);
+    sign = signerFor(flags.has('--sign-key') ? loadSigningKey(flags.get('--sign-key')!) : undefined);
   } catch (error) {
     if (error instanceof UsageError) return fail('compile', `${error.message}\n${USAGE}`);
     throw error;
@@ -73,7 +77,7 @@ export async function run(args: string[]): Promise<number> {
   const { tree, result } = compiled;
   const root = tree.apisDir;
   if (!result.bundle) {
-    report(root, format, result.diagnostics, undefined, { ref, commit: tree.commit });
+    report(root, format, result.diagnostics, undefined, { ref, commit: tree.commit }, result.omitted);
     return 1;
   }
   const bundle = result.bundle;
@@ -84,7 +88,7 @@ export async function run(args: string[]): Promise<number> {
   try {
     if (!storeDir) {
       const out = flags.get('--out')!;
-      const file = await writeBundle(out, bundle).catch((error: unknown) => {
+      const file = await writeBundle(out, bundle, { sign }).catch((error: unknown) => {
         throw new StoreError('store-io', `cannot write the bundle to ${out}: ${(error as Error).message}`);
       });
       if (format === 'json') report(root, format, [], bundle, { kind: 'bundle', ref, commit: tree.commit, bundleId: bundle.id, file });
@@ -94,8 +98,8 @@ export async function run(args: string[]): Promise<number> {
       return 0;
     }
     const store = new Store(storeDir);
-    if (tree.tag && tagMatches(releaseTags, tree.tag)) return await release(store, tree, bundle, { root, format, say });
-    const saved = await store.save(bundle, { ref, commit: tree.commit, compilerVersion: COMPILER_VERSION });
+    if (tree.tag && tagMatches(releaseTags, tree.tag)) return await release(store, tree, bundle, { root, format, say, sign });
+    const saved = await store.save(bundle, { ref, commit: tree.commit, compilerVersion: COMPILER_VERSION }, sign);
     const current = await store.current();
     if (format === 'json') {
       report(root, format, [], bundle, { kind: 'saved', ref, commit: tree.commit, bundleId: bundle.id, file: store.bundlePath(bundle.id), current: current ?? null });
@@ -116,13 +120,14 @@ async function release(
   store: Store,
   tree: RefTree,
   bundle: Bundle,
-  out: { root: string; format: 'human' | 'json' | 'github'; say: (line: string) => void },
+  out: { root: string; format: 'human' | 'json' | 'github'; say: (line: string) => void; sign?: BundleSigner },
 ): Promise<number> {
   const tag = tree.tag!;
   const outcome = await store.release(bundle, { tag, commit: tree.commit, compilerVersion: COMPILER_VERSION, repo: tree.repo }, (previous): Diagnostic[] =>
     previous
       ? checkReleaseRules(previous.bundle, bundle, { release: { tag: previous.pointer.tag, deployment: previous.pointer.deployment }, files: tree.files })
       : [],
+    out.sign,
   );
   const { entry } = outcome;
   if (outcome.problems.length) {
@@ -139,6 +144,7 @@ async function release(
     out.say(`${tag} is already current (deployment ${entry.deployment}, bundle ${bundle.id}); nothing changed`);
   } else {
     out.say(`released ${tag} (${tree.tagKind} tag, commit ${short(tree.commit)}) as deployment ${entry.deployment}, bundle ${bundle.id}`);
+    if (out.sign) out.say(`signed ${store.bundlePath(bundle.id)}.sig`);
     out.say(`current -> ${tag} (deployment ${entry.deployment})`);
   }
   out.say(`deployment ${entry.deployment}`);

@@ -1,7 +1,7 @@
 /**
- * `sluice compile [APIS_DIR] --out DIR [--format human|json|github] [--profile production]`
- * Validates, writes DIR/<bundle-id>.json (temp file + rename) and prints the bundle id as the last
- * line. Exit 0 written, 1 diagnostics (nothing written), 2 usage error.
+ * `sluice compile [APIS_DIR] --out DIR [--format human|json|github] [--profile production] [--sign-key FILE|env:NAME]`
+ * Validates, writes DIR/<bundle-id>.json (temp file + rename; with --sign-key its Ed25519
+ * signature DIR/<bundle-id>.json.sig first) and prints the bundle id as the last line. Exit 0 written, 1 diagnostics (nothing written), 2 usage error.
  *
  * `sluice compile --ref REF [--repo PATH] [--store DIR | --out DIR]` compiles a git ref instead; that
  * branch lives in compile-ref.ts (GitOps), loaded only when asked for.
@@ -10,8 +10,9 @@ import { compileFolder } from '../compiler/compile.ts';
 import { writeBundle } from '../compiler/bundle.ts';
 import { choice, parseArgs, UsageError } from './args.ts';
 import { fail, FORMATS, report } from './report.ts';
+import { loadSigningKey, signerFor } from './sign-key.ts';
 
-const USAGE = 'usage: sluice compile [APIS_DIR] --out DIR [--format human|json|github] [--profile production]\n       sluice compile --ref REF [--repo PATH] --store DIR';
+const USAGE = 'usage: sluice compile [APIS_DIR] --out DIR [--format human|json|github] [--profile production] [--sign-key FILE|env:NAME]\n       sluice compile --ref REF [--repo PATH] --store DIR [--sign-key FILE|env:NAME]';
 
 export async function run(args: string[]): Promise<number> {
   try {
@@ -19,13 +20,14 @@ export async function run(args: string[]): Promise<number> {
     if (args.some((arg) => arg === '--ref' || arg.startsWith('--ref='))) {
       return (await import('./compile-ref.ts')).run(args);
     }
-    const { positionals, flags } = parseArgs(args, ['--out', '--format', '--profile']);
+    const { positionals, flags } = parseArgs(args, ['--out', '--format', '--profile', '--sign-key']);
     if (positionals.length > 1) throw new UsageError(`one APIS_DIR at most (got ${positionals.join(' ')})`);
     const out = flags.get('--out');
     if (!out) throw new UsageError('--out DIR is required');
     const format = choice(flags, '--format', FORMATS, 'human')!;
     const profile = choice(flags, '--profile', ['production'] as const, undefined);
     const root = positionals[0] ?? 'apis';
+    const signKey = flags.has('--sign-key') ? loadSigningKey(flags.get('--sign-key')!) : undefined;
 
     let result;
     try {
@@ -34,12 +36,12 @@ export async function run(args: string[]): Promise<number> {
       return fail('compile', (error as Error).message);
     }
     if (!result.bundle) {
-      report(root, format, result.diagnostics, undefined);
+      report(root, format, result.diagnostics, undefined, {}, result.omitted);
       return 1;
     }
     let file: string;
     try {
-      file = await writeBundle(out, result.bundle);
+      file = await writeBundle(out, result.bundle, { sign: signerFor(signKey) });
     } catch (error) {
       return fail('compile', `cannot write the bundle to ${out}: ${(error as Error).message}`);
     }
@@ -47,7 +49,7 @@ export async function run(args: string[]): Promise<number> {
       report(root, format, [], result.bundle, { id: result.bundle.id, file });
     } else {
       report(root, format, [], result.bundle);
-      process.stdout.write(`wrote ${file}\n${result.bundle.id}\n`);
+      process.stdout.write(`wrote ${file}${signKey ? ` (signed: ${file}.sig)` : ''}\n${result.bundle.id}\n`);
     }
     return 0;
   } catch (error) {

@@ -57,7 +57,7 @@ async function side(ref: string, o: { repo: string; apisDir?: string; store?: st
   try {
     const { tree, result } = await compileRef(o.repo, ref, { apisDir: o.apisDir, allowMissingApisDir: true });
     if (!result.bundle) {
-      process.stderr.write(`sluice diff: ${ref} (${short(tree.commit)}) does not compile:\n${formatDiagnostics(result.diagnostics, 'human', { root: tree.apisDir })}\n`);
+      process.stderr.write(`sluice diff: ${ref} (${short(tree.commit)}) does not compile:\n${formatDiagnostics(result.diagnostics, 'human', { root: tree.apisDir, omitted: result.omitted })}\n`);
       return { problem: 1 };
     }
     if (tree.apisDirMissing) {

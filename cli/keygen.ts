@@ -1,6 +1,9 @@
 /**
  * `sluice keygen [--plan KEY]`: a new random API key (32 bytes, base64url) and its SHA-256, with a
  * subscription file ready to paste. Only the hash goes into git; the key is shown once, here.
+ *
+ * `sluice keygen --signing --out FILE | --print-private`: a bundle signing key pair instead
+ * (signing-keygen.ts).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { parseArgs, UsageError } from './args.ts';
@@ -19,6 +22,7 @@ export function generateApiKey(): { key: string; hash: string } {
 }
 
 export async function run(args: string[]): Promise<number> {
+  if (args.includes('--signing')) return (await import('./signing-keygen.ts')).run(args);
   let plan = 'PLAN';
   try {
     const { positionals, flags } = parseArgs(args, ['--plan']);
@@ -26,7 +30,7 @@ export async function run(args: string[]): Promise<number> {
     plan = flags.get('--plan') ?? plan;
     if (flags.has('--plan') && !PLAN_KEY.test(plan)) throw new UsageError(`--plan must be a plan key (lowercase letters, digits, dashes), got "${plan}"`);
   } catch (error) {
-    if (error instanceof UsageError) return fail('keygen', `${error.message}\nusage: sluice keygen [--plan KEY]`);
+    if (error instanceof UsageError) return fail('keygen', `${error.message}\nusage: sluice keygen [--plan KEY]\n       sluice keygen --signing --out FILE | --print-private`);
     throw error;
   }
   const { key, hash } = generateApiKey();

@@ -9,10 +9,11 @@ import { log, setLogLevel } from '../runtime/log.ts';
 import { parseRateLimitFlags, RATE_LIMIT_FLAGS, startRateLimits, type RateLimitSettings } from './rate-limit-options.ts';
 import { parseAllowedHosts, setWebhookAllowedHosts } from '../runtime/entrypoints/webhook/allowed-hosts.ts';
 import { parseAuthFailureLimit, setAuthFailureLimit } from '../runtime/plans/auth-failures.ts';
+import { parseTrustedProxies, type TrustedProxies } from '../runtime/client-address.ts';
 
 export { UsageError };
 
-export const SERVER_FLAGS = ['--port', '--admin-port', '--host', '--admin-host', '--tls-cert', '--tls-key', '--log-level', '--webhook-allowed-hosts', '--auth-failure-limit', ...RATE_LIMIT_FLAGS] as const;
+export const SERVER_FLAGS = ['--port', '--admin-port', '--host', '--admin-host', '--tls-cert', '--tls-key', '--log-level', '--webhook-allowed-hosts', '--auth-failure-limit', '--trusted-proxies', ...RATE_LIMIT_FLAGS] as const;
 
 export interface ServerFlags {
   readonly host: string;
@@ -23,6 +24,8 @@ export interface ServerFlags {
   readonly tls?: { cert: Buffer; key: Buffer };
   /** --redis, --redis-key-prefix, --rate-limit-error-strategy */
   readonly rateLimits?: RateLimitSettings;
+  /** --trusted-proxies CIDR,…: peers whose Forwarded / X-Forwarded-For name the client address. */
+  readonly trustedProxies?: TrustedProxies;
 }
 
 function port(value: string | undefined, fallback: number, name: string): number {
@@ -53,6 +56,13 @@ export function parseServerFlags(args: readonly string[], valued: readonly strin
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
+  const proxies = flags.get('--trusted-proxies');
+  let trustedProxies: TrustedProxies | undefined;
+  try {
+    if (proxies !== undefined) trustedProxies = parseTrustedProxies(proxies);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
   const certFile = flags.get('--tls-cert');
   const keyFile = flags.get('--tls-key');
   if ((certFile === undefined) !== (keyFile === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
@@ -73,6 +83,7 @@ export function parseServerFlags(args: readonly string[], valued: readonly strin
       adminHost: flags.get('--admin-host') ?? '127.0.0.1',
       tls,
       rateLimits: parseRateLimitFlags(flags),
+      ...(trustedProxies ? { trustedProxies } : {}),
     },
   };
 }

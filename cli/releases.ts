@@ -55,6 +55,6 @@ function table(entries: ReleaseEntry[], current: number | undefined): string {
       e.kind === 'rollback' && e.rollbackOf !== undefined ? `rollback (to #${e.rollbackOf})` : e.kind,
     ]),
   ];
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  const widths = rows[0].map((_, i) => rows.reduce((widest, r) => Math.max(widest, r[i].length), 0));
   return rows.map((r) => r.map((cell, i) => (i === 1 ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join('  ').trimEnd()).join('\n') + '\n';
 }

@@ -3,17 +3,23 @@
  * then a summary line (human, github) — or a single JSON document (json).
  */
 import type { Bundle } from '../schemas/types.ts';
-import type { Diagnostic } from '../compiler/diagnostic.ts';
-import { formatDiagnostics, joinRoot, type DiagnosticFormat } from '../compiler/format.ts';
+import { capPerCode, type Diagnostic, type OmittedCounts } from '../compiler/diagnostic.ts';
+import { formatDiagnostics, joinRoot, omittedItems, type DiagnosticFormat } from '../compiler/format.ts';
 import { compileFolder, type CompileOptions } from '../compiler/compile.ts';
 
 export const FORMATS: readonly DiagnosticFormat[] = ['human', 'json', 'github'];
 
-/** `N errors in M files` or `apis: N APIs valid`. */
-export function summary(root: string, diagnostics: readonly Diagnostic[], bundle: Bundle | undefined): string {
+/** `N errors in M files` (`N errors, K not listed, in at least M files`) or `apis: N APIs valid`. */
+export function summary(root: string, diagnostics: readonly Diagnostic[], bundle: Bundle | undefined, omitted: OmittedCounts = {}): string {
   if (diagnostics.length) {
-    const files = new Set(diagnostics.map((d) => d.file)).size;
-    return `${diagnostics.length} error${diagnostics.length === 1 ? '' : 's'} in ${files} file${files === 1 ? '' : 's'}`;
+    const capped = capPerCode(diagnostics, omitted);
+    const files = new Set(capped.diagnostics.map((d) => d.file)).size;
+    const hidden = Object.values(capped.omitted).reduce((a, b) => a + b, 0);
+    const total = capped.diagnostics.length + hidden;
+    const count = (n: number) => n.toLocaleString('en-US');
+    return hidden
+      ? `${count(total)} errors, ${count(hidden)} not listed, in at least ${files} file${files === 1 ? '' : 's'}`
+      : `${total} error${total === 1 ? '' : 's'} in ${files} file${files === 1 ? '' : 's'}`;
   }
   const count = bundle ? Object.keys(bundle.apis).length : 0;
   return `${root}: ${count} API${count === 1 ? '' : 's'} valid`;
@@ -26,20 +32,24 @@ export function report(
   diagnostics: readonly Diagnostic[],
   bundle: Bundle | undefined,
   extra: Record<string, unknown> = {},
+  omitted: OmittedCounts = {},
 ): void {
   if (format === 'json') {
+    const capped = capPerCode(diagnostics, omitted);
+    const more = omittedItems(capped.omitted);
     const document = {
       ok: diagnostics.length === 0,
       apis: bundle ? Object.keys(bundle.apis).length : undefined,
       ...extra,
-      diagnostics: diagnostics.map((d) => ({ ...d, file: joinRoot(root, d.file) })),
+      diagnostics: capped.diagnostics.map((d) => ({ ...d, file: joinRoot(root, d.file) })),
+      ...(more.length ? { omitted: more } : {}),
     };
     process.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
     return;
   }
-  const text = formatDiagnostics(diagnostics, format, { root });
+  const text = formatDiagnostics(diagnostics, format, { root, omitted });
   if (text) process.stdout.write(`${text}\n`);
-  process.stdout.write(`${summary(root, diagnostics, bundle)}\n`);
+  process.stdout.write(`${summary(root, diagnostics, bundle, omitted)}\n`);
 }
 
 /** A usage or I/O problem: to stderr, exit 2. */
@@ -56,6 +66,6 @@ export async function validateFolder(root: string, format: DiagnosticFormat, opt
   } catch (error) {
     return fail('validate', (error as Error).message);
   }
-  report(root, format, result.diagnostics, result.bundle);
+  report(root, format, result.diagnostics, result.bundle, {}, result.omitted);
   return result.diagnostics.length ? 1 : 0;
 }

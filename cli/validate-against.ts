@@ -66,7 +66,7 @@ async function fromGit(root: string, ref: string, repo: string | undefined): Pro
   const { tree, result } = await compileRef(top, ref, { apisDir: inRepo.split(path.sep).join('/') || '.', allowMissingApisDir: true });
   if (tree.apisDirMissing) return { missing: `there is no folder "${tree.apisDir}" in the tree at ${ref} (${short(tree.commit)})` };
   if (!result.bundle) {
-    process.stderr.write(`sluice validate: ${ref} (${short(tree.commit)}) does not compile, so the release rules cannot be checked against it:\n${formatDiagnostics(result.diagnostics, 'human', { root: tree.apisDir })}\n`);
+    process.stderr.write(`sluice validate: ${ref} (${short(tree.commit)}) does not compile, so the release rules cannot be checked against it:\n${formatDiagnostics(result.diagnostics, 'human', { root: tree.apisDir, omitted: result.omitted })}\n`);
     return 2;
   }
   return { bundle: result.bundle, tag: tree.tag, commit: tree.commit };

@@ -36,7 +36,7 @@ export function workingTreeSource(path: string, options: WorkingTreeOptions = {}
         }
         if (!result.bundle) {
           broken = true;
-          print(formatDiagnostics(result.diagnostics, 'human', { root }));
+          print(formatDiagnostics(result.diagnostics, 'human', { root, omitted: result.omitted }));
           log.warn({ dir, diagnostics: result.diagnostics.length }, 'the APIs do not compile; the last good bundle keeps serving');
           return;
         }

@@ -3,8 +3,8 @@
  * passed validation (defaults filled in); the inline-secret scan runs on every parsed document.
  * Each rule module returns diagnostics with stable codes; nothing stops at the first problem.
  */
-import type { Bundle, BundleApi } from '../schemas/types.ts';
-import { diagnosticAt, type Diagnostic } from './diagnostic.ts';
+import type { Api, Bundle, BundleApi, Plan, Subscription } from '../schemas/types.ts';
+import { diagnosticAt, pushAll, type Diagnostic, type OmittedCounts } from './diagnostic.ts';
 import type { ParsedFile } from './source.ts';
 import { checkContextPaths } from './check/context-paths.ts';
 import { checkEntrypoints } from './check/entrypoints.ts';
@@ -49,27 +49,30 @@ export function checkRelease(apis: Record<string, BundleApi>, parsed: readonly P
   return rules({ apis, previous, at });
 }
 
-/** Run every rule of one tree. `parsed` is every document that parsed (valid or not), for the secret scan. */
-export function check(models: readonly ApiModel[], parsed: readonly ParsedFile[], options: CheckOptions = {}): Diagnostic[] {
-  const diagnostics: Diagnostic[] = [];
-  diagnostics.push(...checkContextPaths(models));
+/**
+ * Run every rule of one tree. `parsed` is every document that parsed (valid or not), for the secret
+ * scan. `omitted` counts diagnostics a rule counted without building them (see capPerCode).
+ */
+export function check(models: readonly ApiModel[], parsed: readonly ParsedFile[], options: CheckOptions = {}): { diagnostics: Diagnostic[]; omitted: OmittedCounts } {
+  const contextPaths = checkContextPaths(models);
+  const diagnostics: Diagnostic[] = contextPaths.diagnostics;
   for (const model of models) {
-    diagnostics.push(
-      ...checkEntrypoints(model),
-      ...checkEndpoints(model),
-      ...checkLifecycle(model),
-      ...checkPlans(model, options),
-      ...checkSubscriptions(model),
-      ...checkCors(model),
-      ...checkApiFlows(model),
-      ...checkWebhooks(model),
-      ...checkDeadLetters(model),
-    );
+    for (const rule of [
+      checkEntrypoints(model),
+      checkEndpoints(model),
+      checkLifecycle(model),
+      checkPlans(model, options),
+      checkSubscriptions(model),
+      checkCors(model),
+      checkApiFlows(model),
+      checkWebhooks(model),
+      checkDeadLetters(model),
+    ]) pushAll(diagnostics, rule);
   }
   // The generic secret scan, except where a rule already reported the same value with a more
   // specific INLINE_SECRET message (e.g. a webhook callbackUrl with user:password@).
   const where = (d: Diagnostic) => `${d.file}\0${d.pointer}`;
   const specific = new Set(diagnostics.filter((d) => d.code === 'INLINE_SECRET').map(where));
-  for (const file of parsed) diagnostics.push(...scanSecrets(file).filter((d) => !specific.has(where(d))));
-  return diagnostics;
+  for (const file of parsed) pushAll(diagnostics, scanSecrets(file).filter((d) => !specific.has(where(d))));
+  return { diagnostics, omitted: contextPaths.omitted ? { CONTEXT_PATH_OVERLAP: contextPaths.omitted } : {} };
 }

@@ -5,9 +5,11 @@
 export const CODES: Readonly<Record<string, string>> = {
   // read
   JSON_SYNTAX: 'the file is not valid JSON (reported at the real position)',
+  JSON_DUPLICATE_KEY: 'the same key twice in one JSON object (reported at the second; JSON.parse would silently keep the last)',
   JSON_TOO_DEEP: 'objects and arrays nested deeper than 64 levels',
   FILE_TOO_LARGE: 'a file is larger than 1 MiB',
   UNREADABLE_FILE: 'a file that cannot be read: a symbolic link to nothing or a loop, a folder named like a file, not UTF-8 text, no permission',
+  SYMLINK_OUTSIDE: 'a symbolic link whose target lies outside the APIs folder: never followed, nothing of the target is read (links inside the folder to files are followed)',
   UNKNOWN_FILE: 'a file the compiler does not read (e.g. plans/gold.yaml, a file at the top of the APIs folder)',
   DUPLICATE_FILE: 'the same path appears twice in the tree given to compileTree',
   MISSING_API_JSON: 'an API folder without api.json',
@@ -40,6 +42,7 @@ export const CODES: Readonly<Record<string, string>> = {
   KAFKA_TOPICS_REQUIRED: 'a kafka consumer without topics or topicPattern',
   KAFKA_TOPICS_CONFLICT: 'a kafka consumer with both topics and topicPattern',
   INVALID_TOPIC_PATTERN: 'a kafka topicPattern that is not a valid regular expression',
+  UNSAFE_REGEX: 'a regular expression from a definition (kafka topicPattern, matches() in a condition, json-validate pattern / patternProperties) that RE2 cannot run or that is too large: lookaround, backreferences, repeat counts over 1000, over 4096 characters or 1000 items expanded',
   KAFKA_SECURITY_MISMATCH: 'SASL settings and security.protocol disagree',
   INVALID_TOPIC_FILTER: 'an MQTT topic filter with a misplaced # or +',
   STARTED_WITHOUT_PLAN: 'a started API without a published or deprecated plan',

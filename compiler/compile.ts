@@ -4,7 +4,7 @@
  */
 import type { Api, Bundle, BundleSource, Plan, Subscription } from '../schemas/types.ts';
 import { check, checkRelease, type ApiModel, type ReleaseRules } from './check.ts';
-import { diagnosticForFile, sortDiagnostics, type Diagnostic } from './diagnostic.ts';
+import { capPerCode, diagnosticForFile, pushAll, type Diagnostic, type OmittedCounts } from './diagnostic.ts';
 import { layoutTree } from './layout.ts';
 import { COMPILER_VERSION, makeBundle, toBundleApis } from './bundle.ts';
 import { readFolder } from './folder.ts';
@@ -26,8 +26,10 @@ export interface CompileOptions {
 export interface CompileResult {
   /** Present only when `diagnostics` is empty. */
   bundle?: Bundle;
-  /** Sorted by file, line, column. */
+  /** Sorted by file, line, column; at most MAX_DIAGNOSTICS_PER_CODE of each code. */
   diagnostics: Diagnostic[];
+  /** Diagnostics found but not listed, by code (absent when none were left out). */
+  omitted?: OmittedCounts;
 }
 
 /** Compile an in-memory tree (from a folder or a git commit). Never throws on bad input. */
@@ -37,7 +39,7 @@ export function compileTree(files: readonly SourceFile[], options: CompileOption
   const parsed: ParsedFile[] = [];
   const parse = (file: SourceFile): ParsedFile | undefined => {
     if (file.unreadable !== undefined) {
-      diagnostics.push(diagnosticForFile(file.path, 'UNREADABLE_FILE', `${file.path} ${file.unreadable}`));
+      diagnostics.push(diagnosticForFile(file.path, file.code ?? 'UNREADABLE_FILE', `${file.path} ${file.unreadable}`));
       return undefined;
     }
     if (file.text.length > MAX_FILE_BYTES || (file.text.length > MAX_FILE_BYTES / 4 && Buffer.byteLength(file.text) > MAX_FILE_BYTES)) {
@@ -46,7 +48,7 @@ export function compileTree(files: readonly SourceFile[], options: CompileOption
     }
     const result = parseJson(file.path, file.text);
     if (!result.ok) {
-      diagnostics.push({ file: file.path, ...result.position, pointer: '', code: result.code, message: result.message });
+      for (const problem of [result, ...(result.more ?? [])]) diagnostics.push({ file: file.path, ...problem.position, pointer: '', code: problem.code, message: problem.message });
       return undefined;
     }
     parsed.push(result.file);
@@ -59,7 +61,7 @@ export function compileTree(files: readonly SourceFile[], options: CompileOption
     if (!document) return undefined;
     onParsed?.(document);
     const problems = validateDocument(document, kind);
-    diagnostics.push(...problems);
+    pushAll(diagnostics, problems);
     return problems.length ? undefined : { file: document, value: document.value as T };
   };
   const models: ApiModel[] = [];
@@ -79,20 +81,26 @@ export function compileTree(files: readonly SourceFile[], options: CompileOption
   }
 
   // 3. check: cross-file rules (and the inline-secret scan of every parsed file)
-  const checked = check(models, parsed, { profile: options.profile, previous: options.previous });
+  const { diagnostics: checked, omitted } = check(models, parsed, { profile: options.profile, previous: options.previous });
   const secretAt = new Set(checked.filter((d) => d.code === 'INLINE_SECRET').map((d) => `${d.file}\0${d.pointer}`));
-  const all = [...diagnostics.filter((d) => !(d.code === 'SCHEMA_SECRET_REF' && secretAt.has(`${d.file}\0${d.pointer}`))), ...checked];
-  if (all.length) return { diagnostics: sortDiagnostics(all) };
+  const all = diagnostics.filter((d) => !(d.code === 'SCHEMA_SECRET_REF' && secretAt.has(`${d.file}\0${d.pointer}`)));
+  pushAll(all, checked);
+  if (all.length) return capped(all, omitted);
 
   // 3b. release rules: a clean tree against the previous release
   const apis = toBundleApis(models);
   if (options.previous && options.releaseRules) {
     const release = checkRelease(apis, parsed, options.previous, options.releaseRules);
-    if (release.length) return { diagnostics: sortDiagnostics(release) };
+    if (release.length) return capped(release);
   }
 
   // 4. bundle
   return { bundle: makeBundle(apis, options.source, options.now), diagnostics: [] };
+}
+
+function capped(all: readonly Diagnostic[], omitted: OmittedCounts = {}): CompileResult {
+  const result = capPerCode(all, omitted);
+  return Object.keys(result.omitted).length ? result : { diagnostics: result.diagnostics };
 }
 
 /** Read a folder and compile it. Rejects only when the folder cannot be read. */

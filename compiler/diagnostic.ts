@@ -67,3 +67,40 @@ export function describePointer(pointer: string): string {
 export function pointerToken(token: string | number): string {
   return String(token).replace(/~/g, '~0').replace(/\//g, '~1');
 }
+
+/** At most this many diagnostics of one code are listed; the rest are counted (`… and 9,812 more CODE`). */
+export const MAX_DIAGNOSTICS_PER_CODE = 100;
+
+/** Diagnostics not listed, by code. */
+export type OmittedCounts = Readonly<Record<string, number>>;
+
+/**
+ * Sort, keep the first MAX_DIAGNOSTICS_PER_CODE of each code and count the rest (added to
+ * `omitted`, counts a stage already left out). Linear after the sort.
+ */
+export function capPerCode(diagnostics: readonly Diagnostic[], omitted: OmittedCounts = {}): { diagnostics: Diagnostic[]; omitted: OmittedCounts } {
+  const listed: Diagnostic[] = [];
+  const perCode = new Map<string, number>();
+  const counts: Record<string, number> = { ...omitted };
+  for (const d of sortDiagnostics(diagnostics)) {
+    const n = perCode.get(d.code) ?? 0;
+    if (n < MAX_DIAGNOSTICS_PER_CODE) {
+      perCode.set(d.code, n + 1);
+      listed.push(d);
+    } else counts[d.code] = (counts[d.code] ?? 0) + 1;
+  }
+  return { diagnostics: listed, omitted: counts };
+}
+
+/** `… and 9,812 more CONTEXT_PATH_OVERLAP`, one per code, sorted by code. */
+export function omittedLines(omitted: OmittedCounts = {}): string[] {
+  return Object.keys(omitted)
+    .filter((code) => omitted[code] > 0)
+    .sort()
+    .map((code) => `… and ${omitted[code].toLocaleString('en-US')} more ${code}`);
+}
+
+/** Append without spreading into a call (`push(...items)` overflows the stack on large arrays). */
+export function pushAll<T>(into: T[], items: readonly T[]): void {
+  for (const item of items) into.push(item);
+}

@@ -199,7 +199,9 @@ function deepEqual(a: unknown, b: unknown): boolean {
 
 function sameSet(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
   if (!a || !b) return a === b;
-  return a.length === b.length && [...a].sort().every((v, i) => v === [...b].sort()[i]);
+  if (a.length !== b.length) return false;
+  const sortedB = [...b].sort();
+  return [...a].sort().every((v, i) => v === sortedB[i]);
 }
 
 // ---------------------------------------------------------------------------------------------

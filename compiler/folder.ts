@@ -3,16 +3,22 @@
  * reason they cannot be read (`unreadable`), so the compiler reports them; nothing here throws for
  * bad input except a root that is not a readable folder.
  */
-import { closeSync, fstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, constants, fstatSync, openSync, readdirSync, readSync, realpathSync, statSync } from 'node:fs';
+import { join, sep } from 'node:path';
 import { decodeText, MAX_FILE_BYTES, type SourceFile } from './source.ts';
 
 /** Files read between two yields to the event loop. */
 const READ_BATCH = 256;
 
+/** Not following a link when opening (a file swapped for a link after listing is not read). */
+const NO_FOLLOW = constants.O_NOFOLLOW ?? 0;
+
 /**
- * Every file under `dir`, sorted by path. Hidden entries (".git", ".DS_Store") are skipped;
- * symbolic links to directories are not followed. Only `.json` files are read (at most
+ * Every file under `dir`, sorted by path. Hidden entries (".git", ".DS_Store") are skipped.
+ * Symbolic links: a link whose target (after resolving every link on the way) lies outside `dir`
+ * is listed as unreadable with code SYMLINK_OUTSIDE and never read, whatever it points to; a link
+ * to a file inside `dir` is read from its resolved path (it cannot loop: a loop does not resolve);
+ * links to directories are never followed. Only `.json` files are read (at most
  * MAX_FILE_BYTES + 1 bytes each); other files are listed with empty text so that the compiler can
  * report them. Whatever cannot be read (a link to nothing, a link loop, a folder named `x.json`, a
  * pipe, a file that is not UTF-8 text, a sub-folder without permission) is listed with
@@ -24,9 +30,10 @@ const READ_BATCH = 256;
  */
 export async function readFolder(dir: string): Promise<SourceFile[]> {
   const entries: SourceFile[] = [];
+  const resolved = new Map<SourceFile, string>();
   try {
     if (!statSync(dir).isDirectory()) throw Object.assign(new Error(`${dir} is not a folder`), { code: 'ENOTDIR' });
-    collect(dir, '', entries, true);
+    collect({ root: dir, realRoot: realpathSync(dir), resolved }, '', entries, true);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOTDIR') throw error;
@@ -37,13 +44,22 @@ export async function readFolder(dir: string): Promise<SourceFile[]> {
   for (let i = 0; i < entries.length; i++) {
     if (i > 0 && i % READ_BATCH === 0) await new Promise<void>((resolve) => setImmediate(resolve));
     const entry = entries[i];
-    if (entry.unreadable === undefined && entry.path.endsWith('.json')) Object.assign(entry, readText(join(dir, entry.path)));
+    if (entry.unreadable === undefined && entry.path.endsWith('.json')) Object.assign(entry, readText(resolved.get(entry) ?? join(dir, entry.path)));
   }
   return entries;
 }
 
+interface Walk {
+  root: string;
+  /** `root` with every link resolved: link targets must lie under it. */
+  realRoot: string;
+  /** Links to files inside the folder: the resolved path to read. */
+  resolved: Map<SourceFile, string>;
+}
+
 /** List the entries under root/relative; files get text '' (read later), problems get `unreadable`. */
-function collect(root: string, relative: string, out: SourceFile[], isRoot = false): void {
+function collect(walk: Walk, relative: string, out: SourceFile[], isRoot = false): void {
+  const { root } = walk;
   let entries;
   try {
     entries = readdirSync(relative ? join(root, relative) : root, { withFileTypes: true });
@@ -57,24 +73,36 @@ function collect(root: string, relative: string, out: SourceFile[], isRoot = fal
     const path = relative ? `${relative}/${entry.name}` : entry.name;
     if (entry.isDirectory()) {
       if (entry.name.endsWith('.json')) out.push({ path, text: '', unreadable: 'is a folder, not a file' });
-      else collect(root, path, out);
+      else collect(walk, path, out);
     } else if (entry.isFile()) out.push({ path, text: '' });
-    else if (entry.isSymbolicLink()) out.push(linkEntry(join(root, path), path));
+    else if (entry.isSymbolicLink()) out.push(linkEntry(walk, path));
     else out.push({ path, text: '', unreadable: 'is not a regular file (a pipe, socket or device)' });
   }
 }
 
-/** A symbolic link: listed as a file when it leads to one; links to folders are never followed. */
-function linkEntry(full: string, path: string): SourceFile {
+/**
+ * A symbolic link: listed as a file when it leads to a file inside the folder; a target outside is
+ * SYMLINK_OUTSIDE (the message names the link, never the target); links to folders are not followed.
+ */
+function linkEntry(walk: Walk, path: string): SourceFile {
+  let real;
   let target;
   try {
-    target = statSync(full);
+    real = realpathSync(join(walk.root, path));
+    if (real !== walk.realRoot && !real.startsWith(walk.realRoot.endsWith(sep) ? walk.realRoot : walk.realRoot + sep)) {
+      return { path, text: '', code: 'SYMLINK_OUTSIDE', unreadable: 'is a symbolic link to a target outside the APIs folder: it is not followed (copy the file into the folder, or link inside it)' };
+    }
+    target = statSync(real);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'is a symbolic link to nothing (its target is missing)' : code === 'ELOOP' ? 'is a symbolic link loop' : `is a symbolic link that cannot be followed (${describeError(error)})`;
     return { path, text: '', unreadable: why };
   }
-  if (target.isFile()) return { path, text: '' };
+  if (target.isFile()) {
+    const file: SourceFile = { path, text: '' };
+    walk.resolved.set(file, real);
+    return file;
+  }
   if (target.isDirectory()) return { path, text: '', unreadable: 'is a symbolic link to a folder; links to folders are not followed' };
   return { path, text: '', unreadable: 'is a symbolic link to something that is not a regular file' };
 }
@@ -83,7 +111,7 @@ function linkEntry(full: string, path: string): SourceFile {
 function readText(path: string): { text: string; unreadable?: string } {
   let fd: number;
   try {
-    fd = openSync(path, 'r');
+    fd = openSync(path, constants.O_RDONLY | NO_FOLLOW);
   } catch (error) {
     return { text: '', unreadable: `cannot be read (${describeError(error)})` };
   }

@@ -41,16 +41,24 @@ export function layoutTree(files: readonly SourceFile[]): { folders: Map<string,
     return folder;
   };
 
-  for (const file of files) {
-    const parts = file.path.split('/').filter((part) => part !== '');
+  for (const given of files) {
+    const parts = given.path.split('/').filter((part) => part !== '');
     if (parts.length === 0 || parts.some((part) => part.startsWith('.'))) continue;
     const path = parts.join('/');
+    // Later stages name the file by this normalised path ("a//api.json" is "a/api.json").
+    const file = path === given.path ? given : { ...given, path };
     if (seen.has(path)) {
       diagnostics.push(diagnosticForFile(path, 'DUPLICATE_FILE', `${path} appears twice in the tree`));
       continue;
     }
     seen.add(path);
     const isMarkdown = /\.md$/i.test(path);
+    const known = parts.length === 2 ? parts[1] === 'api.json' : parts.length === 3 && (parts[1] === 'plans' || parts[1] === 'subscriptions') && parts[2].endsWith('.json');
+    if (file.code === 'SYMLINK_OUTSIDE' && !known) {
+      // Reported wherever it is (a README.md too); a link in a place the compiler reads is reported when it is parsed.
+      diagnostics.push(diagnosticForFile(path, 'SYMLINK_OUTSIDE', `${path} ${file.unreadable}`));
+      continue;
+    }
     if (parts.length === 1) {
       if (!isMarkdown) {
         diagnostics.push(

@@ -7,6 +7,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { parse as parseWithPointers, type PointerLocations } from 'json-source-map';
+import { findDuplicateKeys } from './duplicate-keys.ts';
 
 /** One file of an APIs tree, as read from a folder or a git tree. */
 export interface SourceFile {
@@ -19,6 +20,11 @@ export interface SourceFile {
    * "is a folder, not a file", "is not UTF-8 text", ...): reported as UNREADABLE_FILE, never thrown.
    */
   unreadable?: string;
+  /**
+   * The code `unreadable` is reported with: UNREADABLE_FILE (default), or SYMLINK_OUTSIDE for a
+   * symbolic link whose target lies outside the APIs folder (never read, wherever it is in the tree).
+   */
+  code?: 'UNREADABLE_FILE' | 'SYMLINK_OUTSIDE';
 }
 
 export interface Position {
@@ -51,10 +57,18 @@ export function decodeText(bytes: Buffer, maxBytes = Infinity): { text: string; 
   return { text: bytes.toString('utf8') };
 }
 
-/** The outcome of parsing one file: a ParsedFile, or a syntax error at its real position. */
-export type ParseResult =
-  | { ok: true; file: ParsedFile }
-  | { ok: false; code: 'JSON_SYNTAX' | 'JSON_TOO_DEEP'; position: Position; message: string };
+/** One reason a file was refused, at its real position. */
+export interface ParseProblem {
+  code: 'JSON_SYNTAX' | 'JSON_TOO_DEEP' | 'JSON_DUPLICATE_KEY';
+  position: Position;
+  message: string;
+}
+
+/**
+ * The outcome of parsing one file: a ParsedFile, or why it was refused (the first problem, and
+ * `more` for further duplicate keys).
+ */
+export type ParseResult = { ok: true; file: ParsedFile } | ({ ok: false; more?: ParseProblem[] } & ParseProblem);
 
 /** Deeper nesting is refused (JSON_TOO_DEEP): later stages recurse, and no definition needs it. */
 export const MAX_DEPTH = 64;
@@ -89,6 +103,20 @@ export function parseJson(path: string, text: string): ParseResult {
   if (tooDeep(value)) {
     const at = offsetAtDepth(source, MAX_DEPTH + 1);
     return { ok: false, code: 'JSON_TOO_DEEP', position: positionOf(lineStarts(text), at + offset), message: `nesting deeper than ${MAX_DEPTH} levels` };
+  }
+  const duplicates = findDuplicateKeys(source);
+  if (duplicates.length) {
+    const starts = lineStarts(text);
+    const [first, ...more] = duplicates.map((d): ParseProblem => {
+      const earlier = positionOf(starts, d.first + offset);
+      const key = d.key.length > 64 ? `${d.key.slice(0, 64)}…` : d.key;
+      return {
+        code: 'JSON_DUPLICATE_KEY',
+        position: positionOf(starts, d.at + offset),
+        message: `duplicate key ${JSON.stringify(key)} in one object (first at line ${earlier.line}, column ${earlier.column}): JSON keeps only the last value; remove one`,
+      };
+    });
+    return { ok: false, ...first, more };
   }
   return { ok: true, file: new LazyParsedFile(path, text, value) };
 }

@@ -3,6 +3,7 @@
  *
  * ```
  * STORE/bundles/<id>.json   one bundle per id (verified against its id whenever read)
+ * STORE/bundles/<id>.json.sig  its detached Ed25519 signature, when compiled with --sign-key (signature.ts)
  * STORE/releases.jsonl      the release log, one JSON object per line, oldest first
  * STORE/saved.jsonl         saved (non-release) bundles compiled from commits and branches
  * STORE/current             JSON pointer to the deployed release: {id, tag, commit, deployment, kind, time}
@@ -14,12 +15,15 @@
  * and saves run under the lock, which makes "read the previous release, check the release rules
  * against it, append, move current" one step even when two compiles run at once. A release or a
  * save creates the store; a rollback needs an existing one, and repairs a corrupted `current`.
+ * Taking the lock also removes the temp files a killed writer left (store-io removeStaleTemps).
+ * A signed release writes the signature of the stored bundle's exact bytes before `current` moves.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Bundle } from '../schemas/types.ts';
 import { bundleId, canonicalJson } from '../core/canonical-json.ts';
-import { readBounded, readJsonLines, StoreError, withLock, writeAtomic, writeJsonLines } from '../core/store-io.ts';
+import { SIGNATURE_SUFFIX } from '../core/signature.ts';
+import { ATOMIC_TEMP, readBounded, readBoundedBytes, readJsonLines, removeStaleTemps, StoreError, withLock, writeAtomic, writeJsonLines } from '../core/store-io.ts';
 import { ID, MAX_BUNDLE_BYTES, MAX_POINTER_BYTES, parsePointer, verifyBundleText, type CurrentPointer, type ReleaseKind } from '../core/store-format.ts';
 
 export { StoreError, writeAtomic, type StoreErrorCode } from '../core/store-io.ts';
@@ -50,6 +54,9 @@ export interface SavedEntry {
   time: string;
   compilerVersion: string;
 }
+
+/** Signs a stored bundle's bytes: returns the `.sig` file's text (signature.ts signatureText). */
+export type BundleSigner = (bytes: Uint8Array) => string;
 
 export interface StoreOptions {
   /** How long to wait for the lock before giving up. Default 30 s. */
@@ -84,18 +91,27 @@ export class Store {
     return verifyBundleText(text, id, file);
   }
 
-  /** Store a bundle under its id. An existing file that verifies is kept (same content); a bad one is replaced. */
-  async putBundle(bundle: Bundle): Promise<string> {
+  /**
+   * Store a bundle under its id. An existing file that verifies is kept (same content); a bad one
+   * is replaced. With `sign`, the stored file's exact bytes are signed into `<file>.sig`.
+   */
+  async putBundle(bundle: Bundle, sign?: BundleSigner): Promise<string> {
     const id = bundleId(bundle);
     if (id !== bundle.id) throw new StoreError('store-bundle-corrupt', `bundle ${bundle.id} hashes to ${id}; refusing to store it`);
     const file = this.bundlePath(id);
+    let stored: Uint8Array | undefined;
     try {
-      await this.readBundle(id);
-      return file;
+      stored = await readBoundedBytes(file, MAX_BUNDLE_BYTES, 'store-bundle-corrupt');
+      if (stored) verifyBundleText(Buffer.from(stored).toString('utf8'), id, file);
     } catch (error) {
       if (!(error instanceof StoreError)) throw error;
+      stored = undefined;
     }
-    await writeAtomic(file, `${canonicalJson(bundle)}\n`);
+    if (!stored) {
+      stored = Buffer.from(`${canonicalJson(bundle)}\n`);
+      await writeAtomic(file, stored);
+    }
+    if (sign) await writeAtomic(`${file}${SIGNATURE_SUFFIX}`, sign(stored));
     return file;
   }
 
@@ -148,11 +164,13 @@ export class Store {
     bundle: Bundle,
     info: { tag: string; commit: string; compilerVersion: string; repo?: string },
     check: (previous: { pointer: CurrentPointer; bundle: Bundle } | undefined) => D[],
+    sign?: BundleSigner,
   ): Promise<{ entry: ReleaseEntry; unchanged: boolean; problems: D[] }> {
     return this.withLock(async () => {
       const entries = await this.releases();
       const pointer = await this.current();
       if (pointer && pointer.id === bundle.id && pointer.tag === info.tag) {
+        if (sign) await this.putBundle(bundle, sign); // releasing again with a key signs what is served
         const entry = entries.find((e) => e.deployment === pointer.deployment) ?? toEntry(pointer, info.compilerVersion);
         return { entry, unchanged: true, problems: [] };
       }
@@ -169,7 +187,7 @@ export class Store {
         ...(info.repo ? { repo: info.repo } : {}),
       };
       if (problems.length > 0) return { entry, unchanged: false, problems };
-      await this.putBundle(bundle);
+      await this.putBundle(bundle, sign);
       await this.commitEntry(entries, entry);
       return { entry, unchanged: false, problems };
     });
@@ -212,9 +230,9 @@ export class Store {
   }
 
   /** Store a saved bundle (a commit or branch): never touches the release log or `current`. */
-  async save(bundle: Bundle, info: { ref: string; commit: string; compilerVersion: string }): Promise<SavedEntry> {
+  async save(bundle: Bundle, info: { ref: string; commit: string; compilerVersion: string }, sign?: BundleSigner): Promise<SavedEntry> {
     return this.withLock(async () => {
-      await this.putBundle(bundle);
+      await this.putBundle(bundle, sign);
       const saved = await this.saved();
       const entry: SavedEntry = { ref: info.ref, commit: info.commit, bundleId: bundle.id, time: new Date().toISOString(), compilerVersion: info.compilerVersion };
       await writeJsonLines(path.join(this.dir, 'saved.jsonl'), [...saved, entry]);
@@ -229,7 +247,11 @@ export class Store {
     } catch (error) {
       throw new StoreError('store-io', `cannot create the store ${this.dir}: ${(error as Error).message}`);
     }
-    return withLock(this.dir, { timeoutMs: this.lockTimeoutMs, staleMs: this.staleLockMs }, fn);
+    return withLock(this.dir, { timeoutMs: this.lockTimeoutMs, staleMs: this.staleLockMs }, async () => {
+      // Holding the lock, no other writer of this store is writing: what a killed one left goes.
+      for (const dir of [this.dir, path.join(this.dir, 'bundles')]) await removeStaleTemps(dir, ATOMIC_TEMP);
+      return fn();
+    });
   }
 
   private async commitEntry(entries: ReleaseEntry[], entry: ReleaseEntry): Promise<void> {

@@ -61,7 +61,13 @@ export function validateDocument(file: ParsedFile, kind: DocumentKind): Diagnost
 
 function toDiagnostics(file: ParsedFile, errors: readonly ErrorObject[]): Diagnostic[] {
   // A failing oneOf (a secret reference) reports each branch too: keep only the oneOf error.
-  const oneOfs = errors.filter((error) => error.keyword === 'oneOf');
+  const oneOfs = new Map<string, ErrorObject[]>();
+  for (const error of errors) {
+    if (error.keyword !== 'oneOf') continue;
+    const at = oneOfs.get(error.instancePath);
+    if (at) at.push(error);
+    else oneOfs.set(error.instancePath, [error]);
+  }
   const missingTags = new Set(
     errors.filter((e) => e.keyword === 'required').map((e) => `${e.instancePath}/${pointerToken(String(e.params.missingProperty))}`),
   );
@@ -69,7 +75,7 @@ function toDiagnostics(file: ParsedFile, errors: readonly ErrorObject[]): Diagno
   const out: Diagnostic[] = [];
   const seen = new Set<string>();
   for (const error of errors) {
-    if (oneOfs.some((o) => o !== error && isBeneath(error, o))) continue;
+    if (beneathOneOf(error, oneOfs)) continue;
     // "contextPath" for "contextPaths": the unknown-property diagnostic says it all.
     if (error.keyword === 'required' && typos.has(`${error.instancePath}\0${String(error.params.missingProperty)}`)) continue;
     if (error.keyword === 'discriminator' && error.params.error === 'tag' && missingTags.has(`${error.instancePath}/${pointerToken(String(error.params.tag))}`)) continue;
@@ -89,7 +95,10 @@ function toDiagnostics(file: ParsedFile, errors: readonly ErrorObject[]): Diagno
 function typosOfRequired(errors: readonly ErrorObject[]): Set<string> {
   const missing = new Map<string, string[]>();
   for (const e of errors) {
-    if (e.keyword === 'required') missing.set(e.instancePath, [...(missing.get(e.instancePath) ?? []), String(e.params.missingProperty)]);
+    if (e.keyword !== 'required') continue;
+    const names = missing.get(e.instancePath);
+    if (names) names.push(String(e.params.missingProperty));
+    else missing.set(e.instancePath, [String(e.params.missingProperty)]);
   }
   const out = new Set<string>();
   for (const e of errors) {
@@ -100,11 +109,16 @@ function typosOfRequired(errors: readonly ErrorObject[]): Set<string> {
   return out;
 }
 
-function isBeneath(error: ErrorObject, oneOf: ErrorObject): boolean {
-  return (
-    (error.instancePath === oneOf.instancePath || error.instancePath.startsWith(`${oneOf.instancePath}/`)) &&
-    error.schemaPath.startsWith(`${oneOf.schemaPath}/`)
-  );
+/** Whether `error` reports a branch of a failing oneOf at its instance path or above (O(depth), not O(errors)). */
+function beneathOneOf(error: ErrorObject, oneOfs: ReadonlyMap<string, readonly ErrorObject[]>): boolean {
+  let path = error.instancePath;
+  for (;;) {
+    for (const oneOf of oneOfs.get(path) ?? []) {
+      if (oneOf !== error && error.schemaPath.startsWith(`${oneOf.schemaPath}/`)) return true;
+    }
+    if (path === '') return false;
+    path = path.slice(0, path.lastIndexOf('/'));
+  }
 }
 
 function toDiagnostic(file: ParsedFile, error: ErrorObject): Diagnostic {
@@ -198,6 +212,8 @@ function closest(word: string, allowed: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const candidate of allowed) {
+    // Lengths this far apart are no typo (and a 500 KiB key must not cost 500 KiB × each name).
+    if (Math.abs(word.length - candidate.length) > Math.max(1, Math.floor(candidate.length / 3))) continue;
     const d = distance(word.toLowerCase(), candidate.toLowerCase());
     if (d < bestDistance) [best, bestDistance] = [candidate, d];
   }

@@ -60,9 +60,17 @@ export const errors = {
   /** The client did not keep up with the messages of a shared subscription (WebSocket 1013). */
   slowConsumer: (queueSize: number) =>
     new GatewayError('SLOW_CONSUMER', 503, `The client fell ${queueSize} messages behind and was disconnected.`, 1013),
+  /** The same, at the byte bound (fanout.maxQueuedBytes) before the message count bound. */
+  slowConsumerBytes: (maxQueuedBytes: number) =>
+    new GatewayError('SLOW_CONSUMER', 503, `The client fell ${maxQueuedBytes} bytes behind and was disconnected.`, 1013),
 } as const;
 
 /** The close code for why a stream ended: a GatewayError's closeCode, else 1011. */
 export function closeCodeOf(reason: unknown): number {
   return reason instanceof GatewayError ? reason.closeCode : 1011;
+}
+
+/** Any thrown value as a GatewayError (unknown errors become a 500 without details). */
+export function asGatewayError(error: unknown): GatewayError {
+  return error instanceof GatewayError ? error : new GatewayError('INTERNAL', 500, 'Internal gateway error.', 1011);
 }

@@ -10,6 +10,8 @@
  *   the file does meanwhile.
  * - withLock runs `fn` holding DIR/.lock, created with O_EXCL; exactly one release per acquire.
  *   A lock left by a dead process on this host, or older than `staleMs`, is broken safely.
+ * - removeStaleTemps removes what a killed writer left: only names of our temp pattern, and only
+ *   when their writer's pid is dead on this host or they were untouched for a minute.
  * - Every failure is a StoreError with a stable code.
  */
 import { randomBytes } from 'node:crypto';
@@ -35,14 +37,19 @@ export class StoreError extends Error {
   }
 }
 
+/** writeAtomic's temp files: `<target>.tmp-<pid>-<8 hex>` (the pid is group 1). */
+export const ATOMIC_TEMP = /^.+\.tmp-(\d+)-[0-9a-f]{8}$/;
+/** A temp file untouched this long is a leftover whoever wrote it. */
+const STALE_TEMP_MS = 60_000;
+
 /** Write by temp file + fsync + rename. Throws StoreError('store-io'). */
-export async function writeAtomic(file: string, text: string): Promise<void> {
+export async function writeAtomic(file: string, text: string | Uint8Array): Promise<void> {
   const temp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
     await fs.mkdir(path.dirname(file), { recursive: true });
     const handle = await fs.open(temp, 'w');
     try {
-      await handle.writeFile(text, 'utf8');
+      await handle.writeFile(text);
       await handle.sync();
     } finally {
       await handle.close();
@@ -59,6 +66,11 @@ export async function writeAtomic(file: string, text: string): Promise<void> {
  * StoreError with `tooLarge` (the code of the file's kind: a bundle is corrupt, a log is corrupt...).
  */
 export async function readBounded(file: string, maxBytes: number, tooLarge: StoreErrorCode): Promise<string | undefined> {
+  return (await readBoundedBytes(file, maxBytes, tooLarge))?.toString('utf8');
+}
+
+/** readBounded's bytes (what a signature covers), undefined when the file does not exist. */
+export async function readBoundedBytes(file: string, maxBytes: number, tooLarge: StoreErrorCode): Promise<Buffer | undefined> {
   let handle: FileHandle;
   try {
     handle = await fs.open(file, 'r');
@@ -78,7 +90,7 @@ export async function readBounded(file: string, maxBytes: number, tooLarge: Stor
       if (filled > maxBytes) throw new StoreError(tooLarge, `${file} grew past the ${maxBytes} bytes allowed while it was read`);
       if (filled === buffer.length) break;
     }
-    return buffer.toString('utf8', 0, filled);
+    return buffer.subarray(0, filled);
   } catch (error) {
     if (error instanceof StoreError) throw error;
     throw new StoreError('store-io', `cannot read ${file}: ${(error as Error).message}`);
@@ -166,6 +178,29 @@ async function breakStaleLock(lock: string, staleMs: number): Promise<void> {
   const moved = await fs.readFile(tomb, 'utf8').catch(() => '');
   if (moved !== text) await fs.link(tomb, lock).catch(() => {}); // a fresh lock: give it back
   await fs.rm(tomb, { force: true });
+}
+
+/**
+ * Removes the temp files a killed writer left directly in `dir`: names matching `pattern` (its
+ * group 1 is the writer's pid) whose pid is dead on this host or that were untouched for a
+ * minute; a temp another writer is filling right now is left alone. Returns the names removed;
+ * never throws (a folder that does not exist has nothing to clean).
+ */
+export async function removeStaleTemps(dir: string, pattern: RegExp): Promise<string[]> {
+  const names = await fs.readdir(dir).catch(() => [] as string[]);
+  const removed: string[] = [];
+  for (const name of names) {
+    const match = pattern.exec(name);
+    if (!match) continue;
+    const file = path.join(dir, name);
+    const stats = await fs.lstat(file).catch(() => undefined);
+    if (!stats?.isFile()) continue;
+    const pid = Number(match[1]);
+    const stale = Date.now() - stats.mtimeMs > STALE_TEMP_MS || (pid !== process.pid && !processAlive(pid));
+    if (!stale) continue;
+    if (await fs.rm(file).then(() => true, () => false)) removed.push(name);
+  }
+  return removed;
 }
 
 function processAlive(pid: number): boolean {

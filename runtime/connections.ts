@@ -5,7 +5,7 @@
  * to its API and entrypoint), and opening/releasing counts connections.
  */
 import type { Caller } from './plans/plan.ts';
-import { errors } from '../core/errors.ts';
+import { asGatewayError, errors, type GatewayError } from '../core/errors.ts';
 import { trafficMeterFor, type Tally, type TrafficMeter } from './metrics/telemetry.ts';
 
 /** The longest delay a node timer takes (a longer one fires at once). */
@@ -16,6 +16,8 @@ export class Connection implements Tally {
   messages = 0;
   /** How a WebSocket ended (for the log line). */
   closeCode?: number;
+  /** The first error that ended this client's stream or request (for the log line's code and level). */
+  failure?: GatewayError;
   readonly openedAt = Date.now();
   readonly #controller = new AbortController();
   #expiry?: NodeJS.Timeout;
@@ -73,6 +75,7 @@ export class Connection implements Tally {
   failed(error: unknown): void {
     if (error === this.#counted) return;
     this.#counted = error;
+    this.failure ??= asGatewayError(error);
     this.meter.failed(error);
   }
 }

@@ -29,4 +29,6 @@ export interface ExchangePort {
   subscribe(caller: Caller, request: SubscribeRequest): AsyncIterable<Delivery>;
   /** Why a resume from `cursor` cannot be served now (RESUME_CAPACITY), if so. */
   resumeRefusal(cursor: string | undefined): GatewayError | undefined;
+  /** The 4xx refusal (INVALID_CURSOR) a subscription from `cursor` would end with, if the endpoint can tell before a stream starts. */
+  cursorRefusal(cursor: string | undefined): Promise<GatewayError | undefined>;
 }

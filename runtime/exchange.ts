@@ -28,7 +28,7 @@ import type { Delivery } from './subscribe/delivery.ts';
 import { Fanout, type FanoutSettings } from './subscribe/fanout.ts';
 import { ResumeCapacity } from './subscribe/resume-capacity.ts';
 import { ownSubscription } from './subscribe/own-subscription.ts';
-import { errors, type GatewayError } from '../core/errors.ts';
+import { errors, GatewayError } from '../core/errors.ts';
 import { message as makeMessage } from '../core/message.ts';
 import { resolveSecret } from './secrets.ts';
 import type { ApiFingerprint } from '../core/canonical-json.ts';
@@ -91,6 +91,7 @@ export class Exchange implements ExchangePort {
     const fanoutSettings: FanoutSettings = {
       queueSize: definition.fanout?.queueSize ?? 1000,
       slowConsumerPolicy: definition.fanout?.slowConsumerPolicy ?? 'disconnect',
+      maxQueuedBytes: definition.fanout?.maxQueuedBytes ?? 1024 * 1024,
     };
     this.#fanoutSettings = fanoutSettings;
     this.fanout = this.subscribeEndpoint?.shared
@@ -240,6 +241,18 @@ export class Exchange implements ExchangePort {
   /** The RESUME_CAPACITY refusal `subscribe` would throw now for this cursor, if any (a WebSocket handshake asks before upgrading). */
   resumeRefusal(cursor: string | undefined): GatewayError | undefined {
     return cursor !== undefined && this.subscribeEndpoint?.resumable ? this.resuming?.refusal() : undefined;
+  }
+
+  /** The 4xx refusal (INVALID_CURSOR) `subscribe` would end with for this cursor, if the endpoint can tell now (asked before a stream starts). */
+  async cursorRefusal(cursor: string | undefined): Promise<GatewayError | undefined> {
+    const endpoint = this.subscribeEndpoint;
+    if (cursor === undefined || !endpoint?.resumable || !endpoint.checkCursor) return undefined;
+    try {
+      await endpoint.checkCursor(cursor);
+      return undefined;
+    } catch (error) {
+      return error instanceof GatewayError && error.status < 500 ? error : undefined;
+    }
   }
 
   /** Every endpoint healthy? (for /readyz) */

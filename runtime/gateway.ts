@@ -10,6 +10,7 @@ import type { Registry } from './registry.ts';
 import { GatewayServer } from './server.ts';
 import type { BundleSource } from './sources/source.ts';
 import { log } from './log.ts';
+import type { TrustedProxies } from './client-address.ts';
 import { meterGateway } from './metrics/metrics.ts';
 import { webhookAdminRoutes } from './entrypoints/webhook/admin.ts';
 
@@ -34,6 +35,8 @@ export interface GatewayOptions {
   readonly shutdownGraceMs?: number;
   /** Entrypoint, endpoint and plan implementations by type (default: the built-ins; tests pass their own). */
   readonly registry?: Registry;
+  /** Proxies whose Forwarded / X-Forwarded-For name the client address (`--trusted-proxies`). */
+  readonly trustedProxies?: TrustedProxies;
 }
 
 export interface Gateway {
@@ -55,7 +58,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const source = options.source;
   const view: AdminView = { routers, source: source?.description ?? 'api', startedAt: new Date(), release: source?.release ? (id) => source.release!(id) : undefined };
   const stopMetering = meterGateway(routers);
-  const server = new GatewayServer(routers, { host, port: options.port ?? 8082, tls: options.tls });
+  const server = new GatewayServer(routers, { host, port: options.port ?? 8082, tls: options.tls, trustedProxies: options.trustedProxies });
   const address = await server.listen();
   let admin: http.Server | undefined;
   let adminPort: number | null = null;
@@ -77,7 +80,11 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
 
   if (options.source) {
     try {
-      await options.source.watch(async (candidate, origin) => void (await routers.deploy(candidate, origin)), watching.signal);
+      await options.source.watch(
+        async (candidate, origin) => void (await routers.deploy(candidate, origin)),
+        watching.signal,
+        (message) => (routers.lastError = { at: new Date().toISOString(), message }),
+      );
     } catch (error) {
       log.error({ err: (error as Error).message, source: view.source }, 'bundle source failed');
     }

@@ -21,9 +21,10 @@ import type { Connection } from './connections.ts';
 import type { Caller, RequestView } from './plans/plan.ts';
 import type { Entrypoint } from './entrypoints/entrypoint.ts';
 import { errors, GatewayError } from '../core/errors.ts';
-import { writeError, writeHandshakeError, asGatewayError } from './entrypoints/entrypoint.ts';
+import { writeError, writeHandshakeError, asGatewayError, closeIfBodyUnread } from './entrypoints/entrypoint.ts';
 import { log, safePath, type Logger } from './log.ts';
 import { emit, trafficMeterFor } from './metrics/telemetry.ts';
+import { clientAddress, type TrustedProxies } from './client-address.ts';
 
 export interface ServerOptions {
   readonly host: string;
@@ -32,20 +33,22 @@ export interface ServerOptions {
   readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
   /** How long a client may take to send its request headers before a 408 (default 60000 ms). */
   readonly headersTimeoutMs?: number;
+  /** Peers whose Forwarded / X-Forwarded-For name the client address (see client-address.ts). */
+  readonly trustedProxies?: TrustedProxies;
 }
 
-/** The status a request the HTTP parser refused is answered with (before any routing). */
-function clientErrorStatus(code: string | undefined): string {
-  if (code === 'HPE_HEADER_OVERFLOW') return '431 Request Header Fields Too Large';
-  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return '408 Request Timeout';
-  return '400 Bad Request';
+/** What a request the HTTP parser refused (before any routing) is answered with: a coded error like every other. */
+function clientErrorAnswer(code: string | undefined): GatewayError {
+  if (code === 'HPE_HEADER_OVERFLOW') return new GatewayError('HEADERS_TOO_LARGE', 431, 'The request headers are larger than 16 KiB.', 1009);
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return new GatewayError('REQUEST_TIMEOUT', 408, 'The request headers did not arrive in time.', 1001);
+  return new GatewayError('MALFORMED_REQUEST', 400, 'The request is not valid HTTP/1.1.', 1002);
 }
 
 /** Why a connection ended when the client went away first (logged as status 499). */
 const clientGone = errors.clientGone;
 
-function requestView(req: IncomingMessage, url: URL): RequestView {
-  return { headers: req.headers, query: url.searchParams, remoteAddress: req.socket.remoteAddress ?? '' };
+function requestView(req: IncomingMessage, url: URL, client: string): RequestView {
+  return { headers: req.headers, query: url.searchParams, remoteAddress: client };
 }
 
 /** Absolute-form targets (`GET http://host/path`, sent by clients configured for a proxy; RFC 9112 3.2.2). */
@@ -99,6 +102,8 @@ interface Admitted {
 interface Visit {
   readonly started: number;
   readonly requestId: string;
+  /** The client address (the peer, or what a trusted proxy forwarded): throttling, rate limits, log. */
+  readonly client: string;
   readonly log: Logger;
   readonly trace: Trace;
   /** Headers for the answer (CORS, rate limit), success or error. */
@@ -107,11 +112,12 @@ interface Visit {
   connection?: Connection;
 }
 
-function newVisit(req: IncomingMessage): Visit {
+function newVisit(req: IncomingMessage, trustedProxies: TrustedProxies | undefined): Visit {
   const requestId = requestIdOf(req);
   return {
     started: performance.now(),
     requestId,
+    client: clientAddress(req.socket.remoteAddress ?? '', req.headers, trustedProxies),
     log: log.child({ requestId }),
     trace: { api: null, entrypoint: null, plan: null, status: 0, messages: 0 },
     headers: {},
@@ -160,6 +166,11 @@ export class GatewayServer {
     this.server = options.tls
       ? https.createServer({ ...serverOptions, cert: options.tls.cert, key: options.tls.key }, app)
       : http.createServer(serverOptions, app);
+    // `Expect: 100-continue`: the 100 is sent only by an entrypoint about to read the body (after
+    // routing and authentication), so a refused request never has its body sent at all.
+    this.server.on('checkContinue', app);
+    this.server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) =>
+      writeError(res, new GatewayError('EXPECTATION_FAILED', 417, 'Only "Expect: 100-continue" is supported.', 1002)));
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       socket.on('error', (error) => log.debug({ err: error.message, path: safePath(req.url) }, 'socket error in upgrade'));
       this.#upgraded.add(socket);
@@ -168,10 +179,12 @@ export class GatewayServer {
     });
     this.server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
       socket.on('error', () => undefined);
-      const status = clientErrorStatus(error.code);
-      log.info({ err: error.code ?? error.message, status: Number(status.slice(0, 3)) }, 'bad request');
-      if (!socket.writable || error.code === 'ECONNRESET') return void socket.destroy();
-      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      const answer = clientErrorAnswer(error.code);
+      log.info({ err: error.code ?? error.message, status: answer.status, code: answer.code }, 'bad request');
+      // As node does: no answer of our own over a response already on its way (a pipelined request went bad).
+      const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+      if (!socket.writable || error.code === 'ECONNRESET' || inFlight?.headersSent) return void socket.destroy();
+      writeHandshakeError(socket, answer);
     });
     this.server.on('tlsClientError', (error: Error) => log.debug({ err: error.message }, 'TLS handshake failed'));
   }
@@ -226,7 +239,7 @@ export class GatewayServer {
     const entrypoint = exchange.entrypoints.find((e) => (upgrade ? e.upgrade : e.handle) && e.accepts(req, upgrade));
     if (!entrypoint) throw errors.noEntrypoint();
     visit.trace.entrypoint = entrypoint.type;
-    const caller = await exchange.authenticate(requestView(req, url));
+    const caller = await exchange.authenticate(requestView(req, url, visit.client));
     visit.trace.plan = caller.planKey;
     Object.assign(visit.headers, await exchange.admit(caller, 'connect'));
     return { url, exchange, entrypoint, caller };
@@ -258,21 +271,26 @@ export class GatewayServer {
       emit({ kind: 'connection', api: exchange.id, entrypoint: connection.entrypoint, delta: -1 });
       trace.messages = connection.messages;
       if (connection.closeCode !== undefined) trace.closeCode = connection.closeCode;
+      if (connection.failure) trace.code ??= connection.failure.code;
     }
-    this.#log(req, trace, visit.started, visit.log);
+    // A client whose stream or request the gateway failed (5xx: broker lost, internal) is one warn
+    // line, without a stack: the endpoint's own state change is the one error line of an outage.
+    this.#log(req, visit, (connection?.failure?.status ?? 0) >= 500);
   }
 
   async #request(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const visit = newVisit(req);
+    const visit = newVisit(req, this.options.trustedProxies);
     res.setHeader('X-Request-Id', visit.requestId);
     res.on('error', (error) => visit.log.debug({ err: error.message }, 'response error'));
     try {
       const admitted = await this.#admit(req, false, visit);
       if ('preflight' in admitted) {
+        closeIfBodyUnread(req, res);
         res.writeHead(204, { ...admitted.preflight, 'Content-Length': '0' }).end();
         return;
       }
       for (const [name, value] of Object.entries(visit.headers)) res.setHeader(name, value);
+      if (!admitted.entrypoint.readsBody) closeIfBodyUnread(req, res);
       const connection = this.#open(visit, admitted, (abort) => {
         res.on('close', abort);
         if (res.destroyed || req.destroyed) abort();
@@ -288,7 +306,7 @@ export class GatewayServer {
   }
 
   async #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    const visit = newVisit(req);
+    const visit = newVisit(req, this.options.trustedProxies);
     visit.headers['X-Request-Id'] = visit.requestId;
     try {
       const admitted = await this.#admit(req, true, visit);
@@ -306,9 +324,9 @@ export class GatewayServer {
     }
   }
 
-  #log(req: IncomingMessage, trace: Trace, started: number, requestLog: Logger): void {
+  #log(req: IncomingMessage, { trace, started, log: requestLog, client }: Visit, failed = false): void {
     const durationMs = Math.round(performance.now() - started);
-    requestLog.info({ event: 'request', method: req.method, path: safePath(req.url), ...trace, durationMs }, 'request');
+    requestLog[failed ? 'warn' : 'info']({ event: 'request', method: req.method, path: safePath(req.url), client, ...trace, durationMs }, 'request');
     emit({ kind: 'request', api: trace.api, entrypoint: trace.entrypoint, plan: trace.plan, status: trace.status, durationMs, messages: trace.messages, code: trace.code });
   }
 }

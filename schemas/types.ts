@@ -172,6 +172,10 @@ export interface Api {
      */
     queueSize?: number;
     /**
+     * Bytes held per client before the slow-consumer policy applies (whichever of queueSize and this comes first): the messages queued for it plus what was written to its socket but not yet flushed. Also bounds the items of one HTTP GET poll (it answers with what it has once they reach this many content bytes).
+     */
+    maxQueuedBytes?: number;
+    /**
      * disconnect: close the slow client (WebSocket 1013) and log; drop-oldest: drop its oldest queued messages and count them.
      */
     slowConsumerPolicy?: 'disconnect' | 'drop-oldest';
@@ -355,7 +359,7 @@ export interface KafkaEndpoint {
      */
     topics?: [string, ...string[]];
     /**
-     * Regular expression of topics to consume, instead of topics.
+     * Regular expression of topics to consume, instead of topics. RE2 syntax (linear time): no lookaround, no backreferences.
      */
     topicPattern?: string;
     /**
@@ -366,6 +370,10 @@ export interface KafkaEndpoint {
      * Consumer group; defaults to sluice-<api>-<instance>.
      */
     groupId?: string;
+    /**
+     * How far back a client may resume from a cursor: a duration ("24h": from the first record stamped at or after now minus 24 h) or a record count per partition (1000: from the last 1000 records). A cursor older than that starts at the bound, never below the earliest record the broker keeps. Absent: no bound (as far back as the broker keeps).
+     */
+    maxReplay?: string | number;
   };
   /**
    * Publish side. Absent: the endpoint does not publish.
@@ -388,9 +396,9 @@ export interface KafkaEndpoint {
      */
     acks?: -1 | 0 | 1;
     /**
-     * Compression of produced batches.
+     * Compression of produced batches. Batches compressed with any of these codecs are always consumed, whatever this says.
      */
-    compression?: 'none' | 'gzip';
+    compression?: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
   };
   /**
    * Connection security.
@@ -622,7 +630,7 @@ export interface JsonValidatePolicy {
    */
   condition?: string;
   /**
-   * Inline JSON Schema (draft 2020-12) the content must match.
+   * Inline JSON Schema (draft 2020-12) the content must match. `pattern` and `patternProperties` run on RE2 (linear time): no lookaround, no backreferences.
    */
   schema: {};
 }
@@ -809,9 +817,13 @@ export interface JwtPlan {
    */
   audience?: string;
   /**
-   * Clock tolerance for exp and nbf, in seconds.
+   * Clock skew tolerated for exp, nbf and iat, in seconds: a token expired more than this long ago, or not valid (nbf) or issued (iat) until more than this from now, is refused.
    */
   leewaySeconds?: number;
+  /**
+   * Refuse tokens without an `exp` claim (401 JWT_EXP_MISSING). Set false only for issuers that cannot set one: such a token then lives as long as its subscription.
+   */
+  requireExp?: boolean;
   /**
    * Claim holding the client id; else azp, aud, client_id.
    */

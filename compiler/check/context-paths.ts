@@ -1,9 +1,11 @@
 /**
  * Context paths: normalised (leading and trailing "/", no "//"), without "." or ".." segments, and
  * no path may be a prefix of another (within one API or between APIs). O(n log n): sort, then a
- * stack of open prefixes.
+ * stack of open prefixes. Overlapping pairs can be quadratic in number (a chain of nested paths):
+ * only the first MAX_DIAGNOSTICS_PER_CODE diagnostics are built, the rest are counted in O(1) per
+ * path from per-API counts of the open stack.
  */
-import { diagnosticAt, type Diagnostic } from '../diagnostic.ts';
+import { diagnosticAt, MAX_DIAGNOSTICS_PER_CODE, type Diagnostic } from '../diagnostic.ts';
 import type { ApiModel } from './model.ts';
 import type { ParsedFile } from '../source.ts';
 
@@ -20,7 +22,8 @@ interface Entry {
   pointer: string;
 }
 
-export function checkContextPaths(models: readonly ApiModel[]): Diagnostic[] {
+/** Diagnostics, and how many CONTEXT_PATH_OVERLAP diagnostics were counted but not built. */
+export function checkContextPaths(models: readonly ApiModel[]): { diagnostics: Diagnostic[]; omitted: number } {
   const entries: Entry[] = [];
   const dotted: Diagnostic[] = [];
   for (const model of models) {
@@ -40,14 +43,34 @@ export function checkContextPaths(models: readonly ApiModel[]): Diagnostic[] {
   }
   entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : a.apiId < b.apiId ? -1 : a.apiId > b.apiId ? 1 : 0));
 
-  const diagnostics: Diagnostic[] = [...dotted];
+  const diagnostics: Diagnostic[] = dotted;
+  let built = 0;
+  let omitted = 0;
   const open: Entry[] = [];
+  /** Entries of the open stack per API id. */
+  const openOf = new Map<string, number>();
+  const count = (apiId: string, by: number) => openOf.set(apiId, (openOf.get(apiId) ?? 0) + by);
   for (const entry of entries) {
-    while (open.length && !entry.path.startsWith(open[open.length - 1].path)) open.pop();
-    for (const other of open) diagnostics.push(...overlap(other, entry));
+    while (open.length && !entry.path.startsWith(open[open.length - 1].path)) count(open.pop()!.apiId, -1);
+    if (built < MAX_DIAGNOSTICS_PER_CODE) {
+      for (const other of open) {
+        if (built >= MAX_DIAGNOSTICS_PER_CODE) {
+          omitted += other.apiId === entry.apiId ? 1 : 2;
+          continue;
+        }
+        for (const d of overlap(other, entry)) {
+          diagnostics.push(d);
+          built++;
+        }
+      }
+    } else {
+      const same = openOf.get(entry.apiId) ?? 0;
+      omitted += same + 2 * (open.length - same);
+    }
     open.push(entry);
+    count(entry.apiId, 1);
   }
-  return diagnostics;
+  return { diagnostics, omitted };
 }
 
 /** One diagnostic in each file, each naming the other (one when both are in the same file). */

@@ -6,6 +6,7 @@
 import type { Endpoint } from '../../schemas/types.ts';
 import { diagnosticAt, type Diagnostic } from '../diagnostic.ts';
 import type { ApiModel } from './model.ts';
+import { regexProblem } from '../../core/regex.ts';
 
 export { publishes, resumes, subscribes } from '../../core/connectors.ts';
 
@@ -24,11 +25,9 @@ export function checkEndpoints(model: ApiModel): Diagnostic[] {
         out.push(diagnosticAt(file, `${at}/consumer/topicPattern`, 'KAFKA_TOPICS_CONFLICT', 'the kafka consumer takes "topics" or "topicPattern", not both'));
       }
       if (consumer?.topicPattern !== undefined) {
-        try {
-          new RegExp(consumer.topicPattern);
-        } catch (error) {
-          out.push(diagnosticAt(file, `${at}/consumer/topicPattern`, 'INVALID_TOPIC_PATTERN', `topicPattern is not a valid regular expression: ${(error as Error).message}`));
-        }
+        const problem = regexProblem(consumer.topicPattern);
+        if (problem?.code === 'INVALID_REGEX') out.push(diagnosticAt(file, `${at}/consumer/topicPattern`, 'INVALID_TOPIC_PATTERN', `topicPattern is not a valid regular expression: ${problem.message}`));
+        else if (problem) out.push(diagnosticAt(file, `${at}/consumer/topicPattern`, 'UNSAFE_REGEX', `topicPattern: ${problem.message}`));
       }
       const protocol = endpoint.security?.protocol ?? 'PLAINTEXT';
       const sasl = endpoint.security?.sasl;

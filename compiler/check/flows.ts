@@ -1,7 +1,7 @@
 /**
  * Flows: every policy step compiles (conditions parse, json-validate schemas compile, transform
  * paths do not conflict, ...). The rules belong to the policies themselves
- * (runtime/policies/check.ts, POLICY_* codes); this module places their problems in api.json.
+ * (core/policies/check.ts, POLICY_* codes); this module places their problems in api.json.
  */
 import { checkFlows } from '../../core/policies/check.ts';
 import { diagnosticAt, type Diagnostic } from '../diagnostic.ts';
@@ -10,5 +10,5 @@ import type { ApiModel } from './model.ts';
 export function checkApiFlows(model: ApiModel): Diagnostic[] {
   if (!model.api) return [];
   const { file, value } = model.api;
-  return checkFlows(value).map((problem) => diagnosticAt(file, problem.pointer, problem.code, problem.message));
+  return checkFlows(value).map((problem) => diagnosticAt(file, problem.pointer, problem.code, problem.message, problem.part));
 }

@@ -19,10 +19,13 @@ const SECRET_NAME =
 /** Names that match SECRET_NAME but hold settings, not secrets (normalised like SECRET_NAME). */
 const NOT_SECRET = new Set(['allowcredentials', 'withcredentials', 'usecredentials']);
 const PEM_PRIVATE_KEY = /-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY-----/;
-/** `scheme://user:password@` (a user name alone is no secret). */
-const URL_PASSWORD = /\b[a-z][a-z0-9+.-]*:\/\/[^\s/?#@:]*:[^\s/?#@]+@/i;
-/** `?name=value` / `&name=value` in a URL; the name is checked with isSecretName. */
-const URL_QUERY_PARAM = /[?&]([^=&#\s]+)=([^&#\s]+)/g;
+/**
+ * `scheme://user:password@` (a user name alone is no secret). Each part is bounded so that a
+ * hostile string (`a://x:ya://x:y…` without "@") costs linear time, not a rescan from every start.
+ */
+const URL_PASSWORD = /\b[a-z][a-z0-9+.-]{0,31}:\/\/[^\s/?#@:]{0,256}:[^\s/?#@]{1,1024}@/i;
+/** `?name=value` / `&name=value` in a URL; the name is checked with isSecretName. Names stop at "?" too (linear on `?a?a?a…`). */
+const URL_QUERY_PARAM = /[?&]([^=&#?\s]{1,256})=([^&#\s]+)/g;
 /** Credentials whose format alone gives them away. */
 const KNOWN_FORMATS: readonly [RegExp, string][] = [
   [/\b(AKIA|ASIA)[0-9A-Z]{16}\b/, 'an AWS access key id'],

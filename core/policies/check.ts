@@ -7,7 +7,7 @@
  * POLICY_INVALID_SCHEMA (json-validate schema ajv cannot compile), POLICY_INVALID_PATH (empty path
  * or segment), POLICY_CONFLICTING_PATHS (transform paths that overlap or undo each other; headers
  * set twice in different case), POLICY_INVALID_HEADER, POLICY_INVALID_SIZE, POLICY_EMPTY_STEP
- * (a transform or headers step that does nothing), POLICY_UNKNOWN.
+ * (a transform or headers step that does nothing), POLICY_UNKNOWN, UNSAFE_REGEX (a pattern RE2 cannot run).
  */
 import type { Api, PolicyStep as PolicyConfig } from '../../schemas/types.ts';
 import { checkExpression } from './expression.ts';
@@ -25,6 +25,7 @@ export const POLICY_CODES: Readonly<Record<string, string>> = Object.freeze({
   POLICY_INVALID_SIZE: 'a max-size maxBytes that is not a positive integer',
   POLICY_EMPTY_STEP: 'a transform or headers step that does nothing',
   POLICY_UNKNOWN: 'a policy this runtime does not implement',
+  UNSAFE_REGEX: 'a regular expression (matches() pattern, json-validate pattern or patternProperties key) that RE2 cannot run or that is too large: lookaround, backreferences, repeat counts over 1000, over 4096 characters or 1000 items expanded',
 });
 
 export interface FlowProblem {
@@ -32,6 +33,8 @@ export interface FlowProblem {
   readonly pointer: string;
   readonly code: string;
   readonly message: string;
+  /** Point at the key of `pointer` rather than its value. */
+  readonly part?: 'key';
 }
 
 const DIRECTIONS: readonly Direction[] = ['publish', 'subscribe'];
@@ -54,7 +57,7 @@ export function checkFlows(definition: Pick<Api, 'flows'>): FlowProblem[] {
         return;
       }
       for (const problem of module.check(step)) {
-        problems.push({ pointer: `${base}${problem.path}`, code: problem.code, message: `${name}: ${problem.message}` });
+        problems.push({ pointer: `${base}${problem.path}`, code: problem.code, message: `${name}: ${problem.message}`, ...(problem.part ? { part: problem.part } : {}) });
       }
     });
   }

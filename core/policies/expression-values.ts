@@ -4,6 +4,7 @@
  * a user-reachable method (valueOf, toString, getters): only primitives and own data properties of
  * plain objects and arrays are read.
  */
+import { compileRegex, type DefinitionRegex } from '../regex.ts';
 import { isPlainObject, UNSAFE_PROPERTIES } from './content.ts';
 
 /** Bounds that keep an expression and its evaluation cheap. */
@@ -158,61 +159,18 @@ export const FUNCTIONS: Readonly<Record<string, { readonly arity: number; readon
 const ALLOWED_FLAGS = /^[imsu]*$/;
 
 /**
- * Why a `matches` pattern is refused, or null when it is acceptable: too long, stateful flags (g, y),
- * or a quantified group that itself contains a quantifier (`(a+)+`, the classic catastrophic backtracking).
+ * Compiles a `matches` pattern once, on RE2 (core/regex.ts: linear in the subject, so nested
+ * quantifiers such as `(a+)+` or `(a|aa)*` are harmless). Throws UnsafeRegexError for syntax RE2
+ * cannot run (lookaround, backreferences), an Error for a pattern too long, stateful flags (g, y)
+ * or invalid syntax.
  */
-export function unsafePattern(source: string, flags: string): string | null {
-  if (source.length > EXPRESSION_LIMITS.patternLength) return `the pattern is longer than ${EXPRESSION_LIMITS.patternLength} characters`;
-  if (!ALLOWED_FLAGS.test(flags)) return `flags "${flags}" are not allowed (only i, m, s, u)`;
-  const groups: boolean[] = [false]; // per open group: does its body contain a repeat?
-  let afterRepeatingGroup = false; // the previous atom is a group whose body repeats
-  let inClass = false;
-  for (let i = 0; i < source.length; i++) {
-    const ch = source[i];
-    if (inClass) {
-      if (ch === '\\') i++;
-      else if (ch === ']') inClass = false;
-      continue;
-    }
-    if (ch === '(') { groups.push(false); continue; }
-    if (ch === ')') {
-      afterRepeatingGroup = groups.length > 1 ? groups.pop()! : false;
-      if (afterRepeatingGroup) groups[groups.length - 1] = true;
-      continue;
-    }
-    const quantifier = quantifierAt(source, i);
-    if (quantifier) {
-      if (quantifier.repeats) {
-        if (afterRepeatingGroup) return 'a repeated group contains a repeat (nested quantifiers backtrack catastrophically)';
-        groups[groups.length - 1] = true;
-      }
-      i += quantifier.length - 1;
-    } else if (ch === '\\') i++;
-    else if (ch === '[') inClass = true;
-    afterRepeatingGroup = false;
-  }
-  return null;
+export function compilePattern(source: string, flags: string): DefinitionRegex {
+  if (source.length > EXPRESSION_LIMITS.patternLength) throw new Error(`the pattern is longer than ${EXPRESSION_LIMITS.patternLength} characters`);
+  if (!ALLOWED_FLAGS.test(flags)) throw new Error(`flags "${flags}" are not allowed (only i, m, s, u)`);
+  return compileRegex(source, flags);
 }
 
-function quantifierAt(source: string, i: number): { repeats: boolean; length: number } | null {
-  const ch = source[i];
-  if (ch === '*' || ch === '+') return { repeats: true, length: 1 };
-  if (ch === '?') return { repeats: false, length: 1 };
-  if (ch !== '{') return null;
-  const m = /^\{(\d+)(?:(,)(\d*))?\}/.exec(source.slice(i, i + 24));
-  if (!m) return null;
-  const max = m[2] === undefined ? Number(m[1]) : m[3] === '' ? Infinity : Number(m[3]);
-  return { repeats: max > 1, length: m[0].length };
-}
-
-/** Compiles an accepted pattern once; throws a message for an invalid or unsafe one. */
-export function compilePattern(source: string, flags: string): RegExp {
-  const unsafe = unsafePattern(source, flags);
-  if (unsafe) throw new Error(unsafe);
-  return new RegExp(source, flags);
-}
-
-export function testPattern(pattern: RegExp, subject: unknown): boolean {
+export function testPattern(pattern: DefinitionRegex, subject: unknown): boolean {
   if (typeof subject === 'number' || typeof subject === 'boolean') subject = String(subject);
   if (typeof subject !== 'string') return false;
   if (subject.length > EXPRESSION_LIMITS.stringLength) throw new EvaluationFailure('matches subject too long');

@@ -31,6 +31,7 @@ import {
   arithmetic, compare, compilePattern, contains, EvaluationFailure, EXPRESSION_LIMITS, FUNCTIONS, headerOf,
   looseEquals, lowerCaseHeaders, memberOf, testPattern, toNumber,
 } from './expression-values.ts';
+import { UnsafeRegexError, type DefinitionRegex } from '../regex.ts';
 
 export { EXPRESSION_LIMITS } from './expression-values.ts';
 
@@ -38,7 +39,7 @@ export { EXPRESSION_LIMITS } from './expression-values.ts';
 jsep.plugins.register(regexPlugin);
 jsep.addBinaryOp('in', 7);
 
-export type ExpressionErrorCode = 'POLICY_INVALID_CONDITION' | 'POLICY_UNSAFE_ACCESS';
+export type ExpressionErrorCode = 'POLICY_INVALID_CONDITION' | 'POLICY_UNSAFE_ACCESS' | 'UNSAFE_REGEX';
 
 /** A refused expression: `column` is 1-based within the expression text. */
 export class ExpressionError extends Error {
@@ -257,18 +258,20 @@ class Compiler {
     return (s) => call!(a(s), b(s));
   }
 
-  /** matches(subject, /re/flags | "re"): the pattern must be a literal, compiled here, once. */
+  /** matches(subject, /re/flags | "re"): the pattern must be a literal, compiled here, once, on RE2 (linear time). */
   private matches(ast: jsep.CallExpression, depth: number): Node {
     const [subjectAst, patternAst] = ast.arguments;
     if (patternAst.type !== 'Literal') return this.fail('the pattern of matches() must be a /regex/ or a string literal', 'matches');
     const literal = (patternAst as jsep.Literal).value;
-    let pattern: RegExp;
+    const raw = String((patternAst as jsep.Literal).raw);
+    let pattern: DefinitionRegex;
     try {
       if (literal instanceof RegExp) pattern = compilePattern(literal.source, literal.flags);
       else if (typeof literal === 'string') pattern = compilePattern(literal, '');
       else return this.fail('the pattern of matches() must be a /regex/ or a string literal', 'matches');
     } catch (error) {
-      return this.fail(`bad pattern in matches(): ${(error as Error).message}`, String((patternAst as jsep.Literal).raw));
+      if (error instanceof UnsafeRegexError) throw new ExpressionError('UNSAFE_REGEX', `pattern in matches(): ${error.message}`, this.columnOf(raw));
+      return this.fail(`bad pattern in matches(): ${(error as Error).message}`, raw);
     }
     const subject = this.compile(subjectAst, depth);
     return (s) => testPattern(pattern, subject(s));

@@ -8,6 +8,8 @@ import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import type { JsonValidatePolicy } from '../../schemas/types.ts';
 import { errors } from '../errors.ts';
+import { ajvRegExp, regexProblem } from '../regex.ts';
+import { schemaPatterns } from './schema-patterns.ts';
 import { contentJson, NOT_JSON } from './content.ts';
 import { PolicyConfigError, type PolicyModule, type PolicyProblem } from './policy.ts';
 
@@ -15,10 +17,17 @@ const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormat
 
 let shared: Ajv2020 | undefined;
 
-/** One ajv for user schemas: strict (typos like "minimun" are errors), first error only, never mutates data. */
+/**
+ * One ajv for user schemas: strict (typos like "minimun" are errors), first error only, never mutates
+ * data; `pattern` and `patternProperties` run on RE2 (core/regex.ts), linear in the input. `$data`
+ * stays off: a pattern never comes from a message.
+ */
 function ajv(): Ajv2020 {
   if (!shared) {
-    shared = new Ajv2020({ strict: true, strictRequired: false, strictTypes: false, strictTuples: false, allowUnionTypes: true, allErrors: false });
+    shared = new Ajv2020({
+      strict: true, strictRequired: false, strictTypes: false, strictTuples: false, allowUnionTypes: true, allErrors: false,
+      code: { regExp: ajvRegExp },
+    });
     addFormats(shared);
   }
   return shared;
@@ -43,6 +52,12 @@ export function compileUserSchema(schema: unknown): ValidateFunction {
 }
 
 function check(config: JsonValidatePolicy): PolicyProblem[] {
+  const unsafe: PolicyProblem[] = [];
+  for (const { pointer, pattern, part } of schemaPatterns(config.schema)) {
+    const problem = regexProblem(pattern, 'u');
+    if (problem?.code === 'UNSAFE_REGEX') unsafe.push({ path: `/schema${pointer}`, code: 'UNSAFE_REGEX', message: `pattern ${JSON.stringify(pattern)}: ${problem.message}`, ...(part ? { part } : {}) });
+  }
+  if (unsafe.length) return unsafe;
   try {
     compileUserSchema(config.schema);
     return [];

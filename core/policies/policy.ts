@@ -30,6 +30,8 @@ export interface PolicyProblem {
   /** Stable code: POLICY_INVALID_CONDITION, POLICY_UNSAFE_ACCESS, POLICY_INVALID_SCHEMA, ... */
   readonly code: string;
   readonly message: string;
+  /** Point at the key of `path` rather than its value (e.g. a patternProperties pattern). */
+  readonly part?: 'key';
 }
 
 /** One policy: its factory, its static checks, and whether `condition` is its own business (message-filter). */

@@ -35,11 +35,52 @@ function parsePath(raw: string, where: string, problems: PolicyProblem[]): Path 
   return segments;
 }
 
-/** One is the other, or a prefix of it. */
-function overlaps(a: Path, b: Path): boolean {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
-  return true;
+/**
+ * Paths seen so far, as a trie of segments, so that finding one earlier path that overlaps a new one
+ * (one is the other, or a prefix of it) costs the new path's length, not the number of paths seen.
+ * Each node records the first path ending there and, per operation, the first path at or below it.
+ */
+interface Seen {
+  op: string;
+  raw: string;
+}
+interface TrieNode {
+  children: Map<string, TrieNode>;
+  /** Paths ending at this node, first per operation. */
+  here: Map<string, Seen>;
+  /** Paths at or below this node, first per operation. */
+  below: Map<string, Seen>;
+}
+const trieNode = (): TrieNode => ({ children: new Map(), here: new Map(), below: new Map() });
+
+/** One earlier path of an operation in `against` that overlaps `path`, then records `path`. */
+function overlapAndRecord(root: TrieNode, op: string, path: Path, raw: string, against: readonly string[]): Seen | undefined {
+  let found: Seen | undefined;
+  let node = root;
+  const visited: TrieNode[] = [root];
+  for (const segment of path) {
+    for (const other of against) found ??= node.here.get(other); // earlier paths that are prefixes of this one
+    let next = node.children.get(segment);
+    if (!next) node.children.set(segment, (next = trieNode()));
+    node = next;
+    visited.push(node);
+  }
+  for (const other of against) found ??= node.below.get(other); // the same path, or longer ones under it
+  const entry = { op, raw };
+  if (!node.here.has(op)) node.here.set(op, entry);
+  for (const n of visited) if (!n.below.has(op)) n.below.set(op, entry);
+  return found;
+}
+
+/** Whether some path of `trie` (of operation `op`) is `path` or a prefix of it. */
+function hasPrefix(root: TrieNode, op: string, path: Path): boolean {
+  let node: TrieNode | undefined = root;
+  for (const segment of path) {
+    if (node.here.has(op)) return true;
+    node = node.children.get(segment);
+    if (!node) return false;
+  }
+  return node.here.has(op);
 }
 
 interface Plan {
@@ -53,12 +94,11 @@ function plan(config: TransformPolicy): { plan: Plan; problems: PolicyProblem[] 
   const problems: PolicyProblem[] = [];
   const conflict = (where: string, message: string) => problems.push({ path: where, code: 'POLICY_CONFLICTING_PATHS', message });
   const out: Plan = { pick: [], rename: [], set: [], remove: [] };
-  const seen: { op: string; path: Path; raw: string }[] = [];
+  const seen = trieNode();
+  // One conflict per path is enough to act on (and keeps the check linear on long lists).
   const noteOverlaps = (op: string, path: Path, raw: string, where: string, against: string[]) => {
-    for (const other of seen) {
-      if (against.includes(other.op) && overlaps(other.path, path)) conflict(where, `${op} "${raw}" overlaps ${other.op} "${other.raw}"`);
-    }
-    seen.push({ op, path, raw });
+    const other = overlapAndRecord(seen, op, path, raw, against);
+    if (other) conflict(where, `${op} "${raw}" overlaps ${other.op} "${other.raw}"`);
   };
 
   (config.pick ?? []).forEach((raw, i) => {
@@ -70,7 +110,7 @@ function plan(config: TransformPolicy): { plan: Plan; problems: PolicyProblem[] 
     const from = parsePath(rawFrom, where, problems);
     const to = parsePath(rawTo, where, problems);
     if (!from || !to) continue;
-    if (out.pick.length > 0 && !out.pick.some((p) => p.length <= from.length && overlaps(p, from))) {
+    if (out.pick.length > 0 && !hasPrefix(seen, 'pick', from)) {
       conflict(where, `rename "${rawFrom}": pick does not keep it`);
     }
     noteOverlaps('rename', from, rawFrom, where, ['rename', 'rename to']);

@@ -37,6 +37,12 @@ export interface Endpoint {
   /** Connect and warm. A broker that is down must not reject: reconnect in the background and report health. */
   start(): Promise<void>;
   health(): EndpointHealth;
+  /**
+   * Optional (resumable endpoints): rejects with a 4xx GatewayError (INVALID_CURSOR) when
+   * subscribe() would refuse this cursor, so an entrypoint can answer before it starts a stream;
+   * resolves when the cursor is fine or when that cannot be known now (subscribe() decides then).
+   */
+  checkCursor?(cursor: string): Promise<void>;
   /** Messages in broker order until the signal aborts or the endpoint stops. Errors end the iteration with a GatewayError. */
   subscribe(options: SubscribeOptions): AsyncIterable<Message>;
   /** Resolves once the broker acknowledged (per the endpoint's acks/qos). Unavailable: rejects with errors.endpointUnavailable. */
@@ -78,6 +84,11 @@ export interface GroupConsumeOptions {
   readonly commit: 'after' | 'before';
   /** Topic that `GroupDelivery.deadLetter` publishes to; absent: deadLetter rejects. */
   readonly deadLetterTopic?: string;
+  /**
+   * Bytes of fetched messages the consumer may hold awaiting delivery (Kafka: a fetch returns at
+   * most this much, or one record batch when a single one is larger); absent: the client default.
+   */
+  readonly maxBytes?: number;
   /** Stop: no new message is handed over; deliveries in flight settle, then the consumer leaves the group. */
   readonly signal: AbortSignal;
   deliver(message: Message, delivery: GroupDelivery): Promise<boolean>;

@@ -15,7 +15,7 @@ import type { Caller } from '../plans/plan.ts';
 import type { ExchangePort } from '../exchange-port.ts';
 import type { Connection } from '../connections.ts';
 import type { Logger } from '../log.ts';
-import { GatewayError, NO_CONTEXT_PATH, NO_ENTRYPOINT } from '../../core/errors.ts';
+import { asGatewayError, GatewayError, NO_CONTEXT_PATH, NO_ENTRYPOINT } from '../../core/errors.ts';
 
 export const SPECIFICITY = { upgrade: 300, eventStream: 200, method: 100 } as const;
 
@@ -50,6 +50,11 @@ export interface Entrypoint {
   readonly type: string;
   /** Higher is tried first; see SPECIFICITY. */
   readonly specificity: number;
+  /**
+   * Does `handle` read the request body? When not, a request that declares one is answered with
+   * `Connection: close` and the connection ends after the answer (the body is never read).
+   */
+  readonly readsBody?: boolean;
   /** Does this entrypoint serve this request? Cheap and side-effect free (method, headers). */
   accepts(req: IncomingMessage, upgrade: boolean): boolean;
   /** Serves one HTTP request; resolves once the response ended. Throws only before writing (the server answers the error). */
@@ -89,12 +94,28 @@ export function errorBody(error: GatewayError): { contentType: string; body: str
   return { contentType: 'application/json', body: JSON.stringify({ code: error.code, message: error.message, status: error.status }) };
 }
 
-/** Any thrown value as a GatewayError (unknown errors become a 500 without details). */
-export function asGatewayError(error: unknown): GatewayError {
-  return error instanceof GatewayError ? error : new GatewayError('INTERNAL', 500, 'Internal gateway error.', 1011);
+export { asGatewayError };
+
+/**
+ * Does `req` declare a body (Content-Length > 0, or any Transfer-Encoding) that has not arrived
+ * whole yet? Answering such a request must close the connection: keeping it alive would make node
+ * read (and discard) the rest of the body, however large, to reach the next request.
+ */
+export function bodyUnread(req: IncomingMessage): boolean {
+  if (req.complete) return false;
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
-/** Answers an HTTP request with an error, unless the response already started (then it is ended). */
+/** Answers the request with `Connection: close` (node then ends the socket after the answer) when its body is unread. */
+export function closeIfBodyUnread(req: IncomingMessage, res: ServerResponse): void {
+  if (!res.headersSent && bodyUnread(req)) res.setHeader('Connection', 'close');
+}
+
+/**
+ * Answers an HTTP request with an error, unless the response already started (then it is ended).
+ * A refused request whose body was not read closes its connection (see `closeIfBodyUnread`).
+ */
 export function writeError(res: ServerResponse, error: unknown, headers: Readonly<Record<string, string>> = {}): void {
   if (res.headersSent || res.writableEnded || res.destroyed) {
     if (!res.writableEnded) res.end();
@@ -102,6 +123,7 @@ export function writeError(res: ServerResponse, error: unknown, headers: Readonl
   }
   const gatewayError = asGatewayError(error);
   const { contentType, body } = errorBody(gatewayError);
+  closeIfBodyUnread(res.req, res);
   res.statusCode = gatewayError.status;
   for (const [name, value] of Object.entries({ ...headers, ...gatewayError.headers })) res.setHeader(name, value);
   res.setHeader('Content-Type', contentType);

@@ -1,7 +1,8 @@
 /**
  * http-get: subscribe by long poll. One response holds the messages that arrive until
  * `messagesLimitCount` (query `limit` may only lower it) or `messagesLimitDurationMs`, whichever
- * comes first; query `cursor` resumes after that message id. The body format follows `Accept`
+ * comes first, or until the items hold `fanout.maxQueuedBytes` content bytes (at least one item);
+ * query `cursor` resumes after that message id. The body format follows `Accept`
  * (q-values): application/json (also for * / *), application/xml, text/plain (also when Accept is
  * missing); anything else 400. A client that goes away releases its subscription at once; a
  * deploy or shutdown ends the poll early with what it has.
@@ -118,8 +119,9 @@ const ENCODERS: Record<Format, { type: string; encode: typeof jsonBody }> = {
   text: { type: 'text/plain; charset=utf-8', encode: textBody },
 };
 
-export const createHttpGetEntrypoint: EntrypointFactory<HttpGetEntrypoint> = (config) => {
+export const createHttpGetEntrypoint: EntrypointFactory<HttpGetEntrypoint> = (config, context) => {
   const maxCount = config.messagesLimitCount ?? 500;
+  const maxBytes = context.api.definition.fanout?.maxQueuedBytes ?? 1024 * 1024;
   const maxDurationMs = config.messagesLimitDurationMs ?? 5000;
   const options: Options = { headers: config.headersInPayload ?? false, metadata: config.metadataInPayload ?? false };
 
@@ -133,6 +135,7 @@ export const createHttpGetEntrypoint: EntrypointFactory<HttpGetEntrypoint> = (co
       const cursor = url.searchParams.get('cursor') || undefined;
 
       const items: Message[] = [];
+      let bytes = 0;
       let failure: unknown;
       const poll = new AbortController();
       // The poll covers [now, deadline): a message arriving at the deadline (a timer racing the
@@ -146,8 +149,9 @@ export const createHttpGetEntrypoint: EntrypointFactory<HttpGetEntrypoint> = (co
         for await (const delivery of exchange.subscribe(caller, { cursor, signal: poll.signal })) {
           if (Date.now() >= deadline) break;
           items.push(delivery.message);
+          bytes += delivery.message.content.length;
           connection.messages++;
-          if (items.length >= count || poll.signal.aborted) break;
+          if (items.length >= count || bytes >= maxBytes || poll.signal.aborted) break;
         }
       } catch (error) {
         failure = error;

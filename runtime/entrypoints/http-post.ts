@@ -10,6 +10,7 @@
  *   hop-by-hop headers, Host, Content-Length, and every credential (Authorization, Cookie,
  *   Proxy-Authorization, X-Api-Key and the API's configured api-key header). Off: only
  *   `content-type` is kept.
+ * - `Expect: 100-continue`: the 100 is sent here, once admitted; a refused request never gets it.
  * - Endpoint unavailable (broker down): 503 with a JSON body `{code: "ENDPOINT_UNAVAILABLE",
  *   message, status}` and `Retry-After`, before the body is read.
  * - A publish flow that drops the message still answers 202 (accepted, then filtered by policy).
@@ -97,24 +98,15 @@ export const createHttpPostEntrypoint: EntrypointFactory<HttpPostEntrypoint> = (
   return {
     type: 'http-post',
     specificity: SPECIFICITY.method,
+    readsBody: true,
     accepts: (req, upgrade) => !upgrade && req.method === 'POST',
     async handle({ exchange, caller, req, res, connection }) {
       const declared = req.headers['content-length'];
-      if (declared !== undefined && Number(declared) > maxBodyBytes) {
-        res.setHeader('Connection', 'close');
-        throw errors.payloadTooLarge(maxBodyBytes);
-      }
-      if (exchange.publishEndpoint && !exchange.publishEndpoint.health().healthy) {
-        res.setHeader('Connection', 'close');
-        throw unavailable();
-      }
-      let content: Buffer;
-      try {
-        content = await readBody(req, maxBodyBytes);
-      } catch (error) {
-        res.setHeader('Connection', 'close');
-        throw error;
-      }
+      // Refused before the body is read whole: the error answer closes the connection (writeError).
+      if (declared !== undefined && Number(declared) > maxBodyBytes) throw errors.payloadTooLarge(maxBodyBytes);
+      if (exchange.publishEndpoint && !exchange.publishEndpoint.health().healthy) throw unavailable();
+      if (req.httpVersion === '1.1' && /(?:^|\W)100-continue(?:$|\W)/i.test(req.headers.expect ?? '')) res.writeContinue();
+      const content = await readBody(req, maxBodyBytes);
       try {
         // The request was already counted against the rate limit when it was admitted: count it once.
         await exchange.publish(caller, { content, headers: messageHeaders(req), metadata: {} }, { admitted: true });

@@ -17,7 +17,8 @@
  * A Last-Event-ID the API cannot resume from (INVALID_CURSOR: another API's or endpoint's id, after
  * a redeploy changed it) is ignored: the stream starts from now with a `: Last-Event-ID ignored`
  * comment, because EventSource gives up for good on any answer but 200 and would send the same id
- * again on every reconnect. An explicit `?cursor=` that is invalid is a 400.
+ * again on every reconnect. An explicit `?cursor=` that is invalid (also one naming partitions
+ * the topic does not have: the endpoint is asked before the stream starts) is a 400.
  *
  * Errors: a client error (bad `?cursor=`, 4xx) is answered with its HTTP status before the stream
  * starts. An endpoint failure (broker unavailable) or the stream ending for a reason (API
@@ -129,6 +130,8 @@ function piped(
         return false;
       },
       end: resolve,
+      // Written but not flushed (the response's own buffer and its socket's): counts toward fanout.maxQueuedBytes.
+      buffered: () => Math.max(res.writableLength, res.socket?.writableLength ?? 0),
     });
   });
 }
@@ -223,9 +226,11 @@ export const createSseEntrypoint: EntrypointFactory<SseEntrypoint> = (config) =>
         }
         return opened(source);
       };
-      let stream = cursor !== undefined && cursor.length > MAX_EVENT_ID
-        ? refusedWith(new GatewayError('INVALID_CURSOR', 400, 'Last-Event-ID is too long.', 1008))
-        : await subscribe(cursor);
+      // A cursor the endpoint refuses (partitions the topic does not have) is known before the stream starts.
+      const refusal = cursor !== undefined && cursor.length > MAX_EVENT_ID
+        ? new GatewayError('INVALID_CURSOR', 400, 'Last-Event-ID is too long.', 1008)
+        : await exchange.cursorRefusal(cursor);
+      let stream = refusal ? refusedWith(refusal) : await subscribe(cursor);
       let ignored: GatewayError | undefined;
       if (lastEventId !== undefined && stream.refused?.code === 'INVALID_CURSOR') {
         ignored = stream.refused;
@@ -278,6 +283,9 @@ export const createSseEntrypoint: EntrypointFactory<SseEntrypoint> = (config) =>
         if (retryAfter > 0) res.write(`retry: ${Math.round(retryAfter * 1000 * (1 + Math.random()))}\n\n`);
         if (gatewayError && gatewayError.code !== 'CLIENT_GONE') res.write(errorEvent(gatewayError));
         res.end();
+        // A slow consumer that still does not read is cut after a grace period: what it was not
+        // sent stays in memory until then (as a WebSocket that never answers the close handshake).
+        if (gatewayError?.code === 'SLOW_CONSUMER') setTimeout(() => res.writableFinished || res.destroy(), 2000).unref();
       }
     },
   };

@@ -9,7 +9,8 @@
  * or slow consumer. Server pings every pingIntervalMs; a client that misses two is terminated.
  * Backpressure: while the socket's send buffer is over HIGH_WATER the loop waits for it to
  * drain, so a client that stops reading fills its bounded fanout queue and meets the
- * slow-consumer policy.
+ * slow-consumer policy (fanout.queueSize messages or fanout.maxQueuedBytes bytes, the socket's
+ * unflushed bytes included).
  */
 import { isUtf8 } from 'node:buffer';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
@@ -209,6 +210,8 @@ export const createWebsocketEntrypoint: EntrypointFactory<WebsocketEntrypoint> =
                   if (error !== undefined) connection.abort(asGatewayError(error));
                   else if (!connection.signal.aborted) close(1000, 'The stream ended.');
                 },
+                // Written but not flushed: counts toward fanout.maxQueuedBytes with the queue.
+                buffered: () => socket.writableLength,
               });
               return;
             }
@@ -237,33 +240,41 @@ export const createWebsocketEntrypoint: EntrypointFactory<WebsocketEntrypoint> =
     specificity: SPECIFICITY.upgrade,
     accepts: (req, upgrade) => upgrade && req.method === 'GET' && (req.headers.upgrade ?? '').toLowerCase() === 'websocket',
     upgrade(context) {
-      const { req, socket, head, responseHeaders } = context;
       // Resume capacity full: a plain 503 with Retry-After, before the upgrade (later: close 1013).
-      const resumeRefusal = subscriber ? context.exchange.resumeRefusal(context.url.searchParams.get('cursor') || undefined) : undefined;
+      const cursor = subscriber ? context.url.searchParams.get('cursor') || undefined : undefined;
+      const resumeRefusal = context.exchange.resumeRefusal(cursor);
       if (resumeRefusal) return Promise.reject(resumeRefusal);
-      let ws: WebSocket | undefined;
-      let refused: Error | undefined;
-      const addHeaders = (headers: string[]) => {
-        for (const [name, value] of Object.entries(responseHeaders)) headers.push(`${name}: ${value}`);
-      };
-      // With a wsClientError listener, ws reports an invalid handshake (bad key, version) instead
-      // of answering it: the server then answers 400 with a code and logs it like any refusal.
-      const onRefused = (error: Error) => (refused = error);
-      // Without verifyClient, ws completes (or refuses) the handshake synchronously: the
-      // listeners see only this one.
-      wss.on('headers', addHeaders).on('wsClientError', onRefused);
-      try {
-        wss.handleUpgrade(req, socket, head, (client) => (ws = client));
-      } finally {
-        wss.off('headers', addHeaders).off('wsClientError', onRefused);
-      }
-      if (refused) {
-        const version = /Version/.test(refused.message) ? { 'Sec-WebSocket-Version': '13, 8' } : undefined;
-        return Promise.reject(new GatewayError('WEBSOCKET_HANDSHAKE_INVALID', 400, `${refused.message}.`, 1002, version));
-      }
-      // ws destroyed a socket that was no longer readable or writable.
-      if (!ws) return Promise.reject(errors.clientGone());
-      return serve(ws, context);
+      if (cursor === undefined) return accept(context);
+      // A cursor the endpoint refuses (partitions the topic does not have): a plain 400 INVALID_CURSOR.
+      return context.exchange.cursorRefusal(cursor).then((refusal) => (refusal ? Promise.reject(refusal) : accept(context)));
     },
   };
+
+  /** Completes the handshake (or answers ws's own refusal) and serves the client. */
+  function accept(context: UpgradeContext): Promise<void> {
+    const { req, socket, head, responseHeaders } = context;
+    let ws: WebSocket | undefined;
+    let refused: Error | undefined;
+    const addHeaders = (headers: string[]) => {
+      for (const [name, value] of Object.entries(responseHeaders)) headers.push(`${name}: ${value}`);
+    };
+    // With a wsClientError listener, ws reports an invalid handshake (bad key, version) instead
+    // of answering it: the server then answers 400 with a code and logs it like any refusal.
+    const onRefused = (error: Error) => (refused = error);
+    // Without verifyClient, ws completes (or refuses) the handshake synchronously: the
+    // listeners see only this one.
+    wss.on('headers', addHeaders).on('wsClientError', onRefused);
+    try {
+      wss.handleUpgrade(req, socket, head, (client) => (ws = client));
+    } finally {
+      wss.off('headers', addHeaders).off('wsClientError', onRefused);
+    }
+    if (refused) {
+      const version = /Version/.test(refused.message) ? { 'Sec-WebSocket-Version': '13, 8' } : undefined;
+      return Promise.reject(new GatewayError('WEBSOCKET_HANDSHAKE_INVALID', 400, `${refused.message}.`, 1002, version));
+    }
+    // ws destroyed a socket that was no longer readable or writable.
+    if (!ws) return Promise.reject(errors.clientGone());
+    return serve(ws, context);
+  }
 };

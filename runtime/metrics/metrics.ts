@@ -7,12 +7,15 @@
  *   sluice_message_bytes_total (direction="publish" client -> broker, "subscribe" broker -> client;
  *   bytes are message content), sluice_errors_total{code}, sluice_auth_failures_total (401),
  *   sluice_rate_limited_total (429), sluice_messages_dropped_total{reason="policy"|"slow-consumer"}.
- * Per API: sluice_policy_outcomes_total{direction,step,policy,outcome}.
+ * Per API: sluice_policy_outcomes_total{direction,step,policy,outcome}; sluice_fanout_queued_bytes
+ *   (bytes held in the fanout's client queues, a message queued for several clients counted once).
  * Per endpoint: sluice_endpoint_up (0/1, read at scrape time), sluice_endpoint_reconnects_total
  *   (unhealthy -> healthy after having been healthy), sluice_kafka_consumer_lag{topic,partition}
- *   (kafkajs END_BATCH_PROCESS offsetLag of the shared consumer plus what it buffered; gone when it stops).
+ *   (kafkajs END_BATCH_PROCESS offsetLag of the shared consumer plus what it buffered; gone when it stops),
+ *   sluice_kafka_batches_skipped_total{topic,partition,reason="undecodable"} (KAFKA_BATCH_UNDECODABLE).
  * Per deploy: sluice_bundle_info{bundle_id,tag} 1, sluice_swap_duration_seconds (histogram),
- *   sluice_swaps_total{result="deployed"|"failed"}. Plus prom-client's default process metrics.
+ *   sluice_swaps_total{result="deployed"|"failed",reason} (reason of a failure: BUNDLE_INVALID, or a
+ *   source's refusal under --trust-key: BUNDLE_UNSIGNED, BUNDLE_SIGNATURE_INVALID; "" when deployed). Plus prom-client's default process metrics.
  *
  * The message path only bumps pre-bound cells (see metrics/cells.ts): a connection gets its
  * meter once, when it opens. Metrics are per process: several gateways in one process share them.
@@ -39,11 +42,13 @@ const family = {
   rateLimited: new CellFamily(registry, 'counter', 'sluice_rate_limited_total', 'Connections and published messages refused with 429 (rate limit or quota).', API_EP),
   dropped: new CellFamily(registry, 'counter', 'sluice_messages_dropped_total', 'Messages a client did not get: filtered by a policy, or lost to the slow-consumer policy.', [...API_EP, 'reason'] as const),
   policy: new CellFamily(registry, 'counter', 'sluice_policy_outcomes_total', 'Policy steps that did not pass a message on unchanged (dropped, refused, not-json, condition-error).', ['api', 'direction', 'step', 'policy', 'outcome'] as const),
+  queued: new CellFamily(registry, 'gauge', 'sluice_fanout_queued_bytes', 'Bytes held in the client queues of an API\'s shared subscription; a message queued for several clients counts once.', ['api'] as const),
   endpointUp: new CellFamily(registry, 'gauge', 'sluice_endpoint_up', 'Endpoint health: 1 healthy, 0 not (index: position in the API\'s endpoints).', ['api', 'endpoint', 'index'] as const),
   reconnects: new CellFamily(registry, 'counter', 'sluice_endpoint_reconnects_total', 'Endpoints that became healthy again after having been healthy before.', ['api', 'endpoint', 'index'] as const),
   lag: new CellFamily(registry, 'gauge', 'sluice_kafka_consumer_lag', 'Records behind the partition end after the last batch of the shared Kafka consumer.', ['api', 'topic', 'partition'] as const),
+  skipped: new CellFamily(registry, 'counter', 'sluice_kafka_batches_skipped_total', 'Kafka record batches skipped by a consumer because they could not be decoded (KAFKA_BATCH_UNDECODABLE).', ['api', 'topic', 'partition', 'reason'] as const),
   bundle: new CellFamily(registry, 'gauge', 'sluice_bundle_info', 'The bundle served (value 1).', ['bundle_id', 'tag'] as const),
-  swaps: new CellFamily(registry, 'counter', 'sluice_swaps_total', 'Bundle deploys: result="deployed" (current flipped) or "failed" (the last good keeps serving).', ['result'] as const),
+  swaps: new CellFamily(registry, 'counter', 'sluice_swaps_total', 'Bundle deploys: result="deployed" (current flipped) or "failed" (the last good keeps serving; reason: BUNDLE_INVALID, BUNDLE_UNSIGNED, BUNDLE_SIGNATURE_INVALID).', ['result', 'reason'] as const),
 };
 const swapDuration = new Histogram({
   name: 'sluice_swap_duration_seconds',
@@ -145,11 +150,13 @@ function sampleEndpoints(routers: RouterSwitch): void {
 async function renderMetrics(view: AdminView): Promise<string> {
   sampleEndpoints(view.routers);
   family.endpointUp.clear();
+  family.queued.clear();
   family.bundle.clear();
   const router = view.routers.current;
   if (router) {
     for (const [apiId, exchange] of router.exchanges) {
       exchange.health().endpoints.forEach((endpoint, i) => (family.endpointUp.cell(apiId, endpoint.type, String(i)).value = endpoint.healthy ? 1 : 0));
+      if (exchange.fanout) family.queued.cell(apiId).value = exchange.fanout.queuedBytes;
     }
     const tag = view.release?.(router.bundleId)?.tag ?? router.bundle.source.tag;
     family.bundle.cell(router.bundleId, typeof tag === 'string' ? tag : '').value = 1;
@@ -171,13 +178,15 @@ function installMetrics(): void {
   }));
   onTelemetry((event) => {
     if (event.kind === 'deploy') {
-      family.swaps.cell('deployed').value++;
+      family.swaps.cell('deployed', '').value++;
       if (event.durationMs !== undefined) swapDuration.observe(event.durationMs / 1000);
     } else if (event.kind === 'deploy-failed') {
-      family.swaps.cell('failed').value++;
+      family.swaps.cell('failed', event.code ?? 'BUNDLE_INVALID').value++;
     } else if (event.kind === 'consumer-lag') {
       if (event.lag === undefined) family.lag.remove(event.api, event.topic, String(event.partition));
       else family.lag.cell(event.api, event.topic, String(event.partition)).value = event.lag;
+    } else if (event.kind === 'kafka-batch-skipped') {
+      family.skipped.cell(event.api, event.topic, String(event.partition), event.reason).value++;
     }
   });
   adminRoutes.push({

@@ -69,8 +69,13 @@ export type TelemetryEvent =
   | { kind: 'deploy'; bundleId: string; changed: string[]; kept: string[]; removed: string[]; added: string[]; durationMs?: number }
   /** Kafka lag of an API's shared consumer after a fetched batch (records not yet passed on); undefined: it stopped. */
   | { kind: 'consumer-lag'; api: string; topic: string; partition: number; lag: number | undefined }
-  /** A bundle failed to load or build; the last good one keeps serving. */
-  | { kind: 'deploy-failed'; reason: string };
+  /** A Kafka record batch that could not be decoded was skipped (KAFKA_BATCH_UNDECODABLE). */
+  | { kind: 'kafka-batch-skipped'; api: string; topic: string; partition: number; reason: 'undecodable' }
+  /**
+   * A bundle failed to load or build, or a source refused it (code BUNDLE_UNSIGNED,
+   * BUNDLE_SIGNATURE_INVALID; none: BUNDLE_INVALID); the last good one keeps serving.
+   */
+  | { kind: 'deploy-failed'; reason: string; code?: string };
 
 export type TelemetryListener = (event: TelemetryEvent) => void;
 

@@ -1,9 +1,10 @@
 /**
  * Authentication-failure throttle: counts failed authentications (401/403 from plan resolution) per
- * client address — a full IPv4 address, an IPv6 /64 — in fixed windows. Once an address has failed
- * `failures` times in a window, every request from it is refused with 429 AUTH_THROTTLED and
- * Retry-After until that window ends, before any credential is checked. Successful authentications
- * do not count. In memory, one per process (shared by every API, kept across deploys), bounded to
+ * API and client address — a full IPv4 address, an IPv6 /64 — in fixed windows. Once an address has
+ * failed `failures` times in a window on an API, every request from it presenting a credential to
+ * that API is refused with 429 AUTH_THROTTLED and Retry-After until that window ends, before the
+ * credential is checked (keyless requests are never throttled: plans/resolution.ts). Successful
+ * authentications do not count. In memory, one per process (kept across deploys), bounded to
  * MAX_ADDRESSES entries (expired ones go first, then the oldest). Off until `setAuthFailureLimit`
  * (`sluice serve`/`sluice dev` set it from --auth-failure-limit, default 20/10).
  */
@@ -45,10 +46,10 @@ export function parseAuthFailureLimit(value: string | undefined): AuthFailureLim
   return { failures: Number(match[1]), windowSeconds: Number(match[2]) };
 }
 
-/** Throws 429 AUTH_THROTTLED when `remoteAddress` has used up its failures in the current window. */
-export function checkAuthThrottle(remoteAddress: string, now = Date.now()): void {
+/** Throws 429 AUTH_THROTTLED when `remoteAddress` has used up its failures on API `apiId` in the current window. */
+export function checkAuthThrottle(apiId: string, remoteAddress: string, now = Date.now()): void {
   if (!limit) return;
-  const window = windows.get(clientKey(remoteAddress));
+  const window = windows.get(throttleKey(apiId, remoteAddress));
   if (!window || window.endsAt <= now || window.count < limit.failures) return;
   const seconds = Math.max(1, Math.ceil((window.endsAt - now) / 1000));
   throw new GatewayError('AUTH_THROTTLED', 429, `Too many failed authentication attempts from this address. Retry in ${seconds} s.`, 1008, {
@@ -56,10 +57,10 @@ export function checkAuthThrottle(remoteAddress: string, now = Date.now()): void
   });
 }
 
-/** Counts one failed authentication of `remoteAddress`. */
-export function recordAuthFailure(remoteAddress: string, now = Date.now()): void {
+/** Counts one failed authentication of `remoteAddress` on API `apiId`. */
+export function recordAuthFailure(apiId: string, remoteAddress: string, now = Date.now()): void {
   if (!limit) return;
-  const key = clientKey(remoteAddress);
+  const key = throttleKey(apiId, remoteAddress);
   const current = windows.get(key);
   if (current && current.endsAt > now) {
     current.count += 1;
@@ -75,6 +76,9 @@ function evict(now: number): void {
   for (const [key, window] of windows) if (window.endsAt <= now) windows.delete(key);
   if (windows.size >= MAX_ADDRESSES) windows.delete(windows.keys().next().value!);
 }
+
+/** API ids are folder names (no control characters): NUL cannot be part of one. */
+const throttleKey = (apiId: string, address: string): string => `${apiId}\0${clientKey(address)}`;
 
 /** A full IPv4 address (also IPv4-mapped IPv6), an IPv6 address's /64 prefix, anything else as is. */
 export function clientKey(address: string): string {

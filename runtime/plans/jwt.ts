@@ -3,7 +3,10 @@
  * query parameter `access_token`. HS* verify with a secret reference; RS*, ES*, PS* with a PEM public
  * key (or certificate) or a JWKS URL (cached, refreshed on unknown `kid` at most every cooldown,
  * fetched with a bounded time-out and a bounded body, MAX_JWKS_BYTES). Only the plan's `signature` algorithm is accepted. `iss`, `aud`,
- * `exp`, `nbf` are checked with `leewaySeconds`; `requiredScopes` against `scope` (space-separated)
+ * `exp`, `nbf`, `iat` are checked with `leewaySeconds` (the bounded clock skew, at most 300 s): a token
+ * not valid yet or issued later than now + leeway is JWT_NOT_YET_VALID, one expired before
+ * now − leeway JWT_EXPIRED. Without `exp` a token is JWT_EXP_MISSING unless `requireExp` is false
+ * (then it lives as long as the subscription). `requiredScopes` against `scope` (space-separated)
  * or `scp` (array). The client id (clientIdClaim if configured, else azp, else aud, else client_id)
  * must belong to an accepted subscription of this plan inside its window. The Caller expires at
  * `exp` (plus leeway) or the subscription's end, whichever is first: streams end then (WebSocket 1008).
@@ -31,6 +34,7 @@ export const createJwtPlan: PlanFactory<JwtPlan> = (key, config, context) => {
   const algorithm = config.signature;
   const verifyKey = buildVerifyKey(key, config, context.resolveSecret);
   const leeway = config.leewaySeconds ?? 0;
+  const requiredClaims = config.requireExp === false ? [] : ['exp'];
   const requiredScopes = config.requiredScopes ?? [];
 
   const byClientId = new Map<string, SubscriptionWindow[]>();
@@ -56,9 +60,14 @@ export const createJwtPlan: PlanFactory<JwtPlan> = (key, config, context) => {
           issuer: config.issuer,
           audience: config.audience,
           clockTolerance: leeway,
+          requiredClaims,
         }));
       } catch (error) {
         throw verificationError(error, config.jwksUrl !== undefined);
+      }
+      // jose checks iat only with maxTokenAge (which would make iat mandatory): a token issued in the future is not valid yet.
+      if (typeof claims.iat === 'number' && claims.iat > Date.now() / 1000 + leeway) {
+        throw unauthorized('JWT_NOT_YET_VALID', 'The token was issued in the future (check the issuer\'s clock).');
       }
       const missing = requiredScopes.filter((scope) => !scopesOf(claims).has(scope));
       if (missing.length > 0) {
@@ -139,11 +148,12 @@ function unauthorized(code: string, message: string): GatewayError {
 
 /** jose errors -> stable codes. Failures to fetch the JWKS are the gateway's problem (503), not the client's. */
 function verificationError(error: unknown, remoteKeys: boolean): GatewayError {
-  const { code, claim } = error as { code?: string; claim?: string };
+  const { code, claim, reason } = error as { code?: string; claim?: string; reason?: string };
   switch (code) {
     case 'ERR_JWT_EXPIRED':
       return unauthorized('JWT_EXPIRED', 'The token has expired.');
     case 'ERR_JWT_CLAIM_VALIDATION_FAILED':
+      if (claim === 'exp' && reason === 'missing') return unauthorized('JWT_EXP_MISSING', 'The token has no "exp" (expiry) claim; this plan requires one.');
       if (claim === 'nbf') return unauthorized('JWT_NOT_YET_VALID', 'The token is not valid yet.');
       if (claim === 'aud') return unauthorized('JWT_INVALID_AUDIENCE', 'The token is not meant for this audience.');
       if (claim === 'iss') return unauthorized('JWT_INVALID_ISSUER', 'The token was not issued by the expected issuer.');

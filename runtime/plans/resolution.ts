@@ -20,6 +20,7 @@ export class PlanResolution {
   /** Served plans grouped by type, in resolution order. */
   readonly #groups: ServedPlan[][];
   readonly #byKey: Map<string, ServedPlan>;
+  readonly #apiId: string;
 
   /** Throws when a plan cannot be built (a missing secret, a plan type this runtime lacks). */
   constructor(api: BundleApi, factories?: PlanFactories) {
@@ -29,6 +30,7 @@ export class PlanResolution {
       subscriptions: Object.fromEntries(Object.entries(api.subscriptions).filter(([, s]) => s.plan === key)),
       resolveSecret,
     }, factories));
+    this.#apiId = api.id;
     this.#byKey = new Map(plans.map((plan) => [plan.key, plan]));
     this.#groups = PLAN_ORDER.map((type: Plan['type']) => plans.filter((plan) => plan.type === type)).filter((g) => g.length > 0);
   }
@@ -38,24 +40,34 @@ export class PlanResolution {
    * plan whose credential is present decides: one of its plans must accept, else its most telling
    * error is thrown (never a fallback to a later type): a plan that recognised the credential
    * (SUBSCRIPTION_NOT_ACTIVE, JWT_EXPIRED, ...) says more than one that did not (UNRECOGNISED).
-   * No plan applies: 401 PLAN_UNRESOLVABLE. Every 401/403 counts against the client address;
-   * an address with too many is refused first (429 AUTH_THROTTLED, see auth-failures.ts).
+   * No plan applies: 401 PLAN_UNRESOLVABLE. Every 401/403 counts against the API and client
+   * address; an address with too many is refused first (429 AUTH_THROTTLED, see auth-failures.ts),
+   * unless the request is keyless (presents no credential and the API has a keyless plan).
    */
   async authenticate(request: RequestView): Promise<Caller> {
-    checkAuthThrottle(request.remoteAddress);
+    const presenting = this.#presenting(request);
+    if (presenting?.[0]!.type === 'keyless') return presenting[0]!.authenticate(request);
+    checkAuthThrottle(this.#apiId, request.remoteAddress);
     try {
-      return await this.#resolve(request);
+      return await this.#resolve(request, presenting);
     } catch (error) {
       const status = (error as Partial<GatewayError>).status;
-      if (status === 401 || status === 403) recordAuthFailure(request.remoteAddress);
+      if (status === 401 || status === 403) recordAuthFailure(this.#apiId, request.remoteAddress);
       throw error;
     }
   }
 
-  async #resolve(request: RequestView): Promise<Caller> {
+  /** The plans of the first type (in resolution order) whose credential the request presents. */
+  #presenting(request: RequestView): ServedPlan[] | undefined {
     for (const group of this.#groups) {
       const presenting = group.filter((plan) => plan.presents(request));
-      if (presenting.length === 0) continue;
+      if (presenting.length > 0) return presenting;
+    }
+    return undefined;
+  }
+
+  async #resolve(request: RequestView, presenting: ServedPlan[] | undefined): Promise<Caller> {
+    if (presenting) {
       let first: unknown;
       for (const plan of presenting) {
         try {

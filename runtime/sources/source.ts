@@ -6,13 +6,19 @@
  */
 import { basename } from 'node:path';
 import { watch } from 'chokidar';
+import { readBounded } from '../../core/store-io.ts';
 import { log } from '../log.ts';
+import { MAX_SIGNATURE_BYTES, SIGNATURE_SUFFIX } from '../trust.ts';
 
 export interface BundleSource {
   /** For logs and /status, e.g. `file /srv/bundle.json`, `dir /srv/bundles`, `store https://…`. */
   readonly description: string;
-  /** Resolves once the first candidate was reported (or the source gave up on it); keeps watching until `signal` aborts. */
-  watch(onBundle: (candidate: unknown, origin: string) => Promise<void>, signal: AbortSignal): Promise<void>;
+  /**
+   * Resolves once the first candidate was reported (or the source gave up on it); keeps watching
+   * until `signal` aborts. `refused` hears why a source refused a bundle before handing it over
+   * (signature, not a valid bundle), for /status's lastError.
+   */
+  watch(onBundle: (candidate: unknown, origin: string) => Promise<void>, signal: AbortSignal, refused?: (message: string) => void): Promise<void>;
   /** Store sources: the release (tag, commit, deployment) a bundle it handed over belongs to, for /status. */
   release?(bundleId: string): Record<string, unknown> | undefined;
 }
@@ -28,6 +34,11 @@ export function parseBundleText(text: string, file: string, notJson: string): un
     log.error({ file, err: (error as Error).message }, notJson);
     return undefined;
   }
+}
+
+/** For file-backed sources: the text of `file`'s detached signature (`file.sig`), undefined when there is none. */
+export async function readSignature(file: string): Promise<string | undefined> {
+  return readBounded(`${file}${SIGNATURE_SUFFIX}`, MAX_SIGNATURE_BYTES, 'store-bundle-corrupt');
 }
 
 /**

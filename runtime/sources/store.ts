@@ -8,7 +8,9 @@
  *   If-None-Match (ETag; 304 costs nothing), fetches `URL/bundles/<id>.json`. Bounded sizes and
  *   time-outs on every request.
  *
- * Contract: a bundle is handed over only after its content hashes to its id (compiler bundleId);
+ * Contract: a bundle is handed over only after its content hashes to its id (compiler bundleId)
+ * and, with `trust` (--trust-key), after its exact bytes verified against `bundles/<id>.json.sig`
+ * (checked first, before the bundle is parsed; BUNDLE_UNSIGNED / BUNDLE_SIGNATURE_INVALID);
  * a corrupted, truncated or oversized bundle is refused and logged, the last good one keeps
  * serving, and it is retried on the next poll (a half-uploaded file may still complete). An
  * unchanged bundle id is not handed over again, but a new release of the same content (another
@@ -18,9 +20,10 @@ import { basename, join, resolve } from 'node:path';
 import { watch } from 'chokidar';
 import type { Bundle } from '../../schemas/types.ts';
 import { MAX_BUNDLE_BYTES, MAX_POINTER_BYTES, parsePointer, verifyBundleText, type CurrentPointer } from '../../core/store-format.ts';
-import { readBounded as readFileBounded } from '../../core/store-io.ts';
+import { readBounded as readFileBounded, readBoundedBytes } from '../../core/store-io.ts';
 import { readResponseBounded } from '../response-body.ts';
 import { log } from '../log.ts';
+import { MAX_SIGNATURE_BYTES, reportRefused, SIGNATURE_SUFFIX, SignatureError, type BundleTrust } from '../trust.ts';
 import type { BundleSource } from './source.ts';
 
 /** What /status reports about the release being served. */
@@ -42,6 +45,8 @@ export interface StoreSourceOptions {
   requestTimeoutMs?: number;
   /** Largest bundle accepted. Default MAX_BUNDLE_BYTES (128 MiB). */
   maxBundleBytes?: number;
+  /** --trust-key: only bundles signed by one of these keys are handed over. */
+  trust?: BundleTrust;
 }
 
 /** A bundle source following the store at `location` (a folder or an http(s) URL). */
@@ -54,9 +59,11 @@ export function storeSource(location: string, options: StoreSourceOptions = {}):
   const releases = new Map<string, ServedRelease>();
   let handed: string | undefined;
   let refused: string | undefined;
+  /** Why `refused` was refused: a new reason is logged (and a signature refusal counted) again. */
+  let refusedWhy: string | undefined;
   let unreachable = false;
 
-  const check = async (onBundle: (candidate: unknown, origin: string) => Promise<void>, signal: AbortSignal, force: boolean) => {
+  const check = async (onBundle: (candidate: unknown, origin: string) => Promise<void>, signal: AbortSignal, force: boolean, onRefused?: (message: string) => void) => {
     let pointer: CurrentPointer | undefined;
     try {
       pointer = await reader.pointer(signal, force || refused !== undefined || unreachable);
@@ -83,13 +90,21 @@ export function storeSource(location: string, options: StoreSourceOptions = {}):
       bundle = await reader.bundle(pointer.id, signal);
     } catch (error) {
       if (signal.aborted) return;
-      const level = refused === pointer.id ? 'debug' : 'error';
+      const why = describe(error);
+      const again = refused === pointer.id && refusedWhy === why;
       refused = pointer.id;
-      log[level]({ store: where, tag: pointer.tag, deployment: pointer.deployment, bundleId: pointer.id, err: describe(error), serving: handed ?? null },
-        'refusing the release bundle; the last good bundle keeps serving');
+      refusedWhy = why;
+      const fields = { store: where, tag: pointer.tag, deployment: pointer.deployment, bundleId: pointer.id, serving: handed ?? null };
+      if (error instanceof SignatureError) {
+        if (!again) reportRefused(error, fields, onRefused);
+        else log.debug({ ...fields, code: error.code }, 'still refusing the release bundle');
+        return;
+      }
+      log[again ? 'debug' : 'error']({ ...fields, err: why }, 'refusing the release bundle; the last good bundle keeps serving');
       return;
     }
     refused = undefined;
+    refusedWhy = undefined;
     releases.set(pointer.id, release);
     handed = pointer.id;
     log.info({ event: 'release', store: where, tag: pointer.tag, deployment: pointer.deployment, commit: pointer.commit, bundleId: pointer.id }, 'new release in the store');
@@ -99,10 +114,10 @@ export function storeSource(location: string, options: StoreSourceOptions = {}):
   return {
     description: `store ${where}`,
     release: (bundleId) => releases.get(bundleId),
-    async watch(onBundle, signal) {
+    async watch(onBundle, signal, onRefused) {
       let queue = Promise.resolve();
       const enqueue = (force: boolean) => {
-        queue = queue.then(() => (signal.aborted ? undefined : check(onBundle, signal, force)));
+        queue = queue.then(() => (signal.aborted ? undefined : check(onBundle, signal, force, onRefused)));
         return queue;
       };
       await enqueue(true);
@@ -146,9 +161,10 @@ function folderReader(dir: string, options: StoreSourceOptions): StoreReader {
     },
     async bundle(id) {
       const file = join(dir, 'bundles', `${id}.json`);
-      const text = await readFileBounded(file, maxBytes, 'store-bundle-corrupt');
-      if (text === undefined) throw new Error(`${file} does not exist`);
-      return verifyBundleText(text, id, file);
+      const bytes = await readBoundedBytes(file, maxBytes, 'store-bundle-corrupt');
+      if (bytes === undefined) throw new Error(`${file} does not exist`);
+      if (options.trust) options.trust.verify(bytes, await readFileBounded(`${file}${SIGNATURE_SUFFIX}`, MAX_SIGNATURE_BYTES, 'store-bundle-corrupt'), file);
+      return verifyBundleText(bytes.toString('utf8'), id, file);
     },
     watch(changed) {
       const watcher = watch(dir, { ignoreInitial: true, depth: 0 });
@@ -168,6 +184,19 @@ function httpReader(base: string, options: StoreSourceOptions): StoreReader {
   let lastText: string | undefined;
   const request = async (url: string, signal: AbortSignal, headers: Record<string, string> = {}) =>
     fetch(url, { headers: { 'cache-control': 'no-cache', ...headers }, signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]), redirect: 'follow' });
+  /** A `.sig` file's text; undefined when the store has none (404). */
+  const signatureOf = async (url: string, signal: AbortSignal): Promise<string | undefined> => {
+    const res = await request(url, signal);
+    if (res.status === 404) {
+      await res.body?.cancel();
+      return undefined;
+    }
+    if (res.status !== 200) {
+      await res.body?.cancel();
+      throw new Error(`GET ${url} answered ${res.status}`);
+    }
+    return (await readResponseBounded(res, MAX_SIGNATURE_BYTES, url)).toString('utf8');
+  };
   return {
     async pointer(signal, force) {
       const url = `${base}/current`;
@@ -194,7 +223,9 @@ function httpReader(base: string, options: StoreSourceOptions): StoreReader {
         await res.body?.cancel();
         throw new Error(`GET ${url} answered ${res.status}`);
       }
-      return verifyBundleText((await readResponseBounded(res, maxBytes, url)).toString('utf8'), id, url);
+      const bytes = await readResponseBounded(res, maxBytes, url);
+      if (options.trust) options.trust.verify(bytes, await signatureOf(`${url}${SIGNATURE_SUFFIX}`, signal), url);
+      return verifyBundleText(bytes.toString('utf8'), id, url);
     },
   };
 }

@@ -1,6 +1,7 @@
 /**
  * One client's bounded queue behind a shared (fanout) subscription. `push` never blocks: when the
- * queue is full the API's slow-consumer policy applies (`disconnect`: the client fails with
+ * queue is full (`queueSize` messages, or `maxQueuedBytes` bytes counting what the sink has written
+ * but not yet flushed, whichever comes first) the API's slow-consumer policy applies (`disconnect`: the client fails with
  * SLOW_CONSUMER, WebSocket 1013, and it is logged; `drop-oldest`: its oldest message is dropped
  * and counted). The entrypoint either iterates the queue or pipes it into a synchronous sink.
  */
@@ -13,6 +14,21 @@ import { log } from '../log.ts';
 export interface FanoutSettings {
   readonly queueSize: number;
   readonly slowConsumerPolicy: 'disconnect' | 'drop-oldest';
+  /** Bytes held for one client (queued deliveries plus the sink's unflushed bytes) before the policy applies. */
+  readonly maxQueuedBytes: number;
+}
+
+/**
+ * The bytes a queued delivery pins: its content and every encoding built so far (a frame shared by
+ * many clients is one Buffer, but each queue holding it pins it, so each counts it).
+ */
+export function heldBytes(delivery: Delivery): number {
+  return delivery.message.content.length + delivery.encodedBytes();
+}
+
+/** Bytes held by every client queue of one fanout, a delivery held by several counted once (metrics). */
+export interface QueuedBytes {
+  bytes: number;
 }
 
 /**
@@ -26,6 +42,8 @@ export interface FanoutSettings {
 export interface DeliverySink {
   write(delivery: Delivery): boolean;
   end(error?: unknown): void;
+  /** Bytes written to the client but not yet flushed (socket.writableLength); counts toward maxQueuedBytes. */
+  buffered?(): number;
 }
 
 /** The client queue behind a subscription, when the exchange gave a fanout client (pipe it instead of iterating). */
@@ -36,7 +54,11 @@ export function pipeable(source: AsyncIterable<Delivery>): ClientQueue | undefin
 /** One client's bounded queue; iterate it once, or `pipe` it into a sink. */
 export class ClientQueue implements AsyncIterableIterator<Delivery> {
   #items: Delivery[] = [];
+  /** heldBytes of each queued item, parallel to #items. */
+  #weights: number[] = [];
   #head = 0;
+  /** Sum of the queued items' weights. */
+  #bytes = 0;
   #waiter: ((result: IteratorResult<Delivery>) => void) | undefined;
   #failWaiter: ((error: unknown) => void) | undefined;
   #failure: unknown;
@@ -57,10 +79,35 @@ export class ClientQueue implements AsyncIterableIterator<Delivery> {
     private readonly onFailure?: (reason: unknown) => void,
     /** Counts what this client gets (delivered when handed to its consumer), loses and fails with. */
     readonly tally: Tally = noTrafficMeter,
+    /** The fanout's shared total, where each delivery counts once however many queues hold it. */
+    private readonly ledger: QueuedBytes = { bytes: 0 },
   ) {}
 
   get size(): number {
     return this.#items.length - this.#head;
+  }
+
+  /** Bytes held for this client now: the queued deliveries plus the sink's unflushed bytes. */
+  get bytes(): number {
+    return this.#bytes + (this.#sink?.buffered?.() ?? 0);
+  }
+
+  /** Takes the oldest queued delivery off (its weight too). */
+  #shift(): Delivery {
+    const value = this.#items[this.#head]!;
+    this.#bytes -= this.#weights[this.#head]!;
+    this.ledger.bytes -= value.release();
+    this.#items[this.#head] = undefined as unknown as Delivery;
+    this.#weights[this.#head++] = 0;
+    return value;
+  }
+
+  #clear(): void {
+    for (let i = this.#head; i < this.#items.length; i++) this.ledger.bytes -= this.#items[i]!.release();
+    this.#items = [];
+    this.#weights = [];
+    this.#head = 0;
+    this.#bytes = 0;
   }
 
   /** Called by the fanout for every message; never blocks. */
@@ -79,21 +126,34 @@ export class ClientQueue implements AsyncIterableIterator<Delivery> {
       wake({ value: delivery, done: false });
       return;
     }
-    if (this.size >= this.settings.queueSize) {
+    const weight = heldBytes(delivery);
+    const { queueSize, maxQueuedBytes } = this.settings;
+    // Nothing held for this client: one delivery is admitted whatever its size (a reading client gets any message).
+    const over = () => this.size >= queueSize || (this.bytes > 0 && this.bytes + weight > maxQueuedBytes);
+    if (over()) {
       if (this.settings.slowConsumerPolicy === 'disconnect') {
-        log.warn({ api: this.apiId, queueSize: this.settings.queueSize }, 'slow consumer disconnected');
+        const bytes = this.bytes + weight;
+        log.warn({ api: this.apiId, queueSize, maxQueuedBytes, queued: this.size, bytes }, 'slow consumer disconnected');
         this.tally.dropped('slow-consumer', this.size + 1);
-        this.fail(errors.slowConsumer(this.settings.queueSize));
+        this.fail(this.size >= queueSize ? errors.slowConsumer(queueSize) : errors.slowConsumerBytes(maxQueuedBytes));
         return;
       }
-      this.#head++;
-      this.dropped++;
-      this.tally.dropped('slow-consumer', 1);
-      emit({ kind: 'dropped', api: this.apiId, reason: 'slow-consumer', count: 1 });
+      let count = 0;
+      while (this.size > 0 && over()) {
+        this.#shift();
+        count++;
+      }
+      this.dropped += count;
+      this.tally.dropped('slow-consumer', count);
+      emit({ kind: 'dropped', api: this.apiId, reason: 'slow-consumer', count });
     }
     this.#items.push(delivery);
+    this.#weights.push(weight);
+    this.#bytes += weight;
+    this.ledger.bytes += delivery.hold(weight);
     if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
       this.#items = this.#items.slice(this.#head);
+      this.#weights = this.#weights.slice(this.#head);
       this.#head = 0;
     }
     if (this.size > this.highWater) this.highWater = this.size;
@@ -114,8 +174,7 @@ export class ClientQueue implements AsyncIterableIterator<Delivery> {
     if (this.#sink === undefined) return;
     this.#paused = false;
     while (this.size > 0) {
-      const value = this.#items[this.#head]!;
-      this.#items[this.#head++] = undefined as unknown as Delivery;
+      const value = this.#shift();
       this.tally.delivered(value.message.content.length);
       if (!this.#write(value)) {
         this.#paused = true;
@@ -123,8 +182,7 @@ export class ClientQueue implements AsyncIterableIterator<Delivery> {
       }
     }
     if (this.size === 0) {
-      this.#items = [];
-      this.#head = 0;
+      this.#clear();
       if (this.#ended) this.#finish();
     }
   }
@@ -163,8 +221,7 @@ export class ClientQueue implements AsyncIterableIterator<Delivery> {
   fail(error: unknown): void {
     if (this.#ended) return;
     this.#failure = error;
-    this.#items = [];
-    this.#head = 0;
+    this.#clear();
     this.#ended = true;
     this.tally.failed(error);
     if (this.#failWaiter) {
@@ -180,8 +237,7 @@ export class ClientQueue implements AsyncIterableIterator<Delivery> {
 
   next(): Promise<IteratorResult<Delivery>> {
     if (this.size > 0) {
-      const value = this.#items[this.#head]!;
-      this.#items[this.#head++] = undefined as unknown as Delivery;
+      const value = this.#shift();
       this.tally.delivered(value.message.content.length);
       return Promise.resolve({ value, done: false });
     }
@@ -199,8 +255,7 @@ export class ClientQueue implements AsyncIterableIterator<Delivery> {
 
   return(): Promise<IteratorResult<Delivery>> {
     this.#failure = undefined;
-    this.#items = [];
-    this.#head = 0;
+    this.#clear();
     this.end();
     return Promise.resolve({ value: undefined, done: true });
   }

@@ -10,8 +10,33 @@ export class Delivery {
   #memoKey: string | undefined;
   #memoValue: unknown;
   #more: Map<string, unknown> | undefined;
+  /** Client queues holding it now, and its bytes when the first of them took it (see hold). */
+  #holders = 0;
+  #heldBytes = 0;
 
   constructor(readonly message: Message) {}
+
+  /**
+   * One more client queue holds it: returns `bytes` when it was held by none (count it once in a
+   * shared total), else 0. `release` returns what `hold` counted once the last holder let go.
+   */
+  hold(bytes: number): number {
+    if (this.#holders++ > 0) return 0;
+    this.#heldBytes = bytes;
+    return bytes;
+  }
+
+  release(): number {
+    if (this.#holders === 0 || --this.#holders > 0) return 0;
+    return this.#heldBytes;
+  }
+
+  /** Bytes of the Buffer encodings built so far (frames, events); what this delivery pins besides its content. */
+  encodedBytes(): number {
+    let bytes = Buffer.isBuffer(this.#memoValue) ? this.#memoValue.length : 0;
+    if (this.#more) for (const value of this.#more.values()) if (Buffer.isBuffer(value)) bytes += value.length;
+    return bytes;
+  }
 
   encoded<T>(key: string, encode: (message: Message) => T): T {
     if (this.#memoKey === key) return this.#memoValue as T;

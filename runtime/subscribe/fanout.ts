@@ -9,8 +9,9 @@
 import type { Endpoint } from '../endpoints/endpoint.ts';
 import type { Flow } from '../../core/policies/flow.ts';
 import { Delivery } from './delivery.ts';
+import { GatewayError } from '../../core/errors.ts';
 import { asGatewayError } from '../entrypoints/entrypoint.ts';
-import { ClientQueue, type FanoutSettings } from './client-queue.ts';
+import { ClientQueue, type FanoutSettings, type QueuedBytes } from './client-queue.ts';
 import { emit, type Tally } from '../metrics/telemetry.ts';
 import { log } from '../log.ts';
 
@@ -18,6 +19,7 @@ export { ClientQueue, pipeable, type DeliverySink, type FanoutSettings } from '.
 
 export class Fanout {
   readonly #clients = new Set<ClientQueue>();
+  readonly #queued: QueuedBytes = { bytes: 0 };
   #upstream: AbortController | undefined;
   /** How many upstream subscriptions were ever opened (observability, tests). */
   upstreamSubscriptions = 0;
@@ -35,7 +37,7 @@ export class Fanout {
    * while its consumer is not waiting on the queue. `tally` counts the client's traffic (metrics).
    */
   attach(signal: AbortSignal, onFailure?: (reason: unknown) => void, tally?: Tally): ClientQueue {
-    const queue = new ClientQueue(this.settings, (q) => this.#detach(q), this.apiId, onFailure, tally);
+    const queue = new ClientQueue(this.settings, (q) => this.#detach(q), this.apiId, onFailure, tally, this.#queued);
     if (signal.aborted) {
       queue.end();
       return queue;
@@ -52,6 +54,15 @@ export class Fanout {
 
   get upstreamActive(): boolean {
     return this.#upstream !== undefined;
+  }
+
+  /**
+   * Bytes held in this fanout's client queues now, each delivery counted once however many queues
+   * hold it (its content and the encodings built when it was first queued). Bytes already written
+   * to sockets are not in it.
+   */
+  get queuedBytes(): number {
+    return this.#queued.bytes;
   }
 
   /** The largest queue any current client has had (bounded by queueSize). */
@@ -105,7 +116,9 @@ export class Fanout {
       }
     } catch (error) {
       if (controller.signal.aborted || this.#upstream !== controller) return;
-      log.error({ api: this.apiId, err: error }, 'upstream subscription failed');
+      // A coded failure (broker lost) is logged once by its endpoint and once per client (warn): not again here.
+      if (error instanceof GatewayError) log.debug({ api: this.apiId, code: error.code }, 'upstream subscription failed');
+      else log.error({ api: this.apiId, err: error }, 'upstream subscription failed');
       this.#upstream = undefined;
       const reason = asGatewayError(error);
       for (const queue of [...this.#clients]) queue.fail(reason);

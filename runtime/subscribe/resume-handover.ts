@@ -7,7 +7,8 @@
  * the subscribe flow to raw messages, fanout deliveries have had it already.
  *
  *   1. At once (and again after a failed attempt, see below) the client also attaches to the
- *      fanout; what the fanout delivers from then on is kept aside (at most `queueSize`).
+ *      fanout; what the fanout delivers from then on is kept aside (at most `queueSize` messages
+ *      and `maxQueuedBytes` bytes).
  *   2. The id of the first delivery kept aside is the fanout's position right after it (a Kafka id
  *      covers every partition, kafka-cursor.ts); everything the fanout delivers later comes after
  *      that position, partition by partition.
@@ -18,7 +19,7 @@
  *      catch-up consumer stopped (the records it delivered already).
  *
  * An attempt is given up (fanout client detached, catch-up continues, a new attempt after another
- * `queueSize` own messages) when more than `queueSize` deliveries were kept aside, or the fanout
+ * `queueSize` own messages) when more than `queueSize` deliveries (or `maxQueuedBytes`) were kept aside, or the fanout
  * upstream ended or failed before the switch. A topic that is quiet while the client catches up
  * gives no delivery to compare with: the client keeps its own consumer (and slot) until one comes.
  * After the switch the client is a fanout client: the API's queue size and slow-consumer policy
@@ -27,7 +28,7 @@
 import type { Message } from '../../core/message.ts';
 import type { Delivery } from './delivery.ts';
 import type { Fanout } from './fanout.ts';
-import type { ClientQueue, FanoutSettings } from './client-queue.ts';
+import { heldBytes, type ClientQueue, type FanoutSettings } from './client-queue.ts';
 import { decodeCursor, type Positions } from '../endpoints/kafka/cursor.ts';
 import { asGatewayError } from '../entrypoints/entrypoint.ts';
 import { errors } from '../../core/errors.ts';
@@ -62,6 +63,9 @@ export function covers(passed: Positions, target: Positions): boolean {
 /** Kept aside from one attachment to the fanout. */
 class Attempt {
   readonly kept: Delivery[] = [];
+  /** heldBytes of what is kept aside (each at the time it was kept). */
+  #keptBytes = 0;
+  readonly #weights: number[] = [];
   /** Why it ended before it was detached by us (upstream failed / ended, too many kept aside). */
   over = false;
   failure: unknown;
@@ -80,15 +84,22 @@ class Attempt {
     this.#queue = fanout.attach(signal);
     this.#queue.pipe({
       write: (delivery) => {
-        if (this.kept.length >= this.settings.queueSize) {
+        const weight = heldBytes(delivery);
+        const { queueSize, maxQueuedBytes } = this.settings;
+        const over = () => this.kept.length >= queueSize || (this.kept.length > 0 && this.#keptBytes + weight > maxQueuedBytes);
+        if (over()) {
           if (!this.switched()) this.#end(undefined);
           else if (this.settings.slowConsumerPolicy === 'drop-oldest') {
-            this.kept.shift();
-            this.onDropped();
-          } else this.#end(errors.slowConsumer(this.settings.queueSize));
+            while (this.kept.length > 0 && over()) {
+              this.take();
+              this.onDropped();
+            }
+          } else this.#end(this.kept.length >= queueSize ? errors.slowConsumer(queueSize) : errors.slowConsumerBytes(maxQueuedBytes));
           if (this.over) return true;
         }
         this.kept.push(delivery);
+        this.#weights.push(weight);
+        this.#keptBytes += weight;
         this.#notify();
         return true;
       },
@@ -105,7 +116,7 @@ class Attempt {
     this.detach();
     // Served by the fanout: fail at once, as a fanout client does (the consumer may be stuck writing).
     if (failure !== undefined && this.switched()) {
-      this.kept.length = 0;
+      this.kept.length = this.#weights.length = this.#keptBytes = 0;
       this.onFailure?.(failure);
     }
     this.#notify();
@@ -115,6 +126,12 @@ class Attempt {
     const wake = this.#wake;
     this.#wake = undefined;
     wake?.();
+  }
+
+  /** The oldest delivery kept aside, taken off. */
+  take(): Delivery | undefined {
+    this.#keptBytes -= this.#weights.shift() ?? 0;
+    return this.kept.shift();
   }
 
   /** Resolves at the next delivery kept aside or the end. */
@@ -170,7 +187,7 @@ export async function* resumed(plan: HandoverPlan): AsyncGenerator<Resumed> {
   const floor = passed;
   try {
     while (!signal.aborted) {
-      const delivery = current.kept.shift();
+      const delivery = current.take();
       if (delivery) {
         const { topic, partition, offset } = delivery.message.metadata as { topic?: string; partition?: number; offset?: string };
         const below = topic !== undefined && partition !== undefined && offset !== undefined ? floor.get(topic)?.get(partition) : undefined;

@@ -44,13 +44,17 @@ const wsTexts = (c: Client) => c.texts();
 const real = (texts: string[]) => texts.filter((t) => !t.startsWith('warmup-'));
 const fanoutClients = (api: string) => gateway.routers.current?.exchanges.get(api)?.fanout?.clients ?? 0;
 
-/** Produces warm-up markers with kcat until every check sees one: from then on the subscriptions are live. */
-async function warmUp(name: string, ready: () => boolean): Promise<void> {
+/**
+ * Produces warm-up markers with kcat until every check sees one: from then on the subscriptions are
+ * live. Returns how many markers it produced (a slow machine may need more than one; the later ones
+ * can still be on their way when the first is seen).
+ */
+async function warmUp(name: string, ready: () => boolean): Promise<number> {
   for (let i = 0; i < 40; i++) {
     await kcatProduce(bootstrap, topic(name), [`warmup-${i}`]);
     try {
       await waitFor(ready, 500, 'warm-up');
-      return;
+      return i + 1;
     } catch {
       // not yet
     }
@@ -83,7 +87,9 @@ describe('kafka end to end', () => {
     const ws = connect(`${gateway.url.replace('http', 'ws')}/orders/`);
     try {
       await ws.opened;
-      await warmUp('orders', () => sseTexts(sse).length > 0 && wsTexts(ws).length > 0);
+      const markers = await warmUp('orders', () => sseTexts(sse).length > 0 && wsTexts(ws).length > 0);
+      // The cursor below must be the last marker's, so wait until every marker produced has arrived.
+      await sse.until((s) => sseTexts(s).length >= markers, 15_000, 'every warm-up marker');
       const lastWarmup = sse.events.at(-1)!.id!;
       // A long poll without cursor joins the live stream: messages produced after it connected.
       const poll = fetch(`${gateway.url}/orders/?limit=10`, { headers: { accept: 'application/json' } }).then((r) => r.json());

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CursorTracker, decodeCursor } from '../../runtime/endpoints/kafka/cursor.ts';
+import { CursorTracker, checkPartitions, decodeCursor } from '../../runtime/endpoints/kafka/cursor.ts';
 import { compileRecordKey } from '../../runtime/endpoints/kafka/key.ts';
 import { GatewayError } from '../../core/errors.ts';
 
@@ -27,6 +27,8 @@ describe('kafka cursor', () => {
     ['duplicate topic', b64('t@0#1;t@1#1')],
     ['extra separator', b64('t@0#1#2')],
     ['too long', 'A'.repeat(20_000)],
+    ['a partition twice', b64('t@0#1,0#2')],
+    ['100,000 partitions', b64(`t@${Array.from({ length: 100_000 }, (_, p) => `${p}#1`).join(',')}`)],
   ])('refuses a malformed cursor (%s) with 400 INVALID_CURSOR', (_name, cursor) => {
     const error = (() => {
       try {
@@ -37,6 +39,23 @@ describe('kafka cursor', () => {
     })();
     expect(error).toBeInstanceOf(GatewayError);
     expect(error).toMatchObject({ status: 400, code: 'INVALID_CURSOR' });
+  });
+});
+
+describe('kafka cursor partitions', () => {
+  it('refuses a partition the topic does not have (so also more partitions than it has), naming topic and partition', () => {
+    const cursor = decodeCursor(b64('orders@0#1,7#2;audit@0#1'));
+    expect(() => checkPartitions(cursor, 'orders', 8)).not.toThrow();
+    expect(() => checkPartitions(cursor, 'audit', 1)).not.toThrow();
+    expect(() => checkPartitions(cursor, 'orders', 2)).toThrow(expect.objectContaining({ status: 400, code: 'INVALID_CURSOR', message: expect.stringContaining('partition 7 of topic "orders", which has 2 partitions') }));
+    expect(() => checkPartitions(decodeCursor(b64('orders@0#1,1#1,2#1')), 'orders', 2)).toThrow(expect.objectContaining({ code: 'INVALID_CURSOR' }));
+  });
+
+  it('refuses an oversized cursor before decoding it', () => {
+    const huge = b64(`t@${Array.from({ length: 100_000 }, (_, p) => `${p}#1`).join(',')}`);
+    const started = performance.now();
+    expect(() => decodeCursor(huge)).toThrow(expect.objectContaining({ code: 'INVALID_CURSOR' }));
+    expect(performance.now() - started).toBeLessThan(50);
   });
 });
 

@@ -14,9 +14,9 @@ export interface CliResult {
 }
 
 /** `sluice ...args`; resolves when it exits (fails after `timeoutMs`). */
-export function sluice(args: string[], options: { cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+export function sluice(args: string[], options: { cwd?: string; timeoutMs?: number; env?: Record<string, string> } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd, env: { ...process.env, LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd, env: { ...process.env, LOG_LEVEL: 'warn', ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
@@ -37,17 +37,21 @@ export interface Served {
   child: ChildProcess;
   url: string;
   adminUrl: string;
+  /** What it logged so far (stdout JSON lines and stderr). */
+  output(): string;
   /** GET /status of the admin port. */
   status(): Promise<{ bundleId: string | null; release: { tag: string; commit: string; deployment: number; kind: string } | null }>;
   /** SIGTERM and wait for the exit code. */
   stop(): Promise<number | null>;
 }
 
-/** `sluice serve --store STORE --port 0 --admin-port 0`; resolves once it says where it listens. */
-export function serveStore(store: string, timeoutMs = 20_000): Promise<Served> {
+/** `sluice serve --store STORE --port 0 --admin-port 0 [...extra]`; resolves once it says where it listens. */
+export function serveStore(store: string, timeoutMs = 20_000, extra: string[] = []): Promise<Served> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'serve', '--store', store, '--port', '0', '--admin-port', '0', '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'serve', '--store', store, '--port', '0', '--admin-port', '0', '--log-level', 'warn', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
+    let stdout = '';
+    child.stdout!.on('data', (chunk) => (stdout += chunk));
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
@@ -63,6 +67,7 @@ export function serveStore(store: string, timeoutMs = 20_000): Promise<Served> {
         child,
         url,
         adminUrl,
+        output: () => stdout + stderr,
         status: async () => (await fetch(`${adminUrl}/status`)).json() as never,
         stop: async () => {
           child.kill('SIGTERM');

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 export type LogLine = Record<string, unknown> & { msg?: string; level?: number; requestId?: string };
 
 export interface ServeProcess {
+  readonly pid: number;
   readonly url: string;
   readonly adminUrl: string;
   readonly lines: LogLine[];
@@ -110,6 +111,7 @@ export async function serve(bundle: unknown, args: string[] = [], env: Record<st
     throw error;
   }
   return {
+    pid: child.pid!,
     url: urls[1]!,
     adminUrl: urls[2]!,
     lines,

@@ -1,7 +1,8 @@
 /**
- * Failed authentications are throttled per client address (IPv4 address, IPv6 /64): after N
- * failures in a window every request from that address gets 429 AUTH_THROTTLED with Retry-After,
- * over HTTP GET and before the WebSocket upgrade; successes do not count; other addresses pass.
+ * Failed authentications are throttled per API and client address (IPv4 address, IPv6 /64): after
+ * N failures in a window every request presenting a credential from that address to that API gets
+ * 429 AUTH_THROTTLED with Retry-After, over HTTP GET and before the WebSocket upgrade; successes do
+ * not count; other addresses and other APIs pass; keyless requests are never throttled.
  */
 import { get } from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -23,7 +24,7 @@ const wrong: Credentials = { headers: { 'x-api-key': 'wrong-key' } };
 afterEach(() => setAuthFailureLimit(null));
 
 describe('auth failure throttle (unit)', () => {
-  const attempt = async (address: string, now: number) => rejection(Promise.resolve().then(() => checkAuthThrottle(address, now)));
+  const attempt = async (address: string, now: number) => rejection(Promise.resolve().then(() => checkAuthThrottle('api', address, now)));
 
   it('keys IPv4 by address, IPv4-mapped IPv6 as IPv4, IPv6 by /64', () => {
     expect(clientKey('10.0.0.1')).toBe('10.0.0.1');
@@ -39,24 +40,25 @@ describe('auth failure throttle (unit)', () => {
     setAuthFailureLimit({ failures: 3, windowSeconds: 10 });
     const t = 1_000_000;
     for (let i = 0; i < 3; i += 1) {
-      expect(() => checkAuthThrottle('2001:db8::1', t)).not.toThrow();
-      recordAuthFailure(`2001:db8::${i + 1}`, t + i);
+      expect(() => checkAuthThrottle('api', '2001:db8::1', t)).not.toThrow();
+      recordAuthFailure('api', `2001:db8::${i + 1}`, t + i);
     }
     const refused = await attempt('2001:db8::ff', t + 2_500);
     expect(refused).toMatchObject({ status: 429, code: 'AUTH_THROTTLED', headers: { 'Retry-After': '8' } });
-    expect(() => checkAuthThrottle('2001:db8:0:1::1', t + 2_500)).not.toThrow();
-    expect(() => checkAuthThrottle('10.0.0.1', t + 2_500)).not.toThrow();
-    expect(() => checkAuthThrottle('2001:db8::1', t + 10_000)).not.toThrow();
-    recordAuthFailure('2001:db8::1', t + 10_000);
-    expect(() => checkAuthThrottle('2001:db8::1', t + 10_001)).not.toThrow();
+    expect(() => checkAuthThrottle('api', '2001:db8:0:1::1', t + 2_500)).not.toThrow();
+    expect(() => checkAuthThrottle('api', '10.0.0.1', t + 2_500)).not.toThrow();
+    expect(() => checkAuthThrottle('other-api', '2001:db8::ff', t + 2_500)).not.toThrow();
+    expect(() => checkAuthThrottle('api', '2001:db8::1', t + 10_000)).not.toThrow();
+    recordAuthFailure('api', '2001:db8::1', t + 10_000);
+    expect(() => checkAuthThrottle('api', '2001:db8::1', t + 10_001)).not.toThrow();
   });
 
   it('stays bounded: past MAX_ADDRESSES the oldest address is forgotten', async () => {
     setAuthFailureLimit({ failures: 1, windowSeconds: 60 });
-    recordAuthFailure('10.255.255.255', 0);
+    recordAuthFailure('api', '10.255.255.255', 0);
     expect((await attempt('10.255.255.255', 1)).code).toBe('AUTH_THROTTLED');
-    for (let i = 0; i < MAX_ADDRESSES; i += 1) recordAuthFailure(`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, 1);
-    expect(() => checkAuthThrottle('10.255.255.255', 2)).not.toThrow();
+    for (let i = 0; i < MAX_ADDRESSES; i += 1) recordAuthFailure('api', `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, 1);
+    expect(() => checkAuthThrottle('api', '10.255.255.255', 2)).not.toThrow();
     expect((await attempt(`10.0.0.${(MAX_ADDRESSES - 1) & 255}`, 2)).code).toBe('AUTH_THROTTLED');
   });
 
@@ -68,11 +70,11 @@ describe('auth failure throttle (unit)', () => {
     for (const bad of ['', '5', '0/10', '5/0', 'x/y', '-1/10']) expect(() => parseAuthFailureLimit(bad)).toThrow(/N\/SECONDS/);
     expect(() => parseServerFlags(['--auth-failure-limit', 'lots'], [])).toThrow(/--auth-failure-limit/);
     parseServerFlags(['--auth-failure-limit', '1/60'], []);
-    recordAuthFailure('10.1.1.1');
-    expect(() => checkAuthThrottle('10.1.1.1')).toThrow(/Too many failed/);
+    recordAuthFailure('api', '10.1.1.1');
+    expect(() => checkAuthThrottle('api', '10.1.1.1')).toThrow(/Too many failed/);
     parseServerFlags(['--auth-failure-limit', '0'], []);
-    recordAuthFailure('10.1.1.1');
-    expect(() => checkAuthThrottle('10.1.1.1')).not.toThrow();
+    recordAuthFailure('api', '10.1.1.1');
+    expect(() => checkAuthThrottle('api', '10.1.1.1')).not.toThrow();
   });
 });
 
@@ -107,11 +109,22 @@ describe('auth failure throttle through a gateway', () => {
     const handshake = await websocketHandshake(gateway, '/secure/', good);
     expect(handshake).toMatchObject({ status: 429, code: 'AUTH_THROTTLED' });
     expect(Number(handshake.headers['retry-after'])).toBeGreaterThan(50);
-    expect((await websocketHandshake(gateway, '/keyed/', wrong)).status).toBe(429);
+    // Another API counts on its own: a wrong key there is a plain 401, a good one passes.
+    expect(await websocketHandshake(gateway, '/keyed/', wrong)).toMatchObject({ status: 401, code: 'API_KEY_INVALID' });
+    expect((await httpGet(gateway, '/keyed/', good)).status).toBe(200);
 
     // Another client address is not affected.
     expect((await getFrom('127.0.0.2', '/secure/', { 'x-api-key': s.keys.acme.key })).status).toBe(200);
     expect((await getFrom('127.0.0.2', '/secure/', { 'x-api-key': 'wrong-key' })).status).toBe(401);
+  });
+
+  it('a throttled address keeps its access to a keyless plan (never AUTH_THROTTLED without a credential)', async () => {
+    setAuthFailureLimit({ failures: 2, windowSeconds: 60 });
+    for (let i = 0; i < 2; i += 1) expect(await httpGet(gateway, '/mixed/', wrong)).toMatchObject({ status: 401, code: 'API_KEY_INVALID' });
+    expect(await httpGet(gateway, '/mixed/', good)).toMatchObject({ status: 429, code: 'AUTH_THROTTLED' });
+    expect(await websocketHandshake(gateway, '/mixed/', wrong)).toMatchObject({ status: 429, code: 'AUTH_THROTTLED' });
+    expect((await httpGet(gateway, '/mixed/', { headers: {} })).status).toBe(200);
+    expect((await websocketHandshake(gateway, '/mixed/', { headers: {} })).status).toBe(101);
   });
 
   it('turned off (0), failures are never throttled', async () => {

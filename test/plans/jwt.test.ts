@@ -29,10 +29,10 @@ function hsPlan(config: Partial<JwtPlan> = {}) {
   });
 }
 
-async function hs(claims: JWTPayload, options: { alg?: string; secret?: string; exp?: number | null; nbf?: number } = {}) {
+async function hs(claims: JWTPayload, options: { alg?: string; secret?: string; exp?: number | null; nbf?: number; iat?: number } = {}) {
   const jwt = new SignJWT({ iss: 'https://issuer.test', aud: 'orders-api', azp: 'acme-app', ...claims })
     .setProtectedHeader({ alg: options.alg ?? 'HS256' })
-    .setIssuedAt();
+    .setIssuedAt(options.iat);
   if (options.exp !== null) jwt.setExpirationTime(options.exp ?? now() + 60);
   if (options.nbf !== undefined) jwt.setNotBefore(options.nbf);
   return jwt.sign(new TextEncoder().encode(options.secret ?? SECRET));
@@ -69,6 +69,8 @@ describe('jwt plan, HS256 with a secret reference', () => {
       ['wrong alg', async () => plan.authenticate(bearer(await hs({}, { alg: 'HS512' }))), 401, 'JWT_INVALID_SIGNATURE'],
       ['expired', async () => plan.authenticate(bearer(await hs({}, { exp: now() - 10 }))), 401, 'JWT_EXPIRED'],
       ['not yet valid', async () => plan.authenticate(bearer(await hs({}, { nbf: now() + 60 }))), 401, 'JWT_NOT_YET_VALID'],
+      ['no exp', async () => plan.authenticate(bearer(await hs({}, { exp: null }))), 401, 'JWT_EXP_MISSING'],
+      ['issued in the future', async () => plan.authenticate(bearer(await hs({}, { iat: now() + 60 }))), 401, 'JWT_NOT_YET_VALID'],
       ['wrong audience', async () => plan.authenticate(bearer(await hs({ aud: 'billing-api' }))), 401, 'JWT_INVALID_AUDIENCE'],
       ['no audience', async () => plan.authenticate(bearer(await hs({ aud: undefined }))), 401, 'JWT_INVALID_AUDIENCE'],
       ['wrong issuer', async () => plan.authenticate(bearer(await hs({ iss: 'https://evil.test' }))), 401, 'JWT_INVALID_ISSUER'],
@@ -87,15 +89,21 @@ describe('jwt plan, HS256 with a secret reference', () => {
     expect(await rejection(hsPlan().authenticate(bearer(`${header}.${payload}.`)))).toMatchObject({ status: 401 });
   });
 
-  it('applies leewaySeconds to exp and nbf and extends expiresAt by it', async () => {
+  it('applies leewaySeconds to exp, nbf and iat and extends expiresAt by it', async () => {
     const exp = now() - 5;
     const caller = await hsPlan({ leewaySeconds: 30 }).authenticate(bearer(await hs({}, { exp })));
     expect(caller.expiresAt).toBe((exp + 30) * 1000);
     await expect(hsPlan({ leewaySeconds: 30 }).authenticate(bearer(await hs({}, { nbf: now() + 10 })))).resolves.toBeDefined();
+    await expect(hsPlan({ leewaySeconds: 30 }).authenticate(bearer(await hs({}, { iat: now() + 10 })))).resolves.toBeDefined();
+    // Beyond the skew: refused (margins of 30 s either side of the 30 s bound hold on a loaded machine).
+    const plan = hsPlan({ leewaySeconds: 30 });
+    expect(await rejection(plan.authenticate(bearer(await hs({}, { exp: now() - 60 }))))).toMatchObject({ status: 401, code: 'JWT_EXPIRED' });
+    expect(await rejection(plan.authenticate(bearer(await hs({}, { nbf: now() + 60 }))))).toMatchObject({ status: 401, code: 'JWT_NOT_YET_VALID' });
+    expect(await rejection(plan.authenticate(bearer(await hs({}, { iat: now() + 60 }))))).toMatchObject({ status: 401, code: 'JWT_NOT_YET_VALID' });
   });
 
-  it('accepts tokens without exp (no expiry) and caps expiresAt at the subscription end', async () => {
-    expect((await hsPlan().authenticate(bearer(await hs({}, { exp: null })))).expiresAt).toBeUndefined();
+  it('requireExp: false accepts tokens without exp (no expiry) and caps expiresAt at the subscription end', async () => {
+    expect((await hsPlan({ requireExp: false }).authenticate(bearer(await hs({}, { exp: null })))).expiresAt).toBeUndefined();
     const caller = await hsPlan().authenticate(bearer(await hs({ azp: 'soon-app' }, { exp: now() + 86_400 })));
     expect(caller.expiresAt).toBe(Date.parse(subscriptions.soon!.endingAt!));
   });

@@ -71,11 +71,12 @@ export function scenario() {
     },
   });
 
-  const token = (claims: JWTPayload = {}, options: { exp?: number; nbf?: number; secret?: string } = {}) => {
+  /** `exp: null`: no exp claim; `iat`: issued-at (default now). */
+  const token = (claims: JWTPayload = {}, options: { exp?: number | null; nbf?: number; iat?: number; secret?: string } = {}) => {
     const jwt = new SignJWT({ iss: 'https://issuer.test', aud: 'orders-api', azp: 'acme-app', ...claims })
       .setProtectedHeader({ alg: 'HS256' })
-      .setIssuedAt()
-      .setExpirationTime(options.exp ?? Math.floor(Date.now() / 1000) + 300);
+      .setIssuedAt(options.iat);
+    if (options.exp !== null) jwt.setExpirationTime(options.exp ?? Math.floor(Date.now() / 1000) + 300);
     if (options.nbf !== undefined) jwt.setNotBefore(options.nbf);
     return jwt.sign(new TextEncoder().encode(options.secret ?? jwtSecret));
   };

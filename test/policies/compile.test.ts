@@ -1,6 +1,6 @@
 /**
  * Bad policy configuration is a compile error with file:line:col, through the real compiler
- * (compileTree runs read -> validate -> check, and check calls runtime/policies/check.ts).
+ * (compileTree runs read -> validate -> check, and check calls core/policies/check.ts).
  */
 import { describe, expect, it } from 'vitest';
 import { compileTree } from '../../compiler/index.ts';

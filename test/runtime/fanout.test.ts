@@ -108,7 +108,7 @@ describe('fanout', () => {
 describe('fanout internals', () => {
   it('hands every client the same Delivery, so a frame is encoded once per message', async () => {
     const endpoint = new Endpoint();
-    const fanout = new Fanout(endpoint, (m) => m, { queueSize: 4, slowConsumerPolicy: 'disconnect' }, 'x');
+    const fanout = new Fanout(endpoint, (m) => m, { queueSize: 4, slowConsumerPolicy: 'disconnect', maxQueuedBytes: 1024 * 1024 }, 'x');
     const a = new AbortController();
     const b = new AbortController();
     const qa = fanout.attach(a.signal);
@@ -132,7 +132,7 @@ describe('fanout internals', () => {
 
   it('fails a full queue at once under disconnect and reports it through onFailure', async () => {
     const endpoint = new Endpoint();
-    const fanout = new Fanout(endpoint, (m) => m, { queueSize: 2, slowConsumerPolicy: 'disconnect' }, 'x');
+    const fanout = new Fanout(endpoint, (m) => m, { queueSize: 2, slowConsumerPolicy: 'disconnect', maxQueuedBytes: 1024 * 1024 }, 'x');
     const failures: unknown[] = [];
     const queue = fanout.attach(new AbortController().signal, (reason) => failures.push(reason));
     await waitFor(() => endpoint.activeSubscriptions === 1, 1000, 'the upstream');

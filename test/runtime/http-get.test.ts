@@ -23,6 +23,13 @@ beforeAll(async () => {
       },
     },
     broker: { definition: { entrypoints: [{ type: 'http-get' }], endpoints: [kafkaConfig as never] } },
+    bounded: {
+      definition: {
+        entrypoints: [{ type: 'http-get', messagesLimitDurationMs: 4000 }],
+        endpoints: [{ type: 'mock', messageInterval: 10, messageContent: 'x'.repeat(600) }],
+        fanout: { maxQueuedBytes: 1024 },
+      },
+    },
   }), { registry });
 });
 afterAll(() => gateway.close());
@@ -30,6 +37,18 @@ afterAll(() => gateway.close());
 const get = (path: string, headers: Record<string, string> = {}) => fetch(`${gateway.url}${path}`, { headers });
 
 describe('http-get', () => {
+  it('stops collecting once the items hold fanout.maxQueuedBytes content bytes and answers with them', async () => {
+    const started = Date.now();
+    const res = await get('/bounded', { Accept: 'application/json' });
+    expect(res.status).toBe(200);
+    const body = await res.json();
+    // 600 + 600 >= 1024: two items, long before the 500-message count or the 4 s duration.
+    expect(body.items.map((i: { id: string }) => i.id)).toEqual(['0', '1']);
+    expect(body.items[1].content).toHaveLength(600);
+    expect(body.pagination).toEqual({ nextCursor: '1' });
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
   it('ends at messagesLimitCount, with ids in order and the next cursor', async () => {
     const res = await get('/fast', { Accept: 'application/json' });
     expect(res.status).toBe(200);

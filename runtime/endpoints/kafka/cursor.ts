@@ -14,6 +14,8 @@
  * its offset, so nothing is missed and nothing is delivered twice. Partitions absent from a cursor
  * (created later) are read from their beginning, and so is a partition whose end is now below the
  * cursor's offset (the topic was deleted and created again): see kafka-subscription.ts.
+ * A cursor naming a partition the topic does not have (so also one naming more partitions than
+ * it has) is refused (checkPartitions), and so is one naming a partition twice.
  */
 import { errors } from '../../../core/errors.ts';
 
@@ -40,12 +42,21 @@ export function decodeCursor(cursor: string): Positions {
       const [partition, offset, extra] = entry.split('#');
       if (extra !== undefined || !partition || !offset || !/^\d{1,6}$/.test(partition) || !OFFSET.test(offset)) throw invalid();
       const value = BigInt(offset);
-      if (value < -1n) throw invalid();
+      if (value < -1n || partitions.has(Number(partition))) throw invalid();
       partitions.set(Number(partition), value);
     }
     positions.set(topic, partitions);
   }
   return positions;
+}
+
+/** Refuses (400 INVALID_CURSOR) a cursor naming a partition `topic` does not have: partitions are 0 … count − 1. */
+export function checkPartitions(cursor: Positions, topic: string, count: number): void {
+  for (const partition of cursor.get(topic)?.keys() ?? []) {
+    if (partition >= count) {
+      throw errors.badRequest('INVALID_CURSOR', `The cursor names partition ${partition} of topic "${topic}", which has ${count} partition${count === 1 ? '' : 's'}.`);
+    }
+  }
 }
 
 /**

@@ -16,7 +16,9 @@
  *   restart before the first delivery does not skip what was produced meanwhile;
  * - the broker down or the consumer crashed: it reconnects with backoff (250 ms doubling to 5 s)
  *   until the signal aborts, reporting `onStatus({connected: false})` meanwhile;
- * - dead letters go through one producer owned by the call, disconnected when it ends.
+ * - dead letters go through one producer owned by the call, disconnected when it ends;
+ * - a fetch returns at most `maxBytes` (or one record batch when a single one is larger), so the
+ *   messages held awaiting delivery are bounded in bytes.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
@@ -25,7 +27,9 @@ import type { Endpoint, EndpointContext, GroupConsumeOptions } from '../endpoint
 import type { PublishMessage } from '../../../core/message.ts';
 import { GatewayError, errors } from '../../../core/errors.ts';
 import { log } from '../../log.ts';
+import { re2RegExp } from '../../../core/regex.ts';
 import { recordMessage } from './subscription.ts';
+import { reportSkipped, undecodable } from './codecs/undecodable.ts';
 
 const MIN_BACKOFF_MS = 250;
 const MAX_BACKOFF_MS = 5_000;
@@ -40,7 +44,7 @@ export function kafkaGroup(kafka: Kafka, config: KafkaEndpointConfig, context: E
   return {
     async consumeGroup(options) {
       if (!consumer) throw new GatewayError('ENDPOINT_NOT_SUBSCRIBING', 405, 'This API does not subscribe to Kafka.', 1008);
-      const topics = consumer.topicPattern ? new RegExp(consumer.topicPattern) : [...(consumer.topics ?? [])];
+      const topics = consumer.topicPattern ? re2RegExp(consumer.topicPattern) : [...(consumer.topics ?? [])];
       const earliest = consumer.autoOffsetReset === 'earliest';
       let producer: Promise<Producer> | undefined;
       const deadLetter = async (message: PublishMessage): Promise<void> => {
@@ -62,11 +66,12 @@ export function kafkaGroup(kafka: Kafka, config: KafkaEndpointConfig, context: E
       let failures = 0;
       try {
         while (!options.signal.aborted) {
-          const crashed = await runConsumer(kafka, { ...options, topics, earliest, deadLetter, logger, onJoined: () => (failures = 0) });
+          const crashed = await runConsumer(kafka, { ...options, apiId: context.apiId, topics, earliest, deadLetter, logger, onJoined: () => (failures = 0) });
           if (crashed === undefined || options.signal.aborted) break;
           failures++;
           const detail = `Kafka consumer for group ${options.group} stopped: ${describe(crashed)}`;
-          logger.warn({ group: options.group, err: describe(crashed) }, 'webhook consumer failed; reconnecting');
+          // Once per outage, not once per retry: the streak resets when the consumer joins again.
+          logger[failures === 1 ? 'warn' : 'debug']({ group: options.group, err: describe(crashed), attempt: failures }, 'webhook consumer failed; reconnecting');
           options.onStatus?.({ connected: false, detail });
           await sleep(Math.min(MAX_BACKOFF_MS, MIN_BACKOFF_MS * 2 ** Math.min(10, failures - 1)), undefined, { signal: options.signal }).catch(() => {});
         }
@@ -80,6 +85,7 @@ export function kafkaGroup(kafka: Kafka, config: KafkaEndpointConfig, context: E
 interface RunOptions extends GroupConsumeOptions {
   readonly topics: string[] | RegExp;
   readonly earliest: boolean;
+  readonly apiId: string;
   deadLetter(message: PublishMessage): Promise<void>;
   readonly logger: typeof log;
   onJoined(): void;
@@ -92,6 +98,8 @@ interface RunOptions extends GroupConsumeOptions {
 async function runConsumer(kafka: Kafka, options: RunOptions): Promise<unknown> {
   const consumer: Consumer = kafka.consumer({
     groupId: options.group,
+    // What the consumer holds awaiting delivery is bounded in bytes (fanout.maxQueuedBytes).
+    ...(options.maxBytes !== undefined ? { maxBytes: options.maxBytes, maxBytesPerPartition: options.maxBytes } : {}),
     sessionTimeout: 10_000,
     rebalanceTimeout: 30_000,
     heartbeatInterval: 1_000,
@@ -102,6 +110,8 @@ async function runConsumer(kafka: Kafka, options: RunOptions): Promise<unknown> 
   const closing = new AbortController();
   let crashed: unknown;
   let failure: { error: unknown } | undefined;
+  /** topic:partition -> last offset of the undecodable batch reported last (its stand-ins repeat it). */
+  const skippedBatches = new Map<string, string>();
   let end!: () => void;
   const ended = new Promise<void>((resolve) => (end = resolve));
   const stop = () => {
@@ -149,6 +159,13 @@ async function runConsumer(kafka: Kafka, options: RunOptions): Promise<unknown> 
       partitionsConsumedConcurrently: Math.max(1, options.concurrency),
       eachMessage: async ({ topic, partition, message: record, heartbeat }) => {
         if (closing.signal.aborted) return; // never committed: the next owner reads it again
+        const skipped = undecodable(record.headers);
+        if (skipped !== undefined) {
+          // Stand-ins of a batch that could not be decoded share its last offset: report the first only.
+          if (skippedBatches.get(`${topic}:${partition}`) !== record.offset) reportSkipped(options.logger, options.apiId, topic, partition, record.offset, skipped);
+          skippedBatches.set(`${topic}:${partition}`, record.offset);
+          return;
+        }
         const next = (BigInt(record.offset) + 1n).toString();
         if (options.commit === 'before' && !(await commit(topic, partition, next))) {
           seekBack(topic, partition, record.offset);

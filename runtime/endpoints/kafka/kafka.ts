@@ -11,12 +11,14 @@
  * (`resumable: true`) gets its own short-lived consumer in a group of its own, reads every
  * partition strictly after the cursor's offsets, and lives as long as that client. A cursor with
  * no topic of this endpoint is a 400 INVALID_CURSOR (it belongs to another API); its other
- * topics are ignored. Message ids are
+ * topics are ignored; so is one naming a partition its topic does not have (also asked by
+ * `checkCursor` before a stream starts). `consumer.maxReplay` bounds it: replay.ts. Message ids are
  * cursors: see kafka-cursor.ts for the encoding. Metadata: topic, partition, offset, key, timestamp;
  * record headers become message headers and back.
  *
  * Publish: to `producer.topic`, key from the `producer.key` template (kafka-key.ts), `acks`,
- * compression none/gzip; resolves when the broker acknowledged (per acks). Publishes arriving while
+ * compression none/gzip/snappy/lz4/zstd (codecs/, registered when this module loads; batches
+ * that cannot be decoded are skipped, see codecs/undecodable.ts); resolves when the broker acknowledged (per acks). Publishes arriving while
  * a send is in flight go out together in the next one (kafka-batch.ts: bounded queue, order kept).
  *
  * Availability: `start()` never rejects. A health probe (metadata request) runs every 5 s while
@@ -32,12 +34,19 @@ import type { Endpoint, EndpointContext, EndpointFactory, EndpointHealth, Subscr
 import type { Message, PublishMessage } from '../../../core/message.ts';
 import { GatewayError, errors } from '../../../core/errors.ts';
 import { log } from '../../log.ts';
+import { compileRegex } from '../../../core/regex.ts';
 import { emit } from '../../metrics/telemetry.ts';
 import { decodeCursor, type Positions } from './cursor.ts';
 import { consume } from './subscription.ts';
+import { checkCursorPartitions, compileMaxReplay, partitionCounter, resumePositions } from './replay.ts';
 import { compileRecordKey } from './key.ts';
 import { kafkaGroup } from './group.ts';
 import { batchSender } from './batch.ts';
+import { registerKafkaCodecs } from './codecs/index.ts';
+
+registerKafkaCodecs();
+
+const COMPRESSION = { none: CompressionTypes.None, gzip: CompressionTypes.GZIP, snappy: CompressionTypes.Snappy, lz4: CompressionTypes.LZ4, zstd: CompressionTypes.ZSTD } as const;
 
 const HEALTHY_PROBE_MS = 5_000;
 const MIN_BACKOFF_MS = 250;
@@ -48,13 +57,14 @@ export const createKafkaEndpoint: EndpointFactory<KafkaEndpointConfig> = (config
   const kafka = new Kafka(clientConfig(config, context, logger));
   const consumerConfig = config.consumer && config.consumer.enabled !== false ? config.consumer : undefined;
   const producerConfig = config.producer && config.producer.enabled !== false ? config.producer : undefined;
-  const topicPattern = consumerConfig?.topicPattern ? new RegExp(consumerConfig.topicPattern) : undefined;
+  const topicPattern = consumerConfig?.topicPattern ? compileRegex(consumerConfig.topicPattern) : undefined;
   // Unique per endpoint build: a redeployed API's new consumer never shares a group with the old one draining.
   const sharedGroup = consumerConfig?.groupId ?? `sluice-${context.apiId}-${context.instanceId}-${randomUUID().slice(0, 6)}`;
   const earliest = consumerConfig?.autoOffsetReset === 'earliest';
+  const replayBound = compileMaxReplay(consumerConfig?.maxReplay);
   const recordKey = producerConfig?.key ? compileRecordKey(producerConfig.key) : () => null;
   const acks = producerConfig?.acks ?? -1;
-  const compression = producerConfig?.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
+  const compression = COMPRESSION[producerConfig?.compression ?? 'none'];
 
   const admin = kafka.admin({ retry: { retries: 1, initialRetryTime: 200, maxRetryTime: 1_000 } });
   const producer = kafka.producer({ allowAutoTopicCreation: true, retry: { retries: 2, initialRetryTime: 200, maxRetryTime: 1_000 } });
@@ -81,7 +91,7 @@ export const createKafkaEndpoint: EndpointFactory<KafkaEndpointConfig> = (config
   const setHealth = (next: EndpointHealth) => {
     if (next.healthy !== health.healthy) {
       if (next.healthy) logger.info('kafka endpoint healthy');
-      else logger.warn({ detail: next.detail }, 'kafka endpoint unhealthy');
+      else logger.error({ detail: next.detail }, 'kafka endpoint unhealthy'); // the one error line of an outage
     }
     health = next;
   };
@@ -138,6 +148,8 @@ export const createKafkaEndpoint: EndpointFactory<KafkaEndpointConfig> = (config
   const checkCursor = (cursor: Positions) => {
     if (![...cursor.keys()].some(ours)) throw errors.badRequest('INVALID_CURSOR', 'The cursor is not a Kafka cursor of this API.');
   };
+  const partitionsOf = partitionCounter(admin);
+  const resumeStart = (cursor: Positions, topics: readonly string[], since: number) => resumePositions(admin, partitionsOf, cursor, topics, replayBound, since);
 
   /**
    * Where a subscription without a cursor starts: per partition, the first record stamped at or
@@ -176,7 +188,7 @@ export const createKafkaEndpoint: EndpointFactory<KafkaEndpointConfig> = (config
       let start: Positions;
       try {
         topics = await resolveTopics();
-        start = cursor ? new Map([...cursor].filter(([topic]) => topics.includes(topic))) : await startPositions(topics, since);
+        start = cursor ? await resumeStart(cursor, topics, since) : await startPositions(topics, since);
       } catch (error) {
         if (error instanceof GatewayError) throw error;
         brokerFailed(error);
@@ -185,7 +197,7 @@ export const createKafkaEndpoint: EndpointFactory<KafkaEndpointConfig> = (config
       if (options.signal.aborted) return;
       const groupId = shared ? sharedGroup : `${sharedGroup}-resume-${randomUUID().slice(0, 8)}`;
       const onLag = shared ? (topic: string, partition: number, lag: number | undefined) => emit({ kind: 'consumer-lag', api: context.apiId, topic, partition, lag }) : undefined;
-      yield* consume({ kafka, groupId, topics, start, signal: options.signal, onBrokerFailure: brokerFailed, onLag });
+      yield* consume({ kafka, apiId: context.apiId, groupId, topics, start, signal: options.signal, onBrokerFailure: brokerFailed, onLag });
     } finally {
       if (shared) {
         sharedActive = false;
@@ -212,6 +224,12 @@ export const createKafkaEndpoint: EndpointFactory<KafkaEndpointConfig> = (config
 
     // `since` is taken now, when the client subscribes, not when the consumer gets to ask the broker.
     subscribe: (options) => subscription({ ...options, signal: AbortSignal.any([options.signal, stopping.signal]) }, Date.now()),
+
+    async checkCursor(cursor) {
+      const positions = decodeCursor(cursor);
+      checkCursor(positions);
+      if (consumerConfig && health.healthy) await checkCursorPartitions(partitionsOf, positions, [...positions.keys()].filter(ours));
+    },
 
     async publish(message: PublishMessage) {
       if (!producerConfig) throw new GatewayError('ENDPOINT_NOT_PUBLISHING', 405, 'This API does not publish to Kafka.', 1008);

@@ -20,6 +20,7 @@ import type { Message } from '../../../core/message.ts';
 import { GatewayError, errors } from '../../../core/errors.ts';
 import { log } from '../../log.ts';
 import { CursorTracker, type Positions } from './cursor.ts';
+import { reportSkipped, undecodable } from './codecs/undecodable.ts';
 
 const BUFFER = 256;
 const HEARTBEAT_WHILE_WAITING_MS = 1_000;
@@ -33,6 +34,8 @@ const logger = log.child({ endpoint: 'kafka' });
 
 export interface ConsumePlan {
   readonly kafka: Kafka;
+  /** The API this consumer reads for (logs and metrics). */
+  readonly apiId: string;
   readonly groupId: string;
   readonly topics: readonly string[];
   /** topic -> partition -> last passed offset: reading starts right after it. */
@@ -128,6 +131,13 @@ export async function* consume(plan: ConsumePlan): AsyncGenerator<Message> {
         if (closed) return;
         const passed = tracker.position(topic, partition);
         if (passed !== undefined && BigInt(record.offset) <= passed) return; // never twice, whatever a rebalance re-fetches
+        const skipped = undecodable(record.headers);
+        if (skipped !== undefined) {
+          // A batch that could not be decoded: its stand-ins all carry its last offset, so this runs once per batch.
+          reportSkipped(logger, plan.apiId, topic, partition, record.offset, skipped);
+          tracker.advance(topic, partition, BigInt(record.offset));
+          return;
+        }
         buffer.push(recordMessage(tracker.advance(topic, partition, BigInt(record.offset)), topic, partition, record));
         wake();
         // Backpressure: wait for the reader, heartbeating so a slow reader does not cost the group membership.
@@ -205,7 +215,7 @@ async function subscribeWhenTopicsExist(consumer: Consumer, topics: readonly str
 }
 
 /** The Kafka error code at the root of a kafkajs error chain, if the broker answered with one. */
-function rootType(error: unknown): string | undefined {
+export function rootType(error: unknown): string | undefined {
   let current = error as { cause?: unknown; type?: string } | undefined;
   for (let i = 0; i < 10 && current?.cause; i++) current = current.cause as typeof current;
   return current?.type;

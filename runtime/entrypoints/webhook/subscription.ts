@@ -60,6 +60,8 @@ export interface WebhookSpec {
   readonly endpoints: EndpointFactories;
   readonly flow?: readonly PolicyStep[];
   readonly concurrency: number;
+  /** Bytes of fetched messages held awaiting delivery (the API's fanout.maxQueuedBytes). */
+  readonly maxInFlightBytes: number;
   readonly commit: 'after' | 'before';
   /** Equal fingerprints: the same consumer keeps running across deploys. */
   readonly fingerprint: string;
@@ -256,6 +258,7 @@ export class WebhookSubscription {
       await endpoint.consumeGroup({
         group: this.#spec.group,
         concurrency: this.#spec.concurrency,
+        maxBytes: this.#spec.maxInFlightBytes,
         commit: this.#spec.commit,
         ...(deadLetterTopic ? { deadLetterTopic } : {}),
         signal,

@@ -27,6 +27,7 @@ export const createWebhookEntrypoint: EntrypointFactory<WebhookEntrypoint> = (co
   const { api } = context;
   const endpoint = context.subscribeEndpoint;
   const concurrency = config.maxConcurrentPerSubscription ?? 1;
+  const maxInFlightBytes = api.definition.fanout?.maxQueuedBytes ?? 1024 * 1024;
   const qos = config.qos ?? 'auto';
   const commit = qos === 'at-most-once' || qos === 'none' ? 'before' : 'after';
   const flow = api.definition.flows?.subscribe;
@@ -46,8 +47,9 @@ export const createWebhookEntrypoint: EntrypointFactory<WebhookEntrypoint> = (co
         endpoints: context.endpoints,
         ...(flow ? { flow } : {}),
         concurrency,
+        maxInFlightBytes,
         commit,
-        fingerprint: canonicalJson({ subscription, planKey, endpoint, flow: flow ?? [], concurrency, commit }),
+        fingerprint: canonicalJson({ subscription, planKey, endpoint, flow: flow ?? [], concurrency, maxInFlightBytes, commit }),
         startingAt: instant(subscription.startingAt, -Infinity),
         endingAt: instant(subscription.endingAt, Infinity),
       });
