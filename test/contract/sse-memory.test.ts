@@ -38,7 +38,7 @@ it(`an SSE stream of its own keeps its heap flat over ${MESSAGES} messages`, { t
     release();
     await new Promise<void>((resolve) => stop.signal.addEventListener('abort', () => resolve(), { once: true }));
   }
-  const exchange = { id: 'memory', subscribeEndpoint: { resumable: true }, subscribe: () => source() };
+  const exchange = { id: 'memory', subscribeEndpoint: { resumable: true }, subscribe: () => source(), cursorRefusal: async () => undefined };
   const controller = new AbortController();
   const connection = { signal: controller.signal, messages: 0, abort: (reason: unknown) => controller.abort(reason) };
   server = createServer((req, res) => {
