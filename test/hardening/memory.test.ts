@@ -126,17 +126,18 @@ describe('memory per client is bounded in bytes', () => {
     expect(got).toEqual(Array.from({ length: RECORDS }, (_, seq) => `seq:${String(seq).padStart(6, '0')};`));
     expect(healthy.messages.slice(warmUps).every((m) => m.data.length === RECORD_BYTES)).toBe(true);
 
-    // Once the slow clients are gone their buffers are freed: RSS settles back near the baseline
+    // Once the slow clients are gone their buffers are freed: RSS settles back to at most half the
+    // 64 MiB bound (a loaded machine collects late; without the cut it only ever grows)
     // (more records keep the gateway allocating, so V8 collects what the cut released).
     let after = rss();
     const settle = Date.now() + 20_000;
-    for (let seq = RECORDS; after - baseline > 16 * MiB && Date.now() < settle; seq++) {
+    for (let seq = RECORDS; after - baseline > 32 * MiB && Date.now() < settle; seq++) {
       await producer.send({ topic, messages: [{ value: record(seq) }] });
       await new Promise((resolve) => setTimeout(resolve, 100));
       after = rss();
     }
     console.log(`memory: baseline ${(baseline / MiB).toFixed(1)} MiB, peak +${(growth / MiB).toFixed(1)} MiB, after +${((after - baseline) / MiB).toFixed(1)} MiB`);
-    expect(after - baseline, `RSS after the cut: +${((after - baseline) / MiB).toFixed(1)} MiB`).toBeLessThan(16 * MiB);
+    expect(after - baseline, `RSS after the cut: +${((after - baseline) / MiB).toFixed(1)} MiB`).toBeLessThan(32 * MiB);
     healthy.ws.close();
     for (const client of slow) client.ws.terminate();
   }, 180_000);

@@ -29,8 +29,9 @@ describe('push subscription window', () => {
   it('delivers only between startingAt and endingAt, starting and stopping by itself', async () => {
     const arrivals: number[] = [];
     target = await startCallbackServer(() => (arrivals.push(Date.now()), 200));
-    const startingAt = Date.now() + 1_000;
-    const endingAt = startingAt + 1_000;
+    // Margins for a loaded machine: building the gateway must finish well before the window opens.
+    const startingAt = Date.now() + 4_000;
+    const endingAt = startingAt + 2_000;
     gateway = await gatewayWith(
       makeBundle({
         orders: {
@@ -46,12 +47,12 @@ describe('push subscription window', () => {
     expect(before).toMatchObject({ state: 'pending', delivered: 0 });
     expect(before.reason).toContain(new Date(startingAt).toISOString());
 
-    await target.waitForDelivered(1, 3_000);
+    await target.waitForDelivered(1, 6_000);
     expect(arrivals[0]).toBeGreaterThanOrEqual(startingAt);
     expect((await status()).state).toBe('started');
 
     let after: Row | undefined;
-    await waitFor(() => (void status().then((row) => (after = row)), after?.state === 'stopped'), 4_000, 'state stopped after endingAt');
+    await waitFor(() => (void status().then((row) => (after = row)), after?.state === 'stopped'), 6_000, 'state stopped after endingAt');
     expect(after!.reason).toContain(`ended at ${new Date(endingAt).toISOString()}`);
     const count = target.received.length;
     expect(count).toBeGreaterThan(3);
