@@ -28,6 +28,7 @@ import type { Delivery } from './subscribe/delivery.ts';
 import { Fanout, type FanoutSettings } from './subscribe/fanout.ts';
 import { ResumeCapacity } from './subscribe/resume-capacity.ts';
 import { ownSubscription } from './subscribe/own-subscription.ts';
+import { groupConsumer, type GroupConsumer } from './subscribe/group-consumer.ts';
 import { errors, GatewayError } from '../core/errors.ts';
 import { message as makeMessage } from '../core/message.ts';
 import { resolveSecret } from './secrets.ts';
@@ -253,6 +254,14 @@ export class Exchange implements ExchangePort {
     } catch (error) {
       return error instanceof GatewayError && error.status < 500 ? error : undefined;
     }
+  }
+
+  /** See ExchangePort.groupConsumer: built from the registry and the definition only, so it outlives this exchange. */
+  groupConsumer(): GroupConsumer {
+    const config = this.#subscribeConfig;
+    if (!config) throw errors.badRequest('SUBSCRIBE_NOT_SUPPORTED', 'This API does not deliver messages to clients.');
+    const flow = compileFlow(this.api.definition.flows?.subscribe, 'subscribe', { counters: policyCountersFor(this.id) });
+    return groupConsumer(createEndpoint(config, { apiId: this.id, instanceId: this.#instanceId, resolveSecret }, this.#registry.endpoints), flow);
   }
 
   /** Every endpoint healthy? (for /readyz) */

@@ -3,7 +3,8 @@
  *   core/ imports only core/ and schemas/; compiler/ and runtime/ never import each other (nor cli/);
  *   nothing outside test/ imports test/, except bench/ from test/support/; no import cycles;
  *   a connector's folder (runtime/endpoints/<type>/) is imported only by its own files and the
- *   endpoint registry (the rest of runtime/ reaches it through the Endpoint interface).
+ *   endpoint registry (the rest of runtime/ reaches it through the Endpoint interface); entrypoints
+ *   never build endpoints (runtime/endpoints/registry.ts): they get them from the exchange.
  */
 import { describe, expect, it } from 'vitest';
 import { cycles, importGraph, importsOf, type ImportGraph } from './import-graph.ts';
@@ -29,6 +30,10 @@ const RULES: Rule[] = [
       ? `only runtime/endpoints/registry.ts imports a connector's folder (${folder}); use the Endpoint interface`
       : undefined;
   },
+  (from, to) =>
+    from.startsWith('runtime/entrypoints/') && to === 'runtime/endpoints/registry.ts'
+      ? 'entrypoints never build endpoints: they get them (and consumers) from the exchange'
+      : undefined,
 ];
 
 function violations(graph: ImportGraph): string[] {
@@ -71,6 +76,7 @@ describe('import rules', () => {
       ['bench/run.ts', ['test/support/brokers/kafka-broker.ts', 'test/runtime/fanout.test.ts']],
       ['runtime/subscribe/resume-handover.ts', importsOf('runtime/subscribe/resume-handover.ts', "import { decodeCursor } from '../endpoints/kafka/cursor.ts';")],
       ['runtime/endpoints/registry.ts', ['runtime/endpoints/kafka/kafka.ts']],
+      ['runtime/entrypoints/webhook/subscription.ts', ['runtime/endpoints/registry.ts', 'runtime/endpoints/endpoint.ts']],
       ['runtime/endpoints/kafka/kafka.ts', ['runtime/endpoints/kafka/cursor.ts', 'runtime/endpoints/endpoint.ts']],
     ]);
     expect(violations(planted)).toEqual([
@@ -81,6 +87,7 @@ describe('import rules', () => {
       'cli/main.ts -> test/support/harness.ts: only tests import test/ (bench/ only test/support/)',
       'bench/run.ts -> test/runtime/fanout.test.ts: only tests import test/ (bench/ only test/support/)',
       "runtime/subscribe/resume-handover.ts -> runtime/endpoints/kafka/cursor.ts: only runtime/endpoints/registry.ts imports a connector's folder (runtime/endpoints/kafka/); use the Endpoint interface",
+      'runtime/entrypoints/webhook/subscription.ts -> runtime/endpoints/registry.ts: entrypoints never build endpoints: they get them (and consumers) from the exchange',
     ]);
     const loop: ImportGraph = new Map([
       ['runtime/a.ts', ['runtime/b.ts']],
