@@ -223,8 +223,8 @@ export class Exchange implements ExchangePort {
    * slots until its subscription ended (ResumeCapacity); none free: throws RESUME_CAPACITY (503,
    * Retry-After, WebSocket 1013) at once, before anything is acquired.
    *
-   * Kafka: once the resumed client has caught up with the fanout it switches onto it, its own
-   * consumer is closed and the slot given back (resume-handover.ts: no message lost or repeated).
+   * An endpoint with a cursor order (Endpoint.cursorOrder; Kafka): once the resumed client has caught
+   * up with the fanout it switches onto it, its own consumer is closed and the slot given back (resume-handover.ts: no message lost or repeated).
    */
   subscribe(caller: Caller, request: SubscribeRequest): AsyncIterable<Delivery> {
     const endpoint = this.subscribeEndpoint;
