@@ -29,7 +29,7 @@ export interface Admission {
  */
 export function buildAdmission(api: BundleApi, fingerprint: ApiFingerprint, instanceId: string, subscribeEndpoint: EndpointConfig | undefined, registry: Registry): Admission {
   const plans = new PlanResolution(api, registry.plans);
-  const context = { apiId: api.id, api, instanceId, resolveSecret, endpoints: registry.endpoints, ...(subscribeEndpoint ? { subscribeEndpoint } : {}) };
+  const context = { apiId: api.id, api, instanceId, resolveSecret, ...(subscribeEndpoint ? { subscribeEndpoint } : {}) };
   const entrypoints = api.definition.entrypoints
     .map((config) => createEntrypoint(config, context, registry.entrypoints))
     .sort((a, b) => b.specificity - a.specificity);

@@ -7,6 +7,7 @@ import type { PublishMessage } from '../core/message.ts';
 import type { GatewayError } from '../core/errors.ts';
 import type { Endpoint } from './endpoints/endpoint.ts';
 import type { Delivery } from './subscribe/delivery.ts';
+import type { GroupConsumer } from './subscribe/group-consumer.ts';
 
 export interface SubscribeRequest {
   /** Resume strictly after this message id (resumable endpoints; bypasses the shared fanout); ignored by others. */
@@ -31,4 +32,10 @@ export interface ExchangePort {
   resumeRefusal(cursor: string | undefined): GatewayError | undefined;
   /** The 4xx refusal (INVALID_CURSOR) a subscription from `cursor` would end with, if the endpoint can tell before a stream starts. */
   cursorRefusal(cursor: string | undefined): Promise<GatewayError | undefined>;
+  /**
+   * A consumer of the subscribing endpoint for a background entrypoint (webhooks): its own endpoint
+   * instance and the subscribe flow (subscribe/group-consumer.ts). It does not depend on this
+   * exchange staying up; the caller stops it. Throws SUBSCRIBE_NOT_SUPPORTED when the API does not subscribe.
+   */
+  groupConsumer(): GroupConsumer;
 }

@@ -28,6 +28,7 @@ import type { Delivery } from './subscribe/delivery.ts';
 import { Fanout, type FanoutSettings } from './subscribe/fanout.ts';
 import { ResumeCapacity } from './subscribe/resume-capacity.ts';
 import { ownSubscription } from './subscribe/own-subscription.ts';
+import { groupConsumer, type GroupConsumer } from './subscribe/group-consumer.ts';
 import { errors, GatewayError } from '../core/errors.ts';
 import { message as makeMessage } from '../core/message.ts';
 import { resolveSecret } from './secrets.ts';
@@ -222,8 +223,8 @@ export class Exchange implements ExchangePort {
    * slots until its subscription ended (ResumeCapacity); none free: throws RESUME_CAPACITY (503,
    * Retry-After, WebSocket 1013) at once, before anything is acquired.
    *
-   * Kafka: once the resumed client has caught up with the fanout it switches onto it, its own
-   * consumer is closed and the slot given back (resume-handover.ts: no message lost or repeated).
+   * An endpoint with a cursor order (Endpoint.cursorOrder; Kafka): once the resumed client has caught
+   * up with the fanout it switches onto it, its own consumer is closed and the slot given back (resume-handover.ts: no message lost or repeated).
    */
   subscribe(caller: Caller, request: SubscribeRequest): AsyncIterable<Delivery> {
     const endpoint = this.subscribeEndpoint;
@@ -253,6 +254,14 @@ export class Exchange implements ExchangePort {
     } catch (error) {
       return error instanceof GatewayError && error.status < 500 ? error : undefined;
     }
+  }
+
+  /** See ExchangePort.groupConsumer: built from the registry and the definition only, so it outlives this exchange. */
+  groupConsumer(): GroupConsumer {
+    const config = this.#subscribeConfig;
+    if (!config) throw errors.badRequest('SUBSCRIBE_NOT_SUPPORTED', 'This API does not deliver messages to clients.');
+    const flow = compileFlow(this.api.definition.flows?.subscribe, 'subscribe', { counters: policyCountersFor(this.id) });
+    return groupConsumer(createEndpoint(config, { apiId: this.id, instanceId: this.#instanceId, resolveSecret }, this.#registry.endpoints), flow);
   }
 
   /** Every endpoint healthy? (for /readyz) */

@@ -43,6 +43,13 @@ export interface Endpoint {
    * resolves when the cursor is fine or when that cannot be known now (subscribe() decides then).
    */
   checkCursor?(cursor: string): Promise<void>;
+  /**
+   * Optional (shared, resumable endpoints whose message ids are positions in the whole upstream):
+   * how cursors are ordered, so a client resuming from a cursor on its own subscription can be
+   * handed over to the shared fanout without losing or repeating a message (subscribe/resume-handover.ts).
+   * Absent: a resuming client keeps its own subscription until it ends.
+   */
+  readonly cursorOrder?: CursorOrder<unknown>;
   /** Messages in broker order until the signal aborts or the endpoint stops. Errors end the iteration with a GatewayError. */
   subscribe(options: SubscribeOptions): AsyncIterable<Message>;
   /** Resolves once the broker acknowledged (per the endpoint's acks/qos). Unavailable: rejects with errors.endpointUnavailable. */
@@ -54,6 +61,19 @@ export interface Endpoint {
    * rejects only when `deliver` rejected. Broker outages are retried inside, with backoff.
    */
   consumeGroup?(options: GroupConsumeOptions): Promise<void>;
+}
+
+/**
+ * The order of an endpoint's cursors. `Position` is the endpoint's own (opaque to the caller):
+ * where a subscription stands, decoded from a cursor or a delivered message's id.
+ */
+export interface CursorOrder<Position> {
+  /** The position a cursor or message id stands for; a malformed one throws a 400 GatewayError (INVALID_CURSOR). */
+  decode(cursor: string): Position;
+  /** true when a subscription at `passed` has passed everything up to `target` (it need not read anything before target again). */
+  covers(passed: Position, target: Position): boolean;
+  /** true when `message` (delivered by another subscription) was already passed by a subscription at `floor`. */
+  passed(floor: Position, message: Message): boolean;
 }
 
 /** What a group consumer hands each message with. */

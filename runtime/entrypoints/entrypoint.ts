@@ -77,8 +77,6 @@ export interface EntrypointContext {
   /** The config of the endpoint the exchange subscribes with (its instance says it subscribes), if any. */
   readonly subscribeEndpoint?: import('../../schemas/types.ts').Endpoint;
   resolveSecret(ref: import('../../schemas/types.ts').SecretRef): string;
-  /** The gateway's endpoint factories (a background entrypoint builds its own consumer with them). */
-  readonly endpoints: import('../endpoints/endpoint.ts').EndpointFactories;
 }
 
 export type EntrypointFactory<Config> = (config: Config, context: EntrypointContext) => Entrypoint;

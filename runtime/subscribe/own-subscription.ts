@@ -2,8 +2,8 @@
  * A client's own upstream subscription (not the shared fanout): endpoints that are not shared
  * (mock), and clients resuming a shared endpoint from a cursor. Runs the subscribe flow per message
  * and counts it; ends quietly when `request.signal` aborts. A resuming client holds `slot` (see
- * resume-capacity.ts) until its subscription ended, or on Kafka until it switched onto the fanout
- * (resume-handover.ts), whichever comes first.
+ * resume-capacity.ts) until its subscription ended, or, on an endpoint with a cursor order (Kafka), until it
+ * switched onto the fanout (resume-handover.ts), whichever comes first.
  */
 import type { Endpoint } from '../endpoints/endpoint.ts';
 import type { Flow } from '../../core/policies/flow.ts';
@@ -38,9 +38,11 @@ export async function* ownSubscription(endpoint: Endpoint, request: SubscribeReq
   try {
     if (request.signal.aborted) return;
     const own = endpoint.subscribe({ cursor: request.cursor, signal: ownController.signal });
-    const source: AsyncIterable<Resumed> = slot && fanout && endpoint.type === 'kafka'
+    const order = endpoint.cursorOrder;
+    const source: AsyncIterable<Resumed> = slot && fanout && order
       ? resumed({
         fanout: fanout,
+        order,
         settings: context.fanoutSettings,
         cursor: request.cursor!,
         own,

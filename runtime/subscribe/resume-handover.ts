@@ -1,6 +1,8 @@
 /**
- * Hand-over: a client that resumed a Kafka API from a cursor reads with a consumer of its own only
- * while it catches up, then continues on the shared fanout, without losing or repeating a message.
+ * Hand-over: a client that resumed a shared endpoint from a cursor reads with a consumer of its own
+ * only while it catches up, then continues on the shared fanout, without losing or repeating a
+ * message. Positions are compared only through the endpoint's `cursorOrder` (Endpoint, endpoint.ts;
+ * Kafka's: endpoints/kafka/cursor.ts); an endpoint without one is never handed over.
  *
  * Contract (`resumed`): yields the raw messages of `own` (the catch-up subscription, started at the
  * client's cursor) and, from the switch on, the deliveries of a fanout client; the caller applies
@@ -10,13 +12,13 @@
  *      fanout; what the fanout delivers from then on is kept aside (at most `queueSize` messages
  *      and `maxQueuedBytes` bytes).
  *   2. The id of the first delivery kept aside is the fanout's position right after it (a Kafka id
- *      covers every partition, kafka-cursor.ts); everything the fanout delivers later comes after
- *      that position, partition by partition.
- *   3. Once the catch-up consumer's position covers it in every partition (it has passed every
- *      record the fanout passed up to there), `own` is closed (its consumer released, `onSwitch`
- *      runs: the resume slot is given back) and the client is served what was kept aside and then
- *      the fanout's deliveries, each skipped when its partition's offset is at or below where the
- *      catch-up consumer stopped (the records it delivered already).
+ *      covers every partition); everything the fanout delivers later comes after that position.
+ *   3. Once the catch-up consumer's position covers it (`cursorOrder.covers`: on Kafka, in every
+ *      partition, it has passed every record the fanout passed up to there), `own` is closed (its
+ *      consumer released, `onSwitch` runs: the resume slot is given back) and the client is served
+ *      what was kept aside and then the fanout's deliveries, each skipped when the catch-up
+ *      consumer had passed it already (`cursorOrder.passed`: on Kafka, its partition's offset is at
+ *      or below where the catch-up consumer stopped).
  *
  * An attempt is given up (fanout client detached, catch-up continues, a new attempt after another
  * `queueSize` own messages) when more than `queueSize` deliveries (or `maxQueuedBytes`) were kept aside, or the fanout
@@ -29,14 +31,16 @@ import type { Message } from '../../core/message.ts';
 import type { Delivery } from './delivery.ts';
 import type { Fanout } from './fanout.ts';
 import { heldBytes, type ClientQueue, type FanoutSettings } from './client-queue.ts';
-import { decodeCursor, type Positions } from '../endpoints/kafka/cursor.ts';
+import type { CursorOrder } from '../endpoints/endpoint.ts';
 import { asGatewayError } from '../entrypoints/entrypoint.ts';
 import { errors } from '../../core/errors.ts';
 
 export type Resumed = { readonly message: Message; readonly delivery?: undefined } | { readonly delivery: Delivery; readonly message?: undefined };
 
-export interface HandoverPlan {
+export interface HandoverPlan<Position> {
   readonly fanout: Fanout;
+  /** The endpoint's cursor order (Endpoint.cursorOrder): positions of cursors and message ids. */
+  readonly order: CursorOrder<Position>;
   readonly settings: FanoutSettings;
   /** The client's cursor (where `own` started). */
   readonly cursor: string;
@@ -49,15 +53,6 @@ export interface HandoverPlan {
   readonly onFailure?: (reason: unknown) => void;
   /** A delivery dropped by drop-oldest after the switch. */
   readonly onDropped: () => void;
-}
-
-/** Every partition of `target` passed by `passed` (absent from `passed`: nothing passed there). */
-export function covers(passed: Positions, target: Positions): boolean {
-  for (const [topic, partitions] of target) {
-    const mine = passed.get(topic);
-    for (const [partition, offset] of partitions) if ((mine?.get(partition) ?? -1n) < offset) return false;
-  }
-  return true;
 }
 
 /** Kept aside from one attachment to the fanout. */
@@ -145,14 +140,14 @@ class Attempt {
   }
 }
 
-export async function* resumed(plan: HandoverPlan): AsyncGenerator<Resumed> {
-  const { fanout, settings, signal } = plan;
-  let passed: Positions = decodeCursor(plan.cursor);
+export async function* resumed<Position>(plan: HandoverPlan<Position>): AsyncGenerator<Resumed> {
+  const { fanout, settings, signal, order } = plan;
+  let passed: Position = order.decode(plan.cursor);
   let switched = false;
   let attempt: Attempt | undefined;
   let ownSinceAttempt = 0;
   /** The first delivery kept aside, decoded once. */
-  let target: { readonly delivery: Delivery; readonly positions: Positions } | undefined;
+  let target: { readonly delivery: Delivery; readonly position: Position } | undefined;
   const attach = () => {
     ownSinceAttempt = 0;
     attempt = new Attempt(fanout, settings, signal, () => switched, plan.onDropped, plan.onFailure);
@@ -161,7 +156,7 @@ export async function* resumed(plan: HandoverPlan): AsyncGenerator<Resumed> {
     attach();
     for await (const message of plan.own) {
       if (signal.aborted) return;
-      passed = decodeCursor(message.id);
+      passed = order.decode(message.id);
       yield { message };
       if (attempt?.over) attempt = undefined;
       if (!attempt) {
@@ -169,8 +164,8 @@ export async function* resumed(plan: HandoverPlan): AsyncGenerator<Resumed> {
         continue;
       }
       const first = attempt.kept[0];
-      if (first && first !== target?.delivery) target = { delivery: first, positions: decodeCursor(first.message.id) };
-      if (target && first && covers(passed, target.positions)) {
+      if (first && first !== target?.delivery) target = { delivery: first, position: order.decode(first.message.id) };
+      if (target && first && order.covers(passed, target.position)) {
         switched = true;
         break;
       }
@@ -189,9 +184,7 @@ export async function* resumed(plan: HandoverPlan): AsyncGenerator<Resumed> {
     while (!signal.aborted) {
       const delivery = current.take();
       if (delivery) {
-        const { topic, partition, offset } = delivery.message.metadata as { topic?: string; partition?: number; offset?: string };
-        const below = topic !== undefined && partition !== undefined && offset !== undefined ? floor.get(topic)?.get(partition) : undefined;
-        if (below !== undefined && BigInt(offset!) <= below) continue;
+        if (order.passed(floor, delivery.message)) continue;
         yield { delivery };
         continue;
       }

@@ -1,7 +1,10 @@
 /**
  * The layout's import rules (README "Layout"), checked over the real import graph:
  *   core/ imports only core/ and schemas/; compiler/ and runtime/ never import each other (nor cli/);
- *   nothing outside test/ imports test/, except bench/ from test/support/; no import cycles.
+ *   nothing outside test/ imports test/, except bench/ from test/support/; no import cycles;
+ *   a connector's folder (runtime/endpoints/<type>/) is imported only by its own files and the
+ *   endpoint registry (the rest of runtime/ reaches it through the Endpoint interface); entrypoints
+ *   never build endpoints (runtime/endpoints/registry.ts): they get them from the exchange.
  */
 import { describe, expect, it } from 'vitest';
 import { cycles, importGraph, importsOf, type ImportGraph } from './import-graph.ts';
@@ -9,6 +12,8 @@ import { cycles, importGraph, importsOf, type ImportGraph } from './import-graph
 type Rule = (from: string, to: string) => string | undefined;
 
 const top = (path: string): string => path.split('/')[0];
+/** `runtime/endpoints/<type>/` of a path inside a connector's folder, else undefined. */
+const connector = (path: string): string | undefined => /^runtime\/endpoints\/[^/]+\//.exec(path)?.[0];
 
 const RULES: Rule[] = [
   (from, to) => (top(from) === 'core' && !['core', 'schemas'].includes(top(to)) ? 'core/ imports only core/ and schemas/' : undefined),
@@ -18,6 +23,16 @@ const RULES: Rule[] = [
   (from, to) =>
     top(to) === 'test' && top(from) !== 'test' && !(top(from) === 'bench' && to.startsWith('test/support/'))
       ? 'only tests import test/ (bench/ only test/support/)'
+      : undefined,
+  (from, to) => {
+    const folder = connector(to);
+    return folder && top(from) === 'runtime' && connector(from) !== folder && from !== 'runtime/endpoints/registry.ts'
+      ? `only runtime/endpoints/registry.ts imports a connector's folder (${folder}); use the Endpoint interface`
+      : undefined;
+  },
+  (from, to) =>
+    from.startsWith('runtime/entrypoints/') && to === 'runtime/endpoints/registry.ts'
+      ? 'entrypoints never build endpoints: they get them (and consumers) from the exchange'
       : undefined,
 ];
 
@@ -59,6 +74,10 @@ describe('import rules', () => {
       ['core/message.ts', importsOf('core/message.ts', "export { log } from '../runtime/log.ts';")],
       ['cli/main.ts', importsOf('cli/main.ts', "const m = () => import('../test/support/harness.ts');")],
       ['bench/run.ts', ['test/support/brokers/kafka-broker.ts', 'test/runtime/fanout.test.ts']],
+      ['runtime/subscribe/resume-handover.ts', importsOf('runtime/subscribe/resume-handover.ts', "import { decodeCursor } from '../endpoints/kafka/cursor.ts';")],
+      ['runtime/endpoints/registry.ts', ['runtime/endpoints/kafka/kafka.ts']],
+      ['runtime/entrypoints/webhook/subscription.ts', ['runtime/endpoints/registry.ts', 'runtime/endpoints/endpoint.ts']],
+      ['runtime/endpoints/kafka/kafka.ts', ['runtime/endpoints/kafka/cursor.ts', 'runtime/endpoints/endpoint.ts']],
     ]);
     expect(violations(planted)).toEqual([
       'compiler/check/flows.ts -> runtime/policies/check.ts: compiler/ never imports runtime/',
@@ -67,6 +86,8 @@ describe('import rules', () => {
       'core/message.ts -> runtime/log.ts: core/ imports only core/ and schemas/',
       'cli/main.ts -> test/support/harness.ts: only tests import test/ (bench/ only test/support/)',
       'bench/run.ts -> test/runtime/fanout.test.ts: only tests import test/ (bench/ only test/support/)',
+      "runtime/subscribe/resume-handover.ts -> runtime/endpoints/kafka/cursor.ts: only runtime/endpoints/registry.ts imports a connector's folder (runtime/endpoints/kafka/); use the Endpoint interface",
+      'runtime/entrypoints/webhook/subscription.ts -> runtime/endpoints/registry.ts: entrypoints never build endpoints: they get them (and consumers) from the exchange',
     ]);
     const loop: ImportGraph = new Map([
       ['runtime/a.ts', ['runtime/b.ts']],

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { CursorTracker, checkPartitions, decodeCursor } from '../../runtime/endpoints/kafka/cursor.ts';
+import { CursorTracker, checkPartitions, decodeCursor, kafkaCursorOrder } from '../../runtime/endpoints/kafka/cursor.ts';
 import { compileRecordKey } from '../../runtime/endpoints/kafka/key.ts';
 import { GatewayError } from '../../core/errors.ts';
+import { message } from '../../core/message.ts';
 
 const b64 = (text: string) => Buffer.from(text).toString('base64url');
 
@@ -39,6 +40,35 @@ describe('kafka cursor', () => {
     })();
     expect(error).toBeInstanceOf(GatewayError);
     expect(error).toMatchObject({ status: 400, code: 'INVALID_CURSOR' });
+  });
+});
+
+describe('kafka cursor order (the hand-over from a catch-up consumer onto the fanout)', () => {
+  const order = kafkaCursorOrder;
+  const cursor = (text: string) => Buffer.from(text, 'utf8').toString('base64url');
+  const record = (topic: string, partition: number, offset: string) => message({ id: '', content: Buffer.alloc(0), metadata: { topic, partition, offset } });
+
+  it('covers: every partition of the target passed, a partition absent from the passed side is not', () => {
+    const target = order.decode(cursor('orders@0#5,1#7'));
+    expect(order.covers(order.decode(cursor('orders@0#5,1#7')), target)).toBe(true);
+    expect(order.covers(order.decode(cursor('orders@0#9,1#8;audit@0#1')), target)).toBe(true);
+    expect(order.covers(order.decode(cursor('orders@0#9,1#6')), target)).toBe(false);
+    expect(order.covers(order.decode(cursor('orders@0#9')), target)).toBe(false);
+    expect(order.covers(order.decode(cursor('orders@0#9')), order.decode(cursor('orders@1#-1')))).toBe(true);
+  });
+
+  it('passed: a record at or below the floor of its partition; other partitions, topics and records without a position are not', () => {
+    const floor = order.decode(cursor('orders@0#5,1#7'));
+    expect(order.passed(floor, record('orders', 0, '5'))).toBe(true);
+    expect(order.passed(floor, record('orders', 0, '4'))).toBe(true);
+    expect(order.passed(floor, record('orders', 0, '6'))).toBe(false);
+    expect(order.passed(floor, record('orders', 2, '0'))).toBe(false);
+    expect(order.passed(floor, record('audit', 0, '0'))).toBe(false);
+    expect(order.passed(floor, message({ id: '', content: Buffer.alloc(0) }))).toBe(false);
+  });
+
+  it('decode refuses what is not a Kafka cursor (400 INVALID_CURSOR)', () => {
+    expect(() => order.decode('not a cursor')).toThrow(expect.objectContaining({ code: 'INVALID_CURSOR', status: 400 }));
   });
 });
 

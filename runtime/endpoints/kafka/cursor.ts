@@ -17,7 +17,9 @@
  * A cursor naming a partition the topic does not have (so also one naming more partitions than
  * it has) is refused (checkPartitions), and so is one naming a partition twice.
  */
+import type { Message } from '../../../core/message.ts';
 import { errors } from '../../../core/errors.ts';
+import type { CursorOrder } from '../endpoint.ts';
 
 /** Longest cursor accepted from a client, in characters. */
 export const MAX_CURSOR_LENGTH = 16_384;
@@ -49,6 +51,30 @@ export function decodeCursor(cursor: string): Positions {
   }
   return positions;
 }
+
+/** Every partition of `target` passed by `passed` (absent from `passed`: nothing passed there). */
+export function covers(passed: Positions, target: Positions): boolean {
+  for (const [topic, partitions] of target) {
+    const mine = passed.get(topic);
+    for (const [partition, offset] of partitions) if ((mine?.get(partition) ?? -1n) < offset) return false;
+  }
+  return true;
+}
+
+/**
+ * Kafka's cursor order: a message (metadata topic, partition, offset) was passed by a subscription
+ * at `floor` when its offset is at or below the floor's offset in its partition.
+ */
+export const kafkaCursorOrder: CursorOrder<Positions> = {
+  decode: decodeCursor,
+  covers,
+  passed(floor, message) {
+    const { topic, partition, offset } = message.metadata as { topic?: string; partition?: number; offset?: string };
+    if (topic === undefined || partition === undefined || offset === undefined) return false;
+    const below = floor.get(topic)?.get(partition);
+    return below !== undefined && BigInt(offset) <= below;
+  },
+};
 
 /** Refuses (400 INVALID_CURSOR) a cursor naming a partition `topic` does not have: partitions are 0 … count − 1. */
 export function checkPartitions(cursor: Positions, topic: string, count: number): void {

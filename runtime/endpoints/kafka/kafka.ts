@@ -36,7 +36,7 @@ import { GatewayError, errors } from '../../../core/errors.ts';
 import { log } from '../../log.ts';
 import { compileRegex } from '../../../core/regex.ts';
 import { emit } from '../../metrics/telemetry.ts';
-import { decodeCursor, type Positions } from './cursor.ts';
+import { decodeCursor, kafkaCursorOrder, type Positions } from './cursor.ts';
 import { consume } from './subscription.ts';
 import { checkCursorPartitions, compileMaxReplay, partitionCounter, resumePositions } from './replay.ts';
 import { compileRecordKey } from './key.ts';
@@ -213,6 +213,7 @@ export const createKafkaEndpoint: EndpointFactory<KafkaEndpointConfig> = (config
     subscribes: consumerConfig !== undefined,
     shared: true,
     resumable: true,
+    cursorOrder: kafkaCursorOrder,
 
     async start() {
       if (started || stopped) return;

@@ -1,6 +1,7 @@
 /**
- * One webhook subscription on this runtime instance: its own endpoint instance consuming in the
- * subscription's group (`Endpoint.consumeGroup`), the API's subscribe flow, and the callback.
+ * One webhook subscription on this runtime instance: a consumer from the exchange
+ * (`ExchangePort.groupConsumer`: its own endpoint instance consuming in the subscription's group,
+ * and the API's subscribe flow), and the callback.
  *
  * Per message: subscribe flow (a dropped message counts as done) -> attempts with backoff
  * (state `retrying` while any message waits for another attempt) -> outcome:
@@ -14,7 +15,7 @@
  * A message the group wants back (stop, rebalance) is given back uncommitted.
  *
  * Endpoints without group consumption that are not shared (the mock) are read with `subscribe()`,
- * one message at a time, nothing to commit. Configuration problems (a missing secret, a host not
+ * one message at a time, nothing to commit (subscribe/group-consumer.ts). Configuration problems (a missing secret, a host not
  * in --webhook-allowed-hosts) are a `failure` too, retried on resume.
  *
  * `stop()` is graceful: waits and retries end at once, an attempt in flight gets `graceMs`
@@ -27,15 +28,15 @@
  * (Over 300 lines: the state machine — halt, resume, retrying, counters — reads best in one class.)
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Endpoint as EndpointConfig, PolicyStep, WebhookSubscription as WebhookConfig } from '../../../schemas/types.ts';
-import type { Endpoint, EndpointFactories, GroupDelivery, GroupStatus } from '../../endpoints/endpoint.ts';
+import type { WebhookSubscription as WebhookConfig } from '../../../schemas/types.ts';
+import type { GroupDelivery, GroupStatus } from '../../endpoints/endpoint.ts';
+import type { GroupConsumer } from '../../subscribe/group-consumer.ts';
 import type { Message } from '../../../core/message.ts';
-import { createEndpoint } from '../../endpoints/registry.ts';
-import { compileFlow, type Flow } from '../../../core/policies/flow.ts';
+import type { Flow } from '../../../core/policies/flow.ts';
 import { GatewayError } from '../../../core/errors.ts';
 import { resolveSecret } from '../../secrets.ts';
 import { log } from '../../log.ts';
-import { policyCountersFor, trafficMeterFor, type TrafficMeter } from '../../metrics/telemetry.ts';
+import { trafficMeterFor, type TrafficMeter } from '../../metrics/telemetry.ts';
 import { webhookAllowedHosts } from './allowed-hosts.ts';
 import { createCallback, WebhookConfigError, type Callback } from './callback.ts';
 import { backoffDelay, deliverWithRetries, retryPolicy, type AttemptFailure, type RetryPolicy } from './attempts.ts';
@@ -50,15 +51,11 @@ export interface WebhookSpec {
   /** The subscription (application) name. */
   readonly name: string;
   readonly planKey: string;
-  readonly instanceId: string;
   /** Consumer group / share name, the same on every instance. */
   readonly group: string;
   readonly webhook: WebhookConfig;
-  /** The API's subscribing endpoint. */
-  readonly endpoint: EndpointConfig;
-  /** The gateway's endpoint implementations (the registry's). */
-  readonly endpoints: EndpointFactories;
-  readonly flow?: readonly PolicyStep[];
+  /** A new consumer of the API's subscribing endpoint, with the subscribe flow (the exchange's `groupConsumer`); one per run of the loop. */
+  readonly consumer: () => GroupConsumer;
   readonly concurrency: number;
   /** Bytes of fetched messages held awaiting delivery (the API's fanout.maxQueuedBytes). */
   readonly maxInFlightBytes: number;
@@ -229,15 +226,15 @@ export class WebhookSubscription {
 
   async #loop(): Promise<void> {
     while (!this.#stopping.signal.aborted) {
-      let endpoint: Endpoint | undefined;
+      let consumer: GroupConsumer | undefined;
       let callback: Callback | undefined;
       try {
         callback = createCallback(this.#spec.webhook, { resolveSecret, allowedHosts: webhookAllowedHosts(), concurrency: this.#spec.concurrency });
         this.#target = callback.target;
-        const flow = compileFlow(this.#spec.flow, 'subscribe', { counters: policyCountersFor(this.#spec.apiId) });
-        endpoint = createEndpoint(this.#spec.endpoint, { apiId: this.#spec.apiId, instanceId: this.#spec.instanceId, resolveSecret }, this.#spec.endpoints);
+        consumer = this.#spec.consumer();
+        const flow = consumer.flow;
         const deliver = (message: Message, delivery: GroupDelivery) => this.#deliver(message, delivery, flow, callback!);
-        await this.#consume(endpoint, deliver);
+        await this.#consume(consumer, deliver);
         return;
       } catch (error) {
         if (this.#stopping.signal.aborted) return;
@@ -246,39 +243,23 @@ export class WebhookSubscription {
         await this.#waitForResume(this.#stopping.signal);
       } finally {
         callback?.close();
-        await endpoint?.stop().catch(() => {});
+        await consumer?.stop().catch(() => {});
       }
     }
   }
 
-  async #consume(endpoint: Endpoint, deliver: (message: Message, delivery: GroupDelivery) => Promise<boolean>): Promise<void> {
-    const signal = this.#stopping.signal;
+  async #consume(consumer: GroupConsumer, deliver: (message: Message, delivery: GroupDelivery) => Promise<boolean>): Promise<void> {
     const deadLetterTopic = this.#spec.webhook.deadLetter?.topic;
-    if (endpoint.consumeGroup) {
-      await endpoint.consumeGroup({
-        group: this.#spec.group,
-        concurrency: this.#spec.concurrency,
-        maxBytes: this.#spec.maxInFlightBytes,
-        commit: this.#spec.commit,
-        ...(deadLetterTopic ? { deadLetterTopic } : {}),
-        signal,
-        deliver,
-        onStatus: (status) => (this.#consumer = status),
-      });
-      return;
-    }
-    if (endpoint.shared) {
-      throw new WebhookConfigError('WEBHOOK_ENDPOINT_UNSUPPORTED', `the ${endpoint.type} endpoint cannot consume in a group in this runtime`);
-    }
-    // Per-subscriber endpoints (the mock): each instance delivers its own stream; nothing to commit.
-    await endpoint.start();
-    this.#consumer = { connected: true, assignment: endpoint.type };
-    const noDeadLetters: GroupDelivery['deadLetter'] = async () => {
-      throw new GatewayError('DEAD_LETTER_UNSUPPORTED', 500, `the ${endpoint.type} endpoint takes no dead letters`);
-    };
-    for await (const message of endpoint.subscribe({ signal })) {
-      if (!(await deliver(message, { yielding: signal, deadLetter: noDeadLetters }))) return;
-    }
+    await consumer.consume({
+      group: this.#spec.group,
+      concurrency: this.#spec.concurrency,
+      maxBytes: this.#spec.maxInFlightBytes,
+      commit: this.#spec.commit,
+      ...(deadLetterTopic ? { deadLetterTopic } : {}),
+      signal: this.#stopping.signal,
+      deliver,
+      onStatus: (status) => (this.#consumer = status),
+    });
   }
 
   /** One message: true when done (delivered, filtered or dead-lettered), false when given back. */

@@ -1,7 +1,7 @@
 /**
  * The `webhook` entrypoint: a background entrypoint (it serves no request). Each accepted
  * subscription (with `webhook`) of a published or deprecated push plan of the API gets its own
- * consumer, `subscription.ts` (this folder), consuming in the group
+ * consumer from the exchange (`groupConsumer`), `subscription.ts` (this folder), consuming in the group
  * `sluice-webhook-<api>-<subscription>` (the same on every runtime instance, so instances share
  * the work) and POSTing each message to the subscription's callback.
  *
@@ -31,7 +31,7 @@ export const createWebhookEntrypoint: EntrypointFactory<WebhookEntrypoint> = (co
   const qos = config.qos ?? 'auto';
   const commit = qos === 'at-most-once' || qos === 'none' ? 'before' : 'after';
   const flow = api.definition.flows?.subscribe;
-  const specs: WebhookSpec[] = [];
+  const specs: Omit<WebhookSpec, 'consumer'>[] = [];
   for (const [planKey, plan] of Object.entries(api.plans)) {
     if (plan.type !== 'push' || (plan.status !== 'published' && plan.status !== 'deprecated')) continue;
     for (const [name, subscription] of Object.entries(api.subscriptions)) {
@@ -40,12 +40,8 @@ export const createWebhookEntrypoint: EntrypointFactory<WebhookEntrypoint> = (co
         apiId: context.apiId,
         name,
         planKey,
-        instanceId: context.instanceId,
         group: `sluice-webhook-${context.apiId}-${name}`,
         webhook: subscription.webhook,
-        endpoint,
-        endpoints: context.endpoints,
-        ...(flow ? { flow } : {}),
         concurrency,
         maxInFlightBytes,
         commit,
@@ -61,9 +57,9 @@ export const createWebhookEntrypoint: EntrypointFactory<WebhookEntrypoint> = (co
     type: 'webhook',
     specificity: 0,
     accepts: () => false,
-    async start() {
+    async start(exchange) {
       const table = webhookSubscriptionsFor(context.instanceId);
-      claims = await Promise.all(specs.map((spec) => table.claim(spec)));
+      claims = await Promise.all(specs.map((spec) => table.claim({ ...spec, consumer: () => exchange.groupConsumer() })));
     },
     async stop() {
       const releasing = claims;
