@@ -1,13 +1,10 @@
 /**
- * Loading a bundle in the runtime: parse, validate against schemas/bundle.schema.json (defaults
- * filled), and check the content addresses (the id and the per-API fingerprints). Anything wrong throws a BundleError; the caller keeps
- * the last good bundle serving.
+ * Loading a bundle in the runtime: parse, validate against schemas/bundle.schema.json (the `bundle`
+ * ajv of core/ajv.ts; defaults filled), and check the content addresses (the id and the per-API
+ * fingerprints). Anything wrong throws a BundleError; the caller keeps the last good bundle serving.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
+import type { ValidateFunction } from 'ajv/dist/2020.js';
+import { SCHEMA_BASE, sluiceSchemas } from '../core/ajv.ts';
 import type { ApiFingerprint, Bundle } from '../schemas/types.ts';
 import { canonicalJson, contentAddresses, type ContentAddresses } from '../core/canonical-json.ts';
 
@@ -21,22 +18,8 @@ export class BundleError extends Error {
 let validator: ValidateFunction | undefined;
 
 function bundleValidator(): ValidateFunction {
-  if (validator) return validator;
-  const root = fileURLToPath(new URL('../schemas/', import.meta.url));
-  const ajv = new Ajv2020({ strict: true, strictRequired: false, allowUnionTypes: true, allErrors: true, discriminator: true, useDefaults: true });
-  const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (a: Ajv2020) => void;
-  addFormats(ajv);
-  const walk = (dir: string): string[] =>
-    readdirSync(dir).flatMap((name) => {
-      const path = join(dir, name);
-      return statSync(path).isDirectory() ? walk(path) : name.endsWith('.schema.json') ? [path] : [];
-    });
-  for (const file of walk(root)) {
-    const schema = JSON.parse(readFileSync(file, 'utf8'));
-    if (!ajv.getSchema(schema.$id)) ajv.addSchema(schema);
-  }
-  validator = ajv.getSchema('https://sluice.dev/schemas/bundle.schema.json');
-  if (!validator) throw new Error(`bundle schema not found under ${relative(process.cwd(), root)}`);
+  validator ??= sluiceSchemas('bundle').getSchema(`${SCHEMA_BASE}bundle.schema.json`);
+  if (!validator) throw new Error('bundle schema not found under schemas/');
   return validator;
 }
 
