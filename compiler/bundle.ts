@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Api, Bundle, BundleApi, BundleSource, Plan, Subscription } from '../schemas/types.ts';
 import type { ApiModel } from './check.ts';
 import { normaliseContextPath } from './check/context-paths.ts';
-import { bundleId, canonicalJson } from '../core/canonical-json.ts';
+import { bundleId, canonicalJson, contentAddresses } from '../core/canonical-json.ts';
 import { SIGNATURE_SUFFIX } from '../core/signature.ts';
 import { readBoundedBytes, removeStaleTemps, writeAtomic } from '../core/store-io.ts';
 
@@ -43,10 +43,14 @@ function withoutSchema<T extends { $schema?: string }>(value: T): T {
   return rest as T;
 }
 
-/** A complete bundle: the id is computed from the content; createdAt and source do not change it. */
+/**
+ * A complete bundle: the id is computed from the content; createdAt and source do not change it.
+ * `fingerprints` (each API's, computed in the same pass as the id, not part of it) let a runtime
+ * tell what a deploy changed without re-serialising the APIs.
+ */
 export function makeBundle(apis: Record<string, BundleApi>, source: BundleSource, createdAt = new Date()): Bundle {
-  const id = bundleId({ formatVersion: FORMAT_VERSION, apis });
-  return { formatVersion: FORMAT_VERSION, id, createdAt: createdAt.toISOString(), source, apis };
+  const { id, fingerprints } = contentAddresses({ formatVersion: FORMAT_VERSION, apis });
+  return { formatVersion: FORMAT_VERSION, id, createdAt: createdAt.toISOString(), source, apis, fingerprints };
 }
 
 /** writeBundle's temp files: `.<id>.<pid>.<12 hex>.tmp` (the pid is group 1). */

@@ -1,53 +1,32 @@
 /**
- * Validate stage: one ajv instance (draft 2020-12, strict, allErrors, discriminator on `type`,
- * useDefaults), compiled once when this module loads. Validation fills defaults into the document;
- * every ajv error becomes a Diagnostic with a stable code and a message a person can act on.
+ * Validate stage: the `definitions` ajv of core/ajv.ts (draft 2020-12, strict, allErrors,
+ * discriminator on `type`, useDefaults, verbose), every schema compiled once when this module
+ * loads. Validation fills defaults into the document; every ajv error becomes a Diagnostic with a
+ * stable code and a message a person can act on.
  */
-import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
-import ajvFormats from 'ajv-formats';
-import { readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { join } from 'node:path';
+import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
+import { SCHEMA_BASE, schemaFiles, sluiceSchemas } from '../core/ajv.ts';
 import { describePointer, diagnosticAt, pointerToken, type Diagnostic } from './diagnostic.ts';
 import type { ParsedFile } from './source.ts';
 
-export const SCHEMA_BASE = 'https://sluice.dev/schemas/';
-const schemasDir = fileURLToPath(new URL('../schemas/', import.meta.url));
+export { SCHEMA_BASE } from '../core/ajv.ts';
 
 /** What a file is, by its place in the tree. */
 export type DocumentKind = 'api' | 'plan' | 'subscription';
 
-const ajv = new Ajv2020({
-  strict: true,
-  strictRequired: false,
-  allowUnionTypes: true,
-  allErrors: true,
-  discriminator: true,
-  useDefaults: true,
-  verbose: true,
-});
-(ajvFormats as unknown as (instance: Ajv2020) => void)(ajv);
+const ajv = sluiceSchemas('definitions');
 
 /** Discriminated unions by title: the noun used in messages and the allowed tag values. */
 const unions = new Map<string, { noun: string; values: string[] }>();
 const NOUNS: Record<string, string> = { Entrypoint: 'entrypoint type', Endpoint: 'endpoint type', Plan: 'plan type', PolicyStep: 'policy' };
 
-for (const relative of (readdirSync(schemasDir, { recursive: true }) as string[]).sort()) {
-  if (!relative.endsWith('.schema.json')) continue;
-  ajv.addSchema(JSON.parse(readFileSync(join(schemasDir, relative), 'utf8')));
-}
-for (const relative of (readdirSync(schemasDir, { recursive: true }) as string[]).sort()) {
-  if (relative.endsWith('.schema.json')) collectUnions(ajv.getSchema(SCHEMA_BASE + relative.split('\\').join('/'))!.schema, SCHEMA_BASE + relative.split('\\').join('/'));
-}
+for (const relative of schemaFiles()) collectUnions(ajv.getSchema(SCHEMA_BASE + relative)!.schema, SCHEMA_BASE + relative);
 
 const validators: Record<DocumentKind, ValidateFunction> = {
   api: ajv.getSchema(`${SCHEMA_BASE}api.schema.json`)!,
   plan: ajv.getSchema(`${SCHEMA_BASE}plan.schema.json`)!,
   subscription: ajv.getSchema(`${SCHEMA_BASE}subscription.schema.json`)!,
 };
-
-/** Validates a bundle file (runtime side); the same compiled ajv instance. */
-export const validateBundleShape: ValidateFunction = ajv.getSchema(`${SCHEMA_BASE}bundle.schema.json`)!;
 
 /**
  * Validate one parsed file against the schema of its kind; fills defaults into `file.value`.

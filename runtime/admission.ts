@@ -11,7 +11,7 @@ import { createEntrypoint } from './entrypoints/registry.ts';
 import type { Registry } from './registry.ts';
 import { PlanResolution } from './plans/resolution.ts';
 import { resolveSecret } from './secrets.ts';
-import { canonicalJson, type ApiFingerprint } from '../core/canonical-json.ts';
+import type { ApiFingerprint } from '../core/canonical-json.ts';
 import { log } from './log.ts';
 
 export interface Admission {
@@ -41,13 +41,14 @@ export function buildAdmission(api: BundleApi, fingerprint: ApiFingerprint, inst
  * added, changed or removed (they must reconnect under the new rules).
  */
 export function concerned(previous: Admission, next: Admission): (caller: Caller) => boolean {
-  const plans = changedKeys(previous.api.plans, next.api.plans);
-  const subscriptions = changedKeys(previous.api.subscriptions, next.api.subscriptions);
+  const plans = changedKeys(previous.fingerprint.plans, next.fingerprint.plans);
+  const subscriptions = changedKeys(previous.fingerprint.subscriptions, next.fingerprint.subscriptions);
   return (caller) => plans.has(caller.planKey) || (caller.subscription !== undefined && subscriptions.has(caller.subscription));
 }
 
-function changedKeys(a: Readonly<Record<string, unknown>>, b: Readonly<Record<string, unknown>>): Set<string> {
-  const same = (key: string) => key in a && key in b && canonicalJson(a[key]) === canonicalJson(b[key]);
+/** Keys added, removed or with another fingerprint. */
+function changedKeys(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): Set<string> {
+  const same = (key: string) => Object.hasOwn(a, key) && Object.hasOwn(b, key) && a[key] === b[key];
   return new Set([...Object.keys(a), ...Object.keys(b)].filter((key) => !same(key)));
 }
 

@@ -12,9 +12,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Bundle } from '../schemas/types.ts';
 import { Exchange } from './exchange.ts';
-import { validateBundle } from './bundle.ts';
+import { validateBundle, type LoadedBundle } from './bundle.ts';
 import type { Registry } from './registry.ts';
-import { apiFingerprint } from '../core/canonical-json.ts';
 import { errors } from '../core/errors.ts';
 import { emit } from './metrics/telemetry.ts';
 import { log } from './log.ts';
@@ -109,7 +108,7 @@ export class RouterSwitch {
     const claimedId = (candidate as Bundle | null)?.id;
     if (previous && typeof claimedId === 'string' && claimedId === previous.bundleId) return { deployed: false, bundleId: claimedId, ...nothing };
 
-    let bundle: Bundle;
+    let bundle: LoadedBundle;
     try {
       bundle = validateBundle(candidate);
     } catch (error) {
@@ -134,7 +133,7 @@ export class RouterSwitch {
     await Promise.all(Object.entries(bundle.apis).map(async ([apiId, api]) => {
       if ((api.definition.state ?? 'started') !== 'started') return;
       const old = previous?.exchanges.get(apiId);
-      const fingerprint = apiFingerprint(api);
+      const fingerprint = bundle.fingerprints[apiId]!;
       if (old && old.fingerprint.api === fingerprint.api) {
         exchanges.set(apiId, old);
         report.kept.push(apiId);

@@ -29,7 +29,7 @@ export type PolicyStep = MessageFilterPolicy | TransformPolicy | HeadersPolicy |
 export type Plan = KeylessPlan | ApiKeyPlan | JwtPlan | PushPlan;
 
 /**
- * A compiled, immutable, content-addressed set of APIs. `id` is the sha256 (hex) of the canonical JSON (sorted keys, no whitespace) of {formatVersion, apis}: createdAt and source do not change it.
+ * A compiled, immutable, content-addressed set of APIs. `id` is the sha256 (hex) of the canonical JSON (RFC 8785: sorted keys, no whitespace) of {formatVersion, apis}: createdAt, source and fingerprints do not change it.
  */
 export interface Bundle {
   /**
@@ -50,6 +50,12 @@ export interface Bundle {
    */
   apis: {
     [k: string]: BundleApi;
+  };
+  /**
+   * Written by the compiler: each API's fingerprint, by API id (every API of `apis`, no other). A function of `apis`, so not part of the id; a runtime checks them against the APIs when it loads the bundle (refusing a bundle whose fingerprints do not match) and then compares them, instead of the APIs, to decide what a deploy changed. Absent (bundles of earlier compilers): the runtime computes them on load.
+   */
+  fingerprints?: {
+    [k: string]: ApiFingerprint;
   };
 }
 /**
@@ -996,4 +1002,29 @@ export interface WebhookSubscription {
    * Time-out for the callback's answer.
    */
   readTimeoutMs?: number;
+}
+/**
+ * "Has this API changed?": sha256 hex of the canonical JSON of the API and of its parts.
+ */
+export interface ApiFingerprint {
+  /**
+   * The whole bundle API (definition, plans, subscriptions): equal means unchanged.
+   */
+  api: string;
+  /**
+   * The definition alone: equal means only plans or subscriptions changed (the API keeps running and swaps them).
+   */
+  definition: string;
+  /**
+   * Each plan, by key: a changed plan's callers reconnect.
+   */
+  plans: {
+    [k: string]: string;
+  };
+  /**
+   * Each subscription, by application name: a changed subscription's callers reconnect.
+   */
+  subscriptions: {
+    [k: string]: string;
+  };
 }

@@ -4,32 +4,20 @@
  * first error's path and message (WebSocket: close 1008 / error frame, as the entrypoint decides);
  * subscribe: the message is dropped and counted.
  */
-import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
+import type { Ajv2020, ValidateFunction } from 'ajv/dist/2020.js';
+import { createAjv } from '../ajv.ts';
 import type { JsonValidatePolicy } from '../../schemas/types.ts';
 import { errors } from '../errors.ts';
-import { ajvRegExp, regexProblem } from '../regex.ts';
+import { regexProblem } from '../regex.ts';
 import { schemaPatterns } from './schema-patterns.ts';
 import { contentJson, NOT_JSON } from './content.ts';
 import { PolicyConfigError, type PolicyModule, type PolicyProblem } from './policy.ts';
 
-const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule) as unknown as (ajv: Ajv2020) => void;
-
 let shared: Ajv2020 | undefined;
 
-/**
- * One ajv for user schemas: strict (typos like "minimun" are errors), first error only, never mutates
- * data; `pattern` and `patternProperties` run on RE2 (core/regex.ts), linear in the input. `$data`
- * stays off: a pattern never comes from a message.
- */
+/** One ajv for user schemas: the `user-schemas` profile of core/ajv.ts (strict, first error only, RE2 patterns). */
 function ajv(): Ajv2020 {
-  if (!shared) {
-    shared = new Ajv2020({
-      strict: true, strictRequired: false, strictTypes: false, strictTuples: false, allowUnionTypes: true, allErrors: false,
-      code: { regExp: ajvRegExp },
-    });
-    addFormats(shared);
-  }
+  shared ??= createAjv('user-schemas');
   return shared;
 }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalJson } from '../../core/canonical-json.ts';
+import { createHash } from 'node:crypto';
+import { apiFingerprint, bundleId, canonicalJson, contentAddresses } from '../../core/canonical-json.ts';
 
 // Vectors from RFC 8785 (JSON Canonicalization Scheme): another tool using any JCS library must
 // compute the same bundle ids as Sluice.
@@ -31,4 +32,30 @@ describe('canonicalJson is RFC 8785 (JCS)', () => {
     expect(canonicalJson({ b: [1, { d: true, c: null }], a: 'x' })).toBe('{"a":"x","b":[1,{"c":null,"d":true}]}');
   });
 
+});
+
+describe('contentAddresses: the id and the per-API fingerprints in one pass', () => {
+  const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+  const apis = {
+    z: { id: 'z', definition: { name: 'Z', n: [1, { b: 2, a: 1 }] }, plans: { open: { type: 'keyless' } }, subscriptions: {} },
+    a: { id: 'a', definition: { name: 'A' }, plans: {}, subscriptions: { acme: { plan: 'gold' }, beta: { plan: 'gold', skip: undefined } } },
+  };
+
+  it('hashes exactly the canonical JSON that bundleId always hashed', () => {
+    const { id, fingerprints } = contentAddresses({ formatVersion: 1, apis: apis as never });
+    expect(id).toBe(sha(canonicalJson({ formatVersion: 1, apis })));
+    expect(bundleId({ formatVersion: 1, apis: apis as never })).toBe(id);
+    expect(fingerprints.z).toEqual({ api: sha(canonicalJson(apis.z)), definition: sha(canonicalJson(apis.z.definition)), plans: { open: sha('{"type":"keyless"}') }, subscriptions: {} });
+    expect(fingerprints.a!.subscriptions).toEqual({ acme: sha('{"plan":"gold"}'), beta: sha('{"plan":"gold"}') });
+    expect(fingerprints.a).toEqual(apiFingerprint(apis.a as never));
+  });
+
+  it('still hashes the canonical JSON of input no schema has checked yet', () => {
+    for (const odd of [null, [1, 2], 'x', { q: 5 }, { q: { id: 'q', plans: [1], subscriptions: 'no' } }]) {
+      expect(contentAddresses({ formatVersion: 1, apis: odd as never }).id).toBe(sha(canonicalJson({ formatVersion: 1, apis: odd })));
+    }
+    const { fingerprints } = contentAddresses({ formatVersion: 1, apis: JSON.parse('{"__proto__":{"id":"p","definition":{},"plans":{"__proto__":{}},"subscriptions":{}}}') });
+    expect(Object.keys(fingerprints)).toEqual(['__proto__']);
+    expect(Object.keys(fingerprints.__proto__!.plans)).toEqual(['__proto__']);
+  });
 });
