@@ -79,6 +79,8 @@ export interface EntrypointContext {
   resolveSecret(ref: import('../../schemas/types.ts').SecretRef): string;
   /** The gateway's endpoint factories (a background entrypoint builds its own consumer with them). */
   readonly endpoints: import('../endpoints/endpoint.ts').EndpointFactories;
+  /** The gateway's state (the webhook table, the hosts callbacks may call). */
+  readonly state: import('../gateway-state.ts').GatewayState;
 }
 
 export type EntrypointFactory<Config> = (config: Config, context: EntrypointContext) => Entrypoint;

@@ -12,7 +12,7 @@ import { GatewayError } from '../../core/errors.ts';
 import type { Caller, RateLimiter } from '../plans/plan.ts';
 import { CountersUnavailable, type Counters } from './counters.ts';
 import { countersOf, NO_SUBSCRIPTION } from './stats.ts';
-import { currentCounters, currentErrorStrategy, type ErrorStrategy } from './store.ts';
+import { RateLimitStore, type ErrorStrategy } from './store.ts';
 import { compileRule, type LimitRule } from './window.ts';
 
 export interface RateLimitScope {
@@ -24,6 +24,8 @@ export interface RateLimitScope {
 }
 
 export interface RateLimiterOptions {
+  /** The gateway's store (default: one of its own, in memory). */
+  readonly store?: RateLimitStore;
   readonly counters?: () => Counters;
   readonly errorStrategy?: () => ErrorStrategy;
   readonly now?: () => number;
@@ -39,8 +41,9 @@ interface Rules {
 const compile = (config: RateLimit | undefined): LimitRule | undefined => (config ? compileRule(config) : undefined);
 
 export function createRateLimiter(scope: RateLimitScope, options: RateLimiterOptions = {}): RateLimiter {
-  const counters = options.counters ?? currentCounters;
-  const errorStrategy = options.errorStrategy ?? currentErrorStrategy;
+  const store = options.store ?? (options.counters && options.errorStrategy ? undefined : new RateLimitStore());
+  const counters = options.counters ?? (() => store!.counters);
+  const errorStrategy = options.errorStrategy ?? (() => store!.errorStrategy);
   const now = options.now ?? Date.now;
   const planRules: Rules = { rateLimit: compile(scope.plan.rateLimit), quota: compile(scope.plan.quota) };
   const subscriptionRules = new Map<string, Rules>();

@@ -36,7 +36,7 @@ import { GatewayError } from '../../../core/errors.ts';
 import { resolveSecret } from '../../secrets.ts';
 import { log } from '../../log.ts';
 import { policyCountersFor, trafficMeterFor, type TrafficMeter } from '../../metrics/telemetry.ts';
-import { webhookAllowedHosts } from './allowed-hosts.ts';
+import type { AllowedHost } from './allowed-hosts.ts';
 import { createCallback, WebhookConfigError, type Callback } from './callback.ts';
 import { backoffDelay, deliverWithRetries, retryPolicy, type AttemptFailure, type RetryPolicy } from './attempts.ts';
 import { deadLetterMessage } from './dead-letter.ts';
@@ -58,6 +58,8 @@ export interface WebhookSpec {
   readonly endpoint: EndpointConfig;
   /** The gateway's endpoint implementations (the registry's). */
   readonly endpoints: EndpointFactories;
+  /** The gateway's `--webhook-allowed-hosts` (absent: any host). */
+  readonly allowedHosts?: readonly AllowedHost[];
   readonly flow?: readonly PolicyStep[];
   readonly concurrency: number;
   /** Bytes of fetched messages held awaiting delivery (the API's fanout.maxQueuedBytes). */
@@ -232,7 +234,7 @@ export class WebhookSubscription {
       let endpoint: Endpoint | undefined;
       let callback: Callback | undefined;
       try {
-        callback = createCallback(this.#spec.webhook, { resolveSecret, allowedHosts: webhookAllowedHosts(), concurrency: this.#spec.concurrency });
+        callback = createCallback(this.#spec.webhook, { resolveSecret, allowedHosts: this.#spec.allowedHosts, concurrency: this.#spec.concurrency });
         this.#target = callback.target;
         const flow = compileFlow(this.#spec.flow, 'subscribe', { counters: policyCountersFor(this.#spec.apiId) });
         endpoint = createEndpoint(this.#spec.endpoint, { apiId: this.#spec.apiId, instanceId: this.#spec.instanceId, resolveSecret }, this.#spec.endpoints);

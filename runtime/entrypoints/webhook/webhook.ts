@@ -19,7 +19,7 @@
 import type { WebhookEntrypoint } from '../../../schemas/types.ts';
 import type { EntrypointFactory } from '../entrypoint.ts';
 import type { WebhookSpec } from './subscription.ts';
-import { webhookSubscriptionsFor, type WebhookClaim } from './subscriptions.ts';
+import type { WebhookClaim } from './subscriptions.ts';
 import { canonicalJson } from '../../../core/canonical-json.ts';
 import { instant } from '../../plans/subscription-window.ts';
 
@@ -45,6 +45,7 @@ export const createWebhookEntrypoint: EntrypointFactory<WebhookEntrypoint> = (co
         webhook: subscription.webhook,
         endpoint,
         endpoints: context.endpoints,
+        ...(context.state.webhookAllowedHosts ? { allowedHosts: context.state.webhookAllowedHosts } : {}),
         ...(flow ? { flow } : {}),
         concurrency,
         maxInFlightBytes,
@@ -62,7 +63,7 @@ export const createWebhookEntrypoint: EntrypointFactory<WebhookEntrypoint> = (co
     specificity: 0,
     accepts: () => false,
     async start() {
-      const table = webhookSubscriptionsFor(context.instanceId);
+      const table = context.state.webhooks;
       claims = await Promise.all(specs.map((spec) => table.claim(spec)));
     },
     async stop() {
