@@ -71,7 +71,7 @@ export function status(view: AdminView): Record<string, unknown> {
       : failure !== undefined
         ? { name: api.definition.name, state: 'failed', error: failure, contextPaths: api.definition.contextPaths, connections: {} }
         : { name: api.definition.name, state: api.definition.state ?? 'started', contextPaths: api.definition.contextPaths, connections: {} };
-    (apis[id] as Record<string, unknown>).plans = plansStatus(api);
+    (apis[id] as Record<string, unknown>).plans = plansStatus(api, view.routers.state.rateLimits.stats);
   }
   return {
     bundleId: router.bundleId,

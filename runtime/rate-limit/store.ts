@@ -5,12 +5,15 @@
  */
 import type { Counters } from './counters.ts';
 import { createMemoryCounters } from './memory.ts';
+import { AdmissionStats } from './stats.ts';
 
 export type ErrorStrategy = 'allow' | 'deny';
 
 export class RateLimitStore {
   #counters: Counters;
   #errorStrategy: ErrorStrategy;
+  /** What this gateway admitted and refused per API, plan and subscription (/status). */
+  readonly stats = new AdmissionStats();
 
   /** In memory unless `counters` is given. */
   constructor(counters?: Counters, errorStrategy: ErrorStrategy = 'allow') {
