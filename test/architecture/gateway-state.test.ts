@@ -1,7 +1,7 @@
 /**
  * Two gateways in one process own their state: the auth-failure throttle, the rate-limit
  * counters, the webhook allowed hosts and the webhook subscription table are given to each by
- * startGateway (runtime/gateway-state.ts), not set process-wide. What one gateway counts, refuses
+ * startGateway (runtime/gateway-state.ts), not set process-wide, and so are the /status counters. What one gateway counts, refuses
  * or runs does not show in the other, though both serve the same bundle.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -66,6 +66,11 @@ describe('two gateways in one process', () => {
     // Same API, plan and client address on B: its counter starts at zero.
     for (let i = 0; i < 2; i += 1) expect(await get(b, '/limited')).toBe(200);
     expect(await get(b, '/limited')).toBe(429);
+    // And each /status shows what that gateway admitted and refused, not the sum of both.
+    for (const gateway of [a, b]) {
+      const status = (await (await fetch(`${gateway.adminUrl}/status`)).json()) as { apis: Record<string, { plans: Record<string, { counters?: object }> }> };
+      expect(status.apis.limited!.plans.open!.counters).toEqual({ requests: 2, messages: 0, rejected: 1 });
+    }
   });
 
   it('apply their own webhook allowed hosts, and each lists only its own webhook subscriptions', async () => {
