@@ -7,8 +7,8 @@ import { startGateway, type Gateway } from '../runtime/gateway.ts';
 import type { BundleSource } from '../runtime/sources/source.ts';
 import { log, setLogLevel } from '../runtime/log.ts';
 import { parseRateLimitFlags, RATE_LIMIT_FLAGS, startRateLimits, type RateLimitSettings } from './rate-limit-options.ts';
-import { parseAllowedHosts, setWebhookAllowedHosts } from '../runtime/entrypoints/webhook/allowed-hosts.ts';
-import { parseAuthFailureLimit, setAuthFailureLimit } from '../runtime/plans/auth-failures.ts';
+import { parseAllowedHosts, type AllowedHost } from '../runtime/entrypoints/webhook/allowed-hosts.ts';
+import { parseAuthFailureLimit, type AuthFailureLimit } from '../runtime/plans/auth-failures.ts';
 import { parseTrustedProxies, type TrustedProxies } from '../runtime/client-address.ts';
 
 export { UsageError };
@@ -26,6 +26,10 @@ export interface ServerFlags {
   readonly rateLimits?: RateLimitSettings;
   /** --trusted-proxies CIDR,…: peers whose Forwarded / X-Forwarded-For name the client address. */
   readonly trustedProxies?: TrustedProxies;
+  /** --auth-failure-limit N/SECONDS (default 20/10; 0: null, off). */
+  readonly authFailureLimit: AuthFailureLimit | null;
+  /** --webhook-allowed-hosts host,… (absent: any host). */
+  readonly webhookAllowedHosts?: readonly AllowedHost[];
 }
 
 function port(value: string | undefined, fallback: number, name: string): number {
@@ -43,16 +47,12 @@ export function parseServerFlags(args: readonly string[], valued: readonly strin
     setLogLevel(level);
   }
   const allowedHosts = flags.get('--webhook-allowed-hosts');
-  if (allowedHosts !== undefined) {
-    try {
-      setWebhookAllowedHosts(parseAllowedHosts(allowedHosts));
-    } catch (error) {
-      throw new UsageError((error as Error).message);
-    }
-  }
+  let webhookAllowedHosts: AllowedHost[] | undefined;
+  let authFailureLimit: AuthFailureLimit | null;
   try {
+    if (allowedHosts !== undefined) webhookAllowedHosts = parseAllowedHosts(allowedHosts);
     // Failed authentications per client address (IPv4, IPv6 /64): default 20/10, 0 turns it off.
-    setAuthFailureLimit(parseAuthFailureLimit(flags.get('--auth-failure-limit')));
+    authFailureLimit = parseAuthFailureLimit(flags.get('--auth-failure-limit'));
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
@@ -84,6 +84,8 @@ export function parseServerFlags(args: readonly string[], valued: readonly strin
       tls,
       rateLimits: parseRateLimitFlags(flags),
       ...(trustedProxies ? { trustedProxies } : {}),
+      authFailureLimit,
+      ...(webhookAllowedHosts ? { webhookAllowedHosts } : {}),
     },
   };
 }
@@ -98,9 +100,10 @@ function listenFailure(error: NodeJS.ErrnoException & { address?: string; port?:
 /** Starts the gateway and serves until SIGTERM/SIGINT; graceful shutdown ends within 10 s. Returns the exit code. */
 export async function serveUntilSignal(server: ServerFlags, source: BundleSource): Promise<number> {
   let gateway: Gateway;
-  const closeRateLimits = await startRateLimits(server.rateLimits ?? { errorStrategy: 'allow' });
+  const rateLimits = await startRateLimits(server.rateLimits ?? { errorStrategy: 'allow' });
+  const closeRateLimits = rateLimits.close;
   try {
-    gateway = await startGateway({ ...server, source, shutdownGraceMs: 7000 });
+    gateway = await startGateway({ ...server, rateLimits, source, shutdownGraceMs: 7000 });
   } catch (error) {
     console.error(`sluice: cannot listen: ${listenFailure(error as NodeJS.ErrnoException & { address?: string; port?: number }, server)}`);
     await closeRateLimits();

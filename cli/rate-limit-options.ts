@@ -9,7 +9,8 @@ import { choice, UsageError } from './args.ts';
 import { log } from '../runtime/log.ts';
 import { createMemoryCounters } from '../runtime/rate-limit/memory.ts';
 import { createRedisCounters, redactRedisUrl } from '../runtime/rate-limit/redis.ts';
-import { useCounters, type ErrorStrategy } from '../runtime/rate-limit/store.ts';
+import type { ErrorStrategy } from '../runtime/rate-limit/store.ts';
+import type { Counters } from '../runtime/rate-limit/counters.ts';
 
 export const RATE_LIMIT_FLAGS = ['--redis', '--redis-key-prefix', '--rate-limit-error-strategy'] as const;
 
@@ -31,19 +32,22 @@ export function parseRateLimitFlags(flags: Map<string, string>): RateLimitSettin
   };
 }
 
+export interface StartedRateLimits {
+  readonly counters: Counters;
+  readonly errorStrategy: ErrorStrategy;
+  close(): Promise<void>;
+}
+
 /**
- * Installs the counter store. With Redis it waits up to 2 s for the connection, then serves anyway
- * (calls follow the error strategy until Redis answers). Resolves with the function that closes it.
+ * Opens the counter store the gateway is given (startGateway's `rateLimits`). With Redis it waits
+ * up to 2 s for the connection, then serves anyway (calls follow the error strategy until Redis
+ * answers). The caller closes it after the gateway.
  */
-export async function startRateLimits(settings: RateLimitSettings): Promise<() => Promise<void>> {
-  if (!settings.redisUrl) {
-    const counters = createMemoryCounters();
-    await useCounters(counters, settings.errorStrategy);
-    return () => counters.close();
-  }
+export async function startRateLimits(settings: RateLimitSettings): Promise<StartedRateLimits> {
+  const started = (counters: Counters): StartedRateLimits => ({ counters, errorStrategy: settings.errorStrategy, close: () => counters.close() });
+  if (!settings.redisUrl) return started(createMemoryCounters());
   const counters = createRedisCounters({ url: settings.redisUrl, keyPrefix: settings.keyPrefix, errorStrategy: settings.errorStrategy, log });
-  await useCounters(counters, settings.errorStrategy);
   const connected = await counters.ready(2_000);
   log.info({ event: 'rate-limits', store: 'redis', redis: redactRedisUrl(settings.redisUrl), connected, errorStrategy: settings.errorStrategy }, 'rate limits: counters in Redis');
-  return () => counters.close();
+  return started(counters);
 }

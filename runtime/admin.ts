@@ -2,7 +2,7 @@
  * The admin port (separate from the gateway port): /healthz (the process answers), /readyz
  * (503 until a bundle is served or while an endpoint is unhealthy; else the bundle id),
  * /status (bundle, source, each API's state and open connections). Other modules add routes
- * with one line in `adminRoutes` (e.g. /metrics).
+ * with one entry in the routes startGateway passes (/metrics, the webhook routes, its `adminRoutes` option).
  *
  * The admin port has no authentication: it listens on 127.0.0.1 unless told otherwise, and it
  * answers 403 ADMIN_ORIGIN_REFUSED to any request with an `Origin` header, so a web page the
@@ -32,8 +32,6 @@ export interface AdminRoute {
   handle(req: IncomingMessage, res: ServerResponse, view: AdminView): void | Promise<void>;
 }
 
-/** Extra admin routes (metrics adds /metrics; the gateway adds the webhook routes and its own). */
-export const adminRoutes: AdminRoute[] = [];
 
 /** Answers an admin request with pretty JSON, never cached. For admin routes in other modules too. */
 export function json(res: ServerResponse, status: number, body: unknown): void {
@@ -73,7 +71,7 @@ export function status(view: AdminView): Record<string, unknown> {
       : failure !== undefined
         ? { name: api.definition.name, state: 'failed', error: failure, contextPaths: api.definition.contextPaths, connections: {} }
         : { name: api.definition.name, state: api.definition.state ?? 'started', contextPaths: api.definition.contextPaths, connections: {} };
-    (apis[id] as Record<string, unknown>).plans = plansStatus(api);
+    (apis[id] as Record<string, unknown>).plans = plansStatus(api, view.routers.state.rateLimits.stats);
   }
   return {
     bundleId: router.bundleId,
@@ -104,7 +102,7 @@ export function createAdminServer(view: AdminView, extra: readonly AdminRoute[] 
     json(res, code, body);
   });
   app.get('/status', (_req, res) => json(res, 200, status(view)));
-  for (const route of [...adminRoutes, ...extra]) {
+  for (const route of extra) {
     const register = route.method === 'GET' ? app.get.bind(app) : app.post.bind(app);
     register(route.path, async (req, res) => {
       try {

@@ -9,6 +9,7 @@ import type { Entrypoint } from './entrypoints/entrypoint.ts';
 import type { Caller } from './plans/plan.ts';
 import { createEntrypoint } from './entrypoints/registry.ts';
 import type { Registry } from './registry.ts';
+import type { GatewayState } from './gateway-state.ts';
 import { PlanResolution } from './plans/resolution.ts';
 import { resolveSecret } from './secrets.ts';
 import type { ApiFingerprint } from '../core/canonical-json.ts';
@@ -27,9 +28,9 @@ export interface Admission {
  * Builds (configure once); throws when a plan or entrypoint cannot be built (a missing secret).
  * `subscribeEndpoint`: the config of the endpoint the exchange subscribes with.
  */
-export function buildAdmission(api: BundleApi, fingerprint: ApiFingerprint, instanceId: string, subscribeEndpoint: EndpointConfig | undefined, registry: Registry): Admission {
-  const plans = new PlanResolution(api, registry.plans);
-  const context = { apiId: api.id, api, instanceId, resolveSecret, ...(subscribeEndpoint ? { subscribeEndpoint } : {}) };
+export function buildAdmission(api: BundleApi, fingerprint: ApiFingerprint, instanceId: string, subscribeEndpoint: EndpointConfig | undefined, registry: Registry, state: GatewayState): Admission {
+  const plans = new PlanResolution(api, registry.plans, state);
+  const context = { apiId: api.id, api, instanceId, resolveSecret, state, ...(subscribeEndpoint ? { subscribeEndpoint } : {}) };
   const entrypoints = api.definition.entrypoints
     .map((config) => createEntrypoint(config, context, registry.entrypoints))
     .sort((a, b) => b.specificity - a.specificity);

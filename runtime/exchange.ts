@@ -20,6 +20,7 @@ import type { Caller, RequestView } from './plans/plan.ts';
 import type { PublishMessage } from '../core/message.ts';
 import { createEndpoint } from './endpoints/registry.ts';
 import { builtInRegistry, type Registry } from './registry.ts';
+import { createGatewayState, type GatewayState } from './gateway-state.ts';
 import { buildAdmission, concerned, stopEntrypoints, type Admission } from './admission.ts';
 import { compileFlow, type Flow } from '../core/policies/flow.ts';
 import { compileCors, type CorsPolicy } from './cors.ts';
@@ -43,6 +44,8 @@ export interface ExchangeOptions {
   readonly instanceId: string;
   /** Implementations by type (default: the built-ins). */
   readonly registry?: Registry;
+  /** The gateway's state (rate-limit store, auth throttle, webhook table; default: one of its own). */
+  readonly state?: GatewayState;
 }
 
 export class Exchange implements ExchangePort {
@@ -60,6 +63,7 @@ export class Exchange implements ExchangePort {
   readonly #definition: string;
   readonly #instanceId: string;
   readonly #registry: Registry;
+  readonly #state: GatewayState;
   readonly #subscribeConfig: BundleApi['definition']['endpoints'][number] | undefined;
   #admission: Admission;
   /** The admission each caller was authenticated under. */
@@ -76,6 +80,7 @@ export class Exchange implements ExchangePort {
     this.id = api.id;
     this.#instanceId = options.instanceId;
     this.#registry = options.registry ?? builtInRegistry;
+    this.#state = options.state ?? createGatewayState();
     this.#definition = fingerprint.definition;
     this.connections = new Connections(api.id);
     this.cors = compileCors(definition.cors);
@@ -100,7 +105,7 @@ export class Exchange implements ExchangePort {
       : undefined;
     this.resuming = this.fanout ? new ResumeCapacity(definition.fanout?.maxResumingSubscriptions ?? 100) : undefined;
     this.#subscribeConfig = this.subscribeEndpoint && definition.endpoints[this.#endpoints.indexOf(this.subscribeEndpoint)];
-    this.#admission = buildAdmission(api, fingerprint, this.#instanceId, this.#subscribeConfig, this.#registry);
+    this.#admission = buildAdmission(api, fingerprint, this.#instanceId, this.#subscribeConfig, this.#registry, this.#state);
   }
 
   /** The bundle API served now. */
@@ -128,7 +133,7 @@ export class Exchange implements ExchangePort {
    */
   async prepareAdmission(api: BundleApi, fingerprint: ApiFingerprint): Promise<(() => Promise<void>) | null> {
     if (fingerprint.definition !== this.#definition) return null;
-    const next = buildAdmission(api, fingerprint, this.#instanceId, this.#subscribeConfig, this.#registry);
+    const next = buildAdmission(api, fingerprint, this.#instanceId, this.#subscribeConfig, this.#registry, this.#state);
     try {
       for (const entrypoint of next.entrypoints) await entrypoint.start?.(this);
     } catch (error) {

@@ -11,10 +11,11 @@ import { GatewayServer } from './server.ts';
 import type { BundleSource } from './sources/source.ts';
 import { log } from './log.ts';
 import type { TrustedProxies } from './client-address.ts';
-import { meterGateway } from './metrics/metrics.ts';
+import { meterGateway, metricsAdminRoute } from './metrics/metrics.ts';
+import { createGatewayState, type GatewayStateOptions } from './gateway-state.ts';
 import { webhookAdminRoutes } from './entrypoints/webhook/admin.ts';
 
-export interface GatewayOptions {
+export interface GatewayOptions extends GatewayStateOptions {
   /** Gateway port's host (default 127.0.0.1). */
   readonly host?: string;
   /**
@@ -54,7 +55,9 @@ export interface Gateway {
 export async function startGateway(options: GatewayOptions = {}): Promise<Gateway> {
   const host = options.host ?? '127.0.0.1';
   const adminHost = options.adminHost ?? '127.0.0.1';
-  const routers = new RouterSwitch(options.registry ? { registry: options.registry } : {});
+  // Everything this gateway owns across deploys; nothing of it is shared with another gateway in the process.
+  const state = createGatewayState(options);
+  const routers = new RouterSwitch({ state, ...(options.registry ? { registry: options.registry } : {}) });
   const source = options.source;
   const view: AdminView = { routers, source: source?.description ?? 'api', startedAt: new Date(), release: source?.release ? (id) => source.release!(id) : undefined };
   const stopMetering = meterGateway(routers);
@@ -63,7 +66,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   let admin: http.Server | undefined;
   let adminPort: number | null = null;
   if (options.adminPort !== null) {
-    admin = createAdminServer(view, [...webhookAdminRoutes, ...(options.adminRoutes ?? [])]);
+    admin = createAdminServer(view, [metricsAdminRoute, ...webhookAdminRoutes(state.webhooks), ...(options.adminRoutes ?? [])]);
     try {
       adminPort = (await listen(admin, options.adminPort ?? 18082, adminHost)).port;
     } catch (error) {
@@ -112,6 +115,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
           admin.closeAllConnections();
           await new Promise<void>((resolve) => admin!.close(() => resolve()));
         }
+        // Counters the gateway made itself; counters passed in (Redis from the CLI) belong to the caller.
+        if (!options.rateLimits?.counters) await state.rateLimits.close();
         log.info({ event: 'stopped' }, 'gateway stopped');
       })();
       return closing;

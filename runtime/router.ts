@@ -14,6 +14,7 @@ import type { Bundle } from '../schemas/types.ts';
 import { Exchange } from './exchange.ts';
 import { validateBundle, type LoadedBundle } from './bundle.ts';
 import type { Registry } from './registry.ts';
+import { createGatewayState, type GatewayState } from './gateway-state.ts';
 import { errors } from '../core/errors.ts';
 import { emit } from './metrics/telemetry.ts';
 import { log } from './log.ts';
@@ -82,10 +83,13 @@ export class RouterSwitch {
   readonly instanceId: string;
 
   readonly registry: Registry | undefined;
+  /** What the gateway owns across deploys (rate-limit store, auth throttle, webhook table); default: one of its own. */
+  readonly state: GatewayState;
 
-  constructor(options: { instanceId?: string; registry?: Registry } = {}) {
+  constructor(options: { instanceId?: string; registry?: Registry; state?: GatewayState } = {}) {
     this.instanceId = options.instanceId ?? `sluice-${randomUUID().slice(0, 8)}`;
     this.registry = options.registry;
+    this.state = options.state ?? createGatewayState();
   }
 
   /** The router serving now; null until the first bundle is deployed. */
@@ -148,7 +152,7 @@ export class RouterSwitch {
           report.changed.push(apiId);
           return;
         }
-        fresh = new Exchange(api, fingerprint, { instanceId: this.instanceId, ...(this.registry ? { registry: this.registry } : {}) });
+        fresh = new Exchange(api, fingerprint, { instanceId: this.instanceId, state: this.state, ...(this.registry ? { registry: this.registry } : {}) });
         await fresh.start();
       } catch (error) {
         const message = (error as Error).message;

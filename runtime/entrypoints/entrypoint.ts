@@ -77,6 +77,8 @@ export interface EntrypointContext {
   /** The config of the endpoint the exchange subscribes with (its instance says it subscribes), if any. */
   readonly subscribeEndpoint?: import('../../schemas/types.ts').Endpoint;
   resolveSecret(ref: import('../../schemas/types.ts').SecretRef): string;
+  /** The gateway's state (the webhook table, the hosts callbacks may call). */
+  readonly state: import('../gateway-state.ts').GatewayState;
 }
 
 export type EntrypointFactory<Config> = (config: Config, context: EntrypointContext) => Entrypoint;

@@ -23,7 +23,7 @@
 import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import type { RouterSwitch } from '../router.ts';
 import type { Exchange } from '../exchange.ts';
-import { adminRoutes, type AdminView } from '../admin.ts';
+import type { AdminRoute, AdminView } from '../admin.ts';
 import { asGatewayError } from '../entrypoints/entrypoint.ts';
 import { onTelemetry, setPolicyCounters, setTrafficMeters, type TrafficMeter } from './telemetry.ts';
 import { CellFamily, type Cell } from './cells.ts';
@@ -189,18 +189,20 @@ function installMetrics(): void {
       family.skipped.cell(event.api, event.topic, String(event.partition), event.reason).value++;
     }
   });
-  adminRoutes.push({
-    method: 'GET',
-    path: '/metrics',
-    async handle(_req, res, view) {
-      const body = await renderMetrics(view);
-      res.statusCode = 200;
-      res.setHeader('Content-Type', registry.contentType);
-      res.setHeader('Cache-Control', 'no-store');
-      res.end(body);
-    },
-  });
 }
+
+/** GET /metrics on a gateway's admin port (startGateway adds it). */
+export const metricsAdminRoute: AdminRoute = {
+  method: 'GET',
+  path: '/metrics',
+  async handle(_req, res, view) {
+    const body = await renderMetrics(view);
+    res.statusCode = 200;
+    res.setHeader('Content-Type', registry.contentType);
+    res.setHeader('Cache-Control', 'no-store');
+    res.end(body);
+  },
+};
 
 installMetrics();
 

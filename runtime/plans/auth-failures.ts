@@ -4,9 +4,9 @@
  * failed `failures` times in a window on an API, every request from it presenting a credential to
  * that API is refused with 429 AUTH_THROTTLED and Retry-After until that window ends, before the
  * credential is checked (keyless requests are never throttled: plans/resolution.ts). Successful
- * authentications do not count. In memory, one per process (kept across deploys), bounded to
- * MAX_ADDRESSES entries (expired ones go first, then the oldest). Off until `setAuthFailureLimit`
- * (`sluice serve`/`sluice dev` set it from --auth-failure-limit, default 20/10).
+ * authentications do not count. In memory, one per gateway (its GatewayState; kept across deploys),
+ * bounded to MAX_ADDRESSES entries (expired ones go first, then the oldest). Off unless the gateway
+ * is given a limit (`sluice serve`/`sluice dev` pass --auth-failure-limit, default 20/10).
  */
 import { isIPv4, isIPv6 } from 'node:net';
 import { GatewayError } from '../../core/errors.ts';
@@ -26,15 +26,6 @@ interface Window {
   endsAt: number;
 }
 
-let limit: AuthFailureLimit | null = null;
-const windows = new Map<string, Window>();
-
-/** Sets (or, with null, turns off) the throttle; forgets every address counted so far. */
-export function setAuthFailureLimit(next: AuthFailureLimit | null): void {
-  limit = next;
-  windows.clear();
-}
-
 /** `--auth-failure-limit N/SECONDS` or `0` (off); absent: the default. */
 export function parseAuthFailureLimit(value: string | undefined): AuthFailureLimit | null {
   if (value === undefined) return DEFAULT_AUTH_FAILURE_LIMIT;
@@ -46,35 +37,52 @@ export function parseAuthFailureLimit(value: string | undefined): AuthFailureLim
   return { failures: Number(match[1]), windowSeconds: Number(match[2]) };
 }
 
-/** Throws 429 AUTH_THROTTLED when `remoteAddress` has used up its failures on API `apiId` in the current window. */
-export function checkAuthThrottle(apiId: string, remoteAddress: string, now = Date.now()): void {
-  if (!limit) return;
-  const window = windows.get(throttleKey(apiId, remoteAddress));
-  if (!window || window.endsAt <= now || window.count < limit.failures) return;
-  const seconds = Math.max(1, Math.ceil((window.endsAt - now) / 1000));
-  throw new GatewayError('AUTH_THROTTLED', 429, `Too many failed authentication attempts from this address. Retry in ${seconds} s.`, 1008, {
-    'Retry-After': String(seconds),
-  });
-}
+export class AuthThrottle {
+  readonly #limit: AuthFailureLimit | null;
+  readonly #windows = new Map<string, Window>();
 
-/** Counts one failed authentication of `remoteAddress` on API `apiId`. */
-export function recordAuthFailure(apiId: string, remoteAddress: string, now = Date.now()): void {
-  if (!limit) return;
-  const key = throttleKey(apiId, remoteAddress);
-  const current = windows.get(key);
-  if (current && current.endsAt > now) {
-    current.count += 1;
-    return;
+  /** null: off (nothing is counted or refused). */
+  constructor(limit: AuthFailureLimit | null = null) {
+    this.#limit = limit;
   }
-  windows.delete(key);
-  if (windows.size >= MAX_ADDRESSES) evict(now);
-  windows.set(key, { count: 1, endsAt: now + limit.windowSeconds * 1000 });
-}
 
-/** Drops expired windows; if none had expired, the oldest one (insertion order). */
-function evict(now: number): void {
-  for (const [key, window] of windows) if (window.endsAt <= now) windows.delete(key);
-  if (windows.size >= MAX_ADDRESSES) windows.delete(windows.keys().next().value!);
+  get limit(): AuthFailureLimit | null {
+    return this.#limit;
+  }
+
+  /** Throws 429 AUTH_THROTTLED when `remoteAddress` has used up its failures on API `apiId` in the current window. */
+  check(apiId: string, remoteAddress: string, now = Date.now()): void {
+    const limit = this.#limit;
+    if (!limit) return;
+    const window = this.#windows.get(throttleKey(apiId, remoteAddress));
+    if (!window || window.endsAt <= now || window.count < limit.failures) return;
+    const seconds = Math.max(1, Math.ceil((window.endsAt - now) / 1000));
+    throw new GatewayError('AUTH_THROTTLED', 429, `Too many failed authentication attempts from this address. Retry in ${seconds} s.`, 1008, {
+      'Retry-After': String(seconds),
+    });
+  }
+
+  /** Counts one failed authentication of `remoteAddress` on API `apiId`. */
+  record(apiId: string, remoteAddress: string, now = Date.now()): void {
+    const limit = this.#limit;
+    if (!limit) return;
+    const key = throttleKey(apiId, remoteAddress);
+    const current = this.#windows.get(key);
+    if (current && current.endsAt > now) {
+      current.count += 1;
+      return;
+    }
+    this.#windows.delete(key);
+    if (this.#windows.size >= MAX_ADDRESSES) this.#evict(now);
+    this.#windows.set(key, { count: 1, endsAt: now + limit.windowSeconds * 1000 });
+  }
+
+  /** Drops expired windows; if none had expired, the oldest one (insertion order). */
+  #evict(now: number): void {
+    const windows = this.#windows;
+    for (const [key, window] of windows) if (window.endsAt <= now) windows.delete(key);
+    if (windows.size >= MAX_ADDRESSES) windows.delete(windows.keys().next().value!);
+  }
 }
 
 /** API ids are folder names (no control characters): NUL cannot be part of one. */

@@ -38,6 +38,8 @@ export interface PlanContext {
   /** The API's subscriptions of this plan, by application name, every status (the plan filters `accepted` and the time window). */
   readonly subscriptions: Readonly<Record<string, import('../../schemas/types.ts').Subscription>>;
   resolveSecret(ref: import('../../schemas/types.ts').SecretRef): string;
+  /** The gateway's rate-limit counter store (default: one of the plan's own, in memory). */
+  readonly rateLimits?: import('../rate-limit/store.ts').RateLimitStore;
 }
 
 /**

@@ -26,6 +26,6 @@ export function createPlan(key: string, config: Plan, context: PlanContext, fact
   const plan = factory(key, config, context);
   // Every plan counts (for /status) and applies its rateLimit/quota, unless it brings its own limiter.
   if (plan.admit) return plan;
-  const limiter = createRateLimiter({ apiId: context.apiId, planKey: key, plan: config, subscriptions: context.subscriptions });
+  const limiter = createRateLimiter({ apiId: context.apiId, planKey: key, plan: config, subscriptions: context.subscriptions }, context.rateLimits ? { store: context.rateLimits } : {});
   return Object.assign(plan, { admit: limiter.admit });
 }

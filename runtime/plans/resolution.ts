@@ -9,7 +9,14 @@ import { createPlan, PLAN_ORDER } from './registry.ts';
 import type { PlanFactories } from './plan.ts';
 import { errors, GatewayError } from '../../core/errors.ts';
 import { resolveSecret } from '../secrets.ts';
-import { checkAuthThrottle, recordAuthFailure } from './auth-failures.ts';
+import { AuthThrottle } from './auth-failures.ts';
+import { RateLimitStore } from '../rate-limit/store.ts';
+
+/** The gateway's throttle and counter store (runtime/gateway-state.ts); default: off, and counters of its own. */
+export interface ResolutionState {
+  readonly authThrottle: AuthThrottle;
+  readonly rateLimits: RateLimitStore;
+}
 
 type ServedPlan = RuntimePlan & Partial<RateLimiter>;
 
@@ -21,15 +28,18 @@ export class PlanResolution {
   readonly #groups: ServedPlan[][];
   readonly #byKey: Map<string, ServedPlan>;
   readonly #apiId: string;
+  readonly #throttle: AuthThrottle;
 
   /** Throws when a plan cannot be built (a missing secret, a plan type this runtime lacks). */
-  constructor(api: BundleApi, factories?: PlanFactories) {
+  constructor(api: BundleApi, factories?: PlanFactories, state: ResolutionState = { authThrottle: new AuthThrottle(), rateLimits: new RateLimitStore() }) {
     const served = Object.entries(api.plans).filter(([, plan]) => plan.status === 'published' || plan.status === 'deprecated');
     const plans = served.map(([key, config]) => createPlan(key, config, {
       apiId: api.id,
       subscriptions: Object.fromEntries(Object.entries(api.subscriptions).filter(([, s]) => s.plan === key)),
       resolveSecret,
+      rateLimits: state.rateLimits,
     }, factories));
+    this.#throttle = state.authThrottle;
     this.#apiId = api.id;
     this.#byKey = new Map(plans.map((plan) => [plan.key, plan]));
     this.#groups = PLAN_ORDER.map((type: Plan['type']) => plans.filter((plan) => plan.type === type)).filter((g) => g.length > 0);
@@ -47,12 +57,12 @@ export class PlanResolution {
   async authenticate(request: RequestView): Promise<Caller> {
     const presenting = this.#presenting(request);
     if (presenting?.[0]!.type === 'keyless') return presenting[0]!.authenticate(request);
-    checkAuthThrottle(this.#apiId, request.remoteAddress);
+    this.#throttle.check(this.#apiId, request.remoteAddress);
     try {
       return await this.#resolve(request, presenting);
     } catch (error) {
       const status = (error as Partial<GatewayError>).status;
-      if (status === 401 || status === 403) recordAuthFailure(this.#apiId, request.remoteAddress);
+      if (status === 401 || status === 403) this.#throttle.record(this.#apiId, request.remoteAddress);
       throw error;
     }
   }

@@ -5,7 +5,7 @@
  * count with their expiry, never as hashes; secrets only as references are not listed at all.
  */
 import type { BundleApi, RateLimit } from '../../schemas/types.ts';
-import { readCounters } from '../rate-limit/stats.ts';
+import type { AdmissionStats, SubscriptionCounters } from '../rate-limit/stats.ts';
 import { isActive, subscriptionWindow } from './subscription-window.ts';
 
 export interface PlanStatus {
@@ -16,7 +16,7 @@ export interface PlanStatus {
   readonly rateLimit?: RateLimit;
   readonly quota?: RateLimit;
   /** Keyless callers (no subscription) counted on this instance. */
-  readonly counters?: ReturnType<typeof readCounters>;
+  readonly counters?: SubscriptionCounters;
   readonly subscriptions: Record<string, SubscriptionStatus>;
 }
 
@@ -29,10 +29,11 @@ export interface SubscriptionStatus {
   readonly apiKeys?: { readonly count: number; readonly expired: number; readonly nextExpireAt?: string };
   readonly rateLimit?: RateLimit;
   readonly quota?: RateLimit;
-  readonly counters: ReturnType<typeof readCounters>;
+  readonly counters: SubscriptionCounters;
 }
 
-export function plansStatus(api: BundleApi, now: number = Date.now()): Record<string, PlanStatus> {
+/** `stats`: the gateway's (its RateLimitStore's). */
+export function plansStatus(api: BundleApi, stats: AdmissionStats, now: number = Date.now()): Record<string, PlanStatus> {
   const plans: Record<string, PlanStatus> = {};
   for (const [key, plan] of Object.entries(api.plans)) {
     const status = plan.status ?? 'staging';
@@ -53,7 +54,7 @@ export function plansStatus(api: BundleApi, now: number = Date.now()): Record<st
           : {}),
         ...(subscription.rateLimit ? { rateLimit: subscription.rateLimit } : {}),
         ...(subscription.quota ? { quota: subscription.quota } : {}),
-        counters: readCounters(api.id, key, name),
+        counters: stats.read(api.id, key, name),
       };
     }
     plans[key] = {
@@ -62,7 +63,7 @@ export function plansStatus(api: BundleApi, now: number = Date.now()): Record<st
       served: status === 'published' || status === 'deprecated',
       ...(plan.rateLimit ? { rateLimit: plan.rateLimit } : {}),
       ...(plan.quota ? { quota: plan.quota } : {}),
-      ...(plan.type === 'keyless' ? { counters: readCounters(api.id, key) } : {}),
+      ...(plan.type === 'keyless' ? { counters: stats.read(api.id, key) } : {}),
       subscriptions,
     };
   }

@@ -11,8 +11,8 @@ import type { RateLimit, Subscription } from '../../schemas/types.ts';
 import { GatewayError } from '../../core/errors.ts';
 import type { Caller, RateLimiter } from '../plans/plan.ts';
 import { CountersUnavailable, type Counters } from './counters.ts';
-import { countersOf, NO_SUBSCRIPTION } from './stats.ts';
-import { currentCounters, currentErrorStrategy, type ErrorStrategy } from './store.ts';
+import { AdmissionStats, NO_SUBSCRIPTION } from './stats.ts';
+import { RateLimitStore, type ErrorStrategy } from './store.ts';
 import { compileRule, type LimitRule } from './window.ts';
 
 export interface RateLimitScope {
@@ -24,7 +24,11 @@ export interface RateLimitScope {
 }
 
 export interface RateLimiterOptions {
+  /** The gateway's store (default: one of its own, in memory). */
+  readonly store?: RateLimitStore;
   readonly counters?: () => Counters;
+  /** Where admitted and refused calls are counted for /status (default: the store's). */
+  readonly stats?: AdmissionStats;
   readonly errorStrategy?: () => ErrorStrategy;
   readonly now?: () => number;
 }
@@ -39,8 +43,10 @@ interface Rules {
 const compile = (config: RateLimit | undefined): LimitRule | undefined => (config ? compileRule(config) : undefined);
 
 export function createRateLimiter(scope: RateLimitScope, options: RateLimiterOptions = {}): RateLimiter {
-  const counters = options.counters ?? currentCounters;
-  const errorStrategy = options.errorStrategy ?? currentErrorStrategy;
+  const store = options.store ?? (options.counters && options.errorStrategy ? undefined : new RateLimitStore());
+  const counters = options.counters ?? (() => store!.counters);
+  const errorStrategy = options.errorStrategy ?? (() => store!.errorStrategy);
+  const stats = options.stats ?? store?.stats ?? new AdmissionStats();
   const now = options.now ?? Date.now;
   const planRules: Rules = { rateLimit: compile(scope.plan.rateLimit), quota: compile(scope.plan.quota) };
   const subscriptionRules = new Map<string, Rules>();
@@ -81,7 +87,7 @@ export function createRateLimiter(scope: RateLimitScope, options: RateLimiterOpt
   return {
     async admit(caller: Caller, kind: 'connect' | 'publish') {
       const rules = (caller.subscription && subscriptionRules.get(caller.subscription)) || planRules;
-      const row = countersOf(scope.apiId, scope.planKey, caller.subscription ?? NO_SUBSCRIPTION);
+      const row = stats.countersOf(scope.apiId, scope.planKey, caller.subscription ?? NO_SUBSCRIPTION);
       const headers: Headers = {};
       try {
         const t = now();

@@ -1,5 +1,5 @@
 /**
- * Per API, plan and subscription, what this runtime instance admitted and refused since it started,
+ * Per API, plan and subscription, what this gateway admitted and refused since it started,
  * for the admin port's /status. Survives bundle swaps (keyed by ids, not by objects). Holds counts only.
  */
 export interface SubscriptionCounters {
@@ -14,32 +14,31 @@ export interface SubscriptionCounters {
 /** Stats key for callers without a subscription (keyless plans). */
 export const NO_SUBSCRIPTION = '';
 
-const table = new Map<string, SubscriptionCounters>();
 const MAX_ROWS = 10_000;
 
 function key(apiId: string, planKey: string, subscription: string): string {
   return `${apiId}\u0000${planKey}\u0000${subscription}`;
 }
 
-/** The live counters row (created on first use). */
-export function countersOf(apiId: string, planKey: string, subscription: string = NO_SUBSCRIPTION): SubscriptionCounters {
-  const k = key(apiId, planKey, subscription);
-  let row = table.get(k);
-  if (!row) {
-    if (table.size >= MAX_ROWS) table.delete(table.keys().next().value as string);
-    row = { requests: 0, messages: 0, rejected: 0 };
-    table.set(k, row);
+/** One gateway's table (its RateLimitStore holds it), bounded to MAX_ROWS rows (the oldest goes first). */
+export class AdmissionStats {
+  readonly #table = new Map<string, SubscriptionCounters>();
+
+  /** The live counters row (created on first use). */
+  countersOf(apiId: string, planKey: string, subscription: string = NO_SUBSCRIPTION): SubscriptionCounters {
+    const k = key(apiId, planKey, subscription);
+    let row = this.#table.get(k);
+    if (!row) {
+      if (this.#table.size >= MAX_ROWS) this.#table.delete(this.#table.keys().next().value as string);
+      row = { requests: 0, messages: 0, rejected: 0 };
+      this.#table.set(k, row);
+    }
+    return row;
   }
-  return row;
-}
 
-/** A copy of the counters, zeros when nothing was counted yet. */
-export function readCounters(apiId: string, planKey: string, subscription: string = NO_SUBSCRIPTION): SubscriptionCounters {
-  const row = table.get(key(apiId, planKey, subscription));
-  return row ? { ...row } : { requests: 0, messages: 0, rejected: 0 };
-}
-
-/** For tests. */
-export function resetCounters(): void {
-  table.clear();
+  /** A copy of the counters, zeros when nothing was counted yet. */
+  read(apiId: string, planKey: string, subscription: string = NO_SUBSCRIPTION): SubscriptionCounters {
+    const row = this.#table.get(key(apiId, planKey, subscription));
+    return row ? { ...row } : { requests: 0, messages: 0, rejected: 0 };
+  }
 }

@@ -6,7 +6,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../runtime/gateway.ts';
-import { setAuthFailureLimit } from '../../runtime/plans/auth-failures.ts';
 import { gatewayWith } from '../support/harness.ts';
 import { makeBundle, keyless } from '../support/bundles.ts';
 import { newApiKey } from '../plans/fixtures.ts';
@@ -18,7 +17,6 @@ const FIFTY_MB = 50 * 1024 * 1024;
 let gateway: Gateway;
 let port: number;
 beforeAll(async () => {
-  setAuthFailureLimit(null);
   gateway = await gatewayWith(makeBundle({
     keyed: {
       definition: { entrypoints: [{ type: 'http-post', maxBodyBytes: 64 * 1024 }, { type: 'http-get' }] },

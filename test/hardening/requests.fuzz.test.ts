@@ -13,7 +13,6 @@ import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../runtime/gateway.ts';
-import { setAuthFailureLimit } from '../../runtime/plans/auth-failures.ts';
 import { NO_CONTEXT_PATH, NO_ENTRYPOINT } from '../../core/errors.ts';
 import { gatewayWith } from '../support/harness.ts';
 import { keyless, makeBundle } from '../support/bundles.ts';
@@ -26,7 +25,6 @@ let gateway: Gateway;
 let baseline: NodeJS.MemoryUsage;
 
 beforeAll(async () => {
-  setAuthFailureLimit({ failures: 20, windowSeconds: 10 });
   const streams = [{ type: 'http-get', messagesLimitDurationMs: 200 }, { type: 'websocket' }, { type: 'sse', heartbeatIntervalInMs: 2000 }];
   gateway = await gatewayWith(makeBundle({
     qs: { definition: { entrypoints: streams as never }, plans: keyless },
@@ -36,11 +34,10 @@ beforeAll(async () => {
       subscriptions: { acme: { plan: 'gold', apiKeys: [{ hash: key.hash }] } },
     },
     post: { definition: { entrypoints: [{ type: 'http-post', maxBodyBytes: 4096 }] }, plans: keyless },
-  }));
+  }), { authFailureLimit: { failures: 20, windowSeconds: 10 } });
   baseline = process.memoryUsage();
 });
 afterAll(async () => {
-  setAuthFailureLimit(null);
   await gateway?.close();
 });
 

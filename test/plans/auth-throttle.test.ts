@@ -5,10 +5,10 @@
  * not count; other addresses and other APIs pass; keyless requests are never throttled.
  */
 import { get } from 'node:http';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../runtime/gateway.ts';
 import {
-  checkAuthThrottle, clientKey, DEFAULT_AUTH_FAILURE_LIMIT, MAX_ADDRESSES, parseAuthFailureLimit, recordAuthFailure, setAuthFailureLimit,
+  AuthThrottle, clientKey, DEFAULT_AUTH_FAILURE_LIMIT, MAX_ADDRESSES, parseAuthFailureLimit, type AuthFailureLimit,
 } from '../../runtime/plans/auth-failures.ts';
 import { parseServerFlags } from '../../cli/options.ts';
 import { gatewayWith } from '../support/harness.ts';
@@ -21,9 +21,11 @@ process.env[JWT_SECRET_ENV] = s.jwtSecret;
 const good: Credentials = { headers: { 'x-api-key': s.keys.acme.key } };
 const wrong: Credentials = { headers: { 'x-api-key': 'wrong-key' } };
 
-afterEach(() => setAuthFailureLimit(null));
-
 describe('auth failure throttle (unit)', () => {
+  let throttle = new AuthThrottle();
+  const checkAuthThrottle = (apiId: string, address: string, now?: number) => throttle.check(apiId, address, now);
+  const recordAuthFailure = (apiId: string, address: string, now?: number) => throttle.record(apiId, address, now);
+  const setAuthFailureLimit = (limit: AuthFailureLimit | null) => void (throttle = new AuthThrottle(limit));
   const attempt = async (address: string, now: number) => rejection(Promise.resolve().then(() => checkAuthThrottle('api', address, now)));
 
   it('keys IPv4 by address, IPv4-mapped IPv6 as IPv4, IPv6 by /64', () => {
@@ -69,10 +71,11 @@ describe('auth failure throttle (unit)', () => {
     expect(parseAuthFailureLimit('0')).toBeNull();
     for (const bad of ['', '5', '0/10', '5/0', 'x/y', '-1/10']) expect(() => parseAuthFailureLimit(bad)).toThrow(/N\/SECONDS/);
     expect(() => parseServerFlags(['--auth-failure-limit', 'lots'], [])).toThrow(/--auth-failure-limit/);
-    parseServerFlags(['--auth-failure-limit', '1/60'], []);
+    expect(parseServerFlags([], []).server.authFailureLimit).toEqual(DEFAULT_AUTH_FAILURE_LIMIT);
+    setAuthFailureLimit(parseServerFlags(['--auth-failure-limit', '1/60'], []).server.authFailureLimit);
     recordAuthFailure('api', '10.1.1.1');
     expect(() => checkAuthThrottle('api', '10.1.1.1')).toThrow(/Too many failed/);
-    parseServerFlags(['--auth-failure-limit', '0'], []);
+    setAuthFailureLimit(parseServerFlags(['--auth-failure-limit', '0'], []).server.authFailureLimit);
     recordAuthFailure('api', '10.1.1.1');
     expect(() => checkAuthThrottle('api', '10.1.1.1')).not.toThrow();
   });
@@ -80,10 +83,9 @@ describe('auth failure throttle (unit)', () => {
 
 describe('auth failure throttle through a gateway', () => {
   let gateway: Gateway;
-  beforeAll(async () => {
-    gateway = await gatewayWith(s.build());
-  });
-  afterAll(() => gateway?.close());
+  /** Each test starts its gateway with its own limit (startGateway's authFailureLimit, as `sluice serve` passes --auth-failure-limit). */
+  const start = async (authFailureLimit: AuthFailureLimit | null) => (gateway = await gatewayWith(s.build(), { authFailureLimit }));
+  afterEach(() => gateway?.close());
 
   /** GET from another loopback source address (127.0.0.2): a different client. */
   const getFrom = (localAddress: string, path: string, headers: Record<string, string>) =>
@@ -96,7 +98,7 @@ describe('auth failure throttle through a gateway', () => {
     });
 
   it('successes do not count; after N failures HTTP GET and the WebSocket handshake get 429 AUTH_THROTTLED, even with a good key', async () => {
-    setAuthFailureLimit({ failures: 3, windowSeconds: 60 });
+    await start({ failures: 3, windowSeconds: 60 });
     for (let i = 0; i < 5; i += 1) expect((await httpGet(gateway, '/secure/', good)).status).toBe(200);
     for (let i = 0; i < 5; i += 1) expect((await websocketHandshake(gateway, '/secure/', good)).status).toBe(101);
     // Three failed authentications (401) from this address use up its window.
@@ -119,7 +121,7 @@ describe('auth failure throttle through a gateway', () => {
   });
 
   it('a throttled address keeps its access to a keyless plan (never AUTH_THROTTLED without a credential)', async () => {
-    setAuthFailureLimit({ failures: 2, windowSeconds: 60 });
+    await start({ failures: 2, windowSeconds: 60 });
     for (let i = 0; i < 2; i += 1) expect(await httpGet(gateway, '/mixed/', wrong)).toMatchObject({ status: 401, code: 'API_KEY_INVALID' });
     expect(await httpGet(gateway, '/mixed/', good)).toMatchObject({ status: 429, code: 'AUTH_THROTTLED' });
     expect(await websocketHandshake(gateway, '/mixed/', wrong)).toMatchObject({ status: 429, code: 'AUTH_THROTTLED' });
@@ -128,7 +130,7 @@ describe('auth failure throttle through a gateway', () => {
   });
 
   it('turned off (0), failures are never throttled', async () => {
-    setAuthFailureLimit(null);
+    await start(null);
     for (let i = 0; i < 30; i += 1) expect((await httpGet(gateway, '/secure/', wrong)).status).toBe(401);
     expect((await httpGet(gateway, '/secure/', good)).status).toBe(200);
   });

@@ -4,7 +4,7 @@ import type { Counters } from '../../runtime/rate-limit/counters.ts';
 import { CountersUnavailable } from '../../runtime/rate-limit/counters.ts';
 import { createRateLimiter } from '../../runtime/rate-limit/limiter.ts';
 import { createMemoryCounters } from '../../runtime/rate-limit/memory.ts';
-import { readCounters, resetCounters } from '../../runtime/rate-limit/stats.ts';
+import { AdmissionStats } from '../../runtime/rate-limit/stats.ts';
 import { compileRule } from '../../runtime/rate-limit/window.ts';
 import { rejection } from './fixtures.ts';
 
@@ -55,14 +55,16 @@ describe('memory counters', () => {
 describe('rate limiter', () => {
   let now = T0;
   let counters: Counters;
+  let stats: AdmissionStats;
+  const readCounters = (apiId: string, planKey: string, subscription?: string) => stats.read(apiId, planKey, subscription);
   beforeEach(() => {
     now = T0;
     counters = createMemoryCounters({ now: () => now });
-    resetCounters();
+    stats = new AdmissionStats();
   });
   afterEach(() => counters.close());
   const limiter = (plan: object, subscriptions: Record<string, Subscription> = {}, strategy: 'allow' | 'deny' = 'allow', store = () => counters) =>
-    createRateLimiter({ apiId: 'orders', planKey: 'gold', plan, subscriptions }, { counters: store, now: () => now, errorStrategy: () => strategy });
+    createRateLimiter({ apiId: 'orders', planKey: 'gold', plan, subscriptions }, { counters: store, stats, now: () => now, errorStrategy: () => strategy });
 
   it('admits `limit` calls per window with X-Rate-Limit-* headers, then 429 with Retry-After', async () => {
     const rl = limiter({ rateLimit: { limit: 3, periodTime: 1, periodTimeUnit: 'MINUTES' } });
@@ -115,8 +117,8 @@ describe('rate limiter', () => {
     expect(refused).toMatchObject({ status: 429, code: 'QUOTA_EXCEEDED' });
     expect(refused.headers['Retry-After']).toBe(String(12 * 3600));
 
-    resetCounters();
-    const quotaOnly = createRateLimiter({ apiId: 'orders', planKey: 'silver', plan: { quota: { limit: 1, periodTimeUnit: 'HOURS' } } }, { counters: () => counters, now: () => now });
+    stats = new AdmissionStats();
+    const quotaOnly = createRateLimiter({ apiId: 'orders', planKey: 'silver', plan: { quota: { limit: 1, periodTimeUnit: 'HOURS' } } }, { counters: () => counters, stats, now: () => now });
     expect(await quotaOnly.admit(acme, 'connect')).toMatchObject({ 'X-Rate-Limit-Limit': '1', 'X-Rate-Limit-Remaining': '0', 'X-Quota-Limit': '1' });
     const over = await rejection(quotaOnly.admit(acme, 'connect'));
     expect(over).toMatchObject({ code: 'QUOTA_EXCEEDED' });

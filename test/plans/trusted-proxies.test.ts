@@ -5,9 +5,8 @@
  * are ignored. Parsing is bounded; a bad CIDR is a usage error (exit 2).
  */
 import { spawnSync } from 'node:child_process';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../runtime/gateway.ts';
-import { setAuthFailureLimit } from '../../runtime/plans/auth-failures.ts';
 import { clientAddress, parseTrustedProxies } from '../../runtime/client-address.ts';
 import { parseServerFlags, UsageError } from '../../cli/options.ts';
 import { gatewayWith } from '../support/harness.ts';
@@ -19,7 +18,6 @@ const s = scenario();
 process.env[JWT_SECRET_ENV] = s.jwtSecret;
 const wrongFrom = (forwarded: Record<string, string>): Credentials => ({ headers: { 'x-api-key': 'wrong-key', ...forwarded } });
 
-afterEach(() => setAuthFailureLimit(null));
 
 describe('client address (unit)', () => {
   const proxies = parseTrustedProxies('10.0.0.0/8, 127.0.0.1/32,::1/128, 2001:db8:ffff::/48');
@@ -77,8 +75,9 @@ describe('trusted proxies through a gateway', () => {
   let trusting: Gateway;
   let plain: Gateway;
   beforeAll(async () => {
-    trusting = await gatewayWith(s.build(), { trustedProxies: parseTrustedProxies('127.0.0.1/32') });
-    plain = await gatewayWith(s.build());
+    const authFailureLimit = { failures: 2, windowSeconds: 60 };
+    trusting = await gatewayWith(s.build(), { trustedProxies: parseTrustedProxies('127.0.0.1/32'), authFailureLimit });
+    plain = await gatewayWith(s.build(), { authFailureLimit });
   });
   afterAll(async () => {
     await trusting?.close();
@@ -86,7 +85,6 @@ describe('trusted proxies through a gateway', () => {
   });
 
   it('two forwarded addresses are throttled independently; the log line names the forwarded address', async () => {
-    setAuthFailureLimit({ failures: 2, windowSeconds: 60 });
     const capture = captureRequestLog();
     try {
       const first = { 'x-forwarded-for': '198.51.100.1' };
@@ -102,7 +100,6 @@ describe('trusted proxies through a gateway', () => {
   });
 
   it('without --trusted-proxies the headers are ignored: every request is the one peer address', async () => {
-    setAuthFailureLimit({ failures: 2, windowSeconds: 60 });
     const capture = captureRequestLog();
     try {
       expect((await httpGet(plain, '/secure/', wrongFrom({ 'x-forwarded-for': '198.51.100.1' }))).status).toBe(401);

@@ -5,7 +5,7 @@ import { NO_CONTEXT_PATH } from '../../core/errors.ts';
 import { makeBundle, type ApiSpec } from '../support/bundles.ts';
 import { countingFactory, kafkaConfig } from './counting-endpoint.ts';
 import { connect, gatewayWith, HandshakeRefused, waitFor, within, wsUrl } from '../support/harness.ts';
-import { holdKeylessAuthentication } from './held-plan.ts';
+import { holdableKeyless } from './held-plan.ts';
 
 const counting = countingFactory();
 // An endpoint whose factory throws, like one needing a secret that is not set.
@@ -13,7 +13,9 @@ const mqttFactory = () => {
   throw new Error('secret env:MISSING cannot be resolved');
 };
 const mqttConfig = { type: 'mqtt', serverHost: '127.0.0.1', consumer: { topic: 't' } } as never;
-const registry = registryWith({ kafka: counting.factory, mqtt: mqttFactory });
+// Keyless authentication can be held (keyless.hold()) to land a deploy while a handshake is admitted.
+const keyless = holdableKeyless(registryWith({ kafka: counting.factory, mqtt: mqttFactory }));
+const registry = keyless.registry;
 
 const A: ApiSpec = { definition: { endpoints: [{ type: 'mock', messageInterval: 20 }] } };
 const B: ApiSpec = { definition: { endpoints: [{ type: 'mock', messageInterval: 20 }] } };
@@ -143,7 +145,7 @@ describe('hot swap', () => {
   });
 
   it('closes (1012) a WebSocket whose handshake was admitted while its API was being replaced', async () => {
-    const held = holdKeylessAuthentication();
+    const held = keyless.hold();
     try {
       await gateway.deploy(makeBundle({ a: { definition: { ...A.definition, name: 'a held' } }, b: B }));
       const late = connect(wsUrl(gateway, '/a'));
@@ -158,7 +160,7 @@ describe('hot swap', () => {
   });
 
   it('closes within its grace even while a handshake is still being admitted', async () => {
-    const held = holdKeylessAuthentication();
+    const held = keyless.hold();
     try {
       await gateway.deploy(makeBundle({ a: { definition: { ...A.definition, name: 'a held' } }, b: B }));
       const late = connect(wsUrl(gateway, '/a'));

@@ -9,7 +9,7 @@ import type { Api, Plan, Subscription } from '../../schemas/types.ts';
 import { makeBundle, type ApiSpec } from '../support/bundles.ts';
 import { connect, gatewayWith, HandshakeRefused, waitFor, within, wsUrl } from '../support/harness.ts';
 import { newApiKey } from '../plans/fixtures.ts';
-import { holdKeylessAuthentication } from './held-plan.ts';
+import { holdableKeyless } from './held-plan.ts';
 
 const acme = newApiKey();
 const beta = newApiKey();
@@ -23,9 +23,10 @@ function api(subscriptions: Record<string, Subscription>, plans: Record<string, 
   return { definition: { ...definition, ...extra }, plans, subscriptions };
 }
 
+const keyless = holdableKeyless();
 let gateway: Gateway;
 beforeEach(async () => {
-  gateway = await gatewayWith(makeBundle({ p: api({ acme: sub(acme.hash), beta: sub(beta.hash) }), k: api({}, open) }));
+  gateway = await gatewayWith(makeBundle({ p: api({ acme: sub(acme.hash), beta: sub(beta.hash) }), k: api({}, open) }), { registry: keyless.registry });
 });
 afterEach(() => gateway.close());
 
@@ -90,7 +91,7 @@ describe('hot swap of plans and subscriptions', () => {
   });
 
   it('closes a connection authenticated under the old plans when the swap lands while it was being admitted', async () => {
-    const held = holdKeylessAuthentication();
+    const held = keyless.hold();
     try {
       await gateway.deploy(makeBundle({ p: api({ acme: sub(acme.hash) }), k: api({}, { open: { ...open.open!, description: 'held' } }) }));
       const late = connect(wsUrl(gateway, '/k'));

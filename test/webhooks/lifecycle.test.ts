@@ -8,7 +8,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Plan, Subscription, WebhookSubscription } from '../../schemas/types.ts';
 import { registryWith } from '../support/registry.ts';
-import { setWebhookAllowedHosts, parseAllowedHosts } from '../../runtime/entrypoints/webhook/allowed-hosts.ts';
+import { parseAllowedHosts } from '../../runtime/entrypoints/webhook/allowed-hosts.ts';
 import { run as subscriptionsCli } from '../../cli/subscriptions.ts';
 import type { Gateway } from '../../runtime/gateway.ts';
 import { gatewayWith, waitFor } from '../support/harness.ts';
@@ -29,7 +29,6 @@ afterEach(async () => {
   await gateway?.close();
   gateway = undefined;
   await Promise.all(servers.splice(0).map((s) => s.close()));
-  setWebhookAllowedHosts(undefined);
 });
 
 const push: Record<string, Plan> = { push: { type: 'push', name: 'Push', status: 'published' } };
@@ -241,11 +240,10 @@ describe('webhook subscriptions', () => {
 
   it('does not start a callback outside --webhook-allowed-hosts, nor with a missing secret (state failure, resumable)', async () => {
     const target = await callbackServer();
-    setWebhookAllowedHosts(parseAllowedHosts('127.0.0.1'));
     gateway = await gatewayWith(bundle({
       acme: { callbackUrl: 'http://hooks.example.com/hook' },
       secured: { callbackUrl: target.url, auth: { type: 'bearer', token: { env: 'SLUICE_TEST_WEBHOOK_TOKEN' } } },
-    }), { registry });
+    }), { registry, webhookAllowedHosts: parseAllowedHosts('127.0.0.1') });
     expect((await waitForState('acme', 'failure')).lastError).toMatchObject({ code: 'CALLBACK_HOST_NOT_ALLOWED' });
     const secured = await waitForState('secured', 'failure');
     expect(secured.lastError).toMatchObject({ code: 'SECRET_UNRESOLVED' });

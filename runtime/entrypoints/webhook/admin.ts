@@ -10,22 +10,22 @@
  * redeploy.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { json, type AdminRoute, type AdminView } from '../../admin.ts';
-import { webhookSubscriptionsFor } from './subscriptions.ts';
+import { json, type AdminRoute } from '../../admin.ts';
+import type { WebhookSubscriptions } from './subscriptions.ts';
 
-function list(_req: IncomingMessage, res: ServerResponse, view: AdminView): void {
-  const subscriptions = webhookSubscriptionsFor(view.routers.instanceId)
+function list(table: WebhookSubscriptions, res: ServerResponse): void {
+  const subscriptions = table
     .list()
     .map((subscription) => ({ api: subscription.apiId, subscription: subscription.name, ...subscription.status() }));
   json(res, 200, { subscriptions });
 }
 
-function resume(req: IncomingMessage, res: ServerResponse, view: AdminView): void {
+function resume(table: WebhookSubscriptions, req: IncomingMessage, res: ServerResponse): void {
   const url = new URL(req.url ?? '/', 'http://admin');
   const match = /^\/subscriptions\/([^/]+)\/resume\/?$/.exec(url.pathname);
   const name = match ? decodeURIComponent(match[1]!) : '';
   const api = url.searchParams.get('api');
-  const candidates = webhookSubscriptionsFor(view.routers.instanceId)
+  const candidates = table
     .list()
     .filter((subscription) => subscription.name === name && (api === null || subscription.apiId === api));
   if (candidates.length === 0) {
@@ -39,7 +39,10 @@ function resume(req: IncomingMessage, res: ServerResponse, view: AdminView): voi
   json(res, 200, { api: subscription.apiId, subscription: subscription.name, resumed, state: subscription.state });
 }
 
-export const webhookAdminRoutes: readonly AdminRoute[] = [
-  { method: 'GET', path: '/subscriptions', handle: list },
-  { method: 'POST', path: '/subscriptions/:name/resume', handle: resume },
-];
+/** The routes over one gateway's webhook table. */
+export function webhookAdminRoutes(table: WebhookSubscriptions): readonly AdminRoute[] {
+  return [
+    { method: 'GET', path: '/subscriptions', handle: (_req, res) => list(table, res) },
+    { method: 'POST', path: '/subscriptions/:name/resume', handle: (req, res) => resume(table, req, res) },
+  ];
+}

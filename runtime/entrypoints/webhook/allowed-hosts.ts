@@ -2,7 +2,7 @@
  * The runtime option `--webhook-allowed-hosts host1,host2`: the only hosts webhook callbacks may
  * call. Unset: any host. Entries: `example.com` (that host, any port), `example.com:8443` (that
  * host and port), `*.example.com` (any subdomain, not example.com itself), IP literals
- * (`127.0.0.1`, `[::1]`). Matching is on the callback URL's host name, case-insensitive; a
+ * (`127.0.0.1`, `[::1]`). Matching is on the callback URL's host name, case-insensitive. One list per gateway (startGateway's `webhookAllowedHosts`); a
  * subscription whose host is not allowed does not start (state failure, CALLBACK_HOST_NOT_ALLOWED).
  */
 
@@ -11,17 +11,6 @@ export interface AllowedHost {
   readonly host: string;
   readonly wildcard: boolean;
   readonly port?: string;
-}
-
-let configured: readonly AllowedHost[] | undefined;
-
-/** Sets the process-wide list (undefined: any host). Applies to subscriptions started afterwards. */
-export function setWebhookAllowedHosts(hosts: readonly AllowedHost[] | undefined): void {
-  configured = hosts;
-}
-
-export function webhookAllowedHosts(): readonly AllowedHost[] | undefined {
-  return configured;
 }
 
 /** Parses the flag's value; throws an Error naming a malformed entry. */

@@ -37,7 +37,7 @@ import { GatewayError } from '../../../core/errors.ts';
 import { resolveSecret } from '../../secrets.ts';
 import { log } from '../../log.ts';
 import { trafficMeterFor, type TrafficMeter } from '../../metrics/telemetry.ts';
-import { webhookAllowedHosts } from './allowed-hosts.ts';
+import type { AllowedHost } from './allowed-hosts.ts';
 import { createCallback, WebhookConfigError, type Callback } from './callback.ts';
 import { backoffDelay, deliverWithRetries, retryPolicy, type AttemptFailure, type RetryPolicy } from './attempts.ts';
 import { deadLetterMessage } from './dead-letter.ts';
@@ -56,6 +56,8 @@ export interface WebhookSpec {
   readonly webhook: WebhookConfig;
   /** A new consumer of the API's subscribing endpoint, with the subscribe flow (the exchange's `groupConsumer`); one per run of the loop. */
   readonly consumer: () => GroupConsumer;
+  /** The gateway's `--webhook-allowed-hosts` (absent: any host). */
+  readonly allowedHosts?: readonly AllowedHost[];
   readonly concurrency: number;
   /** Bytes of fetched messages held awaiting delivery (the API's fanout.maxQueuedBytes). */
   readonly maxInFlightBytes: number;
@@ -229,7 +231,7 @@ export class WebhookSubscription {
       let consumer: GroupConsumer | undefined;
       let callback: Callback | undefined;
       try {
-        callback = createCallback(this.#spec.webhook, { resolveSecret, allowedHosts: webhookAllowedHosts(), concurrency: this.#spec.concurrency });
+        callback = createCallback(this.#spec.webhook, { resolveSecret, allowedHosts: this.#spec.allowedHosts, concurrency: this.#spec.concurrency });
         this.#target = callback.target;
         consumer = this.#spec.consumer();
         const flow = consumer.flow;

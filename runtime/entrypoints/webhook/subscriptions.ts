@@ -1,5 +1,5 @@
 /**
- * The webhook subscriptions running on one runtime instance, by `<api>/<subscription>`.
+ * The webhook subscriptions running on one gateway, by `<api>/<subscription>` (its GatewayState holds the table).
  *
  * Exchanges come and go with deploys; a subscription's consumer should not. Each webhook
  * entrypoint *claims* its subscriptions when its exchange starts and *releases* them when the
@@ -61,13 +61,4 @@ export class WebhookSubscriptions {
   list(): WebhookSubscription[] {
     return [...this.#entries.values()].map((entry) => entry.subscription).sort((a, b) => a.key.localeCompare(b.key));
   }
-}
-
-const instances = new Map<string, WebhookSubscriptions>();
-
-/** The table of one runtime instance (RouterSwitch.instanceId). */
-export function webhookSubscriptionsFor(instanceId: string): WebhookSubscriptions {
-  let table = instances.get(instanceId);
-  if (!table) instances.set(instanceId, (table = new WebhookSubscriptions()));
-  return table;
 }

@@ -19,7 +19,7 @@
 import type { WebhookEntrypoint } from '../../../schemas/types.ts';
 import type { EntrypointFactory } from '../entrypoint.ts';
 import type { WebhookSpec } from './subscription.ts';
-import { webhookSubscriptionsFor, type WebhookClaim } from './subscriptions.ts';
+import type { WebhookClaim } from './subscriptions.ts';
 import { canonicalJson } from '../../../core/canonical-json.ts';
 import { instant } from '../../plans/subscription-window.ts';
 
@@ -42,6 +42,7 @@ export const createWebhookEntrypoint: EntrypointFactory<WebhookEntrypoint> = (co
         planKey,
         group: `sluice-webhook-${context.apiId}-${name}`,
         webhook: subscription.webhook,
+        ...(context.state.webhookAllowedHosts ? { allowedHosts: context.state.webhookAllowedHosts } : {}),
         concurrency,
         maxInFlightBytes,
         commit,
@@ -58,7 +59,7 @@ export const createWebhookEntrypoint: EntrypointFactory<WebhookEntrypoint> = (co
     specificity: 0,
     accepts: () => false,
     async start(exchange) {
-      const table = webhookSubscriptionsFor(context.instanceId);
+      const table = context.state.webhooks;
       claims = await Promise.all(specs.map((spec) => table.claim({ ...spec, consumer: () => exchange.groupConsumer() })));
     },
     async stop() {

@@ -1,0 +1,38 @@
+/**
+ * What one gateway owns beyond its routers and is kept across deploys: the rate-limit counter
+ * store, the authentication-failure throttle, the hosts webhook callbacks may call, and the table
+ * of running webhook subscriptions. startGateway builds one from its options and threads it the
+ * way it threads the Registry (RouterSwitch -> Exchange -> admission, plan resolution, webhook
+ * consumers; admin). Two gateways in one process share none of it.
+ */
+import type { Counters } from './rate-limit/counters.ts';
+import { RateLimitStore, type ErrorStrategy } from './rate-limit/store.ts';
+import { AuthThrottle, type AuthFailureLimit } from './plans/auth-failures.ts';
+import type { AllowedHost } from './entrypoints/webhook/allowed-hosts.ts';
+import { WebhookSubscriptions } from './entrypoints/webhook/subscriptions.ts';
+
+export interface GatewayState {
+  readonly rateLimits: RateLimitStore;
+  readonly authThrottle: AuthThrottle;
+  /** undefined: webhook callbacks may call any host. */
+  readonly webhookAllowedHosts: readonly AllowedHost[] | undefined;
+  readonly webhooks: WebhookSubscriptions;
+}
+
+export interface GatewayStateOptions {
+  /** Rate-limit counters (default: in memory, closed with the gateway) and what to do when they cannot answer (default allow). */
+  readonly rateLimits?: { readonly counters?: Counters; readonly errorStrategy?: ErrorStrategy };
+  /** Failed authentications per client address and API (default: off; `sluice serve` passes 20/10). */
+  readonly authFailureLimit?: AuthFailureLimit | null;
+  /** `--webhook-allowed-hosts` (default: any host). */
+  readonly webhookAllowedHosts?: readonly AllowedHost[];
+}
+
+export function createGatewayState(options: GatewayStateOptions = {}): GatewayState {
+  return {
+    rateLimits: new RateLimitStore(options.rateLimits?.counters, options.rateLimits?.errorStrategy ?? 'allow'),
+    authThrottle: new AuthThrottle(options.authFailureLimit ?? null),
+    webhookAllowedHosts: options.webhookAllowedHosts,
+    webhooks: new WebhookSubscriptions(),
+  };
+}
