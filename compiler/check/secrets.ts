@@ -44,7 +44,7 @@ export function isSecretName(name: string): boolean {
   if (known === undefined) {
     const normalised = name.toLowerCase().replace(/[-_.\s]/g, '');
     known = SECRET_NAME.test(normalised) && !NOT_SECRET.has(normalised);
-    if (secretNames.size < 4096) secretNames.set(name, known);
+    if (secretNames.size < 4096 && name.length <= 64) secretNames.set(name, known); // bounded in count and bytes: keys come from definitions
   }
   return known;
 }
