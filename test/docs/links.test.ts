@@ -44,3 +44,17 @@ describe('links in README.md and docs/', () => {
     expect(broken).toEqual([]);
   });
 });
+
+describe('navigation', () => {
+  it('README.md links every guide and hand-written reference page; types.md every generated one', () => {
+    const targets = (file: string) =>
+      new Set(links(file).map(({ target }) => normalize(join(dirname(file), target.split('#')[0])).split('\\').join('/')));
+    const fromReadme = targets('README.md');
+    const fromIndex = targets('docs/reference/types.md');
+    const generated = /^docs\/reference\/(entrypoints|endpoints|plans|policies|files)\//;
+    const unlinked = markdownFiles().filter(
+      (file) => /^docs\/(guides|reference)\//.test(file) && !(generated.test(file) ? fromIndex : fromReadme).has(file),
+    );
+    expect(unlinked).toEqual([]);
+  });
+});
