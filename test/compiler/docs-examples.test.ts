@@ -1,6 +1,6 @@
 /**
  * The examples under docs/examples/ (not served by `npm start`) validate: `sluice validate
- * docs/examples` exits 0, and the webhook example is the push setup the README describes.
+ * docs/examples` exits 0, and the webhook example is the push setup docs/guides/webhooks.md describes.
  */
 import { describe, expect, it, vi } from 'vitest';
 import { compileFolder } from '../../compiler/index.ts';
