@@ -42,6 +42,7 @@ export const createWebhookEntrypoint: EntrypointFactory<WebhookEntrypoint> = (co
         planKey,
         group: `sluice-webhook-${context.apiId}-${name}`,
         webhook: subscription.webhook,
+        meter: context.state.telemetry.trafficMeterFor(context.apiId, 'webhook'),
         ...(context.state.webhookAllowedHosts ? { allowedHosts: context.state.webhookAllowedHosts } : {}),
         concurrency,
         maxInFlightBytes,
