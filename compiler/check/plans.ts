@@ -1,19 +1,21 @@
 /**
- * Plans: keyless is refused by the production profile, a jwt plan has the key its algorithm
- * needs, and a push plan has a webhook entrypoint to deliver through.
+ * Plans: an open plan (keyless) is refused by the production profile, a jwt plan has the key its
+ * algorithm needs, and a pushing plan has a webhook entrypoint to deliver through (which plan types
+ * are open or push is declared once in core/plans.ts).
  */
 import { diagnosticAt, type Diagnostic } from '../diagnostic.ts';
 import type { ApiModel, CheckContext } from './model.ts';
+import { isOpen, pushes } from '../../core/plans.ts';
 
 export function checkPlans(model: ApiModel, context: CheckContext): Diagnostic[] {
   const out: Diagnostic[] = [];
   const hasWebhook = model.api?.value.entrypoints.some((entrypoint) => entrypoint.type === 'webhook');
   for (const [key, { file, value: plan }] of model.plans) {
-    if (plan.type === 'keyless' && context.profile === 'production') {
-      out.push(diagnosticAt(file, '/type', 'KEYLESS_IN_PRODUCTION', `keyless plan "${key}" is not allowed with --profile production: use an api-key or jwt plan`));
+    if (isOpen(plan.type) && context.profile === 'production') {
+      out.push(diagnosticAt(file, '/type', 'KEYLESS_IN_PRODUCTION', `${plan.type} plan "${key}" is not allowed with --profile production: use an api-key or jwt plan`));
     }
-    if (plan.type === 'push' && model.api && !hasWebhook) {
-      out.push(diagnosticAt(file, '/type', 'PUSH_PLAN_WITHOUT_WEBHOOK', `push plan "${key}" needs a webhook entrypoint in ${model.id}/api.json ({"type": "webhook"})`));
+    if (pushes(plan.type) && model.api && !hasWebhook) {
+      out.push(diagnosticAt(file, '/type', 'PUSH_PLAN_WITHOUT_WEBHOOK', `${plan.type} plan "${key}" needs a webhook entrypoint in ${model.id}/api.json ({"type": "webhook"})`));
     }
     if (plan.type === 'jwt') {
       const hmac = plan.signature.startsWith('HS');
