@@ -4,7 +4,8 @@
  * type without an entry fails to compile; the compiler's checks and the runtime (plan resolution,
  * /status, the webhook and http-post entrypoints) read it instead of naming plan types.
  */
-import type { Plan } from '../schemas/types.ts';
+import type { JwtPlan, Plan } from '../schemas/types.ts';
+import type { ConfigProblem } from './connectors.ts';
 
 export interface PlanCapabilities<Config> {
   /**
@@ -19,17 +20,20 @@ export interface PlanCapabilities<Config> {
   readonly subscriptionCredential: SubscriptionCredential | null;
   /** Request headers carrying its credential beyond the usual ones (never copied into a message), lowercase. */
   credentialHeaders(config: Config): readonly string[];
+  /** Settings a schema cannot check (a jwt plan's key for its algorithm); `at` is a JSON pointer into the plan file. */
+  problems(config: Config): ConfigProblem[];
 }
 
 export type SubscriptionCredential = 'apiKeys' | 'clientId' | 'webhook';
 
 const none = (): readonly string[] => [];
+const fine = (): ConfigProblem[] => [];
 
 export const PLAN_CAPABILITIES: { readonly [K in Plan['type']]: PlanCapabilities<Extract<Plan, { type: K }>> } = {
-  keyless: { open: true, pushes: false, subscriptionCredential: null, credentialHeaders: none },
-  'api-key': { open: false, pushes: false, subscriptionCredential: 'apiKeys', credentialHeaders: (config) => (config.header ? [config.header.toLowerCase()] : []) },
-  jwt: { open: false, pushes: false, subscriptionCredential: 'clientId', credentialHeaders: none },
-  push: { open: false, pushes: true, subscriptionCredential: 'webhook', credentialHeaders: none },
+  keyless: { open: true, pushes: false, subscriptionCredential: null, credentialHeaders: none, problems: fine },
+  'api-key': { open: false, pushes: false, subscriptionCredential: 'apiKeys', credentialHeaders: (config) => (config.header ? [config.header.toLowerCase()] : []), problems: fine },
+  jwt: { open: false, pushes: false, subscriptionCredential: 'clientId', credentialHeaders: none, problems: jwtProblems },
+  push: { open: false, pushes: true, subscriptionCredential: 'webhook', credentialHeaders: none, problems: fine },
 };
 
 /** Every subscription credential field some plan type asks for. */
@@ -46,3 +50,28 @@ export const isOpen = (type: Plan['type']): boolean => planCapabilities(type)?.o
 export const pushes = (type: Plan['type']): boolean => planCapabilities(type)?.pushes ?? false;
 /** Request headers carrying the plan's credential (never copied into a message). */
 export const credentialHeaders = (plan: Plan): readonly string[] => planCapabilities(plan.type)?.credentialHeaders(plan) ?? [];
+/** Settings of a plan a schema cannot check. */
+export const planProblems = (plan: Plan): ConfigProblem[] => planCapabilities(plan.type)?.problems(plan) ?? [];
+
+/** A jwt plan has the key its algorithm needs, and only that one. */
+function jwtProblems(plan: JwtPlan): ConfigProblem[] {
+  const out: ConfigProblem[] = [];
+  const hmac = plan.signature.startsWith('HS');
+  const asymmetricKeys = [plan.publicKey !== undefined && 'publicKey', plan.jwksUrl !== undefined && 'jwksUrl'].filter(Boolean);
+  if (hmac && plan.secret === undefined) {
+    out.push({ at: '/signature', code: 'JWT_KEY_MISSING', message: `${plan.signature} needs "secret": {"env": "NAME"} (the shared HMAC key, by reference)` });
+  }
+  if (!hmac && asymmetricKeys.length === 0) {
+    out.push({ at: '/signature', code: 'JWT_KEY_MISSING', message: `${plan.signature} needs "publicKey" (PEM) or "jwksUrl"` });
+  }
+  if (hmac && asymmetricKeys.length > 0) {
+    out.push({ at: `/${asymmetricKeys[0]}`, code: 'JWT_KEY_CONFLICT', message: `${plan.signature} is verified with "secret"; ${asymmetricKeys.join(' and ')} belong to RS/ES/PS algorithms` });
+  }
+  if (!hmac && plan.secret !== undefined) {
+    out.push({ at: '/secret', code: 'JWT_KEY_CONFLICT', message: `${plan.signature} is verified with "publicKey" or "jwksUrl"; "secret" belongs to HS algorithms` });
+  }
+  if (!hmac && asymmetricKeys.length === 2) {
+    out.push({ at: '/jwksUrl', code: 'JWT_KEY_CONFLICT', message: 'give "publicKey" or "jwksUrl", not both' });
+  }
+  return out;
+}
