@@ -19,7 +19,7 @@ function fail(message) {
 
 /** The first source file changed after the build was written, if any (a checkout only). */
 function newerSource(builtAt) {
-  const pending = SOURCE_DIRS.map((dir) => join(root, dir));
+  const pending = SOURCE_DIRS.map((dir) => join(root, dir)).filter((dir) => existsSync(dir));
   while (pending.length > 0) {
     const dir = pending.pop();
     for (const entry of readdirSync(dir, { withFileTypes: true })) {

@@ -5,7 +5,7 @@
  * Never overwrites: when any of those files exists, nothing is written and the command exits 2.
  */
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs, UsageError } from './args.ts';
 import { scaffold } from './init-files.ts';
 import { fail } from './report.ts';
@@ -13,16 +13,16 @@ import { fail } from './report.ts';
 const USAGE = 'usage: sluice init [DIR]';
 
 export async function run(args: string[]): Promise<number> {
-  let dir: string;
+  let shown: string;
   try {
     const { positionals } = parseArgs(args, []);
     if (positionals.length > 1) throw new UsageError(`unexpected argument ${positionals[1]} (one folder at most)`);
-    dir = resolve(positionals[0] ?? '.');
+    shown = positionals[0] ?? '.';
   } catch (error) {
     if (error instanceof UsageError) return fail('init', `${error.message}\n${USAGE}`);
     throw error;
   }
-  const shown = relative(process.cwd(), dir) || '.';
+  const dir = resolve(shown);
   if (existsSync(dir) && !statSync(dir).isDirectory()) return fail('init', `${shown} exists and is not a folder; name a new or existing folder`);
 
   const files = scaffold(dir);
