@@ -2,6 +2,8 @@
  * `sluice` command dispatcher. Each command is one module exporting
  * `run(args: string[]): Promise<number>` (the exit code: 0 ok, 1 problems found, 2 usage error).
  */
+import { packageVersion } from '../core/package-root.ts';
+
 type Command = { summary: string; load: () => Promise<{ run(args: string[]): Promise<number> }> };
 
 const commands: Record<string, Command> = {
@@ -23,11 +25,17 @@ const commands: Record<string, Command> = {
     load: () => import('./serve.ts'),
   },
   dev: { summary: 'dev [APIS_DIR] [serve options]   compile on every save and serve (what `npm start` runs)', load: () => import('./dev.ts') },
+  init: { summary: 'init [DIR]   scaffold a repository of API definitions (apis/, package.json, CI workflow) in DIR (default .)', load: () => import('./init.ts') },
   subscriptions: { summary: 'subscriptions list [--admin URL] [--json] | subscriptions resume NAME [--api API] [--admin URL]', load: () => import('./subscriptions.ts') },
 };
 
 export function usage(): string {
-  return ['usage: sluice <command> [options]', '', ...Object.values(commands).map((c) => `  sluice ${c.summary.replace(/\n  (?!sluice)/g, '\n         ')}`)].join('\n');
+  return [
+    'usage: sluice <command> [options]',
+    '',
+    ...Object.values(commands).map((c) => `  sluice ${c.summary.replace(/\n  (?!sluice)/g, '\n         ')}`),
+    '  sluice --version | -V        print the version',
+  ].join('\n');
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -42,6 +50,10 @@ export async function main(argv: string[]): Promise<number> {
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     console.log(usage());
     return name ? 0 : 2;
+  }
+  if (name === '--version' || name === '-V') {
+    console.log(packageVersion());
+    return 0;
   }
   const command = commands[name];
   if (!command) {

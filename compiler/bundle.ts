@@ -4,19 +4,19 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm, utimes } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Api, Bundle, BundleApi, BundleSource, Plan, Subscription } from '../schemas/types.ts';
 import type { ApiModel } from './check.ts';
 import { normaliseContextPath } from './check/context-paths.ts';
 import { bundleId, canonicalJson, contentAddresses } from '../core/canonical-json.ts';
+import { packageVersion } from '../core/package-root.ts';
 import { SIGNATURE_SUFFIX } from '../core/signature.ts';
 import { readBoundedBytes, removeStaleTemps, writeAtomic } from '../core/store-io.ts';
 
 export { bundleId, canonicalJson } from '../core/canonical-json.ts';
 
 export const FORMAT_VERSION = 1 as const;
-export const COMPILER_VERSION: string = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
+export const COMPILER_VERSION: string = packageVersion();
 
 /** The bundle's view of validated API folders. Call only on a tree without errors. */
 export function toBundleApis(models: readonly ApiModel[]): Record<string, BundleApi> {

@@ -19,7 +19,7 @@ import { Ajv2020, type Options } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageRoot } from './package-root.ts';
 import { ajvRegExp } from './regex.ts';
 
 export type AjvProfile = 'definitions' | 'bundle' | 'user-schemas';
@@ -44,7 +44,7 @@ export function createAjv(profile: AjvProfile): Ajv2020 {
   return ajv;
 }
 
-const schemasDir = fileURLToPath(new URL('../schemas/', import.meta.url));
+const schemasDir = join(packageRoot(), 'schemas');
 
 /** Every schema file under schemas/, as sorted paths relative to it with `/` separators. */
 export function schemaFiles(): string[] {
