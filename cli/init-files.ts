@@ -50,16 +50,19 @@ export function packageNameFor(dir: string): string {
   return name || 'apis';
 }
 
+/** The npm scripts of the scaffold's package.json. */
+export const scaffoldScripts = (): Record<string, string> => ({
+  validate: 'sluice validate apis --format human',
+  compile: 'sluice compile apis --out bundles',
+  start: 'sluice dev apis',
+});
+
 function packageJson(name: string, version: string): string {
   const manifest = {
     name,
     private: true,
     description: 'API definitions served by Sluice',
-    scripts: {
-      validate: 'sluice validate apis --format human',
-      compile: 'sluice compile apis --out bundles',
-      start: 'sluice dev apis',
-    },
+    scripts: scaffoldScripts(),
     devDependencies: { sluice: `^${version}` },
   };
   return `${JSON.stringify(manifest, null, 2)}\n`;

@@ -6,7 +6,8 @@
  *   names api, plan or subscription), it validates against schemas/NAME.schema.json;
  * - ```sh: every `sluice` command is real and takes the flags written, every `npm` script exists,
  *   every repository file a line runs exists (test/docs/shell.ts);
- * - ```sh with `<!-- run -->` before it runs with bash in a temporary copy and exits 0.
+ * - ```sh with `<!-- run -->` before it runs with bash in a temporary copy and exits 0;
+ * - ```sh with `<!-- scaffold -->` before it runs in a folder `sluice init` wrote: its npm scripts are the scaffold's.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
@@ -16,6 +17,7 @@ import { join } from 'node:path';
 import { sluiceSchemas, SCHEMA_BASE } from '../../core/ajv.ts';
 import { blocks, markdownFiles, ROOT, type Block } from './markdown.ts';
 import { cliFlags, commands, problems } from './shell.ts';
+import { scaffoldScripts } from '../../cli/init-files.ts';
 
 const all: Block[] = markdownFiles().flatMap(blocks);
 const where = (b: Block) => `${b.file}:${b.line}`;
@@ -42,7 +44,7 @@ describe('code blocks in README.md and docs/', () => {
   });
 
   it('a marker sits only where it means something (schema on json, run on sh)', () => {
-    const misplaced = all.filter((b) => (b.marker?.kind === 'schema' && b.lang !== 'json') || (b.marker?.kind === 'run' && b.lang !== 'sh'));
+    const misplaced = all.filter((b) => (b.marker?.kind === 'schema' && b.lang !== 'json') || ((b.marker?.kind === 'run' || b.marker?.kind === 'scaffold') && b.lang !== 'sh'));
     expect(misplaced.map(where)).toEqual([]);
   });
 
@@ -61,7 +63,8 @@ describe('code blocks in README.md and docs/', () => {
   const flags = cliFlags();
   const sh = all.filter((b) => b.lang === 'sh');
   it.each(sh.map((b) => [where(b), b] as const))('```sh %s: commands, flags, scripts and files exist', (_, block) => {
-    expect(commands(block.text).flatMap((words) => problems(words, flags))).toEqual([]);
+    const scripts = block.marker?.kind === 'scaffold' ? scaffoldScripts : undefined;
+    expect(commands(block.text).flatMap((words) => problems(words, flags, scripts))).toEqual([]);
   });
 });
 

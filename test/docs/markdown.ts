@@ -30,12 +30,12 @@ export interface Block {
   readonly line: number;
   /** The fence's info string ('' when none). */
   readonly lang: string;
-  /** `<!-- schema: X -->` or `<!-- run -->` on the last non-blank line before the fence. */
-  readonly marker?: { kind: 'schema'; name: string } | { kind: 'run' };
+  /** `<!-- schema: X -->`, `<!-- run -->` or `<!-- scaffold -->` on the last non-blank line before the fence. */
+  readonly marker?: { kind: 'schema'; name: string } | { kind: 'run' } | { kind: 'scaffold' };
   readonly text: string;
 }
 
-const MARKER = /^\s*<!--\s*(schema:\s*([\w/-]+)|run)\s*-->\s*$/;
+const MARKER = /^\s*<!--\s*(schema:\s*([\w/-]+)|run|scaffold)\s*-->\s*$/;
 
 /** The fenced code blocks of a Markdown file (``` fences, indented ones in lists too). */
 export function blocks(file: string): Block[] {
@@ -50,7 +50,7 @@ export function blocks(file: string): Block[] {
     let k = i - 1;
     while (k >= 0 && lines[k].trim() === '') k--;
     const m = k >= 0 ? MARKER.exec(lines[k]) : null;
-    const marker = m ? (m[2] ? { kind: 'schema' as const, name: m[2] } : { kind: 'run' as const }) : undefined;
+    const marker = m ? (m[2] ? { kind: 'schema' as const, name: m[2] } : { kind: m[1] as 'run' | 'scaffold' }) : undefined;
     const text = lines.slice(i + 1, j).map((l) => l.slice(Math.min(indent, l.length - l.trimStart().length))).join('\n');
     out.push({ file, line: i + 1, lang: open[2].trim(), marker, text });
     i = j;

@@ -89,11 +89,11 @@ export function cliFlags(): Map<string, Set<string>> {
   return flags;
 }
 
-const scripts = () => (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+const repositoryScripts = () => (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
 const NPM_COMMANDS = new Set(['ci', 'install', 'i', 'pack', 'ls', 'exec', 'run', 'run-script', 'start', 'test']);
 
 /** What is wrong with one simple command of a ```sh block ([] when nothing). */
-export function problems(words: readonly string[], flags = cliFlags()): string[] {
+export function problems(words: readonly string[], flags = cliFlags(), scripts: () => Record<string, string> = repositoryScripts): string[] {
   let w = [...words];
   while (w.length && /^[A-Za-z_][A-Za-z0-9_]*=/.test(w[0])) w = w.slice(1); // VAR=value cmd
   if (!w.length) return [];

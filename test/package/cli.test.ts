@@ -69,7 +69,7 @@ describe('sluice init', { timeout: 120_000 }, () => {
   it('writes what docs/guides/own-repository.md shows (package.json, a $schema line)', async () => {
     expect((await sluice(['init', 'my-apis'], work)).code).toBe(0);
     const guide = await readFile(join(repo, 'docs/guides/own-repository.md'), 'utf8');
-    const [manifest, api] = [...guide.matchAll(/```json\n([\s\S]*?)```/g)].map((match) => JSON.parse(match[1]) as Record<string, unknown>);
+    const [manifest, api] = [...guide.matchAll(/```(?:json|text)\n(\{[\s\S]*?)```/g)].map((match) => JSON.parse(match[1]) as Record<string, unknown>);
     expect(JSON.parse(await readFile(join(work, 'my-apis/package.json'), 'utf8'))).toEqual({ ...manifest, devDependencies: { sluice: `^${version}` } });
     expect(manifest.devDependencies).toEqual({ sluice: `^${version}` });
     expect(JSON.parse(await readFile(join(work, 'my-apis/apis/qs-message-api/api.json'), 'utf8'))).toMatchObject(api);
