@@ -28,7 +28,8 @@ export interface GatewayOptions extends GatewayStateOptions {
   readonly port?: number;
   /** Admin port (default 18082; 0 picks a free one; null: no admin server). */
   readonly adminPort?: number | null;
-  readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
+  /** With `certFile`/`keyFile`, the pair is reloaded when the files change (tls-reload.ts). */
+  readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer; readonly certFile?: string; readonly keyFile?: string };
   /** Where bundles come from; without one, call `deploy` yourself. */
   readonly source?: BundleSource;
   readonly adminRoutes?: readonly AdminRoute[];
@@ -48,6 +49,8 @@ export interface Gateway {
   readonly url: string;
   readonly adminUrl: string | null;
   deploy(candidate: unknown, origin?: string): Promise<DeployResult>;
+  /** Shutdown's first step: /readyz answers 503 from now on, everything else keeps serving. */
+  drain(): void;
   /** Graceful: stop accepting, WebSockets close 1013, long-polls end, endpoints stop. */
   close(): Promise<void>;
 }
@@ -59,7 +62,10 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const state = createGatewayState(options);
   const routers = new RouterSwitch({ state, ...(options.registry ? { registry: options.registry } : {}) });
   const source = options.source;
-  const view: AdminView = { routers, source: source?.description ?? 'api', startedAt: new Date(), release: source?.release ? (id) => source.release!(id) : undefined };
+  let draining = false;
+  const view: AdminView = {
+    routers, source: source?.description ?? 'api', startedAt: new Date(), release: source?.release ? (id) => source.release!(id) : undefined, draining: () => draining,
+  };
   const stopMetering = meterGateway(routers);
   const server = new GatewayServer(routers, { host, port: options.port ?? 8082, tls: options.tls, trustedProxies: options.trustedProxies });
   const address = await server.listen();
@@ -101,8 +107,13 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     url: `${scheme}://${urlHost}:${address.port}`,
     adminUrl: adminPort === null ? null : `http://${adminUrlHost}:${adminPort}`,
     deploy: (candidate, origin = 'api') => routers.deploy(candidate, origin),
+    drain() {
+      if (!draining) log.info({ event: 'draining' }, 'draining: /readyz answers 503, still serving');
+      draining = true;
+    },
     close() {
       closing ??= (async () => {
+        draining = true;
         watching.abort();
         stopMetering();
         const stopped = server.stopAccepting();

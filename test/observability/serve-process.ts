@@ -27,7 +27,7 @@ export async function serve(bundle: unknown, args: string[] = [], env: Record<st
   const dir = mkdtempSync(join(tmpdir(), 'sluice-observability-'));
   const file = join(dir, 'bundle.json');
   writeFileSync(file, JSON.stringify(bundle));
-  const child: ChildProcess = spawn(process.execPath, ['bin/sluice.js', 'serve', '--bundle', file, '--port', '0', '--admin-port', '0', ...args], {
+  const child: ChildProcess = spawn(process.execPath, ['bin/sluice.js', 'serve', '--bundle', file, '--port', '0', '--admin-port', '0', '--drain-delay', '0', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
   });

@@ -12,7 +12,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Starts `sluice serve` as a real process and returns its gateway URL once it serves. */
 async function serve(args: string[]): Promise<{ child: ChildProcess; url: string; admin: string; output: () => string }> {
-  const child = spawn(process.execPath, ['bin/sluice.js', 'serve', ...args, '--port', '0', '--admin-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'info' } });
+  const child = spawn(process.execPath, ['bin/sluice.js', 'serve', ...args, '--port', '0', '--admin-port', '0', '--drain-delay', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'info' } });
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));
   child.stderr!.on('data', (chunk) => (output += chunk));
