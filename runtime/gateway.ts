@@ -3,6 +3,7 @@
  * wired once. `sluice serve`, `sluice dev` (npm start) and the tests all start it this way.
  */
 import type http from 'node:http';
+import type https from 'node:https';
 import type { AdminRoute, AdminView } from './admin.ts';
 import { createAdminServer, listen } from './admin.ts';
 import { RouterSwitch, type DeployResult } from './router.ts';
@@ -14,6 +15,7 @@ import type { TrustedProxies } from './client-address.ts';
 import { meterGateway, metricsAdminRoute } from './metrics/metrics.ts';
 import { createGatewayState, type GatewayStateOptions } from './gateway-state.ts';
 import { webhookAdminRoutes } from './entrypoints/webhook/admin.ts';
+import { reloadTlsOnChange } from './tls-reload.ts';
 
 export interface GatewayOptions extends GatewayStateOptions {
   /** Gateway port's host (default 127.0.0.1). */
@@ -82,6 +84,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     }
   }
   const watching = new AbortController();
+  const tlsFiles = options.tls?.certFile && options.tls.keyFile ? { certFile: options.tls.certFile, keyFile: options.tls.keyFile } : undefined;
+  const stopTlsReload = tlsFiles ? reloadTlsOnChange(server.server as https.Server, tlsFiles) : undefined;
   const scheme = options.tls ? 'https' : 'http';
   const urlHost = host.includes(':') ? `[${host}]` : host;
   const adminUrlHost = adminHost.includes(':') ? `[${adminHost}]` : adminHost;
@@ -115,6 +119,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       closing ??= (async () => {
         draining = true;
         watching.abort();
+        stopTlsReload?.();
         stopMetering();
         const stopped = server.stopAccepting();
         await routers.close(options.shutdownGraceMs ?? 8000);
