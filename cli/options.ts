@@ -25,7 +25,7 @@ export const SERVER_FLAGS = [
 ] as const;
 
 /** SLUICE_* variables that are not flags: secrets (secret-options.ts) and the CLI's own. */
-const OTHER_ENV = [...SECRET_ENV, 'SLUICE_DEBUG', 'SLUICE_SIGN_KEY'];
+export const OTHER_ENV = [...SECRET_ENV, 'SLUICE_DEBUG', 'SLUICE_SIGN_KEY', 'SLUICE_FROM_SOURCES'];
 
 /** `--drain-delay` when not given: 5 s for `serve` (behind a load balancer), none for `dev`. */
 export const DEFAULT_DRAIN_DELAY_MS = { serve: 5000, dev: 0 } as const;

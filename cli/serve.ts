@@ -15,6 +15,9 @@ import { parseTrustKeys, type BundleTrust } from '../runtime/trust.ts';
 import { log } from '../runtime/log.ts';
 import { secretFrom } from './secret-options.ts';
 
+/** The flags of `serve` beyond the server flags (options.ts SERVER_FLAGS); each also reads SLUICE_<FLAG>. */
+export const SERVE_FLAGS = ['--bundle', '--bundles', '--store', '--trust-key', '--store-token-file'] as const;
+
 const USAGE = 'usage: sluice serve --bundle FILE | --bundles DIR | --store DIR|URL [--trust-key PUB[,PUB]] [--port 8082] [--admin-port 18082] [--host 127.0.0.1] [--admin-host 127.0.0.1] [--tls-cert PEM --tls-key PEM] [--log-level info] [--redis URL [--redis-key-prefix P]] [--rate-limit-error-strategy allow|deny] [--webhook-allowed-hosts H1,H2] [--auth-failure-limit N/SECONDS|0] [--trusted-proxies CIDR,...] [--log-format json|pretty] [--drain-delay 5] [--store-token-file FILE] [--redis-password-file FILE]\nEvery option also reads SLUICE_<OPTION> (--admin-port: SLUICE_ADMIN_PORT); the flag wins. Store token: SLUICE_STORE_TOKEN or --store-token-file.';
 
 /** The store source (GitOps) lives in runtime/sources/store.ts and exports `storeSource(location)`. */
@@ -41,12 +44,12 @@ export async function run(args: string[]): Promise<number> {
   let server;
   let source: BundleSource | undefined;
   try {
-    const parsed = parseServerFlags(args, ['--bundle', '--bundles', '--store', '--trust-key', '--store-token-file']);
+    const parsed = parseServerFlags(args, SERVE_FLAGS);
     server = parsed.server;
     const { flags, positionals } = parsed.parsed;
     if (positionals.length) throw new UsageError(`unexpected argument ${positionals[0]}`);
     const chosen = ['--bundle', '--bundles', '--store'].filter((flag) => flags.has(flag));
-    if (chosen.length !== 1) throw new UsageError('give exactly one of --bundle FILE, --bundles DIR, --store DIR|URL');
+    if (chosen.length !== 1) throw new UsageError('give exactly one of --bundle FILE, --bundles DIR, --store DIR|URL (or SLUICE_BUNDLE, SLUICE_BUNDLES, SLUICE_STORE)');
     let trust: BundleTrust | undefined;
     if (flags.has('--trust-key')) {
       try {
