@@ -5,7 +5,7 @@
 type Command = { summary: string; load: () => Promise<{ run(args: string[]): Promise<number> }> };
 
 const commands: Record<string, Command> = {
-  validate: { summary: 'validate [APIS_DIR] [--format human|json|github] [--profile production] [--against REF]', load: () => import('./validate.ts') },
+  validate: { summary: 'validate [APIS_DIR] [--format human|json|github] [--profile production] [--against REF [--repo PATH] [--store DIR]]', load: () => import('./validate.ts') },
   compile: {
     summary: 'compile [APIS_DIR] --out DIR [--format human|json|github] [--profile production] [--sign-key FILE|env:NAME]\n  sluice compile --ref REF [--repo PATH] [--apis-dir apis] --store DIR [--release-tags GLOB] [--sign-key FILE|env:NAME]',
     load: () => import('./compile.ts'),
@@ -50,7 +50,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const end = args.indexOf('--');
   if ((end < 0 ? args : args.slice(0, end)).some((arg) => arg === '--help' || arg === '-h')) {
-    console.log(`usage: sluice ${command.summary.replace(/\n  /g, '\n       ')}\n\nSee README.md ("Command line", "GitOps") for every option.`);
+    console.log(`usage: sluice ${command.summary.replace(/\n  /g, '\n       ')}\n\nEvery option and example: docs/reference/cli.md in the Sluice repository.`);
     return 0;
   }
   let module: { run(args: string[]): Promise<number> };

@@ -9,6 +9,7 @@
  * at most once per API; a repeated endpoint type gets `#2`), plans by key, subscriptions by name.
  */
 import type { Api, Bundle, BundleApi, BundleSource, Plan, Subscription } from '../schemas/types.ts';
+import { isOpen } from '../core/plans.ts';
 
 export type ChangeKind = 'added' | 'removed' | 'changed';
 export type Section =
@@ -126,9 +127,9 @@ function dangersOf(id: string, before: BundleApi | undefined, after: BundleApi |
     }
   }
   for (const [key, plan] of Object.entries(after?.plans ?? {})) {
-    if (plan.type !== 'keyless') continue;
+    if (!isOpen(plan.type)) continue;
     const old = before?.plans[key];
-    if (!old || old.type !== 'keyless') {
+    if (!old || !isOpen(old.type)) {
       const when = served(plan) ? 'anyone may call the API' : 'anyone may call the API once it is published';
       out.push({ code: 'KEYLESS_PLAN_ADDED', api: id, plan: key, message: `keyless plan "${key}" added to API "${id}" (${statusOf(plan)}): ${when}` });
     } else if (!served(old) && served(plan)) {

@@ -1,9 +1,11 @@
 /**
- * Connector capabilities, declared once: what each endpoint type of the schema can do. The table
- * is total over the schema's endpoint `type` union, so a new endpoint type without an entry fails
- * to compile; the compiler's checks read it through publishes / subscribes / resumes.
+ * Connector capabilities, declared once: what each endpoint type of the schema can do, and the
+ * settings of its config a schema cannot check. The table is total over the schema's endpoint
+ * `type` union, so a new endpoint type without an entry fails to compile; the compiler's checks
+ * read it through publishes / subscribes / resumes / configProblems.
  */
-import type { Endpoint } from '../schemas/types.ts';
+import type { Endpoint, KafkaEndpoint, MqttEndpoint } from '../schemas/types.ts';
+import { regexProblem } from './regex.ts';
 
 export interface EndpointCapabilities<Config> {
   /** Client -> broker: it has an enabled producer (the mock always publishes). */
@@ -12,14 +14,22 @@ export interface EndpointCapabilities<Config> {
   subscribes(config: Config): boolean;
   /** It can resume from a message id (cursor / Last-Event-ID). */
   readonly resumes: boolean;
+  /** Settings a schema cannot check (topics vs. pattern, SASL vs. protocol, topic filters); `at` is a JSON pointer into the endpoint. */
+  problems(config: Config): ConfigProblem[];
+}
+
+export interface ConfigProblem {
+  readonly at: string;
+  readonly code: string;
+  readonly message: string;
 }
 
 const enabled = (part: { readonly enabled?: boolean } | undefined): boolean => part !== undefined && part.enabled !== false;
 
 export const ENDPOINT_CAPABILITIES: { readonly [K in Endpoint['type']]: EndpointCapabilities<Extract<Endpoint, { type: K }>> } = {
-  mock: { publishes: () => true, subscribes: () => true, resumes: true },
-  kafka: { publishes: (config) => enabled(config.producer), subscribes: (config) => enabled(config.consumer), resumes: true },
-  mqtt: { publishes: (config) => enabled(config.producer), subscribes: (config) => enabled(config.consumer), resumes: false },
+  mock: { publishes: () => true, subscribes: () => true, resumes: true, problems: () => [] },
+  kafka: { publishes: (config) => enabled(config.producer), subscribes: (config) => enabled(config.consumer), resumes: true, problems: kafkaProblems },
+  mqtt: { publishes: (config) => enabled(config.producer), subscribes: (config) => enabled(config.consumer), resumes: false, problems: mqttProblems },
 };
 
 const capabilities = (endpoint: Endpoint): EndpointCapabilities<Endpoint> => ENDPOINT_CAPABILITIES[endpoint.type] as EndpointCapabilities<Endpoint>;
@@ -27,3 +37,46 @@ const capabilities = (endpoint: Endpoint): EndpointCapabilities<Endpoint> => END
 export const publishes = (endpoint: Endpoint): boolean => capabilities(endpoint).publishes(endpoint);
 export const subscribes = (endpoint: Endpoint): boolean => capabilities(endpoint).subscribes(endpoint);
 export const resumes = (endpoint: Endpoint): boolean => capabilities(endpoint).resumes;
+export const configProblems = (endpoint: Endpoint): ConfigProblem[] => capabilities(endpoint).problems(endpoint);
+
+function kafkaProblems(endpoint: KafkaEndpoint): ConfigProblem[] {
+  const out: ConfigProblem[] = [];
+  const consumer = endpoint.consumer;
+  if (consumer && consumer.topics === undefined && consumer.topicPattern === undefined) {
+    out.push({ at: '/consumer', code: 'KAFKA_TOPICS_REQUIRED', message: 'the kafka consumer needs "topics" or "topicPattern"' });
+  }
+  if (consumer?.topics !== undefined && consumer.topicPattern !== undefined) {
+    out.push({ at: '/consumer/topicPattern', code: 'KAFKA_TOPICS_CONFLICT', message: 'the kafka consumer takes "topics" or "topicPattern", not both' });
+  }
+  if (consumer?.topicPattern !== undefined) {
+    const problem = regexProblem(consumer.topicPattern);
+    if (problem?.code === 'INVALID_REGEX') out.push({ at: '/consumer/topicPattern', code: 'INVALID_TOPIC_PATTERN', message: `topicPattern is not a valid regular expression: ${problem.message}` });
+    else if (problem) out.push({ at: '/consumer/topicPattern', code: 'UNSAFE_REGEX', message: `topicPattern: ${problem.message}` });
+  }
+  const protocol = endpoint.security?.protocol ?? 'PLAINTEXT';
+  const sasl = endpoint.security?.sasl;
+  if (sasl && !protocol.startsWith('SASL_')) {
+    out.push({ at: '/security/sasl', code: 'KAFKA_SECURITY_MISMATCH', message: `sasl settings need security.protocol SASL_PLAINTEXT or SASL_SSL (it is ${protocol})` });
+  }
+  if (!sasl && protocol.startsWith('SASL_')) {
+    out.push({ at: '/security/protocol', code: 'KAFKA_SECURITY_MISMATCH', message: `security.protocol ${protocol} needs security.sasl (mechanism, username, password)` });
+  }
+  return out;
+}
+
+function mqttProblems(endpoint: MqttEndpoint): ConfigProblem[] {
+  if (!endpoint.consumer) return [];
+  const problem = topicFilterProblem(endpoint.consumer.topic);
+  return problem ? [{ at: '/consumer/topic', code: 'INVALID_TOPIC_FILTER', message: `MQTT topic filter "${endpoint.consumer.topic}" ${problem}` }] : [];
+}
+
+/** MQTT rules: "#" only as the whole last level, "+" only as a whole level. */
+function topicFilterProblem(filter: string): string | undefined {
+  const levels = filter.split('/');
+  for (let i = 0; i < levels.length; i++) {
+    const level = levels[i]!;
+    if (level.includes('#') && (level !== '#' || i !== levels.length - 1)) return 'may use "#" only as the whole last level (e.g. sensors/#)';
+    if (level.includes('+') && level !== '+') return 'may use "+" only as a whole level (e.g. sensors/+/temperature)';
+  }
+  return undefined;
+}

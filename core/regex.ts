@@ -8,7 +8,7 @@
  * with a message saying what to do instead: lookahead `(?=` `(?!`, lookbehind `(?<=` `(?<!`,
  * backreferences `\1` `\k<name>`, patterns too large (REGEX_LIMITS), and what RE2 otherwise rejects (e.g.
  * a repeat count over 1000).
- * Differences from ECMA-262 that remain (documented in the README): matching is always by code point
+ * Differences from ECMA-262 that remain (documented in docs/reference/expression-language.md): matching is always by code point
  * (as with the `u` flag), `.` excludes only `\n` (ECMA also `\r`, U+2028, U+2029), `\S` inside a
  * character class is RE2's ASCII `\S`; `\s` outside classes and inside them is rewritten to ECMA's set.
  */

@@ -6,7 +6,7 @@
  */
 import type { Caller } from './plans/plan.ts';
 import { asGatewayError, errors, type GatewayError } from '../core/errors.ts';
-import { trafficMeterFor, type Tally, type TrafficMeter } from './metrics/telemetry.ts';
+import type { Meters, Tally, TrafficMeter } from './metrics/telemetry.ts';
 
 /** The longest delay a node timer takes (a longer one fires at once). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -87,12 +87,15 @@ export class Connections {
   #waiters: (() => void)[] = [];
   #drained: unknown;
 
-  /** `apiId` labels the connections' meters. */
-  constructor(readonly apiId = '') {}
+  /** `apiId` labels the connections' meters, taken from `meters` (the gateway's telemetry). */
+  constructor(
+    readonly apiId: string,
+    private readonly meters: Meters,
+  ) {}
 
   /** A connection opened after `abortAll` (a late handshake on a dropped exchange) is aborted at once with the same reason. */
   open(entrypoint: string, caller: Caller): Connection {
-    const connection = new Connection(entrypoint, caller, trafficMeterFor(this.apiId, entrypoint));
+    const connection = new Connection(entrypoint, caller, this.meters.trafficMeterFor(this.apiId, entrypoint));
     this.#open.add(connection);
     this.#byCaller.set(caller, connection);
     connection.meter.opened();

@@ -8,6 +8,7 @@ import type { GatewayError } from '../core/errors.ts';
 import type { Endpoint } from './endpoints/endpoint.ts';
 import type { Delivery } from './subscribe/delivery.ts';
 import type { GroupConsumer } from './subscribe/group-consumer.ts';
+import type { Telemetry } from './metrics/telemetry.ts';
 
 export interface SubscribeRequest {
   /** Resume strictly after this message id (resumable endpoints; bypasses the shared fanout); ignored by others. */
@@ -24,6 +25,8 @@ export interface ExchangePort {
   readonly id: string;
   readonly publishEndpoint: Endpoint | undefined;
   readonly subscribeEndpoint: Endpoint | undefined;
+  /** The gateway's telemetry (entrypoints emit slow-consumer events there). */
+  readonly telemetry: Telemetry;
   /** Runs the publish flow and sends; false when a policy dropped the message. */
   publish(caller: Caller, message: PublishMessage, options?: { readonly admitted?: boolean }): Promise<boolean>;
   /** The caller's stream of deliveries (shared fanout, or a consumer of its own when resuming). */

@@ -34,7 +34,7 @@ import { errors, GatewayError } from '../core/errors.ts';
 import { message as makeMessage } from '../core/message.ts';
 import { resolveSecret } from './secrets.ts';
 import type { ApiFingerprint } from '../core/canonical-json.ts';
-import { emit, policyCountersFor, trafficMeterFor, type Tally } from './metrics/telemetry.ts';
+import type { Tally, Telemetry } from './metrics/telemetry.ts';
 import { log } from './log.ts';
 
 export type { SubscribeRequest } from './exchange-port.ts';
@@ -44,7 +44,7 @@ export interface ExchangeOptions {
   readonly instanceId: string;
   /** Implementations by type (default: the built-ins). */
   readonly registry?: Registry;
-  /** The gateway's state (rate-limit store, auth throttle, webhook table; default: one of its own). */
+  /** The gateway's state (rate-limit store, auth throttle, webhook table, telemetry; default: one of its own). */
   readonly state?: GatewayState;
 }
 
@@ -58,6 +58,8 @@ export class Exchange implements ExchangePort {
   readonly fanout: Fanout | undefined;
   /** Clients resuming from a cursor with a consumer of their own (shared endpoints only): bounded. */
   readonly resuming: ResumeCapacity | undefined;
+  /** The gateway's telemetry (its GatewayState's): what this API emits and counts goes there. */
+  readonly telemetry: Telemetry;
 
   /** Fingerprint of the definition: a deploy that keeps it can keep this exchange. */
   readonly #definition: string;
@@ -81,16 +83,17 @@ export class Exchange implements ExchangePort {
     this.#instanceId = options.instanceId;
     this.#registry = options.registry ?? builtInRegistry;
     this.#state = options.state ?? createGatewayState();
+    this.telemetry = this.#state.telemetry;
     this.#definition = fingerprint.definition;
-    this.connections = new Connections(api.id);
+    this.connections = new Connections(api.id, this.telemetry);
     this.cors = compileCors(definition.cors);
     this.contextPaths = definition.contextPaths;
 
-    const endpointContext = { apiId: api.id, instanceId: options.instanceId, resolveSecret };
+    const endpointContext = { apiId: api.id, instanceId: options.instanceId, resolveSecret, telemetry: this.telemetry };
     this.#endpoints = definition.endpoints.map((config) => createEndpoint(config, endpointContext, this.#registry.endpoints));
     this.publishEndpoint = this.#endpoints.find((e) => e.publishes);
     this.subscribeEndpoint = this.#endpoints.find((e) => e.subscribes);
-    const counters = policyCountersFor(api.id);
+    const counters = this.telemetry.policyCountersFor(api.id);
     this.#publishFlow = compileFlow(definition.flows?.publish, 'publish', { counters });
     this.#subscribeFlow = compileFlow(definition.flows?.subscribe, 'subscribe', { counters });
 
@@ -101,7 +104,7 @@ export class Exchange implements ExchangePort {
     };
     this.#fanoutSettings = fanoutSettings;
     this.fanout = this.subscribeEndpoint?.shared
-      ? new Fanout(this.subscribeEndpoint, this.#subscribeFlow, fanoutSettings, api.id)
+      ? new Fanout(this.subscribeEndpoint, this.#subscribeFlow, fanoutSettings, api.id, this.telemetry)
       : undefined;
     this.resuming = this.fanout ? new ResumeCapacity(definition.fanout?.maxResumingSubscriptions ?? 100) : undefined;
     this.#subscribeConfig = this.subscribeEndpoint && definition.endpoints[this.#endpoints.indexOf(this.subscribeEndpoint)];
@@ -202,12 +205,12 @@ export class Exchange implements ExchangePort {
       if (!options.admitted) await this.admit(caller, 'publish');
       const out = this.#publishFlow(makeMessage({ id: '', content: message.content, headers: message.headers, metadata: message.metadata }));
       if (out === null) {
-        emit({ kind: 'dropped', api: this.id, reason: 'policy', count: 1 });
+        this.telemetry.emit({ kind: 'dropped', api: this.id, reason: 'policy', count: 1 });
         tally.dropped('policy', 1);
         return false;
       }
       await endpoint.publish({ content: out.content, headers: out.headers, metadata: out.metadata });
-      emit({ kind: 'message', api: this.id, direction: 'publish' });
+      this.telemetry.emit({ kind: 'message', api: this.id, direction: 'publish' });
       return true;
     } catch (error) {
       tally.failed(error);
@@ -217,7 +220,7 @@ export class Exchange implements ExchangePort {
 
   /** Where a caller's traffic is counted: its connection, else (webhooks, background consumers) the API's `background` meter. */
   #tally(caller: Caller): Tally {
-    return this.connections.of(caller) ?? (this.#background ??= trafficMeterFor(this.id, 'background'));
+    return this.connections.of(caller) ?? (this.#background ??= this.telemetry.trafficMeterFor(this.id, 'background'));
   }
 
   /**
@@ -240,7 +243,7 @@ export class Exchange implements ExchangePort {
     if (this.fanout && cursor === undefined) return this.fanout.attach(request.signal, request.onFailure, tally);
     const slot = cursor !== undefined ? this.resuming?.acquire(request.signal) : undefined;
     return ownSubscription(endpoint, { ...request, cursor }, {
-      apiId: this.id, flow: this.#subscribeFlow, tally, slot, fanout: this.fanout, fanoutSettings: this.#fanoutSettings,
+      apiId: this.id, telemetry: this.telemetry, flow: this.#subscribeFlow, tally, slot, fanout: this.fanout, fanoutSettings: this.#fanoutSettings,
     });
   }
 
@@ -265,8 +268,8 @@ export class Exchange implements ExchangePort {
   groupConsumer(): GroupConsumer {
     const config = this.#subscribeConfig;
     if (!config) throw errors.badRequest('SUBSCRIBE_NOT_SUPPORTED', 'This API does not deliver messages to clients.');
-    const flow = compileFlow(this.api.definition.flows?.subscribe, 'subscribe', { counters: policyCountersFor(this.id) });
-    return groupConsumer(createEndpoint(config, { apiId: this.id, instanceId: this.#instanceId, resolveSecret }, this.#registry.endpoints), flow);
+    const flow = compileFlow(this.api.definition.flows?.subscribe, 'subscribe', { counters: this.telemetry.policyCountersFor(this.id) });
+    return groupConsumer(createEndpoint(config, { apiId: this.id, instanceId: this.#instanceId, resolveSecret, telemetry: this.telemetry }, this.#registry.endpoints), flow);
   }
 
   /** Every endpoint healthy? (for /readyz) */

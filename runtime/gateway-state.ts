@@ -1,15 +1,17 @@
 /**
  * What one gateway owns beyond its routers and is kept across deploys: the rate-limit counter
- * store, the authentication-failure throttle, the hosts webhook callbacks may call, and the table
- * of running webhook subscriptions. startGateway builds one from its options and threads it the
- * way it threads the Registry (RouterSwitch -> Exchange -> admission, plan resolution, webhook
- * consumers; admin). Two gateways in one process share none of it.
+ * store, the authentication-failure throttle, the hosts webhook callbacks may call, the table of
+ * running webhook subscriptions, and its telemetry (event listeners, and the meters of its own
+ * Metrics). startGateway builds one from its options and threads it the way it threads the
+ * Registry (RouterSwitch -> Exchange -> admission, plan resolution, webhook consumers, endpoints,
+ * fanout and connections; the server; admin). Two gateways in one process share none of it.
  */
 import type { Counters } from './rate-limit/counters.ts';
 import { RateLimitStore, type ErrorStrategy } from './rate-limit/store.ts';
 import { AuthThrottle, type AuthFailureLimit } from './plans/auth-failures.ts';
 import type { AllowedHost } from './entrypoints/webhook/allowed-hosts.ts';
 import { WebhookSubscriptions } from './entrypoints/webhook/subscriptions.ts';
+import { Telemetry } from './metrics/telemetry.ts';
 
 export interface GatewayState {
   readonly rateLimits: RateLimitStore;
@@ -17,6 +19,8 @@ export interface GatewayState {
   /** undefined: webhook callbacks may call any host. */
   readonly webhookAllowedHosts: readonly AllowedHost[] | undefined;
   readonly webhooks: WebhookSubscriptions;
+  /** Where this gateway emits events and counts traffic (startGateway binds it to the gateway's Metrics). */
+  readonly telemetry: Telemetry;
 }
 
 export interface GatewayStateOptions {
@@ -28,11 +32,13 @@ export interface GatewayStateOptions {
   readonly webhookAllowedHosts?: readonly AllowedHost[];
 }
 
-export function createGatewayState(options: GatewayStateOptions = {}): GatewayState {
+/** `telemetry`: the gateway's (default: one with no metrics, which counts nothing). */
+export function createGatewayState(options: GatewayStateOptions = {}, telemetry: Telemetry = new Telemetry()): GatewayState {
   return {
     rateLimits: new RateLimitStore(options.rateLimits?.counters, options.rateLimits?.errorStrategy ?? 'allow'),
     authThrottle: new AuthThrottle(options.authFailureLimit ?? null),
     webhookAllowedHosts: options.webhookAllowedHosts,
     webhooks: new WebhookSubscriptions(),
+    telemetry,
   };
 }

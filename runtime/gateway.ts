@@ -12,7 +12,8 @@ import { GatewayServer } from './server.ts';
 import type { BundleSource } from './sources/source.ts';
 import { log } from './log.ts';
 import type { TrustedProxies } from './client-address.ts';
-import { meterGateway, metricsAdminRoute } from './metrics/metrics.ts';
+import { Metrics, metricsAdminRoute } from './metrics/metrics.ts';
+import type { Telemetry } from './metrics/telemetry.ts';
 import { createGatewayState, type GatewayStateOptions } from './gateway-state.ts';
 import { webhookAdminRoutes } from './entrypoints/webhook/admin.ts';
 import { reloadTlsOnChange } from './tls-reload.ts';
@@ -50,6 +51,8 @@ export interface Gateway {
   /** e.g. http://127.0.0.1:8082 */
   readonly url: string;
   readonly adminUrl: string | null;
+  /** This gateway's telemetry: `telemetry.on(listener)` hears its events (and no other gateway's). */
+  readonly telemetry: Telemetry;
   deploy(candidate: unknown, origin?: string): Promise<DeployResult>;
   /** Shutdown's first step: /readyz answers 503 from now on, everything else keeps serving. */
   drain(): void;
@@ -61,20 +64,22 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const host = options.host ?? '127.0.0.1';
   const adminHost = options.adminHost ?? '127.0.0.1';
   // Everything this gateway owns across deploys; nothing of it is shared with another gateway in the process.
-  const state = createGatewayState(options);
+  // Its own metrics (Registry and families), and the telemetry that counts on them.
+  const metrics = new Metrics();
+  const state = createGatewayState(options, metrics.telemetry);
   const routers = new RouterSwitch({ state, ...(options.registry ? { registry: options.registry } : {}) });
   const source = options.source;
   let draining = false;
   const view: AdminView = {
     routers, source: source?.description ?? 'api', startedAt: new Date(), release: source?.release ? (id) => source.release!(id) : undefined, draining: () => draining,
   };
-  const stopMetering = meterGateway(routers);
+  const stopMetering = metrics.meter(routers);
   const server = new GatewayServer(routers, { host, port: options.port ?? 8082, tls: options.tls, trustedProxies: options.trustedProxies });
   const address = await server.listen();
   let admin: http.Server | undefined;
   let adminPort: number | null = null;
   if (options.adminPort !== null) {
-    admin = createAdminServer(view, [metricsAdminRoute, ...webhookAdminRoutes(state.webhooks), ...(options.adminRoutes ?? [])]);
+    admin = createAdminServer(view, [metricsAdminRoute(metrics), ...webhookAdminRoutes(state.webhooks), ...(options.adminRoutes ?? [])]);
     try {
       adminPort = (await listen(admin, options.adminPort ?? 18082, adminHost)).port;
     } catch (error) {
@@ -96,7 +101,10 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       await options.source.watch(
         async (candidate, origin) => void (await routers.deploy(candidate, origin)),
         watching.signal,
-        (message) => (routers.lastError = { at: new Date().toISOString(), message }),
+        (message, code) => {
+          routers.lastError = { at: new Date().toISOString(), message };
+          state.telemetry.emit({ kind: 'deploy-failed', reason: message, code });
+        },
       );
     } catch (error) {
       log.error({ err: (error as Error).message, source: view.source }, 'bundle source failed');
@@ -110,6 +118,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     adminPort,
     url: `${scheme}://${urlHost}:${address.port}`,
     adminUrl: adminPort === null ? null : `http://${adminUrlHost}:${adminPort}`,
+    telemetry: state.telemetry,
     deploy: (candidate, origin = 'api') => routers.deploy(candidate, origin),
     drain() {
       if (!draining) log.info({ event: 'draining' }, 'draining: /readyz answers 503, still serving');

@@ -16,7 +16,6 @@ import { validateBundle, type LoadedBundle } from './bundle.ts';
 import type { Registry } from './registry.ts';
 import { createGatewayState, type GatewayState } from './gateway-state.ts';
 import { errors } from '../core/errors.ts';
-import { emit } from './metrics/telemetry.ts';
 import { log } from './log.ts';
 
 /** `/a//b` -> `/a/b/`; what requests are matched with (the compiler normalises context paths the same way). */
@@ -83,7 +82,7 @@ export class RouterSwitch {
   readonly instanceId: string;
 
   readonly registry: Registry | undefined;
-  /** What the gateway owns across deploys (rate-limit store, auth throttle, webhook table); default: one of its own. */
+  /** What the gateway owns across deploys (rate-limit store, auth throttle, webhook table, telemetry); default: one of its own. */
   readonly state: GatewayState;
 
   constructor(options: { instanceId?: string; registry?: Registry; state?: GatewayState } = {}) {
@@ -119,7 +118,7 @@ export class RouterSwitch {
       const message = (error as Error).message;
       this.lastError = { at: new Date().toISOString(), message };
       log.error({ origin, err: message, serving: previous?.bundleId ?? null }, 'deploy failed; the last good bundle keeps serving');
-      emit({ kind: 'deploy-failed', reason: message });
+      this.state.telemetry.emit({ kind: 'deploy-failed', reason: message });
       return { deployed: false, ...nothing, error: message };
     }
     if (previous && bundle.id === previous.bundleId) return { deployed: false, bundleId: bundle.id, ...nothing };
@@ -180,7 +179,7 @@ export class RouterSwitch {
 
     const durationMs = performance.now() - began;
     log.info({ event: 'deploy', bundleId: bundle.id, origin, ...report, durationMs: Math.round(durationMs) }, 'deployed');
-    emit({ kind: 'deploy', bundleId: bundle.id, ...report, durationMs });
+    this.state.telemetry.emit({ kind: 'deploy', bundleId: bundle.id, ...report, durationMs });
     this.lastError = report.failed.length ? { at: new Date().toISOString(), message: `APIs failed to build: ${report.failed.join(', ')}` } : undefined;
     return { deployed: true, bundleId: bundle.id, ...report };
   }

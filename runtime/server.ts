@@ -23,7 +23,6 @@ import type { Entrypoint } from './entrypoints/entrypoint.ts';
 import { errors, GatewayError } from '../core/errors.ts';
 import { writeError, writeHandshakeError, asGatewayError, closeIfBodyUnread } from './entrypoints/entrypoint.ts';
 import { log, safePath, type Logger } from './log.ts';
-import { emit, trafficMeterFor } from './metrics/telemetry.ts';
 import { clientAddress, type TrustedProxies } from './client-address.ts';
 
 export interface ServerOptions {
@@ -249,7 +248,7 @@ export class GatewayServer {
   #open(visit: Visit, { exchange, entrypoint, caller }: Admitted, gone: (abort: () => void) => void): Connection {
     const connection = exchange.open(entrypoint.type, caller);
     visit.connection = connection;
-    emit({ kind: 'connection', api: exchange.id, entrypoint: entrypoint.type, delta: 1 });
+    this.routers.state.telemetry.emit({ kind: 'connection', api: exchange.id, entrypoint: entrypoint.type, delta: 1 });
     gone(() => connection.abort(clientGone()));
     return connection;
   }
@@ -259,7 +258,7 @@ export class GatewayServer {
     const gatewayError = asGatewayError(error);
     if (gatewayError.code === 'INTERNAL') visit.log.error({ err: error, api: visit.trace.api }, 'request failed');
     visit.trace.code = gatewayError.code;
-    (visit.connection ?? trafficMeterFor(visit.trace.api ?? '', visit.trace.entrypoint ?? '')).failed(error);
+    (visit.connection ?? this.routers.state.telemetry.trafficMeterFor(visit.trace.api ?? '', visit.trace.entrypoint ?? '')).failed(error);
     return gatewayError;
   }
 
@@ -268,7 +267,7 @@ export class GatewayServer {
     const { connection, exchange, trace } = visit;
     if (connection && exchange) {
       exchange.connections.release(connection);
-      emit({ kind: 'connection', api: exchange.id, entrypoint: connection.entrypoint, delta: -1 });
+      this.routers.state.telemetry.emit({ kind: 'connection', api: exchange.id, entrypoint: connection.entrypoint, delta: -1 });
       trace.messages = connection.messages;
       if (connection.closeCode !== undefined) trace.closeCode = connection.closeCode;
       if (connection.failure) trace.code ??= connection.failure.code;
@@ -327,6 +326,6 @@ export class GatewayServer {
   #log(req: IncomingMessage, { trace, started, log: requestLog, client }: Visit, failed = false): void {
     const durationMs = Math.round(performance.now() - started);
     requestLog[failed ? 'warn' : 'info']({ event: 'request', method: req.method, path: safePath(req.url), client, ...trace, durationMs }, 'request');
-    emit({ kind: 'request', api: trace.api, entrypoint: trace.entrypoint, plan: trace.plan, status: trace.status, durationMs, messages: trace.messages, code: trace.code });
+    this.routers.state.telemetry.emit({ kind: 'request', api: trace.api, entrypoint: trace.entrypoint, plan: trace.plan, status: trace.status, durationMs, messages: trace.messages, code: trace.code });
   }
 }

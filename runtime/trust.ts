@@ -8,7 +8,6 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { COMPACT_PUBLIC_KEY, MAX_SIGNATURE_BYTES, parsePublicKey, SignatureError, verifySignature, type TrustedKey } from '../core/signature.ts';
-import { emit } from './metrics/telemetry.ts';
 import { log } from './log.ts';
 
 export { MAX_SIGNATURE_BYTES, SIGNATURE_SUFFIX, SignatureError } from '../core/signature.ts';
@@ -43,12 +42,12 @@ export function parseTrustKeys(spec: string): BundleTrust {
 
 /**
  * Logs a bundle a source refused before handing it over (a SignatureError, or BUNDLE_INVALID) and
- * counts it as a failed swap. Sources call it once per refused bundle and reason, not per poll.
+ * tells `refused` (the gateway counts it as a failed swap). Sources call it once per refused
+ * bundle and reason, not per poll.
  */
-export function reportRefused(error: unknown, fields: Record<string, unknown>, refused?: (message: string) => void): void {
+export function reportRefused(error: unknown, fields: Record<string, unknown>, refused?: (message: string, code: string) => void): void {
   const code = error instanceof SignatureError ? error.code : 'BUNDLE_INVALID';
   const message = (error as Error)?.message ?? String(error);
   log.error({ code, err: message, ...fields }, code === 'BUNDLE_INVALID' ? 'bundle refused: it is not a valid bundle; the last good bundle keeps serving' : 'bundle refused: its signature is not trusted; the last good bundle keeps serving');
-  emit({ kind: 'deploy-failed', reason: message, code });
-  refused?.(message);
+  refused?.(message, code);
 }

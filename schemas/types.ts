@@ -195,6 +195,9 @@ export interface Api {
  * Subscribe by HTTP GET (long poll): the response ends after messagesLimitCount messages or messagesLimitDurationMs, whichever comes first. Query `limit` lowers the count, `cursor` resumes after a message id. Accept: application/json (also * /*), application/xml, text/plain (also when missing).
  */
 export interface HttpGetEntrypoint {
+  /**
+   * Selects the http-get entrypoint.
+   */
   type: 'http-get';
   /**
    * Most messages in one response.
@@ -221,6 +224,9 @@ export interface HttpGetEntrypoint {
  * Publish by HTTP POST: the body becomes exactly one message; 202 on success, 413 over maxBodyBytes, 503 while the endpoint is unavailable.
  */
 export interface HttpPostEntrypoint {
+  /**
+   * Selects the http-post entrypoint.
+   */
   type: 'http-post';
   /**
    * Copy the request headers (except hop-by-hop and credentials) into message headers.
@@ -239,6 +245,9 @@ export interface HttpPostEntrypoint {
  * Publish and subscribe over one WebSocket: each inbound frame is one message, each message one outbound frame. Close codes: 1000 normal, 1008 policy, 1009 frame too big, 1011 error, 1012 API changed by a deploy, 1013 gateway stopping or slow consumer.
  */
 export interface WebsocketEntrypoint {
+  /**
+   * Selects the websocket entrypoint.
+   */
   type: 'websocket';
   /**
    * Clients may publish (inbound frames become messages).
@@ -269,6 +278,9 @@ export interface WebsocketEntrypoint {
  * Subscribe with Server-Sent Events: first `retry:`, then per message `id:`, `event: message`, one `data:` line per content line; heartbeat comments; Last-Event-ID resumes where the endpoint can.
  */
 export interface SseEntrypoint {
+  /**
+   * Selects the sse entrypoint.
+   */
   type: 'sse';
   /**
    * Interval of `:` heartbeat comment lines, in ms (minimum 2000).
@@ -295,6 +307,9 @@ export interface SseEntrypoint {
  * Push each message to the callback of every accepted subscription of a push plan (POST, body = content). The callback, auth and retry settings live in the subscription.
  */
 export interface WebhookEntrypoint {
+  /**
+   * Selects the webhook entrypoint.
+   */
   type: 'webhook';
   /**
    * Callbacks in flight at once per subscription (1 keeps order).
@@ -309,6 +324,9 @@ export interface WebhookEntrypoint {
  * Built-in mock broker: generates messages per subscriber (ids "0", "1", …, the first one interval after subscribing; a cursor n resumes at n+1). Publishing accepts and records the message.
  */
 export interface MockEndpoint {
+  /**
+   * Selects the mock endpoint.
+   */
   type: 'mock';
   /**
    * Interval between generated messages, in ms.
@@ -339,6 +357,9 @@ export interface MockEndpoint {
  * Apache Kafka. Message metadata: topic, partition, offset, key, timestamp; record headers become message headers. Message id / cursor: base64url of `topic@partition#offset` (`,` between partitions, `;` between topics).
  */
 export interface KafkaEndpoint {
+  /**
+   * Selects the kafka endpoint.
+   */
   type: 'kafka';
   /**
    * Broker addresses host:port.
@@ -414,6 +435,9 @@ export interface KafkaEndpoint {
      * Security protocol.
      */
     protocol?: 'PLAINTEXT' | 'SASL_PLAINTEXT' | 'SASL_SSL' | 'SSL';
+    /**
+     * SASL authentication, for the SASL_PLAINTEXT and SASL_SSL protocols.
+     */
     sasl?: {
       /**
        * SASL mechanism.
@@ -425,6 +449,9 @@ export interface KafkaEndpoint {
       username: string;
       password: SecretRef;
     };
+    /**
+     * TLS settings, for the SSL and SASL_SSL protocols.
+     */
     ssl?: {
       /**
        * PEM of the CA certificate(s) to trust (public, not a secret).
@@ -441,6 +468,9 @@ export interface KafkaEndpoint {
  * MQTT 5 broker. Message metadata: topic, qos, retain. Note: retained messages are not delivered to shared subscriptions.
  */
 export interface MqttEndpoint {
+  /**
+   * Selects the mqtt endpoint.
+   */
   type: 'mqtt';
   /**
    * Broker host name or address.
@@ -500,6 +530,9 @@ export interface MqttEndpoint {
    * Connection security.
    */
   security?: {
+    /**
+     * User name and password authentication.
+     */
     auth?: {
       /**
        * User name.
@@ -507,6 +540,9 @@ export interface MqttEndpoint {
       username: string;
       password?: SecretRef;
     };
+    /**
+     * TLS (mqtts).
+     */
     ssl?: {
       /**
        * Connect with TLS (mqtts).
@@ -540,6 +576,9 @@ export interface Flows {
  * Keeps only messages for which `condition` is true; others are dropped (and counted).
  */
 export interface MessageFilterPolicy {
+  /**
+   * Selects the message-filter policy.
+   */
   policy: 'message-filter';
   /**
    * What this step is for.
@@ -558,6 +597,9 @@ export interface MessageFilterPolicy {
  * Declarative JSON transformation of the content, applied in the order pick, rename, set, remove. Content that is not JSON is left as is and counted.
  */
 export interface TransformPolicy {
+  /**
+   * Selects the transform policy.
+   */
   policy: 'transform';
   /**
    * What this step is for.
@@ -594,6 +636,9 @@ export interface TransformPolicy {
  * Sets or removes message headers.
  */
 export interface HeadersPolicy {
+  /**
+   * Selects the headers policy.
+   */
   policy: 'headers';
   /**
    * What this step is for.
@@ -622,6 +667,9 @@ export interface HeadersPolicy {
  * The content must be JSON matching `schema`. On publish a failure is 400 (WebSocket: an error frame); on subscribe the message is dropped and counted.
  */
 export interface JsonValidatePolicy {
+  /**
+   * Selects the json-validate policy.
+   */
   policy: 'json-validate';
   /**
    * What this step is for.
@@ -644,6 +692,9 @@ export interface JsonValidatePolicy {
  * Messages whose content is larger than maxBytes are refused: 413 on publish, dropped and counted on subscribe.
  */
 export interface MaxSizePolicy {
+  /**
+   * Selects the max-size policy.
+   */
   policy: 'max-size';
   /**
    * What this step is for.
@@ -697,6 +748,9 @@ export interface Cors {
  * Anyone may call. Forbidden when compiling with --profile production.
  */
 export interface KeylessPlan {
+  /**
+   * Selects the keyless plan.
+   */
   type: 'keyless';
   /**
    * Path or URL of this JSON Schema, for editors.
@@ -718,7 +772,7 @@ export interface KeylessPlan {
   quota?: RateLimit;
 }
 /**
- * At most `limit` calls (new connections, requests and published messages) per `periodTime` `periodTimeUnit`. Exceeded: 429 with Retry-After and X-Rate-Limit-* headers (WebSocket publish: close 1008).
+ * At most `limit` calls (new connections, requests and published messages) per `periodTime` `periodTimeUnit`, counted per subscription (per client address on a keyless plan). As `rateLimit`: exceeded, 429 RATE_LIMIT_EXCEEDED; as `quota` (usually a longer period): 429 QUOTA_EXCEEDED; both with Retry-After and X-Rate-Limit-* / X-Quota-* headers (WebSocket publish: close 1008). A subscription's own rateLimit or quota replaces its plan's.
  */
 export interface RateLimit {
   /**
@@ -738,6 +792,9 @@ export interface RateLimit {
  * Callers present an API key; it is compared in constant time to the SHA-256 hashes held by the API's accepted subscriptions of this plan.
  */
 export interface ApiKeyPlan {
+  /**
+   * Selects the api-key plan.
+   */
   type: 'api-key';
   /**
    * Path or URL of this JSON Schema, for editors.
@@ -767,9 +824,12 @@ export interface ApiKeyPlan {
   queryParam?: string;
 }
 /**
- * Callers present a JWT (Authorization: Bearer, or query access_token). The client id (clientIdClaim, else azp, else aud, else client_id) must match an accepted subscription of this plan. A stream never outlives its token.
+ * Callers present a JWT (Authorization: Bearer, or query access_token). The client id (clientIdClaim, else azp, else aud, else client_id) must match an accepted subscription of this plan. A stream never outlives its token. HS256/384/512 verify with `secret` (a secret reference); RS, ES and PS with `publicKey` or `jwksUrl`.
  */
 export interface JwtPlan {
+  /**
+   * Selects the jwt plan.
+   */
   type: 'jwt';
   /**
    * Path or URL of this JSON Schema, for editors.
@@ -843,6 +903,9 @@ export interface JwtPlan {
  * Webhook subscriptions: each accepted subscription gets messages POSTed to its callback. Needs a webhook entrypoint.
  */
 export interface PushPlan {
+  /**
+   * Selects the push plan.
+   */
   type: 'push';
   /**
    * Path or URL of this JSON Schema, for editors.
@@ -946,7 +1009,13 @@ export interface WebhookSubscription {
    * Static headers added after the message headers.
    */
   headers?: {
+    /**
+     * Header name.
+     */
     name: string;
+    /**
+     * Header value (not a secret: use auth for credentials).
+     */
     value: string;
   }[];
   /**

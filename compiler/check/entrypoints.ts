@@ -6,6 +6,7 @@ import type { Entrypoint } from '../../schemas/types.ts';
 import { diagnosticAt, type Diagnostic } from '../diagnostic.ts';
 import type { ApiModel } from './model.ts';
 import { publishes, resumes, subscribes } from './endpoints.ts';
+import { pushes } from '../../core/plans.ts';
 
 /** The modes an entrypoint needs from the endpoints: publish (client -> broker), subscribe (broker -> client). */
 export function modesOf(entrypoint: Entrypoint): { publish: boolean; subscribe: boolean } {
@@ -53,7 +54,7 @@ export function checkEntrypoints(model: ApiModel): Diagnostic[] {
       out.push(diagnosticAt(file, `${at}/qos`, 'QOS_UNSUPPORTED', `qos at-least-once needs an endpoint that resumes from a cursor (kafka, mock); the ${subscriber.type} endpoint cannot`));
     }
     // A plan file that does not parse or validate may be the push plan: its own diagnostic says what is wrong.
-    if (entrypoint.type === 'webhook' && model.brokenPlans.size === 0 && ![...model.plans.values()].some((plan) => plan.value.type === 'push')) {
+    if (entrypoint.type === 'webhook' && model.brokenPlans.size === 0 && ![...model.plans.values()].some((plan) => pushes(plan.value.type))) {
       out.push(diagnosticAt(file, `${at}/type`, 'WEBHOOK_WITHOUT_PUSH_PLAN', 'a webhook entrypoint needs a push plan (plans/<key>.json with "type": "push") whose subscriptions hold the callbacks'));
     }
   });

@@ -6,18 +6,13 @@
  * A deprecated plan keeps its existing subscriptions (it is still served); refusing *new* ones
  * needs the previous release and is a release rule, not a rule of one tree.
  */
-import type { Plan, Subscription } from '../../schemas/types.ts';
+import type { Subscription } from '../../schemas/types.ts';
+import { planCapabilities, SUBSCRIPTION_CREDENTIALS } from '../../core/plans.ts';
 import { diagnosticAt, type Diagnostic } from '../diagnostic.ts';
 import type { ApiModel, Located } from './model.ts';
 
 /** A SHA-256 in lowercase hex, as `sluice keygen` prints it. */
 export const SHA256_HEX = /^[0-9a-f]{64}$/;
-
-const CREDENTIAL: Record<Exclude<Plan['type'], 'keyless'>, 'apiKeys' | 'clientId' | 'webhook'> = {
-  'api-key': 'apiKeys',
-  jwt: 'clientId',
-  push: 'webhook',
-};
 
 /** Subscription states that claim the plan (a closed or rejected one may stay on a closed plan). */
 const LIVE = new Set(['accepted', 'pending', 'paused']);
@@ -53,8 +48,9 @@ export function checkSubscriptions(model: ApiModel): Diagnostic[] {
     }
     const status = plan.value.status ?? 'staging';
     const live = LIVE.has(value.status ?? 'accepted');
-    if (plan.value.type === 'keyless') {
-      out.push(diagnosticAt(file, '/plan', 'SUBSCRIPTION_PLAN_NOT_SUBSCRIBABLE', `plan "${value.plan}" is keyless: keyless plans take no subscriptions`));
+    const needed = planCapabilities(plan.value.type)?.subscriptionCredential;
+    if (!needed) {
+      out.push(diagnosticAt(file, '/plan', 'SUBSCRIPTION_PLAN_NOT_SUBSCRIBABLE', `plan "${value.plan}" is ${plan.value.type}: ${plan.value.type} plans take no subscriptions`));
       continue;
     }
     if (live && (status === 'staging' || status === 'closed')) {
@@ -67,16 +63,15 @@ export function checkSubscriptions(model: ApiModel): Diagnostic[] {
         ),
       );
     }
-    const needed = CREDENTIAL[plan.value.type];
     if (value[needed] === undefined) {
       out.push(diagnosticAt(file, '', 'SUBSCRIPTION_CREDENTIAL_MISMATCH', `plan "${value.plan}" is ${plan.value.type}: the subscription needs "${needed}"${needed === 'apiKeys' ? ' (hashes from `npx sluice keygen`)' : ''}`));
     }
-    for (const other of Object.values(CREDENTIAL)) {
+    for (const other of SUBSCRIPTION_CREDENTIALS) {
       if (other !== needed && value[other] !== undefined) {
         out.push(diagnosticAt(file, `/${other}`, 'SUBSCRIPTION_CREDENTIAL_MISMATCH', `"${other}" does not belong to a subscription of the ${plan.value.type} plan "${value.plan}" (it needs "${needed}")`, 'key'));
       }
     }
-    if (plan.value.type === 'jwt' && value.clientId !== undefined && live) {
+    if (needed === 'clientId' && value.clientId !== undefined && live) {
       const claimKey = `${value.plan}\0${value.clientId}`;
       const holder = clientIds.get(claimKey);
       if (holder) out.push(diagnosticAt(file, '/clientId', 'DUPLICATE_CLIENT_ID', `client id "${value.clientId}" is already held by subscription "${holder}" of plan "${value.plan}"`));

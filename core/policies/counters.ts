@@ -11,9 +11,9 @@ export type PolicyOutcome = 'dropped' | 'refused' | 'not-json' | 'condition-erro
 
 /**
  * Counters of policy outcomes, handed to compileFlow when a bundle is built (one per API, so the
- * implementation binds the API label; the exchange gets it from telemetry.ts `policyCountersFor`, which the
- * metrics module fills with `setPolicyCounters`). `count`
- * runs on the message path: it must be cheap and must never throw.
+ * implementation binds the API label; the exchange gets it from its gateway's Telemetry
+ * `policyCountersFor`, which counts on that gateway's Metrics). `count` runs on the message path:
+ * it must be cheap and must never throw.
  */
 export interface PolicyCounters {
   count(policy: string, direction: Direction, step: number, outcome: PolicyOutcome): void;

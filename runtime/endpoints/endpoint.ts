@@ -1,11 +1,14 @@
 import type { Message, PublishMessage } from '../../core/message.ts';
 import type { SecretRef } from '../../schemas/types.ts';
+import type { Telemetry } from '../metrics/telemetry.ts';
 
 export interface EndpointContext {
   readonly apiId: string;
   /** Unique per runtime process; used in consumer group and client ids. */
   readonly instanceId: string;
   resolveSecret(ref: SecretRef): string;
+  /** The gateway's telemetry (consumer lag, skipped batches); absent (a test building an endpoint alone): nothing is reported. */
+  readonly telemetry?: Telemetry;
 }
 
 export interface EndpointHealth {

@@ -20,6 +20,7 @@ import type { HttpPostEntrypoint } from '../../schemas/types.ts';
 import type { EntrypointFactory } from './entrypoint.ts';
 import { SPECIFICITY } from './entrypoint.ts';
 import { GatewayError, errors } from '../../core/errors.ts';
+import { credentialHeaders } from '../../core/plans.ts';
 
 const RETRY_AFTER_SECONDS = '5';
 
@@ -78,7 +79,7 @@ export const createHttpPostEntrypoint: EntrypointFactory<HttpPostEntrypoint> = (
   const copyHeaders = config.requestHeadersToMessage ?? false;
   const excluded = new Set(EXCLUDED);
   for (const plan of Object.values(context.api.plans)) {
-    if (plan.type === 'api-key' && plan.header) excluded.add(plan.header.toLowerCase());
+    for (const header of credentialHeaders(plan)) excluded.add(header);
   }
 
   const messageHeaders = (req: IncomingMessage): Record<string, string> => {

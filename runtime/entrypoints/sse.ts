@@ -41,7 +41,6 @@ import type { EntrypointFactory } from './entrypoint.ts';
 import { SPECIFICITY, asGatewayError } from './entrypoint.ts';
 import { GatewayError } from '../../core/errors.ts';
 import { pipeable, type ClientQueue } from '../subscribe/fanout.ts';
-import { emit } from '../metrics/telemetry.ts';
 
 /** Bytes buffered on a response before the loop waits for the client to read. */
 const HIGH_WATER = 256 * 1024;
@@ -277,7 +276,7 @@ export const createSseEntrypoint: EntrypointFactory<SseEntrypoint> = (config) =>
         else void iterator?.return?.().catch(() => {});
       }
       const gatewayError = reason === undefined ? undefined : asGatewayError(reason);
-      if (gatewayError?.code === 'SLOW_CONSUMER') emit({ kind: 'slow-consumer', api: exchange.id, entrypoint: 'sse' });
+      if (gatewayError?.code === 'SLOW_CONSUMER') exchange.telemetry.emit({ kind: 'slow-consumer', api: exchange.id, entrypoint: 'sse' });
       if (!res.writableEnded && !res.destroyed) {
         const retryAfter = Number(gatewayError?.headers['Retry-After']);
         if (retryAfter > 0) res.write(`retry: ${Math.round(retryAfter * 1000 * (1 + Math.random()))}\n\n`);

@@ -20,7 +20,6 @@ import type { EntrypointFactory, UpgradeContext } from './entrypoint.ts';
 import { SPECIFICITY, asGatewayError } from './entrypoint.ts';
 import { GatewayError, closeCodeOf, errors } from '../../core/errors.ts';
 import { pipeable } from '../subscribe/fanout.ts';
-import { emit } from '../metrics/telemetry.ts';
 import { ENVELOPE_KEY, envelopeFrame } from './websocket-envelope.ts';
 
 /** Bytes buffered on a socket before the send loop waits for the client. */
@@ -131,7 +130,7 @@ export const createWebsocketEntrypoint: EntrypointFactory<WebsocketEntrypoint> =
         if ((reason as GatewayError)?.code === 'CLIENT_GONE') return;
         if ((reason as GatewayError)?.code === 'SLOW_CONSUMER') {
           log.warn({ api: exchange.id, entrypoint: 'websocket', plan: caller.planKey }, 'slow consumer disconnected (1013)');
-          emit({ kind: 'slow-consumer', api: exchange.id, entrypoint: 'websocket' });
+          exchange.telemetry.emit({ kind: 'slow-consumer', api: exchange.id, entrypoint: 'websocket' });
         }
         close(closeCodeOf(reason), closeReason(reason));
       };

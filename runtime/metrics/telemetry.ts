@@ -1,21 +1,11 @@
 /**
- * Events the runtime emits for observers (metrics, tests). Listeners run synchronously on the
- * hot path: they must be cheap and must not throw (a throwing listener is removed and logged).
- * No listener: each emit is one array length check.
+ * Events a gateway emits for observers (its metrics, tests), and the meters its traffic is counted
+ * on. Per gateway (a Telemetry on its GatewayState), never per process. Listeners run synchronously
+ * on the hot path: they must be cheap and must not throw (a throwing listener is removed and
+ * logged). No listener: each emit is one array length check.
  */
 import { log } from '../log.ts';
 import { noPolicyCounters, type PolicyCounters } from '../../core/policies/counters.ts';
-
-let countersFactory: (apiId: string) => PolicyCounters = () => noPolicyCounters;
-
-/** Where an API's policy outcomes are counted; the metrics module installs its factory with `setPolicyCounters`. */
-export function policyCountersFor(apiId: string): PolicyCounters {
-  return countersFactory(apiId);
-}
-
-export function setPolicyCounters(factory: (apiId: string) => PolicyCounters): void {
-  countersFactory = factory;
-}
 
 /**
  * What one connection (or one background consumer) counts as traffic flows. Runs on the
@@ -33,26 +23,15 @@ export interface Tally {
   failed(error: unknown): void;
 }
 
-/** The traffic of one API through one entrypoint; the metrics module binds its label values once. */
+/** The traffic of one API through one entrypoint; the gateway's Metrics binds its label values once. */
 export interface TrafficMeter extends Tally {
   opened(): void;
   closed(): void;
 }
 
 const noop = (): void => undefined;
-/** Counts nothing (no metrics module installed). */
+/** Counts nothing (no metrics). */
 export const noTrafficMeter: TrafficMeter = { opened: noop, closed: noop, received: noop, delivered: noop, dropped: noop, failed: noop };
-
-let meterFactory: (apiId: string, entrypoint: string) => TrafficMeter = () => noTrafficMeter;
-
-/** The meter of one API and entrypoint (cached by the factory: call it once per connection, not per message). */
-export function trafficMeterFor(apiId: string, entrypoint: string): TrafficMeter {
-  return meterFactory(apiId, entrypoint);
-}
-
-export function setTrafficMeters(factory: (apiId: string, entrypoint: string) => TrafficMeter): void {
-  meterFactory = factory;
-}
 
 export type TelemetryEvent =
   /** One request or connection ended (the same fields as its log line). */
@@ -79,26 +58,55 @@ export type TelemetryEvent =
 
 export type TelemetryListener = (event: TelemetryEvent) => void;
 
-const listeners: TelemetryListener[] = [];
-
-/** Adds a listener; returns its removal. */
-export function onTelemetry(listener: TelemetryListener): () => void {
-  listeners.push(listener);
-  return () => {
-    const i = listeners.indexOf(listener);
-    if (i !== -1) listeners.splice(i, 1);
-  };
+/** Where traffic and policy outcomes are counted (the gateway's Metrics; none: nothing is counted). */
+export interface Meters {
+  /** The meter of one API and entrypoint (cached: call it once per connection, not per message). */
+  trafficMeterFor(apiId: string, entrypoint: string): TrafficMeter;
+  /** Where an API's policy outcomes are counted. */
+  policyCountersFor(apiId: string): PolicyCounters;
 }
 
-export function emit(event: TelemetryEvent): void {
-  if (listeners.length === 0) return;
-  for (const listener of [...listeners]) {
-    try {
-      listener(event);
-    } catch (error) {
-      log.error({ err: error }, 'telemetry listener threw; removed');
-      const i = listeners.indexOf(listener);
-      if (i !== -1) listeners.splice(i, 1);
+/** Counts nothing. */
+export const noMeters: Meters = { trafficMeterFor: () => noTrafficMeter, policyCountersFor: () => noPolicyCounters };
+
+/**
+ * One gateway's telemetry: its listeners and its meters. startGateway makes one per gateway (bound
+ * to that gateway's Metrics) and holds it on its GatewayState; everything that emits or meters gets
+ * it from there, so two gateways in one process see and count only their own traffic.
+ */
+export class Telemetry implements Meters {
+  readonly #listeners: TelemetryListener[] = [];
+
+  constructor(readonly meters: Meters = noMeters) {}
+
+  /** Adds a listener; returns its removal. */
+  on(listener: TelemetryListener): () => void {
+    this.#listeners.push(listener);
+    return () => {
+      const i = this.#listeners.indexOf(listener);
+      if (i !== -1) this.#listeners.splice(i, 1);
+    };
+  }
+
+  emit(event: TelemetryEvent): void {
+    const listeners = this.#listeners;
+    if (listeners.length === 0) return;
+    for (const listener of [...listeners]) {
+      try {
+        listener(event);
+      } catch (error) {
+        log.error({ err: error }, 'telemetry listener threw; removed');
+        const i = listeners.indexOf(listener);
+        if (i !== -1) listeners.splice(i, 1);
+      }
     }
+  }
+
+  trafficMeterFor(apiId: string, entrypoint: string): TrafficMeter {
+    return this.meters.trafficMeterFor(apiId, entrypoint);
+  }
+
+  policyCountersFor(apiId: string): PolicyCounters {
+    return this.meters.policyCountersFor(apiId);
   }
 }

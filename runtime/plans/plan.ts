@@ -10,7 +10,7 @@ export interface RequestView {
 /** Who is calling, once a plan accepted the request. */
 export interface Caller {
   readonly planKey: string;
-  readonly planType: 'keyless' | 'api-key' | 'jwt' | 'push';
+  readonly planType: import('../../schemas/types.ts').Plan['type'];
   /** Subscription (application) name; absent for keyless. */
   readonly subscription?: string;
   /** Epoch ms at which the credential expires: streams end then (WebSocket 1008). */

@@ -1,5 +1,6 @@
 /**
- * Plan implementations by schema `type`. Adding a plan: one file exporting a PlanFactory, one line here.
+ * Plan implementations by schema `type`. Adding a plan: one file exporting a PlanFactory, one line
+ * here (and its rank), and its capabilities in core/plans.ts.
  */
 import type { Plan } from '../../schemas/types.ts';
 import type { PlanContext, PlanFactories, PlanFactory, RateLimiter, RuntimePlan } from './plan.ts';
@@ -16,8 +17,11 @@ export const planFactories: PlanFactories = {
   push: createPushPlan,
 };
 
-/** Resolution order of plan types: a present credential of an earlier type decides. */
-export const PLAN_ORDER: readonly Plan['type'][] = ['jwt', 'api-key', 'keyless', 'push'];
+/** Resolution rank of each plan type (total: a type without one fails to compile): a present credential of an earlier type decides. */
+const PLAN_RANK: { readonly [K in Plan['type']]: number } = { jwt: 0, 'api-key': 1, keyless: 2, push: 3 };
+
+/** Plan types in resolution order. */
+export const PLAN_ORDER: readonly Plan['type'][] = (Object.keys(PLAN_RANK) as Plan['type'][]).sort((a, b) => PLAN_RANK[a] - PLAN_RANK[b]);
 
 /** Builds one plan; an unknown type throws (the bundle fails to build, the last good keeps serving). */
 export function createPlan(key: string, config: Plan, context: PlanContext, factories: PlanFactories = planFactories): RuntimePlan & Partial<RateLimiter> {

@@ -8,6 +8,7 @@ import type { Caller, RateLimiter, RequestView, RuntimePlan } from './plan.ts';
 import { createPlan, PLAN_ORDER } from './registry.ts';
 import type { PlanFactories } from './plan.ts';
 import { errors, GatewayError } from '../../core/errors.ts';
+import { isOpen, pushes } from '../../core/plans.ts';
 import { resolveSecret } from '../secrets.ts';
 import { AuthThrottle } from './auth-failures.ts';
 import { RateLimitStore } from '../rate-limit/store.ts';
@@ -52,11 +53,11 @@ export class PlanResolution {
    * (SUBSCRIPTION_NOT_ACTIVE, JWT_EXPIRED, ...) says more than one that did not (UNRECOGNISED).
    * No plan applies: 401 PLAN_UNRESOLVABLE. Every 401/403 counts against the API and client
    * address; an address with too many is refused first (429 AUTH_THROTTLED, see auth-failures.ts),
-   * unless the request is keyless (presents no credential and the API has a keyless plan).
+   * unless the request needs no credential (the plan deciding is open: keyless, core/plans.ts).
    */
   async authenticate(request: RequestView): Promise<Caller> {
     const presenting = this.#presenting(request);
-    if (presenting?.[0]!.type === 'keyless') return presenting[0]!.authenticate(request);
+    if (presenting && isOpen(presenting[0]!.type)) return presenting[0]!.authenticate(request);
     this.#throttle.check(this.#apiId, request.remoteAddress);
     try {
       return await this.#resolve(request, presenting);
@@ -88,9 +89,9 @@ export class PlanResolution {
       }
       throw first instanceof GatewayError ? first : errors.unauthorized('INVALID_CREDENTIAL', 'The credential was refused.');
     }
-    // No credential at all and one api-key or jwt plan is the only way in: its own *_MISSING 401 says what to send.
-    const candidates = this.#groups.flat().filter((plan) => plan.type !== 'push');
-    if (candidates.length === 1 && (candidates[0]!.type === 'api-key' || candidates[0]!.type === 'jwt')) {
+    // No credential at all and one plan asking for one (api-key, jwt) is the only way in: its own *_MISSING 401 says what to send.
+    const candidates = this.#groups.flat().filter((plan) => !pushes(plan.type));
+    if (candidates.length === 1 && !isOpen(candidates[0]!.type)) {
       await candidates[0]!.authenticate(request);
     }
     throw errors.planUnresolvable();

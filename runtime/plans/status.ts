@@ -7,6 +7,7 @@
 import type { BundleApi, RateLimit } from '../../schemas/types.ts';
 import type { AdmissionStats, SubscriptionCounters } from '../rate-limit/stats.ts';
 import { isActive, subscriptionWindow } from './subscription-window.ts';
+import { isOpen } from '../../core/plans.ts';
 
 export interface PlanStatus {
   readonly type: string;
@@ -63,7 +64,7 @@ export function plansStatus(api: BundleApi, stats: AdmissionStats, now: number =
       served: status === 'published' || status === 'deprecated',
       ...(plan.rateLimit ? { rateLimit: plan.rateLimit } : {}),
       ...(plan.quota ? { quota: plan.quota } : {}),
-      ...(plan.type === 'keyless' ? { counters: stats.read(api.id, key) } : {}),
+      ...(isOpen(plan.type) ? { counters: stats.read(api.id, key) } : {}),
       subscriptions,
     };
   }

@@ -16,9 +16,10 @@ export interface BundleSource {
   /**
    * Resolves once the first candidate was reported (or the source gave up on it); keeps watching
    * until `signal` aborts. `refused` hears why a source refused a bundle before handing it over
-   * (signature, not a valid bundle), for /status's lastError.
+   * (signature, not a valid bundle) and its code (BUNDLE_UNSIGNED, BUNDLE_SIGNATURE_INVALID,
+   * BUNDLE_INVALID), for /status's lastError and the gateway's failed-swap count.
    */
-  watch(onBundle: (candidate: unknown, origin: string) => Promise<void>, signal: AbortSignal, refused?: (message: string) => void): Promise<void>;
+  watch(onBundle: (candidate: unknown, origin: string) => Promise<void>, signal: AbortSignal, refused?: (message: string, code: string) => void): Promise<void>;
   /** Store sources: the release (tag, commit, deployment) a bundle it handed over belongs to, for /status. */
   release?(bundleId: string): Record<string, unknown> | undefined;
 }

@@ -66,7 +66,7 @@ export function storeSource(location: string, options: StoreSourceOptions = {}):
   let refusedWhy: string | undefined;
   let unreachable = false;
 
-  const check = async (onBundle: (candidate: unknown, origin: string) => Promise<void>, signal: AbortSignal, force: boolean, onRefused?: (message: string) => void) => {
+  const check = async (onBundle: (candidate: unknown, origin: string) => Promise<void>, signal: AbortSignal, force: boolean, onRefused?: (message: string, code: string) => void) => {
     let pointer: CurrentPointer | undefined;
     try {
       pointer = await reader.pointer(signal, force || refused !== undefined || unreachable);

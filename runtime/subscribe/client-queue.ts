@@ -8,7 +8,7 @@
 import type { Delivery } from './delivery.ts';
 import { errors } from '../../core/errors.ts';
 import { asGatewayError } from '../entrypoints/entrypoint.ts';
-import { emit, noTrafficMeter, type Tally } from '../metrics/telemetry.ts';
+import { noTrafficMeter, type Tally, type Telemetry } from '../metrics/telemetry.ts';
 import { log } from '../log.ts';
 
 export interface FanoutSettings {
@@ -76,6 +76,8 @@ export class ClientQueue implements AsyncIterableIterator<Delivery> {
     readonly settings: FanoutSettings,
     private readonly onDone: (queue: ClientQueue) => void,
     readonly apiId: string,
+    /** The gateway's telemetry (drop-oldest events). */
+    private readonly telemetry: Telemetry,
     private readonly onFailure?: (reason: unknown) => void,
     /** Counts what this client gets (delivered when handed to its consumer), loses and fails with. */
     readonly tally: Tally = noTrafficMeter,
@@ -145,7 +147,7 @@ export class ClientQueue implements AsyncIterableIterator<Delivery> {
       }
       this.dropped += count;
       this.tally.dropped('slow-consumer', count);
-      emit({ kind: 'dropped', api: this.apiId, reason: 'slow-consumer', count });
+      this.telemetry.emit({ kind: 'dropped', api: this.apiId, reason: 'slow-consumer', count });
     }
     this.#items.push(delivery);
     this.#weights.push(weight);

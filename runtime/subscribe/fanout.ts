@@ -12,7 +12,7 @@ import { Delivery } from './delivery.ts';
 import { GatewayError } from '../../core/errors.ts';
 import { asGatewayError } from '../entrypoints/entrypoint.ts';
 import { ClientQueue, type FanoutSettings, type QueuedBytes } from './client-queue.ts';
-import { emit, type Tally } from '../metrics/telemetry.ts';
+import type { Tally, Telemetry } from '../metrics/telemetry.ts';
 import { log } from '../log.ts';
 
 export { ClientQueue, pipeable, type DeliverySink, type FanoutSettings } from './client-queue.ts';
@@ -29,6 +29,8 @@ export class Fanout {
     private readonly flow: Flow,
     private readonly settings: FanoutSettings,
     private readonly apiId: string,
+    /** The gateway's telemetry (message and drop events). */
+    private readonly telemetry: Telemetry,
   ) {}
 
   /**
@@ -37,7 +39,7 @@ export class Fanout {
    * while its consumer is not waiting on the queue. `tally` counts the client's traffic (metrics).
    */
   attach(signal: AbortSignal, onFailure?: (reason: unknown) => void, tally?: Tally): ClientQueue {
-    const queue = new ClientQueue(this.settings, (q) => this.#detach(q), this.apiId, onFailure, tally, this.#queued);
+    const queue = new ClientQueue(this.settings, (q) => this.#detach(q), this.apiId, this.telemetry, onFailure, tally, this.#queued);
     if (signal.aborted) {
       queue.end();
       return queue;
@@ -102,11 +104,11 @@ export class Fanout {
         if (controller.signal.aborted) break;
         const out = this.flow(message);
         if (out === null) {
-          emit({ kind: 'dropped', api: this.apiId, reason: 'policy', count: 1 });
+          this.telemetry.emit({ kind: 'dropped', api: this.apiId, reason: 'policy', count: 1 });
           for (const queue of this.#clients) queue.tally.dropped('policy', 1);
           continue;
         }
-        emit({ kind: 'message', api: this.apiId, direction: 'subscribe' });
+        this.telemetry.emit({ kind: 'message', api: this.apiId, direction: 'subscribe' });
         const delivery = new Delivery(out);
         for (const queue of this.#clients) queue.push(delivery);
       }

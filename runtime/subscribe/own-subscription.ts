@@ -12,10 +12,12 @@ import type { Fanout, FanoutSettings } from './fanout.ts';
 import type { ResumeSlot } from './resume-capacity.ts';
 import { Delivery } from './delivery.ts';
 import { messagesOf, resumed, type Resumed } from './resume-handover.ts';
-import { emit, type Tally } from '../metrics/telemetry.ts';
+import type { Tally, Telemetry } from '../metrics/telemetry.ts';
 
 export interface OwnSubscriptionContext {
   readonly apiId: string;
+  /** The gateway's telemetry (message and drop events). */
+  readonly telemetry: Telemetry;
   readonly flow: Flow;
   readonly tally: Tally;
   /** Held by a client resuming a shared endpoint; released exactly once. */
@@ -25,7 +27,7 @@ export interface OwnSubscriptionContext {
 }
 
 export async function* ownSubscription(endpoint: Endpoint, request: SubscribeRequest, context: OwnSubscriptionContext): AsyncGenerator<Delivery> {
-  const { apiId, flow, tally, slot, fanout } = context;
+  const { apiId, telemetry, flow, tally, slot, fanout } = context;
   slot?.started();
   const controller = new AbortController();
   /** The upstream subscription of this client's own (closed at a hand-over, see resume-handover.ts). */
@@ -51,7 +53,7 @@ export async function* ownSubscription(endpoint: Endpoint, request: SubscribeReq
         onSwitch: () => slot.release(),
         onFailure: request.onFailure,
         onDropped: () => {
-          emit({ kind: 'dropped', api: apiId, reason: 'slow-consumer', count: 1 });
+          telemetry.emit({ kind: 'dropped', api: apiId, reason: 'slow-consumer', count: 1 });
           tally.dropped('slow-consumer', 1);
         },
       })
@@ -65,11 +67,11 @@ export async function* ownSubscription(endpoint: Endpoint, request: SubscribeReq
       }
       const out = flow(message);
       if (out === null) {
-        emit({ kind: 'dropped', api: apiId, reason: 'policy', count: 1 });
+        telemetry.emit({ kind: 'dropped', api: apiId, reason: 'policy', count: 1 });
         tally.dropped('policy', 1);
         continue;
       }
-      emit({ kind: 'message', api: apiId, direction: 'subscribe' });
+      telemetry.emit({ kind: 'message', api: apiId, direction: 'subscribe' });
       tally.delivered(out.content.length);
       yield new Delivery(out);
     }

@@ -1,5 +1,5 @@
 /**
- * The layout's import rules (README "Layout"), checked over the real import graph:
+ * The layout's import rules (docs/reference/architecture.md), checked over the real import graph:
  *   core/ imports only core/ and schemas/; compiler/ and runtime/ never import each other (nor cli/);
  *   nothing outside test/ imports test/, except bench/ from test/support/; no import cycles;
  *   a connector's folder (runtime/endpoints/<type>/) is imported only by its own files and the

@@ -1,7 +1,8 @@
 /**
  * The examples under docs/examples/ (not served by `npm start`: they need a broker or a secret)
  * validate: `sluice validate docs/examples` exits 0; orders (Kafka, API key) and sensors (MQTT,
- * JWT) are what the README describes, and the webhook example is its push setup.
+ * JWT) are what docs/guides/brokers.md describes, and the webhook example is the push setup
+ * docs/guides/webhooks.md describes.
  */
 import { describe, expect, it, vi } from 'vitest';
 import { compileFolder } from '../../compiler/index.ts';

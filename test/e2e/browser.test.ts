@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { compileFolder } from '../../compiler/index.ts';
 import type { Gateway } from '../../runtime/gateway.ts';
-import { onTelemetry, type TelemetryEvent } from '../../runtime/metrics/telemetry.ts';
+import type { TelemetryEvent } from '../../runtime/metrics/telemetry.ts';
 import { gatewayWith, waitFor } from '../support/harness.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -30,7 +30,6 @@ async function pageServer(): Promise<{ server: http.Server; origin: string }> {
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-e2e-'));
 const events: TelemetryEvent[] = [];
-onTelemetry((event) => events.push(event));
 let allowed: Awaited<ReturnType<typeof pageServer>>;
 let denied: Awaited<ReturnType<typeof pageServer>>;
 let gateway: Gateway;
@@ -49,6 +48,7 @@ beforeAll(async () => {
   const { bundle, diagnostics } = await compileFolder(join(dir, 'apis'));
   expect(diagnostics).toEqual([]);
   gateway = await gatewayWith(bundle);
+  gateway.telemetry.on((event) => events.push(event));
   browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
 }, 60_000);
 

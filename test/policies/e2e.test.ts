@@ -5,12 +5,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../runtime/gateway.ts';
 import type { MockEndpointInstance } from '../../runtime/endpoints/mock/mock.ts';
-import { MemoryPolicyCounters, noPolicyCounters } from '../../core/policies/counters.ts';
-import { setPolicyCounters } from '../../runtime/metrics/telemetry.ts';
+import { scrape } from '../observability/prometheus.ts';
 import { makeBundle } from '../support/bundles.ts';
 import { connect, gatewayWith, waitFor, within, wsUrl } from '../support/harness.ts';
 
-const counters = new MemoryPolicyCounters();
 let gateway: Gateway;
 
 const orderSchema = {
@@ -20,7 +18,6 @@ const orderSchema = {
 };
 
 beforeAll(async () => {
-  setPolicyCounters((apiId) => (apiId === 'orders' ? counters : noPolicyCounters));
   gateway = await gatewayWith(makeBundle({
     orders: {
       definition: {
@@ -45,8 +42,12 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await gateway?.close();
-  setPolicyCounters(() => noPolicyCounters);
 });
+
+/** Policy outcomes of the orders API as the gateway's /metrics shows them. */
+async function outcomes(labels: Record<string, string>): Promise<number> {
+  return (await scrape(gateway.adminUrl!)).value('sluice_policy_outcomes_total', { api: 'orders', ...labels });
+}
 
 function mock(): MockEndpointInstance {
   return gateway.routers.current!.match('/orders/')!.publishEndpoint as MockEndpointInstance;
@@ -72,7 +73,7 @@ describe('policies through the runtime', () => {
     expect(client.ws.readyState).toBe(client.ws.OPEN); // a refused message does not end the connection
     client.ws.close(1000);
     await within(client.closed, 5000, 'the close');
-    expect(counters.total('refused', { direction: 'publish' })).toBe(2);
+    expect(await outcomes({ outcome: 'refused', direction: 'publish' })).toBe(2);
   });
 
   it('http-get subscribe: message-filter drops odd ids, transform and headers apply to the rest', async () => {
@@ -84,7 +85,7 @@ describe('policies through the runtime', () => {
       expect(JSON.parse(item.content)).toEqual({ kind: 'order', amount: 5 });
       expect(item.headers).toEqual({ Region: 'eu', 'X-Filtered': 'yes' });
     }
-    expect(counters.total('dropped', { policy: 'message-filter', direction: 'subscribe' })).toBeGreaterThanOrEqual(2);
+    expect(await outcomes({ outcome: 'dropped', policy: 'message-filter', direction: 'subscribe' })).toBeGreaterThanOrEqual(2);
   });
 
   it('websocket subscribe: only filtered, transformed messages arrive', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../../core/errors.ts';
 import { noPolicyCounters, MemoryPolicyCounters } from '../../core/policies/counters.ts';
-import { policyCountersFor, setPolicyCounters } from '../../runtime/metrics/telemetry.ts';
+import { noMeters, Telemetry } from '../../runtime/metrics/telemetry.ts';
 import { compileFlow } from '../../core/policies/flow.ts';
 import { PolicyConfigError } from '../../core/policies/policy.ts';
 import { body, flow, msg } from './fixtures.ts';
@@ -63,15 +63,12 @@ describe('compileFlow', () => {
     ]);
   });
 
-  it('counters come from the telemetry seam the metrics module installs (as the exchange reads them)', () => {
-    expect(policyCountersFor('any')).toBe(noPolicyCounters);
+  it('counters come from the meters a gateway telemetry is built with (as the exchange reads them)', () => {
+    expect(new Telemetry().policyCountersFor('any')).toBe(noPolicyCounters);
     const counters = new MemoryPolicyCounters();
-    setPolicyCounters((apiId) => (apiId === 'orders' ? counters : noPolicyCounters));
-    try {
-      compileFlow([{ policy: 'message-filter', condition: 'false' }], 'subscribe', { counters: policyCountersFor('orders') })(msg('x'));
-      expect(counters.total('dropped')).toBe(1);
-    } finally {
-      setPolicyCounters(() => noPolicyCounters);
-    }
+    const telemetry = new Telemetry({ ...noMeters, policyCountersFor: (apiId) => (apiId === 'orders' ? counters : noPolicyCounters) });
+    compileFlow([{ policy: 'message-filter', condition: 'false' }], 'subscribe', { counters: telemetry.policyCountersFor('orders') })(msg('x'));
+    expect(counters.total('dropped')).toBe(1);
+    expect(telemetry.policyCountersFor('other')).toBe(noPolicyCounters);
   });
 });

@@ -7,11 +7,12 @@ import { describe, expect, it } from 'vitest';
 import { ClientQueue, heldBytes, type DeliverySink, type FanoutSettings, type QueuedBytes } from '../../runtime/subscribe/client-queue.ts';
 import { Delivery } from '../../runtime/subscribe/delivery.ts';
 import { message } from '../../core/message.ts';
+import { Telemetry } from '../../runtime/metrics/telemetry.ts';
 
 const KiB = 1024;
 const delivery = (i: number, bytes: number) => new Delivery(message({ id: String(i), content: Buffer.alloc(bytes, i % 256), headers: {}, metadata: {} }));
 const queueWith = (settings: Partial<FanoutSettings>, failures: unknown[] = []) =>
-  new ClientQueue({ queueSize: 1000, slowConsumerPolicy: 'disconnect', maxQueuedBytes: 64 * KiB, ...settings }, () => undefined, 'x', (reason) => failures.push(reason));
+  new ClientQueue({ queueSize: 1000, slowConsumerPolicy: 'disconnect', maxQueuedBytes: 64 * KiB, ...settings }, () => undefined, 'x', new Telemetry(), (reason) => failures.push(reason));
 
 /** A sink whose client never reads: the first write fills its buffer (returns false), `unflushed` bytes stay. */
 function stalledSink(unflushed: number): DeliverySink & { written: Delivery[]; ended: unknown[] } {
@@ -93,8 +94,8 @@ describe('client queue byte bound', () => {
     const ledger: QueuedBytes = { bytes: 0 };
     const settings: FanoutSettings = { queueSize: 1000, slowConsumerPolicy: 'disconnect', maxQueuedBytes: 64 * KiB };
     const failures: unknown[] = [];
-    const a = new ClientQueue(settings, () => undefined, 'x', undefined, undefined, ledger);
-    const b = new ClientQueue(settings, () => undefined, 'x', (reason) => failures.push(reason), undefined, ledger);
+    const a = new ClientQueue(settings, () => undefined, 'x', new Telemetry(), undefined, undefined, ledger);
+    const b = new ClientQueue(settings, () => undefined, 'x', new Telemetry(), (reason) => failures.push(reason), undefined, ledger);
     const shared = [delivery(0, 20 * KiB), delivery(1, 20 * KiB)];
     for (const d of shared) {
       a.push(d);

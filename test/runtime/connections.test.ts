@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Connections } from '../../runtime/connections.ts';
+import { noMeters } from '../../runtime/metrics/telemetry.ts';
 
 afterEach(() => vi.useRealTimers());
 
@@ -8,7 +9,7 @@ const DAY = 24 * 60 * 60 * 1000;
 describe('connections', () => {
   it('ends a stream when its credential expires, even beyond the 24.8 days a single timer can wait', () => {
     vi.useFakeTimers();
-    const connections = new Connections('a');
+    const connections = new Connections('a', noMeters);
     const connection = connections.open('websocket', { planKey: 'gold', planType: 'api-key', subscription: 'acme', rateKey: 'sub:acme', expiresAt: Date.now() + 30 * DAY });
     vi.advanceTimersByTime(25 * DAY);
     expect(connection.signal.aborted).toBe(false);
@@ -22,7 +23,7 @@ describe('connections', () => {
 
   it('clears the expiry timer when the connection is released', () => {
     vi.useFakeTimers();
-    const connections = new Connections('a');
+    const connections = new Connections('a', noMeters);
     const connection = connections.open('websocket', { planKey: 'gold', planType: 'api-key', rateKey: 'sub:acme', expiresAt: Date.now() + 40 * DAY });
     vi.advanceTimersByTime(30 * DAY);
     connections.release(connection);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../runtime/gateway.ts';
 import { registryWith } from '../support/registry.ts';
-import { onTelemetry, type TelemetryEvent } from '../../runtime/metrics/telemetry.ts';
+import { Telemetry, type TelemetryEvent } from '../../runtime/metrics/telemetry.ts';
 import { Fanout } from '../../runtime/subscribe/fanout.ts';
 import { CountingEndpoint as Endpoint } from './counting-endpoint.ts';
 import { makeBundle } from '../support/bundles.ts';
@@ -12,7 +12,6 @@ const counting = countingFactory();
 const registry = registryWith({ kafka: counting.factory });
 
 const events: TelemetryEvent[] = [];
-onTelemetry((event) => events.push(event));
 
 let gateway: Gateway;
 const endpointOf = (api: string) => gateway.routers.current!.exchanges.get(api)!.subscribeEndpoint as CountingEndpoint;
@@ -24,6 +23,7 @@ beforeAll(async () => {
     strict: { definition: { entrypoints: [{ type: 'websocket' }], endpoints: [kafkaConfig as never], fanout: { queueSize: 8 } } },
     lenient: { definition: { entrypoints: [{ type: 'websocket' }], endpoints: [kafkaConfig as never], fanout: { queueSize: 8, slowConsumerPolicy: 'drop-oldest' } } },
   }), { registry });
+  gateway.telemetry.on((event) => events.push(event));
 });
 afterAll(() => gateway.close());
 
@@ -108,7 +108,7 @@ describe('fanout', () => {
 describe('fanout internals', () => {
   it('hands every client the same Delivery, so a frame is encoded once per message', async () => {
     const endpoint = new Endpoint();
-    const fanout = new Fanout(endpoint, (m) => m, { queueSize: 4, slowConsumerPolicy: 'disconnect', maxQueuedBytes: 1024 * 1024 }, 'x');
+    const fanout = new Fanout(endpoint, (m) => m, { queueSize: 4, slowConsumerPolicy: 'disconnect', maxQueuedBytes: 1024 * 1024 }, 'x', new Telemetry());
     const a = new AbortController();
     const b = new AbortController();
     const qa = fanout.attach(a.signal);
@@ -132,7 +132,7 @@ describe('fanout internals', () => {
 
   it('fails a full queue at once under disconnect and reports it through onFailure', async () => {
     const endpoint = new Endpoint();
-    const fanout = new Fanout(endpoint, (m) => m, { queueSize: 2, slowConsumerPolicy: 'disconnect', maxQueuedBytes: 1024 * 1024 }, 'x');
+    const fanout = new Fanout(endpoint, (m) => m, { queueSize: 2, slowConsumerPolicy: 'disconnect', maxQueuedBytes: 1024 * 1024 }, 'x', new Telemetry());
     const failures: unknown[] = [];
     const queue = fanout.attach(new AbortController().signal, (reason) => failures.push(reason));
     await waitFor(() => endpoint.activeSubscriptions === 1, 1000, 'the upstream');

@@ -30,6 +30,7 @@ import { log } from '../../log.ts';
 import { re2RegExp } from '../../../core/regex.ts';
 import { recordMessage } from './subscription.ts';
 import { reportSkipped, undecodable } from './codecs/undecodable.ts';
+import type { Telemetry } from '../../metrics/telemetry.ts';
 
 const MIN_BACKOFF_MS = 250;
 const MAX_BACKOFF_MS = 5_000;
@@ -66,7 +67,7 @@ export function kafkaGroup(kafka: Kafka, config: KafkaEndpointConfig, context: E
       let failures = 0;
       try {
         while (!options.signal.aborted) {
-          const crashed = await runConsumer(kafka, { ...options, apiId: context.apiId, topics, earliest, deadLetter, logger, onJoined: () => (failures = 0) });
+          const crashed = await runConsumer(kafka, { ...options, apiId: context.apiId, telemetry: context.telemetry, topics, earliest, deadLetter, logger, onJoined: () => (failures = 0) });
           if (crashed === undefined || options.signal.aborted) break;
           failures++;
           const detail = `Kafka consumer for group ${options.group} stopped: ${describe(crashed)}`;
@@ -86,6 +87,8 @@ interface RunOptions extends GroupConsumeOptions {
   readonly topics: string[] | RegExp;
   readonly earliest: boolean;
   readonly apiId: string;
+  /** The gateway's telemetry (skipped batches). */
+  readonly telemetry: Telemetry | undefined;
   deadLetter(message: PublishMessage): Promise<void>;
   readonly logger: typeof log;
   onJoined(): void;
@@ -162,7 +165,7 @@ async function runConsumer(kafka: Kafka, options: RunOptions): Promise<unknown> 
         const skipped = undecodable(record.headers);
         if (skipped !== undefined) {
           // Stand-ins of a batch that could not be decoded share its last offset: report the first only.
-          if (skippedBatches.get(`${topic}:${partition}`) !== record.offset) reportSkipped(options.logger, options.apiId, topic, partition, record.offset, skipped);
+          if (skippedBatches.get(`${topic}:${partition}`) !== record.offset) reportSkipped(options.logger, options.telemetry, options.apiId, topic, partition, record.offset, skipped);
           skippedBatches.set(`${topic}:${partition}`, record.offset);
           return;
         }

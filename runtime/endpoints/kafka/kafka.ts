@@ -35,7 +35,6 @@ import type { Message, PublishMessage } from '../../../core/message.ts';
 import { GatewayError, errors } from '../../../core/errors.ts';
 import { log } from '../../log.ts';
 import { compileRegex } from '../../../core/regex.ts';
-import { emit } from '../../metrics/telemetry.ts';
 import { decodeCursor, kafkaCursorOrder, type Positions } from './cursor.ts';
 import { consume } from './subscription.ts';
 import { checkCursorPartitions, compileMaxReplay, partitionCounter, resumePositions } from './replay.ts';
@@ -196,8 +195,9 @@ export const createKafkaEndpoint: EndpointFactory<KafkaEndpointConfig> = (config
       }
       if (options.signal.aborted) return;
       const groupId = shared ? sharedGroup : `${sharedGroup}-resume-${randomUUID().slice(0, 8)}`;
-      const onLag = shared ? (topic: string, partition: number, lag: number | undefined) => emit({ kind: 'consumer-lag', api: context.apiId, topic, partition, lag }) : undefined;
-      yield* consume({ kafka, apiId: context.apiId, groupId, topics, start, signal: options.signal, onBrokerFailure: brokerFailed, onLag });
+      const telemetry = context.telemetry;
+      const onLag = shared && telemetry ? (topic: string, partition: number, lag: number | undefined) => telemetry.emit({ kind: 'consumer-lag', api: context.apiId, topic, partition, lag }) : undefined;
+      yield* consume({ kafka, apiId: context.apiId, telemetry: context.telemetry, groupId, topics, start, signal: options.signal, onBrokerFailure: brokerFailed, onLag });
     } finally {
       if (shared) {
         sharedActive = false;

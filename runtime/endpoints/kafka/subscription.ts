@@ -21,6 +21,7 @@ import { GatewayError, errors } from '../../../core/errors.ts';
 import { log } from '../../log.ts';
 import { CursorTracker, type Positions } from './cursor.ts';
 import { reportSkipped, undecodable } from './codecs/undecodable.ts';
+import type { Telemetry } from '../../metrics/telemetry.ts';
 
 const BUFFER = 256;
 const HEARTBEAT_WHILE_WAITING_MS = 1_000;
@@ -36,6 +37,8 @@ export interface ConsumePlan {
   readonly kafka: Kafka;
   /** The API this consumer reads for (logs and metrics). */
   readonly apiId: string;
+  /** Where skipped batches are reported (the gateway's; absent: only logged). */
+  readonly telemetry?: Telemetry | undefined;
   readonly groupId: string;
   readonly topics: readonly string[];
   /** topic -> partition -> last passed offset: reading starts right after it. */
@@ -134,7 +137,7 @@ export async function* consume(plan: ConsumePlan): AsyncGenerator<Message> {
         const skipped = undecodable(record.headers);
         if (skipped !== undefined) {
           // A batch that could not be decoded: its stand-ins all carry its last offset, so this runs once per batch.
-          reportSkipped(logger, plan.apiId, topic, partition, record.offset, skipped);
+          reportSkipped(logger, plan.telemetry, plan.apiId, topic, partition, record.offset, skipped);
           tracker.advance(topic, partition, BigInt(record.offset));
           return;
         }

@@ -36,7 +36,7 @@ import type { Flow } from '../../../core/policies/flow.ts';
 import { GatewayError } from '../../../core/errors.ts';
 import { resolveSecret } from '../../secrets.ts';
 import { log } from '../../log.ts';
-import { trafficMeterFor, type TrafficMeter } from '../../metrics/telemetry.ts';
+import type { TrafficMeter } from '../../metrics/telemetry.ts';
 import type { AllowedHost } from './allowed-hosts.ts';
 import { createCallback, WebhookConfigError, type Callback } from './callback.ts';
 import { backoffDelay, deliverWithRetries, retryPolicy, type AttemptFailure, type RetryPolicy } from './attempts.ts';
@@ -56,6 +56,8 @@ export interface WebhookSpec {
   readonly webhook: WebhookConfig;
   /** A new consumer of the API's subscribing endpoint, with the subscribe flow (the exchange's `groupConsumer`); one per run of the loop. */
   readonly consumer: () => GroupConsumer;
+  /** Where its traffic is counted: the gateway's meter of (API, `webhook`). */
+  readonly meter: TrafficMeter;
   /** The gateway's `--webhook-allowed-hosts` (absent: any host). */
   readonly allowedHosts?: readonly AllowedHost[];
   readonly concurrency: number;
@@ -118,7 +120,7 @@ export class WebhookSubscription {
     this.key = `${spec.apiId}/${spec.name}`;
     this.#policy = retryPolicy(spec.webhook.retry);
     this.#log = log.child({ api: spec.apiId, subscription: spec.name, entrypoint: 'webhook' });
-    this.#meter = trafficMeterFor(spec.apiId, 'webhook');
+    this.#meter = spec.meter;
     this.#target = safeTarget(spec.webhook.callbackUrl);
   }
 

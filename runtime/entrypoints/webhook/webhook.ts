@@ -21,6 +21,7 @@ import type { EntrypointFactory } from '../entrypoint.ts';
 import type { WebhookSpec } from './subscription.ts';
 import type { WebhookClaim } from './subscriptions.ts';
 import { canonicalJson } from '../../../core/canonical-json.ts';
+import { pushes } from '../../../core/plans.ts';
 import { instant } from '../../plans/subscription-window.ts';
 
 export const createWebhookEntrypoint: EntrypointFactory<WebhookEntrypoint> = (config, context) => {
@@ -33,7 +34,7 @@ export const createWebhookEntrypoint: EntrypointFactory<WebhookEntrypoint> = (co
   const flow = api.definition.flows?.subscribe;
   const specs: Omit<WebhookSpec, 'consumer'>[] = [];
   for (const [planKey, plan] of Object.entries(api.plans)) {
-    if (plan.type !== 'push' || (plan.status !== 'published' && plan.status !== 'deprecated')) continue;
+    if (!pushes(plan.type) || (plan.status !== 'published' && plan.status !== 'deprecated')) continue;
     for (const [name, subscription] of Object.entries(api.subscriptions)) {
       if (subscription.plan !== planKey || (subscription.status ?? 'accepted') !== 'accepted' || !subscription.webhook || !endpoint) continue;
       specs.push({
@@ -42,6 +43,7 @@ export const createWebhookEntrypoint: EntrypointFactory<WebhookEntrypoint> = (co
         planKey,
         group: `sluice-webhook-${context.apiId}-${name}`,
         webhook: subscription.webhook,
+        meter: context.state.telemetry.trafficMeterFor(context.apiId, 'webhook'),
         ...(context.state.webhookAllowedHosts ? { allowedHosts: context.state.webhookAllowedHosts } : {}),
         concurrency,
         maxInFlightBytes,

@@ -16,7 +16,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IHeaders } from 'kafkajs';
 import type { log } from '../../../log.ts';
-import { emit } from '../../../metrics/telemetry.ts';
+import type { Telemetry } from '../../../metrics/telemetry.ts';
 
 type Logger = typeof log;
 
@@ -123,8 +123,8 @@ function varint(value: number): Buffer {
   return Buffer.from(bytes);
 }
 
-/** Logs (warn, once per batch and consumer: the stand-ins share one offset) and counts a skipped batch. */
-export function reportSkipped(logger: Logger, api: string, topic: string, partition: number, offset: string, reason: string): void {
+/** Logs (warn, once per batch and consumer: the stand-ins share one offset) and counts a skipped batch on the gateway's telemetry. */
+export function reportSkipped(logger: Logger, telemetry: Telemetry | undefined, api: string, topic: string, partition: number, offset: string, reason: string): void {
   logger.warn({ code: 'KAFKA_BATCH_UNDECODABLE', api, topic, partition, lastOffset: offset, reason }, 'kafka record batch could not be decoded: skipped');
-  emit({ kind: 'kafka-batch-skipped', api, topic, partition, reason: 'undecodable' });
+  telemetry?.emit({ kind: 'kafka-batch-skipped', api, topic, partition, reason: 'undecodable' });
 }
