@@ -1,17 +1,18 @@
 /**
  * `sluice dev [APIS_DIR]` (what `npm start` runs): compile the working tree's APIs folder
- * (default `apis`), serve it on 8082 (admin 18082), recompile and hot-swap on every save.
+ * (default `apis`), serve it on 8082 (admin 18082), recompile and hot-swap on every save. On a
+ * terminal the log is readable lines (--log-format pretty); no drain delay unless --drain-delay.
  */
 import { existsSync, statSync } from 'node:fs';
 import { workingTreeSource } from './working-tree.ts';
 import { parseServerFlags, serveUntilSignal, UsageError } from './options.ts';
 
-const USAGE = 'usage: sluice dev [APIS_DIR] [--port 8082] [--admin-port 18082] [--host 127.0.0.1] [--admin-host 127.0.0.1] [--log-level info] [--redis URL [--redis-key-prefix P]] [--rate-limit-error-strategy allow|deny]';
+const USAGE = 'usage: sluice dev [APIS_DIR] [--port 8082] [--admin-port 18082] [--host 127.0.0.1] [--admin-host 127.0.0.1] [--log-level info] [--log-format pretty|json] [--drain-delay 0] [--redis URL [--redis-key-prefix P] [--redis-password-file FILE]] [--rate-limit-error-strategy allow|deny]\nEvery option also reads SLUICE_<OPTION> (--admin-port: SLUICE_ADMIN_PORT); the flag wins.';
 
 export async function run(args: string[]): Promise<number> {
   let parsed;
   try {
-    parsed = parseServerFlags(args, []);
+    parsed = parseServerFlags(args, [], { command: 'dev' });
     if (parsed.parsed.positionals.length > 1) throw new UsageError('give at most one APIS_DIR');
   } catch (error) {
     if (error instanceof UsageError) {

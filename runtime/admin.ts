@@ -1,6 +1,9 @@
 /**
  * The admin port (separate from the gateway port): /healthz (the process answers), /readyz
- * (503 until a bundle is served or while an endpoint is unhealthy; else the bundle id),
+ * ("this instance serves a bundle": 503 until a bundle is served and while draining for shutdown,
+ * else 200 with the bundle id; an endpoint outage does not make it unready, so one broker outage
+ * does not take every instance out of a load balancer), /readyz?strict=1 (also 503 while an
+ * endpoint is unhealthy, naming it),
  * /status (bundle, source, each API's state and open connections). Other modules add routes
  * with one entry in the routes startGateway passes (/metrics, the webhook routes, its `adminRoutes` option).
  *
@@ -24,6 +27,8 @@ export interface AdminView {
   readonly startedAt: Date;
   /** Release info (tag, commit, deployment) of a served bundle, when the source is a store. */
   readonly release?: (bundleId: string) => Record<string, unknown> | undefined;
+  /** True once shutdown began (SIGTERM): /readyz answers 503 while the gateway still serves. */
+  readonly draining?: () => boolean;
 }
 
 export interface AdminRoute {
@@ -41,15 +46,21 @@ export function json(res: ServerResponse, status: number, body: unknown): void {
   res.end(`${JSON.stringify(body, null, 2)}\n`);
 }
 
-export function readiness(view: AdminView): { status: number; body: Record<string, unknown> } {
+/**
+ * /readyz: ready once a bundle is served and until draining. `strict` (/readyz?strict=1): and every
+ * endpoint of it is healthy. Unhealthy endpoints are named either way.
+ */
+export function readiness(view: AdminView, strict = false): { status: number; body: Record<string, unknown> } {
   const router = view.routers.current;
   if (!router) return { status: 503, body: { ready: false, reason: 'no bundle served yet', lastError: view.routers.lastError?.message } };
+  if (view.draining?.()) return { status: 503, body: { ready: false, reason: 'shutting down (draining)', bundleId: router.bundleId } };
   const apis = Object.fromEntries([...router.exchanges].map(([id, exchange]) => [id, exchange.health()]));
   const unhealthy = Object.entries(apis).filter(([, health]) => !health.healthy).map(([id]) => id);
+  const ready = !strict || unhealthy.length === 0;
   return {
-    status: unhealthy.length ? 503 : 200,
+    status: ready ? 200 : 503,
     body: {
-      ready: unhealthy.length === 0,
+      ready,
       bundleId: router.bundleId,
       tag: view.release?.(router.bundleId)?.tag ?? router.bundle.source.tag,
       // APIs that failed to build answer 503 themselves; they do not make the gateway unready.
@@ -97,8 +108,9 @@ export function createAdminServer(view: AdminView, extra: readonly AdminRoute[] 
     json(res, 403, { code: 'ADMIN_ORIGIN_REFUSED', message: 'the admin port does not answer browser requests (Origin header)' });
   });
   app.get('/healthz', (_req, res) => json(res, 200, { status: 'ok' }));
-  app.get('/readyz', (_req, res) => {
-    const { status: code, body } = readiness(view);
+  app.get('/readyz', (req, res) => {
+    const strict = ['1', 'true'].includes(String(req.query.strict ?? ''));
+    const { status: code, body } = readiness(view, strict);
     json(res, code, body);
   });
   app.get('/status', (_req, res) => json(res, 200, status(view)));

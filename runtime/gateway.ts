@@ -3,6 +3,7 @@
  * wired once. `sluice serve`, `sluice dev` (npm start) and the tests all start it this way.
  */
 import type http from 'node:http';
+import type https from 'node:https';
 import type { AdminRoute, AdminView } from './admin.ts';
 import { createAdminServer, listen } from './admin.ts';
 import { RouterSwitch, type DeployResult } from './router.ts';
@@ -15,6 +16,7 @@ import { Metrics, metricsAdminRoute } from './metrics/metrics.ts';
 import type { Telemetry } from './metrics/telemetry.ts';
 import { createGatewayState, type GatewayStateOptions } from './gateway-state.ts';
 import { webhookAdminRoutes } from './entrypoints/webhook/admin.ts';
+import { reloadTlsOnChange } from './tls-reload.ts';
 
 export interface GatewayOptions extends GatewayStateOptions {
   /** Gateway port's host (default 127.0.0.1). */
@@ -29,7 +31,8 @@ export interface GatewayOptions extends GatewayStateOptions {
   readonly port?: number;
   /** Admin port (default 18082; 0 picks a free one; null: no admin server). */
   readonly adminPort?: number | null;
-  readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
+  /** With `certFile`/`keyFile`, the pair is reloaded when the files change (tls-reload.ts). */
+  readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer; readonly certFile?: string; readonly keyFile?: string };
   /** Where bundles come from; without one, call `deploy` yourself. */
   readonly source?: BundleSource;
   readonly adminRoutes?: readonly AdminRoute[];
@@ -51,6 +54,8 @@ export interface Gateway {
   /** This gateway's telemetry: `telemetry.on(listener)` hears its events (and no other gateway's). */
   readonly telemetry: Telemetry;
   deploy(candidate: unknown, origin?: string): Promise<DeployResult>;
+  /** Shutdown's first step: /readyz answers 503 from now on, everything else keeps serving. */
+  drain(): void;
   /** Graceful: stop accepting, WebSockets close 1013, long-polls end, endpoints stop. */
   close(): Promise<void>;
 }
@@ -64,7 +69,10 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const state = createGatewayState(options, metrics.telemetry);
   const routers = new RouterSwitch({ state, ...(options.registry ? { registry: options.registry } : {}) });
   const source = options.source;
-  const view: AdminView = { routers, source: source?.description ?? 'api', startedAt: new Date(), release: source?.release ? (id) => source.release!(id) : undefined };
+  let draining = false;
+  const view: AdminView = {
+    routers, source: source?.description ?? 'api', startedAt: new Date(), release: source?.release ? (id) => source.release!(id) : undefined, draining: () => draining,
+  };
   const stopMetering = metrics.meter(routers);
   const server = new GatewayServer(routers, { host, port: options.port ?? 8082, tls: options.tls, trustedProxies: options.trustedProxies });
   const address = await server.listen();
@@ -81,6 +89,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     }
   }
   const watching = new AbortController();
+  const tlsFiles = options.tls?.certFile && options.tls.keyFile ? { certFile: options.tls.certFile, keyFile: options.tls.keyFile } : undefined;
+  const stopTlsReload = tlsFiles ? reloadTlsOnChange(server.server as https.Server, tlsFiles) : undefined;
   const scheme = options.tls ? 'https' : 'http';
   const urlHost = host.includes(':') ? `[${host}]` : host;
   const adminUrlHost = adminHost.includes(':') ? `[${adminHost}]` : adminHost;
@@ -110,9 +120,15 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     adminUrl: adminPort === null ? null : `http://${adminUrlHost}:${adminPort}`,
     telemetry: state.telemetry,
     deploy: (candidate, origin = 'api') => routers.deploy(candidate, origin),
+    drain() {
+      if (!draining) log.info({ event: 'draining' }, 'draining: /readyz answers 503, still serving');
+      draining = true;
+    },
     close() {
       closing ??= (async () => {
+        draining = true;
         watching.abort();
+        stopTlsReload?.();
         stopMetering();
         const stopped = server.stopAccepting();
         await routers.close(options.shutdownGraceMs ?? 8000);

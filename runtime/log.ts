@@ -69,6 +69,14 @@ export function setLogLevel(level: string): void {
   log.level = level;
 }
 
+/**
+ * Where log lines go: `write` gets each JSON line (with its newline) instead of stdout, e.g. a
+ * formatter for a terminal (`--log-format pretty`, cli/log-format.ts). Child loggers follow.
+ */
+export function setLogOutput(write: (line: string) => void): void {
+  (log as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] = { write };
+}
+
 /** The path of a request URL without its query string (which may carry credentials). */
 export function safePath(url: string | undefined): string {
   if (!url) return '';

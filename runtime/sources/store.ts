@@ -6,7 +6,8 @@
  *   missed events). Writers replace `current` by rename, so a read is always a whole file.
  * - http(s)://…: a store published by any static file server. Polls `URL/current` with
  *   If-None-Match (ETag; 304 costs nothing), fetches `URL/bundles/<id>.json`. Bounded sizes and
- *   time-outs on every request.
+ *   time-outs on every request. With `token` (SLUICE_STORE_TOKEN / --store-token-file), every
+ *   request carries `Authorization: Bearer TOKEN`; a 401/403 is logged saying which to set or fix.
  *
  * Contract: a bundle is handed over only after its content hashes to its id (compiler bundleId)
  * and, with `trust` (--trust-key), after its exact bytes verified against `bundles/<id>.json.sig`
@@ -47,6 +48,8 @@ export interface StoreSourceOptions {
   maxBundleBytes?: number;
   /** --trust-key: only bundles signed by one of these keys are handed over. */
   trust?: BundleTrust;
+  /** http(s) stores: the bearer token sent with every request. */
+  token?: string;
 }
 
 /** A bundle source following the store at `location` (a folder or an http(s) URL). */
@@ -182,8 +185,11 @@ function httpReader(base: string, options: StoreSourceOptions): StoreReader {
   const maxBytes = options.maxBundleBytes ?? MAX_BUNDLE_BYTES;
   let etag: string | undefined;
   let lastText: string | undefined;
+  const auth: Record<string, string> = options.token ? { authorization: `Bearer ${options.token}` } : {};
+  // fetch drops Authorization when a redirect leads to another origin.
   const request = async (url: string, signal: AbortSignal, headers: Record<string, string> = {}) =>
-    fetch(url, { headers: { 'cache-control': 'no-cache', ...headers }, signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]), redirect: 'follow' });
+    fetch(url, { headers: { 'cache-control': 'no-cache', ...auth, ...headers }, signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]), redirect: 'follow' });
+  const answered = (url: string, status: number) => new Error(`GET ${url} answered ${status}${refusedHint(status, options.token !== undefined)}`);
   /** A `.sig` file's text; undefined when the store has none (404). */
   const signatureOf = async (url: string, signal: AbortSignal): Promise<string | undefined> => {
     const res = await request(url, signal);
@@ -193,7 +199,7 @@ function httpReader(base: string, options: StoreSourceOptions): StoreReader {
     }
     if (res.status !== 200) {
       await res.body?.cancel();
-      throw new Error(`GET ${url} answered ${res.status}`);
+      throw answered(url, res.status);
     }
     return (await readResponseBounded(res, MAX_SIGNATURE_BYTES, url)).toString('utf8');
   };
@@ -208,7 +214,7 @@ function httpReader(base: string, options: StoreSourceOptions): StoreReader {
       }
       if (res.status !== 200) {
         await res.body?.cancel();
-        throw new Error(`GET ${url} answered ${res.status}`);
+        throw answered(url, res.status);
       }
       const text = (await readResponseBounded(res, MAX_POINTER_BYTES, url)).toString('utf8');
       etag = res.headers.get('etag') ?? undefined;
@@ -221,13 +227,21 @@ function httpReader(base: string, options: StoreSourceOptions): StoreReader {
       const res = await request(url, signal);
       if (res.status !== 200) {
         await res.body?.cancel();
-        throw new Error(`GET ${url} answered ${res.status}`);
+        throw answered(url, res.status);
       }
       const bytes = await readResponseBounded(res, maxBytes, url);
       if (options.trust) options.trust.verify(bytes, await signatureOf(`${url}${SIGNATURE_SUFFIX}`, signal), url);
       return verifyBundleText(bytes.toString('utf8'), id, url);
     },
   };
+}
+
+/** What to do about a 401/403 from a store. */
+function refusedHint(status: number, withToken: boolean): string {
+  if (status !== 401 && status !== 403) return '';
+  return withToken
+    ? ': the store refused the token; check SLUICE_STORE_TOKEN / --store-token-file'
+    : ': the store wants a token; give it in SLUICE_STORE_TOKEN or --store-token-file FILE';
 }
 
 /** An error's message with its cause (fetch says only "fetch failed"; the cause says ECONNREFUSED). */

@@ -46,7 +46,7 @@ beforeAll(async () => {
   await admin.createTopics({ topics: Object.values(topics).map((topic) => ({ topic, numPartitions: 2 })), waitForLeaders: true });
   gateway = await gatewayWith(makeBundle({ two: kafkaApi(topics.two), last10: kafkaApi(topics.count, 10), lasthour: kafkaApi(topics.time, '1h') }));
   // The endpoints are warm once /readyz says so (a busy broker may fail the first probes; a cursor is then a 503).
-  for (let i = 0; (await fetch(`${gateway.adminUrl}/readyz`)).status !== 200; i++) {
+  for (let i = 0; (await fetch(`${gateway.adminUrl}/readyz?strict=1`)).status !== 200; i++) {
     if (i > 200) throw new Error('the gateway did not get ready');
     await new Promise((resolve) => setTimeout(resolve, 250));
   }

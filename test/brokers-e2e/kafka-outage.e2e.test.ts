@@ -46,7 +46,7 @@ async function post(body: string): Promise<{ status: number; body: string; retry
 }
 
 async function readyz(): Promise<{ status: number; body: string }> {
-  const res = await fetch(`${gateway.adminUrl}/readyz`);
+  const res = await fetch(`${gateway.adminUrl}/readyz?strict=1`);
   return { status: res.status, body: await res.text() };
 }
 

@@ -30,7 +30,7 @@ describe('sluice validate', () => {
   it('exits 0 on the examples and prints the summary', async () => {
     const { code, stdout } = await sluice('validate', 'apis');
     expect(code).toBe(0);
-    expect(stdout.trim().split('\n').at(-1)).toBe('apis: 3 APIs valid');
+    expect(stdout.trim().split('\n').at(-1)).toBe('apis: 1 API valid');
   });
 
   it('exits 1 with path:line:col CODE message per problem, then "N errors in M files"', async () => {
@@ -133,7 +133,7 @@ describe('sluice compile', () => {
 
     const copy = join(work, 'apis');
     await cp(join(repo, 'apis'), copy, { recursive: true });
-    const file = join(copy, 'orders/api.json');
+    const file = join(copy, 'qs-message-api/api.json');
     await writeFile(file, JSON.stringify(JSON.parse(await readFile(file, 'utf8')), null, 8));
     const third = await sluice('compile', copy, '--out', out);
     expect(third.stdout.trim().split('\n').at(-1)).toBe(id);

@@ -1,6 +1,8 @@
 /**
- * The examples under docs/examples/ (not served by `npm start`) validate: `sluice validate
- * docs/examples` exits 0, and the webhook example is the push setup docs/guides/webhooks.md describes.
+ * The examples under docs/examples/ (not served by `npm start`: they need a broker or a secret)
+ * validate: `sluice validate docs/examples` exits 0; orders (Kafka, API key) and sensors (MQTT,
+ * JWT) are what docs/guides/brokers.md describes, and the webhook example is the push setup
+ * docs/guides/webhooks.md describes.
  */
 import { describe, expect, it, vi } from 'vitest';
 import { compileFolder } from '../../compiler/index.ts';
@@ -16,6 +18,18 @@ describe('docs/examples', () => {
       print.mockRestore();
       printError.mockRestore();
     }
+  });
+
+  it('orders: Kafka on 127.0.0.1:9092 behind an API key; sensors: MQTT 5 behind a JWT whose secret is SENSORS_JWT_SECRET', async () => {
+    const { bundle, diagnostics } = await compileFolder('docs/examples');
+    expect(diagnostics).toEqual([]);
+    expect(Object.keys(bundle!.apis).sort()).toEqual(['orders', 'sensors', 'webhook-orders']);
+    const orders = bundle!.apis.orders!;
+    expect(orders.definition.endpoints[0]).toMatchObject({ type: 'kafka', bootstrapServers: ['127.0.0.1:9092'], consumer: { topics: ['orders'] } });
+    expect(orders.subscriptions.acme!.apiKeys![0]!.hash).toMatch(/^[0-9a-f]{64}$/);
+    const sensors = bundle!.apis.sensors!;
+    expect(sensors.definition.endpoints[0]).toMatchObject({ type: 'mqtt', consumer: { topic: 'sensors/readings/#' } });
+    expect(sensors.plans.fleet).toMatchObject({ type: 'jwt', secret: { env: 'SENSORS_JWT_SECRET' } });
   });
 
   it('webhook-orders: a kafka endpoint, a webhook entrypoint, a push plan and a subscription with callback, bearer by env, retry and deadLetter', async () => {

@@ -46,9 +46,9 @@ export interface Served {
 }
 
 /** `sluice serve --store STORE --port 0 --admin-port 0 [...extra]`; resolves once it says where it listens. */
-export function serveStore(store: string, timeoutMs = 20_000, extra: string[] = []): Promise<Served> {
+export function serveStore(store: string, timeoutMs = 20_000, extra: string[] = [], env: Record<string, string> = {}): Promise<Served> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'serve', '--store', store, '--port', '0', '--admin-port', '0', '--log-level', 'warn', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'serve', '--store', store, '--port', '0', '--admin-port', '0', '--drain-delay', '0', '--log-level', 'warn', ...extra], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let stderr = '';
     let stdout = '';
     child.stdout!.on('data', (chunk) => (stdout += chunk));

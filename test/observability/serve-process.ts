@@ -1,7 +1,8 @@
 /**
  * `sluice serve --bundle FILE` as a child process for log tests: collects its stdout JSON lines
  * (and raw stdout + stderr text, to search for leaks), learns its ports from the `sluice: serving`
- * line on stderr (written at every log level) and waits until /readyz answers 200.
+ * line on stderr (written at every log level) and waits until /readyz answers 200. Started with
+ * `--drain-delay 0` unless the test gives one, so stopping it does not wait.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,13 +22,15 @@ export interface ServeProcess {
   line(match: (line: LogLine) => boolean, ms?: number, what?: string): Promise<LogLine>;
   /** SIGTERM, resolves with the exit code once every output was read. */
   stop(): Promise<number | null>;
+  /** Sends SIGTERM only; `stop()` then waits for the exit. */
+  signal(): void;
 }
 
 export async function serve(bundle: unknown, args: string[] = [], env: Record<string, string> = {}): Promise<ServeProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-observability-'));
   const file = join(dir, 'bundle.json');
   writeFileSync(file, JSON.stringify(bundle));
-  const child: ChildProcess = spawn(process.execPath, ['bin/sluice.js', 'serve', '--bundle', file, '--port', '0', '--admin-port', '0', ...args], {
+  const child: ChildProcess = spawn(process.execPath, ['bin/sluice.js', 'serve', '--bundle', file, '--port', '0', '--admin-port', '0', ...(args.includes('--drain-delay') ? [] : ['--drain-delay', '0']), ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
   });
@@ -84,6 +87,7 @@ export async function serve(bundle: unknown, args: string[] = [], env: Record<st
       check();
     });
 
+  let signalled = false;
   let urls: RegExpExecArray;
   try {
     urls = await new Promise<RegExpExecArray>((resolve, reject) => {
@@ -118,8 +122,12 @@ export async function serve(bundle: unknown, args: string[] = [], env: Record<st
     output: () => text,
     line,
     stop() {
-      if (child.exitCode === null) child.kill('SIGTERM');
+      if (child.exitCode === null && !signalled) child.kill('SIGTERM');
       return exited;
+    },
+    signal() {
+      signalled = true;
+      child.kill('SIGTERM');
     },
   };
 }

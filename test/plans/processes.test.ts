@@ -43,7 +43,7 @@ function writeApiFolder(dir: string): void {
 }
 
 async function startRuntime(bundleFile: string, redisUrl: string, prefix: string): Promise<Runtime> {
-  const child = spawn(process.execPath, ['bin/sluice.js', 'serve', '--bundle', bundleFile, '--port', '0', '--admin-port', '0',
+  const child = spawn(process.execPath, ['bin/sluice.js', 'serve', '--bundle', bundleFile, '--port', '0', '--admin-port', '0', '--drain-delay', '0',
     '--redis', redisUrl, '--redis-key-prefix', prefix], {
     cwd: ROOT,
     env: { ...process.env, SHARED_JWT_SECRET: jwtSecret, LOG_LEVEL: 'info' },

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeBundle } from '../support/bundles.ts';
@@ -12,7 +12,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Starts `sluice serve` as a real process and returns its gateway URL once it serves. */
 async function serve(args: string[]): Promise<{ child: ChildProcess; url: string; admin: string; output: () => string }> {
-  const child = spawn(process.execPath, ['bin/sluice.js', 'serve', ...args, '--port', '0', '--admin-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'info' } });
+  const child = spawn(process.execPath, ['bin/sluice.js', 'serve', ...args, '--port', '0', '--admin-port', '0', '--drain-delay', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'info' } });
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));
   child.stderr!.on('data', (chunk) => (output += chunk));
@@ -96,6 +96,34 @@ describe('serve command line', () => {
     expect(code).toBe(2);
     expect(err).toContain('is not a folder');
   }, 20_000);
+
+  it('refuses a --bundle file that does not exist (exit 2), naming it and how to make one', async () => {
+    const missing = await sluice(['serve', '--bundle', join(dir, 'no-such-bundle.json'), '--port', '0', '--admin-port', '0']);
+    expect(missing.code).toBe(2);
+    expect(missing.err).toContain(`--bundle ${join(dir, 'no-such-bundle.json')} does not exist`);
+    expect(missing.err).toContain('sluice compile');
+    const folder = await sluice(['serve', '--bundle', dir, '--port', '0', '--admin-port', '0']);
+    expect(folder.code).toBe(2);
+    expect(folder.err).toContain('is not a file (a folder of bundles is --bundles DIR)');
+  }, 20_000);
+
+  it('refuses a --store folder that is not a store (exit 2): missing, a file, or a folder without current or bundles/', async () => {
+    const plain = join(dir, 'plain-folder');
+    mkdirSync(plain, { recursive: true });
+    writeFileSync(join(plain, 'notes.txt'), 'not a store');
+    const notStore = await sluice(['serve', '--store', plain, '--port', '0', '--admin-port', '0']);
+    expect(notStore.code).toBe(2);
+    expect(notStore.err).toContain(`--store ${plain} is not a store (no current pointer, no bundles/ folder)`);
+    const missing = await sluice(['serve', '--store', join(dir, 'no-such-store'), '--port', '0', '--admin-port', '0']);
+    expect(missing.code).toBe(2);
+    expect(missing.err).toContain('does not exist');
+    const file = await sluice(['serve', '--store', join(plain, 'notes.txt'), '--port', '0', '--admin-port', '0']);
+    expect(file.code).toBe(2);
+    expect(file.err).toContain('is not a folder');
+    const token = await sluice(['serve', '--store', plain, '--store-token-file', join(plain, 'notes.txt'), '--port', '0', '--admin-port', '0']);
+    expect(token.code).toBe(2);
+    expect(token.err).toContain('--store-token-file goes with --store https://');
+  }, 30_000);
 
   it('refuses a --store URL with user:password@ (exit 2) without printing the password, instead of logging it on every poll', async () => {
     const { code, err } = await sluice(['serve', '--store', 'http://bob:hunter2@127.0.0.1:1/store', '--port', '0', '--admin-port', '0']);

@@ -17,7 +17,7 @@ export interface RuntimeProcess {
 }
 
 export async function startRuntime(bundleFile: string): Promise<RuntimeProcess> {
-  const child = spawn(process.execPath, ['bin/sluice.js', 'serve', '--bundle', bundleFile, '--port', '0', '--admin-port', '0', '--log-level', 'warn'], {
+  const child = spawn(process.execPath, ['bin/sluice.js', 'serve', '--bundle', bundleFile, '--port', '0', '--admin-port', '0', '--drain-delay', '0', '--log-level', 'warn'], {
     cwd: ROOT,
     env: { ...process.env },
     stdio: ['ignore', 'pipe', 'pipe'],
