@@ -10,6 +10,7 @@ import { parseRateLimitFlags, RATE_LIMIT_FLAGS, startRateLimits, type RateLimitS
 import { parseAllowedHosts, type AllowedHost } from '../runtime/entrypoints/webhook/allowed-hosts.ts';
 import { parseAuthFailureLimit, type AuthFailureLimit } from '../runtime/plans/auth-failures.ts';
 import { parseTrustedProxies, type TrustedProxies } from '../runtime/client-address.ts';
+import { tracingFromEnv, type Tracing } from '../runtime/tracing/tracing.ts';
 
 export { UsageError };
 
@@ -100,13 +101,23 @@ function listenFailure(error: NodeJS.ErrnoException & { address?: string; port?:
 /** Starts the gateway and serves until SIGTERM/SIGINT; graceful shutdown ends within 10 s. Returns the exit code. */
 export async function serveUntilSignal(server: ServerFlags, source: BundleSource): Promise<number> {
   let gateway: Gateway;
+  // OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT: spans over OTLP/HTTP (runtime/tracing/); unset: the SDK is never loaded.
+  let tracing: Tracing | null;
+  try {
+    tracing = await tracingFromEnv(process.env);
+  } catch (error) {
+    console.error(`sluice: traces: ${(error as Error).message}`);
+    return 2;
+  }
+  if (tracing) log.info({ event: 'tracing', target: tracing.target }, 'traces are exported over OTLP/HTTP');
   const rateLimits = await startRateLimits(server.rateLimits ?? { errorStrategy: 'allow' });
   const closeRateLimits = rateLimits.close;
   try {
-    gateway = await startGateway({ ...server, rateLimits, source, shutdownGraceMs: 7000 });
+    gateway = await startGateway({ ...server, rateLimits, source, shutdownGraceMs: 7000, tracing });
   } catch (error) {
     console.error(`sluice: cannot listen: ${listenFailure(error as NodeJS.ErrnoException & { address?: string; port?: number }, server)}`);
     await closeRateLimits();
+    await tracing?.shutdown();
     return 1;
   }
   console.error(`sluice: serving ${gateway.url} (admin ${gateway.adminUrl}) from ${source.description}`);
@@ -125,7 +136,11 @@ export async function serveUntilSignal(server: ServerFlags, source: BundleSource
       }, 9500);
       deadline.unref();
       gateway.close().then(
-        () => resolve(0),
+        // The last spans (this shutdown's requests included) are exported before the process exits.
+        async () => {
+          await tracing?.shutdown();
+          resolve(0);
+        },
         (error) => {
           log.error({ err: error }, 'shutdown failed');
           resolve(1);

@@ -1,7 +1,7 @@
 /**
  * What one gateway owns beyond its routers and is kept across deploys: the rate-limit counter
  * store, the authentication-failure throttle, the hosts webhook callbacks may call, and the table
- * of running webhook subscriptions. startGateway builds one from its options and threads it the
+ * of running webhook subscriptions, and its tracer (null without OTEL variables). startGateway builds one from its options and threads it the
  * way it threads the Registry (RouterSwitch -> Exchange -> admission, plan resolution, webhook
  * consumers; admin). Two gateways in one process share none of it.
  */
@@ -10,6 +10,7 @@ import { RateLimitStore, type ErrorStrategy } from './rate-limit/store.ts';
 import { AuthThrottle, type AuthFailureLimit } from './plans/auth-failures.ts';
 import type { AllowedHost } from './entrypoints/webhook/allowed-hosts.ts';
 import { WebhookSubscriptions } from './entrypoints/webhook/subscriptions.ts';
+import type { Tracing } from './tracing/tracing.ts';
 
 export interface GatewayState {
   readonly rateLimits: RateLimitStore;
@@ -17,6 +18,8 @@ export interface GatewayState {
   /** undefined: webhook callbacks may call any host. */
   readonly webhookAllowedHosts: readonly AllowedHost[] | undefined;
   readonly webhooks: WebhookSubscriptions;
+  /** Spans (runtime/tracing/); null when tracing is off: every traced place checks this once. */
+  readonly tracing: Tracing | null;
 }
 
 export interface GatewayStateOptions {
@@ -26,6 +29,8 @@ export interface GatewayStateOptions {
   readonly authFailureLimit?: AuthFailureLimit | null;
   /** `--webhook-allowed-hosts` (default: any host). */
   readonly webhookAllowedHosts?: readonly AllowedHost[];
+  /** From `tracingFromEnv` (default: none). The caller owns it and shuts it down after the gateway closed. */
+  readonly tracing?: Tracing | null;
 }
 
 export function createGatewayState(options: GatewayStateOptions = {}): GatewayState {
@@ -34,5 +39,6 @@ export function createGatewayState(options: GatewayStateOptions = {}): GatewaySt
     authThrottle: new AuthThrottle(options.authFailureLimit ?? null),
     webhookAllowedHosts: options.webhookAllowedHosts,
     webhooks: new WebhookSubscriptions(),
+    tracing: options.tracing ?? null,
   };
 }

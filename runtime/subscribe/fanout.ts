@@ -14,6 +14,8 @@ import { asGatewayError } from '../entrypoints/entrypoint.ts';
 import { ClientQueue, type FanoutSettings, type QueuedBytes } from './client-queue.ts';
 import { emit, type Tally } from '../metrics/telemetry.ts';
 import { log } from '../log.ts';
+import type { Tracing } from '../tracing/tracing.ts';
+import { deliverSpan } from '../tracing/messaging.ts';
 
 export { ClientQueue, pipeable, type DeliverySink, type FanoutSettings } from './client-queue.ts';
 
@@ -29,6 +31,8 @@ export class Fanout {
     private readonly flow: Flow,
     private readonly settings: FanoutSettings,
     private readonly apiId: string,
+    /** The gateway's tracer: a `deliver` span per traced message (tracing/messaging.ts). */
+    private readonly tracing: Tracing | null = null,
   ) {}
 
   /**
@@ -108,7 +112,9 @@ export class Fanout {
         }
         emit({ kind: 'message', api: this.apiId, direction: 'subscribe' });
         const delivery = new Delivery(out);
+        const span = this.tracing ? deliverSpan(this.tracing, this.endpoint.type, out, this.apiId, this.#clients.size) : undefined;
         for (const queue of this.#clients) queue.push(delivery);
+        span?.end();
       }
       if (!controller.signal.aborted && this.#upstream === controller) {
         this.#upstream = undefined;

@@ -43,6 +43,8 @@ export const createWebhookEntrypoint: EntrypointFactory<WebhookEntrypoint> = (co
         group: `sluice-webhook-${context.apiId}-${name}`,
         webhook: subscription.webhook,
         ...(context.state.webhookAllowedHosts ? { allowedHosts: context.state.webhookAllowedHosts } : {}),
+        tracing: context.state.tracing,
+        system: endpoint.type,
         concurrency,
         maxInFlightBytes,
         commit,
