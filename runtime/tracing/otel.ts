@@ -16,7 +16,7 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { log } from '../log.ts';
-import type { TraceAttributes, TraceCarrier, TraceKind, TraceSpan, Tracing } from './tracing.ts';
+import type { TraceAttributes, TraceCarrier, TraceKind, TraceSpan, Tracing } from './tracer.ts';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
