@@ -14,7 +14,7 @@ import mqtt from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Plan } from '../../schemas/types.ts';
 import { makeBundle } from '../support/bundles.ts';
-import { gatewayWith } from '../support/harness.ts';
+import { connect, gatewayWith, waitFor, type Client } from '../support/harness.ts';
 import { mqttUrl } from '../support/brokers/brokers.ts';
 import { kcatConsume } from '../brokers-e2e/clients.ts';
 import { freshTopic, kafkaTools, type KafkaTools } from '../webhooks/kafka-fixtures.ts';
@@ -48,12 +48,12 @@ const plans: Record<string, Plan> = {
   push: { type: 'push', name: 'Push', status: 'published' },
 };
 
-/** POST in, Kafka topic, webhook out: one API. */
+/** POST in, Kafka topic, WebSocket subscribers and a webhook out: one API. */
 function ordersBundle(topic: string, callbackUrl: string) {
   return makeBundle({
     orders: {
       definition: {
-        entrypoints: [{ type: 'http-post' }, { type: 'webhook' }],
+        entrypoints: [{ type: 'http-post' }, { type: 'websocket' }, { type: 'webhook' }],
         endpoints: [{ type: 'kafka', bootstrapServers: [tools.bootstrap], consumer: { topics: [topic], autoOffsetReset: 'earliest' }, producer: { topic } }],
       },
       plans,
@@ -74,8 +74,8 @@ const parse = (value: unknown) => {
   return match ? { traceId: match[1]!, spanId: match[2]!, flags: match[3]! } : undefined;
 };
 
-const one = (spans: ReceivedSpan[], kind: number, what: string): ReceivedSpan => {
-  const found = spans.filter((s) => s.kind === kind);
+const one = (spans: ReceivedSpan[], kind: number, what: string, name?: string): ReceivedSpan => {
+  const found = spans.filter((s) => s.kind === kind && (name === undefined || s.name === name));
   if (found.length !== 1) throw new Error(`expected one ${what} span, got ${JSON.stringify(spans.map((s) => `${s.name}/${s.kind}`))}`);
   return found[0]!;
 };
@@ -90,9 +90,13 @@ describe('traces over OTLP/HTTP', () => {
       OTEL_SERVICE_NAME: 'sluice-test',
       OTEL_BSP_SCHEDULE_DELAY: '100',
     });
+    const subscriber: Client = connect(`${sluice.url.replace(/^http/, 'ws')}/orders/`);
+    await subscriber.opened;
     const { traceId, parentId, traceparent } = newTraceparent();
     const res = await fetch(`${sluice.url}/orders/`, { method: 'POST', headers: { traceparent, 'content-type': 'text/plain' }, body: 'order-1' });
     expect(res.status).toBe(202);
+    await waitFor(() => subscriber.texts().some((t) => t.includes('order-1')), 20_000, 'the WebSocket subscriber to get order-1');
+    subscriber.ws.close();
 
     // The request's log line names the trace.
     const line = await sluice.line((l) => l.event === 'request' && l.method === 'POST', 10_000, 'the POST request line');
@@ -112,15 +116,19 @@ describe('traces over OTLP/HTTP', () => {
     expect(atCallback!.traceId).toBe(traceId);
 
     // The spans chain: SERVER (child of the client's span) -> PRODUCER -> CONSUMER process -> CLIENT.
-    const spans = await receiver.waitForTrace(traceId, (s) => [KIND.server, KIND.producer, KIND.consumer, KIND.client].every((k) => s.some((x) => x.kind === k)), 20_000);
+    const spans = await receiver.waitForTrace(traceId, (s) => [KIND.server, KIND.producer, KIND.client].every((k) => s.some((x) => x.kind === k)) && s.filter((x) => x.kind === KIND.consumer).length === 2, 20_000);
     const server = one(spans, KIND.server, 'SERVER');
     const producer = one(spans, KIND.producer, 'PRODUCER');
-    const consumer = one(spans, KIND.consumer, 'CONSUMER');
+    const consumer = one(spans, KIND.consumer, 'CONSUMER process', `process ${topic}`);
+    const deliver = one(spans, KIND.consumer, 'CONSUMER deliver', `deliver ${topic}`);
     const client = one(spans, KIND.client, 'CLIENT');
     expect(server.parentSpanId).toBe(parentId);
     expect(producer.parentSpanId).toBe(server.spanId);
     expect(consumer.parentSpanId).toBe(producer.spanId);
     expect(client.parentSpanId).toBe(consumer.spanId);
+    // The WebSocket subscriber's delivery: one span for the clients of the shared subscription, child of the producer's.
+    expect(deliver.parentSpanId).toBe(producer.spanId);
+    expect(deliver.attributes).toMatchObject({ 'messaging.system': 'kafka', 'messaging.destination.name': topic, 'messaging.operation.name': 'deliver', 'sluice.clients': 1 });
     // What went downstream names those spans: the record the producer span, the callback the client span.
     expect(inKafka!.spanId).toBe(producer.spanId);
     expect(atCallback!.spanId).toBe(client.spanId);
