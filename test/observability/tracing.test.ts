@@ -57,7 +57,7 @@ function ordersBundle(topic: string, callbackUrl: string) {
         endpoints: [{ type: 'kafka', bootstrapServers: [tools.bootstrap], consumer: { topics: [topic], autoOffsetReset: 'earliest' }, producer: { topic } }],
       },
       plans,
-      subscriptions: { acme: { plan: 'push', webhook: { callbackUrl } } },
+      subscriptions: { acme: { plan: 'push', webhook: { callbackUrl, retry: { strategy: 'linear', initialDelayMs: 50, maxDelayMs: 100, maxAttempts: 5 } } } },
     },
   });
 }
@@ -83,7 +83,8 @@ const one = (spans: ReceivedSpan[], kind: number, what: string, name?: string): 
 describe('traces over OTLP/HTTP', () => {
   it('carries a POST\'s trace into the Kafka record, the webhook callback and chained spans', async () => {
     const topic = await freshTopic(tools.admin, 1);
-    callback = await startCallbackServer();
+    // The first attempt is answered 503: two attempts, two CLIENT spans.
+    callback = await startCallbackServer(({ index }) => (index === 0 ? 503 : 200));
     sluice = await serve(ordersBundle(topic, callback.url), [], {
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
       OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
@@ -109,29 +110,37 @@ describe('traces over OTLP/HTTP', () => {
     expect(inKafka, `record headers ${JSON.stringify(record!.headers)}`).toBeDefined();
     expect(inKafka!.traceId).toBe(traceId);
 
-    // The callback server sees the same trace.
+    // The callback server sees the same trace, on each attempt.
     await callback.waitForDelivered(1, 30_000);
-    const atCallback = parse(callback.received[0]!.headers.traceparent);
+    expect(callback.received.map((r) => r.status)).toEqual([503, 200]);
+    const firstAttempt = parse(callback.received[0]!.headers.traceparent);
+    expect(firstAttempt?.traceId).toBe(traceId);
+    const atCallback = parse(callback.received[1]!.headers.traceparent);
     expect(atCallback, `callback headers ${JSON.stringify(callback.received[0]!.headers)}`).toBeDefined();
     expect(atCallback!.traceId).toBe(traceId);
 
     // The spans chain: SERVER (child of the client's span) -> PRODUCER -> CONSUMER process -> CLIENT.
-    const spans = await receiver.waitForTrace(traceId, (s) => [KIND.server, KIND.producer, KIND.client].every((k) => s.some((x) => x.kind === k)) && s.filter((x) => x.kind === KIND.consumer).length === 2, 20_000);
+    const spans = await receiver.waitForTrace(traceId, (s) => [KIND.server, KIND.producer].every((k) => s.some((x) => x.kind === k)) && s.filter((x) => x.kind === KIND.consumer).length === 2 && s.filter((x) => x.kind === KIND.client).length === 2, 20_000);
     const server = one(spans, KIND.server, 'SERVER');
     const producer = one(spans, KIND.producer, 'PRODUCER');
     const consumer = one(spans, KIND.consumer, 'CONSUMER process', `process ${topic}`);
     const deliver = one(spans, KIND.consumer, 'CONSUMER deliver', `deliver ${topic}`);
-    const client = one(spans, KIND.client, 'CLIENT');
+    const [failed, client] = [firstAttempt!.spanId, atCallback!.spanId].map((id) => spans.find((s) => s.spanId === id)!);
+    expect(failed, 'a CLIENT span for the first attempt').toBeDefined();
+    expect(client, 'a CLIENT span for the second attempt').toBeDefined();
     expect(server.parentSpanId).toBe(parentId);
     expect(producer.parentSpanId).toBe(server.spanId);
     expect(consumer.parentSpanId).toBe(producer.spanId);
-    expect(client.parentSpanId).toBe(consumer.spanId);
+    expect(client!.parentSpanId).toBe(consumer.spanId);
+    expect(failed!.parentSpanId).toBe(consumer.spanId);
+    expect(failed!).toMatchObject({ kind: KIND.client, status: 2 });
+    expect(failed!.attributes).toMatchObject({ 'http.response.status_code': 503, 'error.type': '503' });
+    expect(client!.attributes['http.request.resend_count']).toBe(1);
     // The WebSocket subscriber's delivery: one span for the clients of the shared subscription, child of the producer's.
     expect(deliver.parentSpanId).toBe(producer.spanId);
     expect(deliver.attributes).toMatchObject({ 'messaging.system': 'kafka', 'messaging.destination.name': topic, 'messaging.operation.name': 'deliver', 'sluice.clients': 1 });
     // What went downstream names those spans: the record the producer span, the callback the client span.
     expect(inKafka!.spanId).toBe(producer.spanId);
-    expect(atCallback!.spanId).toBe(client.spanId);
     expect(line.span_id).toBe(server.spanId);
 
     expect(server).toMatchObject({ name: 'POST /orders/', service: 'sluice-test' });
@@ -139,8 +148,12 @@ describe('traces over OTLP/HTTP', () => {
     expect(producer.name).toBe(`send ${topic}`);
     expect(producer.attributes).toMatchObject({ 'messaging.system': 'kafka', 'messaging.destination.name': topic, 'messaging.operation.type': 'send', 'messaging.message.body.size': 7 });
     expect(consumer.name).toBe(`process ${topic}`);
-    expect(consumer.attributes).toMatchObject({ 'messaging.system': 'kafka', 'messaging.destination.name': topic, 'messaging.operation.type': 'process', 'messaging.consumer.group.name': 'sluice-webhook-orders-acme', 'messaging.destination.partition.id': '0', 'sluice.webhook.outcome': 'delivered' });
-    expect(client.attributes).toMatchObject({ 'http.request.method': 'POST', 'http.response.status_code': 200, 'url.full': callback.url, 'server.address': '127.0.0.1', 'server.port': callback.port });
+    expect(consumer.attributes).toMatchObject({ 'messaging.system': 'kafka', 'messaging.destination.name': topic, 'messaging.operation.type': 'process', 'messaging.consumer.group.name': 'sluice-webhook-orders-acme', 'messaging.destination.partition.id': '0', 'sluice.webhook.outcome': 'delivered', 'sluice.webhook.attempts': 2 });
+    // The retry's log line names the trace of the message's process span.
+    const retry = await sluice.line((l) => l.event === 'webhook-retry', 5_000, 'the webhook-retry line');
+    expect(retry.trace_id).toBe(traceId);
+    expect(client!).toMatchObject({ kind: KIND.client, status: 0 });
+    expect(client!.attributes).toMatchObject({ 'http.request.method': 'POST', 'http.response.status_code': 200, 'url.full': callback.url, 'server.address': '127.0.0.1', 'server.port': callback.port });
     expect(receiver.rejected).toEqual([]);
   });
 
