@@ -10,6 +10,7 @@
  * Without the variable no traceparent is added and no line has a trace_id.
  */
 import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Plan } from '../../schemas/types.ts';
@@ -62,6 +63,10 @@ function ordersBundle(topic: string, callbackUrl: string) {
   });
 }
 
+/** Makes `sluice serve` print, at exit, how many OpenTelemetry SDK modules it loaded (otel-modules-probe.cjs). */
+const probe = { NODE_OPTIONS: `--require ${fileURLToPath(new URL('./otel-modules-probe.cjs', import.meta.url))}` };
+const sdkModules = (output: string): number => Number(/opentelemetry-sdk-modules-loaded: (\d+)/.exec(output)?.[1] ?? Number.NaN);
+
 const newTraceparent = () => {
   const traceId = randomBytes(16).toString('hex');
   const parentId = randomBytes(8).toString('hex');
@@ -90,6 +95,7 @@ describe('traces over OTLP/HTTP', () => {
       OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
       OTEL_SERVICE_NAME: 'sluice-test',
       OTEL_BSP_SCHEDULE_DELAY: '100',
+      ...probe,
     });
     const subscriber: Client = connect(`${sluice.url.replace(/^http/, 'ws')}/orders/`);
     await subscriber.opened;
@@ -155,13 +161,15 @@ describe('traces over OTLP/HTTP', () => {
     expect(client!).toMatchObject({ kind: KIND.client, status: 0 });
     expect(client!.attributes).toMatchObject({ 'http.request.method': 'POST', 'http.response.status_code': 200, 'url.full': callback.url, 'server.address': '127.0.0.1', 'server.port': callback.port });
     expect(receiver.rejected).toEqual([]);
+    expect(await sluice.stop()).toBe(0);
+    expect(sdkModules(sluice.output())).toBeGreaterThan(0);
   });
 
-  it('without an OTEL variable adds no traceparent and no trace_id', async () => {
+  it('without an OTEL variable adds no traceparent, no trace_id and loads no SDK', async () => {
     const topic = await freshTopic(tools.admin, 1);
     callback = await startCallbackServer();
     const before = receiver.spans.length;
-    sluice = await serve(ordersBundle(topic, callback.url), [], { OTEL_EXPORTER_OTLP_ENDPOINT: '', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: '' });
+    sluice = await serve(ordersBundle(topic, callback.url), [], { OTEL_EXPORTER_OTLP_ENDPOINT: '', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: '', ...probe });
     const { traceparent } = newTraceparent();
     const res = await fetch(`${sluice.url}/orders/`, { method: 'POST', headers: { traceparent }, body: 'order-2' });
     expect(res.status).toBe(202);
@@ -174,6 +182,9 @@ describe('traces over OTLP/HTTP', () => {
     expect(line.trace_id).toBeUndefined();
     expect(sluice.lines.some((l) => 'trace_id' in l)).toBe(false);
     expect(receiver.spans.length).toBe(before);
+    // No SDK module was ever loaded.
+    expect(await sluice.stop()).toBe(0);
+    expect(sdkModules(sluice.output())).toBe(0);
   });
 
   it('refuses an unusable endpoint at start, naming the variable', async () => {
