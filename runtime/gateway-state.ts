@@ -1,9 +1,10 @@
 /**
  * What one gateway owns beyond its routers and is kept across deploys: the rate-limit counter
- * store, the authentication-failure throttle, the hosts webhook callbacks may call, and the table
- * of running webhook subscriptions, and its tracer (null without OTEL variables). startGateway builds one from its options and threads it the
- * way it threads the Registry (RouterSwitch -> Exchange -> admission, plan resolution, webhook
- * consumers; admin). Two gateways in one process share none of it.
+ * store, the authentication-failure throttle, the hosts webhook callbacks may call, the table
+ * of running webhook subscriptions and its tracer (null without OTEL variables). startGateway
+ * builds one from its options and threads it the way it threads the Registry (RouterSwitch ->
+ * Exchange -> admission, plan resolution, webhook consumers; admin). Two gateways in one process
+ * share none of it.
  */
 import type { Counters } from './rate-limit/counters.ts';
 import { RateLimitStore, type ErrorStrategy } from './rate-limit/store.ts';

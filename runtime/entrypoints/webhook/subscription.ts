@@ -38,13 +38,12 @@ import { resolveSecret } from '../../secrets.ts';
 import { log } from '../../log.ts';
 import { trafficMeterFor, type TrafficMeter } from '../../metrics/telemetry.ts';
 import type { AllowedHost } from './allowed-hosts.ts';
-import { createCallback, WebhookConfigError, type Callback } from './callback.ts';
+import { createCallback, WebhookConfigError, type Callback, type CallbackResult } from './callback.ts';
 import { backoffDelay, deliverWithRetries, retryPolicy, type AttemptFailure, type RetryPolicy } from './attempts.ts';
 import { deadLetterMessage } from './dead-letter.ts';
 import { outsideWindow, waitUntil } from './window.ts';
 import type { Tracing, TraceSpan } from '../../tracing/tracing.ts';
 import { callbackSpan, endCallbackSpan, processSpan, withTraceHeaders } from '../../tracing/messaging.ts';
-import type { CallbackResult } from './callback.ts';
 
 /** How long an attempt in flight at `endingAt` may take before it is cut (as for a stop). */
 const END_GRACE_MS = 10_000;
