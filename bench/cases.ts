@@ -48,8 +48,8 @@ export interface TracingCase {
   readonly p99Ms: number;
   /** Server CPU (user + system) per request over the window. */
   readonly cpuMicrosPerRequest: number;
-  /** Spans the sink received during the window (0 when unset). */
-  readonly spans: number;
+  /** OTLP bytes the sink received during the window (0 when unset). */
+  readonly exportedBytes: number;
 }
 
 export interface SwapCase {

@@ -3,7 +3,8 @@
  * and set to a local OTLP/HTTP sink (a node:http server in this process answering 200), in the
  * same run, in the order unset, set, set, unset on the same topic so drift hits both. With it
  * set every request makes a SERVER and a PRODUCER span (no incoming traceparent: each request is a
- * new, sampled trace: the dearest case). The table reports set / unset ratios.
+ * new, sampled trace: the dearest case), exported as OTLP/HTTP protobuf (the default protocol).
+ * The table reports set / unset ratios.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,22 +15,21 @@ import { startSluice } from './processes.ts';
 
 const CONCURRENCY = 32;
 
-/** Counts the spans of each OTLP JSON export it receives. */
-async function otlpSink(): Promise<{ url: string; spans: () => number; close: () => Promise<void> }> {
-  let spans = 0;
+/** Answers every OTLP export 200 and counts the bytes it received. */
+async function otlpSink(): Promise<{ url: string; bytes: () => number; close: () => Promise<void> }> {
+  let bytes = 0;
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      const body = Buffer.concat(chunks).toString('utf8');
-      spans += body.match(/"spanId"/g)?.length ?? 0;
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      for (const chunk of chunks) bytes += chunk.length;
+      res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    spans: () => spans,
+    bytes: () => bytes,
     close: () => new Promise<void>((resolve) => {
       server.closeAllConnections();
       server.close(() => resolve());
@@ -64,13 +64,13 @@ export async function tracingSection(ctx: BenchContext): Promise<void> {
           await ctx.clients.request(load(1500), 60_000); // warm-up, not recorded
           await new Promise((resolve) => setTimeout(resolve, 400)); // its spans exported before the window
           const cpuBefore = sluice.cpuMicros();
-          const spansBefore = sink.spans();
+          const bytesBefore = sink.bytes();
           const r = await ctx.clients.request(load(seconds * 1000), 60_000);
           const cpu = sluice.cpuMicros() - cpuBefore;
           await new Promise((resolve) => setTimeout(resolve, 400)); // the last batch of spans
           ctx.record({
             case: 'tracing', otel, round, concurrency: CONCURRENCY, seconds, requests: r.requests, perSecond: r.perSecond, errors: r.errors,
-            p50Ms: r.p50 / 1000, p99Ms: r.p99 / 1000, cpuMicrosPerRequest: r.requests > 0 ? cpu / r.requests : Number.NaN, spans: sink.spans() - spansBefore,
+            p50Ms: r.p50 / 1000, p99Ms: r.p99 / 1000, cpuMicrosPerRequest: r.requests > 0 ? cpu / r.requests : Number.NaN, exportedBytes: sink.bytes() - bytesBefore,
           });
         } catch (error) {
           ctx.notes.push(`tracing ${otel} round ${round} failed: ${(error as Error).message.split('\n')[0]}`);

@@ -4,15 +4,16 @@
  * One BasicTracerProvider per gateway (never registered globally: no global tracer, context
  * manager or propagator is installed, so two gateways in one process stay apart), a
  * BatchSpanProcessor (bounded queue: OTEL_BSP_MAX_QUEUE_SIZE, default 2048 spans; spans past it
- * are dropped, never held) and the OTLP/HTTP JSON exporter, which reads the OTEL_EXPORTER_OTLP_*
- * variables itself (endpoint, headers, timeout). Sampling: OTEL_TRACES_SAMPLER (default
+ * are dropped, never held) and the OTLP/HTTP exporter for OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL:
+ * `http/protobuf` (the default, as the OTel specification says) or `http/json`, each package
+ * imported only when chosen; it reads the other OTEL_EXPORTER_OTLP_* variables itself (headers,
+ * timeout). Sampling: OTEL_TRACES_SAMPLER (default
  * parentbased_always_on). Resource: service.name from OTEL_SERVICE_NAME (default `sluice`) and
  * OTEL_RESOURCE_ATTRIBUTES. Contexts are passed explicitly (a parent span or a carrier's
  * traceparent), never through async-local storage.
  */
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, defaultTextMapGetter, defaultTextMapSetter, trace, type Context, type Span } from '@opentelemetry/api';
 import { ExportResultCode, W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { log } from '../log.ts';
@@ -86,11 +87,13 @@ function tracesTarget(env: Env): string {
   return url.href;
 }
 
-function checkProtocol(env: Env): void {
-  for (const name of ['OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', 'OTEL_EXPORTER_OTLP_PROTOCOL']) {
-    const value = env[name]?.trim();
-    if (value && value.startsWith('grpc')) throw new Error(`${name}=${value} is not supported: Sluice sends traces over OTLP/HTTP (JSON); unset it or give http/json`);
-  }
+/** The OTLP/HTTP exporter the protocol variables ask for (default http/protobuf). */
+async function exporterFor(env: Env, url: string): Promise<SpanExporter> {
+  const name = env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL?.trim() ? 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL' : 'OTEL_EXPORTER_OTLP_PROTOCOL';
+  const protocol = env[name]?.trim() || 'http/protobuf';
+  if (protocol === 'http/protobuf') return new (await import('@opentelemetry/exporter-trace-otlp-proto')).OTLPTraceExporter({ url });
+  if (protocol === 'http/json') return new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter({ url });
+  throw new Error(`${name}=${protocol} is not supported: Sluice sends traces over OTLP/HTTP; give http/protobuf (the default) or http/json`);
 }
 
 /** The exporter, with its failures logged once per change (the SDK reports them only to its own diag logger). */
@@ -114,12 +117,12 @@ function loggingExporter(inner: SpanExporter, target: string): SpanExporter {
   };
 }
 
-export function createTracing(env: Env): Tracing {
+export async function createTracing(env: Env): Promise<Tracing> {
   const target = tracesTarget(env);
-  checkProtocol(env);
+  const inner = await exporterFor(env, target);
   const resource = resourceFromAttributes({ 'service.name': env.OTEL_SERVICE_NAME?.trim() || 'sluice' })
     .merge(detectResources({ detectors: [envDetector] }));
-  const exporter = loggingExporter(new OTLPTraceExporter({ url: target }), target);
+  const exporter = loggingExporter(inner, target);
   const provider = new BasicTracerProvider({ resource, spanProcessors: [new BatchSpanProcessor(exporter)] });
   const tracer = provider.getTracer('sluice');
   let shutdown: Promise<void> | undefined;

@@ -1,7 +1,8 @@
 /**
  * A local OTLP/HTTP trace receiver for tests: a node http server on port 0 that accepts
  * `POST /v1/traces` with an OTLP JSON body (what @opentelemetry/exporter-trace-otlp-http sends),
- * answers 200 `{}` and keeps every span, flattened, with its resource's service.name.
+ * answers 200 `{}` and keeps every span, flattened, with its resource's service.name. Protobuf
+ * exports (exporter-trace-otlp-proto) are answered 200 too and kept as raw bodies.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -25,8 +26,10 @@ export interface OtlpReceiver {
   /** http://127.0.0.1:PORT (give it as OTEL_EXPORTER_OTLP_ENDPOINT). */
   readonly url: string;
   readonly spans: ReceivedSpan[];
-  /** Requests that were not a JSON OTLP export (path, content type). */
+  /** Requests that were not an OTLP export (path, content type). */
   readonly rejected: string[];
+  /** Bodies of the protobuf exports (not decoded: strings such as span names appear in them as UTF-8). */
+  readonly protobuf: Buffer[];
   /** Resolves with the spans of `traceId` once `test` holds for them; rejects after `ms` listing what arrived. */
   waitForTrace(traceId: string, test: (spans: ReceivedSpan[]) => boolean, ms: number): Promise<ReceivedSpan[]>;
   close(): Promise<void>;
@@ -45,12 +48,18 @@ const hex = (id: string | undefined): string => (!id ? '' : /^[0-9a-f]+$/i.test(
 export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   const spans: ReceivedSpan[] = [];
   const rejected: string[] = [];
+  const protobuf: Buffer[] = [];
   const waiters = new Set<() => void>();
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const type = req.headers['content-type'] ?? '';
+      if (req.method === 'POST' && req.url === '/v1/traces' && type === 'application/x-protobuf') {
+        protobuf.push(Buffer.concat(chunks));
+        res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+        return;
+      }
       if (req.method !== 'POST' || req.url !== '/v1/traces' || !type.includes('json')) {
         rejected.push(`${req.method} ${req.url} ${type}`);
         res.writeHead(415).end();
@@ -84,6 +93,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     url: `http://127.0.0.1:${port}`,
     spans,
     rejected,
+    protobuf,
     waitForTrace(traceId, test, ms) {
       return new Promise((resolve, reject) => {
         const check = () => {

@@ -192,6 +192,14 @@ describe('traces over OTLP/HTTP', () => {
     await expect(serve(makeBundle({}), [], { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' })).rejects.toThrow(/OTEL_EXPORTER_OTLP_PROTOCOL=grpc is not supported/);
   });
 
+  it('sends OTLP/HTTP protobuf unless http/json is asked for', async () => {
+    const tracing = (await tracingFromEnv({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.url}/v1/traces` }))!;
+    tracing.start('protobuf-check', 'server', {}).end();
+    await tracing.shutdown();
+    expect(receiver.protobuf.some((body) => body.includes('protobuf-check'))).toBe(true);
+    expect(receiver.spans.some((s) => s.name === 'protobuf-check')).toBe(false);
+  });
+
   it('reads the standard variables', () => {
     expect(tracingConfigured({})).toBe(false);
     expect(tracingConfigured({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' })).toBe(true);
@@ -204,7 +212,7 @@ describe('traces over OTLP/HTTP', () => {
     const broker = new URL(await mqttUrl());
     const topic = `traced/${randomBytes(4).toString('hex')}`;
     const reader = await mqtt.connectAsync(broker.href, { protocolVersion: 5, clientId: `trace-reader-${randomBytes(4).toString('hex')}` });
-    const tracing = await tracingFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
+    const tracing = await tracingFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' });
     const gateway = await gatewayWith(makeBundle({
       sensors: {
         definition: {
