@@ -258,7 +258,7 @@ export class Exchange implements ExchangePort {
     if (this.fanout && cursor === undefined) return this.fanout.attach(request.signal, request.onFailure, tally);
     const slot = cursor !== undefined ? this.resuming?.acquire(request.signal) : undefined;
     return ownSubscription(endpoint, { ...request, cursor }, {
-      apiId: this.id, flow: this.#subscribeFlow, tally, slot, fanout: this.fanout, fanoutSettings: this.#fanoutSettings,
+      apiId: this.id, flow: this.#subscribeFlow, tally, slot, fanout: this.fanout, fanoutSettings: this.#fanoutSettings, tracing: this.#state.tracing,
     });
   }
 

@@ -192,6 +192,29 @@ describe('traces over OTLP/HTTP', () => {
     await expect(serve(makeBundle({}), [], { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' })).rejects.toThrow(/OTEL_EXPORTER_OTLP_PROTOCOL=grpc is not supported/);
   });
 
+  it('continues a message\'s trace for a client on a subscription of its own (mock endpoint)', async () => {
+    const { traceId, parentId, traceparent } = newTraceparent();
+    const tracing = await tracingFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' });
+    const gateway = await gatewayWith(makeBundle({
+      ticks: { definition: { entrypoints: [{ type: 'websocket' }], endpoints: [{ type: 'mock', messageInterval: 20, messageCount: 3, headers: { traceparent } }] } },
+    }), { tracing });
+    try {
+      const client = connect(`${gateway.url.replace(/^http/, 'ws')}/ticks/`);
+      await client.opened;
+      await waitFor(() => client.messages.length === 3, 10_000, 'three mock messages');
+      client.ws.close();
+      await gateway.close();
+      await tracing!.shutdown();
+      const spans = await receiver.waitForTrace(traceId, (s) => s.filter((x) => x.name === 'deliver').length === 3, 5_000);
+      for (const span of spans) {
+        expect(span).toMatchObject({ kind: KIND.consumer, parentSpanId: parentId });
+        expect(span.attributes).toMatchObject({ 'messaging.system': 'mock', 'messaging.operation.type': 'process', 'sluice.clients': 1, 'sluice.api': 'ticks' });
+      }
+    } finally {
+      await gateway.close();
+    }
+  });
+
   it('sends OTLP/HTTP protobuf unless http/json is asked for', async () => {
     const tracing = (await tracingFromEnv({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.url}/v1/traces` }))!;
     tracing.start('protobuf-check', 'server', {}).end();
