@@ -64,7 +64,7 @@ function ordersBundle(topic: string, callbackUrl: string) {
 }
 
 /** Makes `sluice serve` print, at exit, how many OpenTelemetry SDK modules it loaded (otel-modules-probe.cjs). */
-const probe = { NODE_OPTIONS: `--require ${fileURLToPath(new URL('./otel-modules-probe.cjs', import.meta.url))}` };
+const probe = { NODE_OPTIONS: `--require "${fileURLToPath(new URL('./otel-modules-probe.cjs', import.meta.url))}"` };
 const sdkModules = (output: string): number => Number(/opentelemetry-sdk-modules-loaded: (\d+)/.exec(output)?.[1] ?? Number.NaN);
 
 const newTraceparent = () => {
