@@ -34,6 +34,24 @@ export interface PublishCase {
   readonly latency: 'ack' | 'end-to-end';
 }
 
+export interface TracingCase {
+  readonly case: 'tracing';
+  /** OTEL_EXPORTER_OTLP_ENDPOINT unset, or set to a local OTLP/HTTP sink. */
+  readonly otel: 'unset' | 'set';
+  readonly round: number;
+  readonly concurrency: number;
+  readonly seconds: number;
+  readonly requests: number;
+  readonly perSecond: number;
+  readonly errors: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  /** Server CPU (user + system) per request over the window. */
+  readonly cpuMicrosPerRequest: number;
+  /** OTLP bytes the sink received during the window (0 when unset). */
+  readonly exportedBytes: number;
+}
+
 export interface SwapCase {
   readonly case: 'swap';
   readonly clients: number;

@@ -128,8 +128,8 @@ function own(child: ChildProcess): ChildProcess {
 export const serverNodeFlags: string[] = ['--inspect=127.0.0.1:0'];
 
 /** `node bin/sluice.js serve --bundle FILE` on free ports; resolves once /readyz answers 200. */
-export async function startSluice(bundleFile: string, logLevel = 'warn'): Promise<ServerProcess> {
-  const child = own(spawn(process.execPath, [...serverNodeFlags, 'bin/sluice.js', 'serve', '--bundle', bundleFile, '--port', '0', '--admin-port', '0', '--drain-delay', '0', '--log-level', logLevel], { stdio: ['ignore', 'pipe', 'pipe'] }));
+export async function startSluice(bundleFile: string, logLevel = 'warn', env: Readonly<Record<string, string>> = {}): Promise<ServerProcess> {
+  const child = own(spawn(process.execPath, [...serverNodeFlags, 'bin/sluice.js', 'serve', '--bundle', bundleFile, '--port', '0', '--admin-port', '0', '--drain-delay', '0', '--log-level', logLevel], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } }));
   const out = track('sluice', child);
   const stop = stopper(child);
   try {

@@ -3,9 +3,9 @@
  * section with Sluice / baseline ratios, and the targets with met / missed.
  */
 import { availableParallelism, cpus } from 'node:os';
-import type { CompileCase, FanoutCase, PublishCase, SwapCase } from './cases.ts';
+import type { CompileCase, FanoutCase, PublishCase, SwapCase, TracingCase } from './cases.ts';
 
-export type Result = FanoutCase | PublishCase | SwapCase | CompileCase;
+export type Result = FanoutCase | PublishCase | SwapCase | CompileCase | TracingCase;
 
 export interface Machine {
   readonly cpus: number;
@@ -78,6 +78,18 @@ export function markdown(results: readonly Result[], m: Machine, notes: readonly
       lines.push(`| ${r.impl} | ${f(r.perSecond)} | ${f(r.p50Ms, 1)} | ${f(r.p99Ms, 1)} | ${r.latency === 'ack' ? 'request → broker ack' : 'send → consumed from Kafka'} | ${f(r.errors)} | ${direct ? f(ratio(r.perSecond, direct.perSecond), 2) : '–'} |`);
     }
     lines.push('');
+  }
+  const tracing = results.filter((r): r is TracingCase => r.case === 'tracing');
+  if (tracing.length) {
+    const mean = (otel: TracingCase['otel'], get: (r: TracingCase) => number) => {
+      const rows = tracing.filter((r) => r.otel === otel);
+      return rows.length ? rows.reduce((sum, r) => sum + get(r), 0) / rows.length : Number.NaN;
+    };
+    lines.push('## Tracing cost (HTTP POST → Kafka, 256-byte messages, closed loop, 32 concurrent)', '',
+      'OTEL_EXPORTER_OTLP_ENDPOINT unset, or set to a local OTLP/HTTP sink (every request a new sampled trace: SERVER + PRODUCER spans, OTLP/HTTP protobuf). Order unset, set, set, unset (drift weighs on both alike), a fresh `sluice serve` each; other load on the machine shows as differences between rounds. CPU = server user+system time ÷ requests.', '',
+      '| OTEL | round | requests/s | p50 ms | p99 ms | CPU µs/request | KB of spans exported | errors |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    for (const r of tracing) lines.push(`| ${r.otel} | ${r.round} | ${f(r.perSecond)} | ${f(r.p50Ms, 1)} | ${f(r.p99Ms, 1)} | ${f(r.cpuMicrosPerRequest, 1)} | ${f(r.exportedBytes / 1024)} | ${f(r.errors)} |`);
+    lines.push('', `**set / unset**: requests/s ${f(ratio(mean('set', (r) => r.perSecond), mean('unset', (r) => r.perSecond)), 2)}, CPU per request ${f(ratio(mean('set', (r) => r.cpuMicrosPerRequest), mean('unset', (r) => r.cpuMicrosPerRequest)), 2)} (means of the rounds).`, '');
   }
   const swap = results.find((r): r is SwapCase => r.case === 'swap');
   if (swap) {

@@ -5,12 +5,13 @@
  * Starts Kafka (KRaft, the test harness's jars) and Mosquitto on free ports, then runs:
  *   fanout   N = 1, 100, 1000 WebSocket and SSE clients over MQTT and Kafka, Sluice vs bench/relay.ts
  *   publish  HTTP POST and WebSocket publish to Kafka through Sluice vs kafkajs producing directly
+ *   tracing  HTTP POST to Kafka with OTEL_EXPORTER_OTLP_ENDPOINT unset vs set to a local sink (bench/tracing.ts)
  *   swap     a deploy every second for 30 s while 500 clients stream from an unchanged API
  *   compile  1,000 and 10,000 APIs (bench/compile.ts)
  * Servers and clients are separate child processes. Each case prints one JSON line on stdout; the
  * markdown table goes to bench/results/latest.md (progress goes to stderr).
  *
- *   npm run bench [-- --only fanout,publish,swap,compile] [--quick] [--sizes 1000] [--cases mqtt-websocket] [--seconds 4]
+ *   npm run bench [-- --only fanout,publish,tracing,swap,compile] [--quick] [--sizes 1000] [--cases mqtt-websocket] [--seconds 4]
  *                    [--out FILE] [--cpu-prof DIR]
  *
  * `--quick` (N up to 100, shorter windows), `--only`, `--sizes` and `--cases` (fan-out broker-entrypoint
@@ -30,12 +31,13 @@ import type { Brokers } from './bundles.ts';
 import { fanoutSection } from './fanout.ts';
 import { publishSection } from './publish.ts';
 import { swapSection } from './swap.ts';
+import { tracingSection } from './tracing.ts';
 import { compileSection } from './compile-cases.ts';
 import { machine, markdown, type Result } from './report.ts';
 
 const { values: flags } = parseArgs({ options: { only: { type: 'string' }, quick: { type: 'boolean', default: false }, out: { type: 'string' }, sizes: { type: 'string' }, cases: { type: 'string' }, seconds: { type: 'string' }, 'cpu-prof': { type: 'string' } } });
 if (flags['cpu-prof']) serverNodeFlags.push('--cpu-prof', '--cpu-prof-dir', flags['cpu-prof']);
-const sections = new Set((flags.only ?? 'fanout,publish,swap,compile').split(','));
+const sections = new Set((flags.only ?? 'fanout,publish,tracing,swap,compile').split(','));
 const quick = flags.quick;
 const DEADLINE = Date.now() + 9.5 * 60_000;
 const began = Date.now();
@@ -77,7 +79,7 @@ async function createTopics(brokers: Brokers, topics: string[]): Promise<void> {
 }
 
 try {
-  const needsBrokers = sections.has('fanout') || sections.has('publish') || sections.has('swap');
+  const needsBrokers = sections.has('fanout') || sections.has('publish') || sections.has('tracing') || sections.has('swap');
   let brokers: Brokers | undefined;
   if (needsBrokers) {
     progress('starting Kafka and Mosquitto');
@@ -97,6 +99,7 @@ try {
   };
   if (sections.has('fanout')) await fanoutSection(context);
   if (sections.has('publish')) await publishSection(context);
+  if (sections.has('tracing')) await tracingSection(context);
   if (sections.has('swap')) await swapSection(context);
   if (sections.has('compile')) await compileSection(context);
 } finally {

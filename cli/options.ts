@@ -12,6 +12,7 @@ import { parseAuthFailureLimit, type AuthFailureLimit } from '../runtime/plans/a
 import { parseTrustedProxies, type TrustedProxies } from '../runtime/client-address.ts';
 import { defaultLogFormat, LOG_FORMATS, useLogFormat } from './log-format.ts';
 import { SECRET_ENV, secretFrom, withPassword } from './secret-options.ts';
+import { tracingFromEnv, type Tracing } from '../runtime/tracing/tracing.ts';
 
 export { UsageError };
 
@@ -170,13 +171,23 @@ function listenFailure(error: NodeJS.ErrnoException & { address?: string; port?:
  */
 export async function serveUntilSignal(server: ServerFlags, source: BundleSource): Promise<number> {
   let gateway: Gateway;
+  // OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT: spans over OTLP/HTTP (runtime/tracing/); unset: the SDK is never loaded.
+  let tracing: Tracing | null;
+  try {
+    tracing = await tracingFromEnv(process.env);
+  } catch (error) {
+    console.error(`sluice: traces: ${(error as Error).message}`);
+    return 2;
+  }
+  if (tracing) log.info({ event: 'tracing', target: tracing.target }, 'traces are exported over OTLP/HTTP');
   const rateLimits = await startRateLimits(server.rateLimits ?? { errorStrategy: 'allow' });
   const closeRateLimits = rateLimits.close;
   try {
-    gateway = await startGateway({ ...server, rateLimits, source, shutdownGraceMs: 7000 });
+    gateway = await startGateway({ ...server, rateLimits, source, shutdownGraceMs: 7000, tracing });
   } catch (error) {
     console.error(`sluice: cannot listen: ${listenFailure(error as NodeJS.ErrnoException & { address?: string; port?: number }, server)}`);
     await closeRateLimits();
+    await tracing?.shutdown();
     return 1;
   }
   console.error(`sluice: serving ${gateway.url} (admin ${gateway.adminUrl}) from ${source.description}`);
@@ -197,7 +208,11 @@ export async function serveUntilSignal(server: ServerFlags, source: BundleSource
         }, 9500);
         deadline.unref();
         gateway.close().then(
-          () => resolve(0),
+          // The last spans (this shutdown's requests included) are exported before the process exits.
+          async () => {
+            await tracing?.shutdown();
+            resolve(0);
+          },
           (error) => {
             log.error({ err: error }, 'shutdown failed');
             resolve(1);

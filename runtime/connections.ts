@@ -7,6 +7,7 @@
 import type { Caller } from './plans/plan.ts';
 import { asGatewayError, errors, type GatewayError } from '../core/errors.ts';
 import type { Meters, Tally, TrafficMeter } from './metrics/telemetry.ts';
+import type { TraceSpan } from './tracing/tracing.ts';
 
 /** The longest delay a node timer takes (a longer one fires at once). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -19,6 +20,8 @@ export class Connection implements Tally {
   /** The first error that ended this client's stream or request (for the log line's code and level). */
   failure?: GatewayError;
   readonly openedAt = Date.now();
+  /** The request's SERVER span (tracing on): the parent of what this client publishes. */
+  span?: TraceSpan;
   readonly #controller = new AbortController();
   #expiry?: NodeJS.Timeout;
   /** The last failure counted, so an error rethrown along the same path counts once. */

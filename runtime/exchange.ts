@@ -35,7 +35,9 @@ import { message as makeMessage } from '../core/message.ts';
 import { resolveSecret } from './secrets.ts';
 import type { ApiFingerprint } from '../core/canonical-json.ts';
 import type { Tally, Telemetry } from './metrics/telemetry.ts';
+import type { Tracing, TraceSpan } from './tracing/tracing.ts';
 import { log } from './log.ts';
+import { producerSpan, withTraceHeaders } from './tracing/messaging.ts';
 
 export type { SubscribeRequest } from './exchange-port.ts';
 
@@ -104,7 +106,7 @@ export class Exchange implements ExchangePort {
     };
     this.#fanoutSettings = fanoutSettings;
     this.fanout = this.subscribeEndpoint?.shared
-      ? new Fanout(this.subscribeEndpoint, this.#subscribeFlow, fanoutSettings, api.id, this.telemetry)
+      ? new Fanout(this.subscribeEndpoint, this.#subscribeFlow, fanoutSettings, api.id, this.telemetry, this.#state.tracing)
       : undefined;
     this.resuming = this.fanout ? new ResumeCapacity(definition.fanout?.maxResumingSubscriptions ?? 100) : undefined;
     this.#subscribeConfig = this.subscribeEndpoint && definition.endpoints[this.#endpoints.indexOf(this.subscribeEndpoint)];
@@ -209,12 +211,28 @@ export class Exchange implements ExchangePort {
         tally.dropped('policy', 1);
         return false;
       }
-      await endpoint.publish({ content: out.content, headers: out.headers, metadata: out.metadata });
+      const published = { content: out.content, headers: out.headers, metadata: out.metadata };
+      const tracing = this.#state.tracing;
+      if (tracing) await this.#tracedPublish(tracing, endpoint, published, this.connections.of(caller)?.span);
+      else await endpoint.publish(published);
       this.telemetry.emit({ kind: 'message', api: this.id, direction: 'publish' });
       return true;
     } catch (error) {
       tally.failed(error);
       throw error;
+    }
+  }
+
+  /** A publish in a PRODUCER span (child of the client's request), whose traceparent the message carries to the broker. */
+  async #tracedPublish(tracing: Tracing, endpoint: Endpoint, message: PublishMessage, parent: TraceSpan | undefined): Promise<void> {
+    const span = producerSpan(tracing, endpoint.type, endpoint.publishDestination, this.id, message.content.length, parent);
+    try {
+      await endpoint.publish(withTraceHeaders(message, span));
+    } catch (error) {
+      span.fail(error instanceof GatewayError ? error.code : 'INTERNAL');
+      throw error;
+    } finally {
+      span.end();
     }
   }
 
@@ -243,7 +261,7 @@ export class Exchange implements ExchangePort {
     if (this.fanout && cursor === undefined) return this.fanout.attach(request.signal, request.onFailure, tally);
     const slot = cursor !== undefined ? this.resuming?.acquire(request.signal) : undefined;
     return ownSubscription(endpoint, { ...request, cursor }, {
-      apiId: this.id, telemetry: this.telemetry, flow: this.#subscribeFlow, tally, slot, fanout: this.fanout, fanoutSettings: this.#fanoutSettings,
+      apiId: this.id, telemetry: this.telemetry, flow: this.#subscribeFlow, tally, slot, fanout: this.fanout, fanoutSettings: this.#fanoutSettings, tracing: this.#state.tracing,
     });
   }
 

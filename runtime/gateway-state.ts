@@ -1,10 +1,11 @@
 /**
  * What one gateway owns beyond its routers and is kept across deploys: the rate-limit counter
  * store, the authentication-failure throttle, the hosts webhook callbacks may call, the table of
- * running webhook subscriptions, and its telemetry (event listeners, and the meters of its own
- * Metrics). startGateway builds one from its options and threads it the way it threads the
- * Registry (RouterSwitch -> Exchange -> admission, plan resolution, webhook consumers, endpoints,
- * fanout and connections; the server; admin). Two gateways in one process share none of it.
+ * running webhook subscriptions, its telemetry (event listeners, and the meters of its own
+ * Metrics) and its tracer (null without OTEL variables). startGateway builds one from its options
+ * and threads it the way it threads the Registry (RouterSwitch -> Exchange -> admission, plan
+ * resolution, webhook consumers, endpoints, fanout and connections; the server; admin). Two
+ * gateways in one process share none of it.
  */
 import type { Counters } from './rate-limit/counters.ts';
 import { RateLimitStore, type ErrorStrategy } from './rate-limit/store.ts';
@@ -12,6 +13,7 @@ import { AuthThrottle, type AuthFailureLimit } from './plans/auth-failures.ts';
 import type { AllowedHost } from './entrypoints/webhook/allowed-hosts.ts';
 import { WebhookSubscriptions } from './entrypoints/webhook/subscriptions.ts';
 import { Telemetry } from './metrics/telemetry.ts';
+import type { Tracing } from './tracing/tracing.ts';
 
 export interface GatewayState {
   readonly rateLimits: RateLimitStore;
@@ -21,6 +23,8 @@ export interface GatewayState {
   readonly webhooks: WebhookSubscriptions;
   /** Where this gateway emits events and counts traffic (startGateway binds it to the gateway's Metrics). */
   readonly telemetry: Telemetry;
+  /** Spans (runtime/tracing/); null when tracing is off: every traced place checks this once. */
+  readonly tracing: Tracing | null;
 }
 
 export interface GatewayStateOptions {
@@ -30,6 +34,8 @@ export interface GatewayStateOptions {
   readonly authFailureLimit?: AuthFailureLimit | null;
   /** `--webhook-allowed-hosts` (default: any host). */
   readonly webhookAllowedHosts?: readonly AllowedHost[];
+  /** From `tracingFromEnv` (default: none). The caller owns it and shuts it down after the gateway closed. */
+  readonly tracing?: Tracing | null;
 }
 
 /** `telemetry`: the gateway's (default: one with no metrics, which counts nothing). */
@@ -40,5 +46,6 @@ export function createGatewayState(options: GatewayStateOptions = {}, telemetry:
     webhookAllowedHosts: options.webhookAllowedHosts,
     webhooks: new WebhookSubscriptions(),
     telemetry,
+    tracing: options.tracing ?? null,
   };
 }

@@ -74,7 +74,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     routers, source: source?.description ?? 'api', startedAt: new Date(), release: source?.release ? (id) => source.release!(id) : undefined, draining: () => draining,
   };
   const stopMetering = metrics.meter(routers);
-  const server = new GatewayServer(routers, { host, port: options.port ?? 8082, tls: options.tls, trustedProxies: options.trustedProxies });
+  const server = new GatewayServer(routers, { host, port: options.port ?? 8082, tls: options.tls, trustedProxies: options.trustedProxies, tracing: state.tracing });
   const address = await server.listen();
   let admin: http.Server | undefined;
   let adminPort: number | null = null;

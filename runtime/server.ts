@@ -24,6 +24,8 @@ import { errors, GatewayError } from '../core/errors.ts';
 import { writeError, writeHandshakeError, asGatewayError, closeIfBodyUnread } from './entrypoints/entrypoint.ts';
 import { log, safePath, type Logger } from './log.ts';
 import { clientAddress, type TrustedProxies } from './client-address.ts';
+import type { Tracing, TraceSpan } from './tracing/tracing.ts';
+import { endServerSpan, serverSpan } from './tracing/server-span.ts';
 
 export interface ServerOptions {
   readonly host: string;
@@ -34,6 +36,8 @@ export interface ServerOptions {
   readonly headersTimeoutMs?: number;
   /** Peers whose Forwarded / X-Forwarded-For name the client address (see client-address.ts). */
   readonly trustedProxies?: TrustedProxies;
+  /** The gateway's tracer: a SERVER span per request and handshake (null/absent: none). */
+  readonly tracing?: Tracing | null;
 }
 
 /** What a request the HTTP parser refused (before any routing) is answered with: a coded error like every other. */
@@ -105,20 +109,25 @@ interface Visit {
   readonly client: string;
   readonly log: Logger;
   readonly trace: Trace;
+  /** The SERVER span of this request or connection (tracing on only). */
+  readonly span: TraceSpan | undefined;
   /** Headers for the answer (CORS, rate limit), success or error. */
   readonly headers: Record<string, string>;
   exchange?: Exchange;
   connection?: Connection;
 }
 
-function newVisit(req: IncomingMessage, trustedProxies: TrustedProxies | undefined): Visit {
+function newVisit(req: IncomingMessage, options: ServerOptions): Visit {
   const requestId = requestIdOf(req);
+  const client = clientAddress(req.socket.remoteAddress ?? '', req.headers, options.trustedProxies);
+  const span = options.tracing ? serverSpan(options.tracing, req, safePath(req.url), client, options.tls !== undefined) : undefined;
   return {
     started: performance.now(),
     requestId,
-    client: clientAddress(req.socket.remoteAddress ?? '', req.headers, trustedProxies),
-    log: log.child({ requestId }),
+    client,
+    log: log.child(span ? { requestId, trace_id: span.traceId, span_id: span.spanId } : { requestId }),
     trace: { api: null, entrypoint: null, plan: null, status: 0, messages: 0 },
+    span,
     headers: {},
   };
 }
@@ -248,6 +257,7 @@ export class GatewayServer {
   #open(visit: Visit, { exchange, entrypoint, caller }: Admitted, gone: (abort: () => void) => void): Connection {
     const connection = exchange.open(entrypoint.type, caller);
     visit.connection = connection;
+    if (visit.span) connection.span = visit.span;
     this.routers.state.telemetry.emit({ kind: 'connection', api: exchange.id, entrypoint: entrypoint.type, delta: 1 });
     gone(() => connection.abort(clientGone()));
     return connection;
@@ -275,10 +285,11 @@ export class GatewayServer {
     // A client whose stream or request the gateway failed (5xx: broker lost, internal) is one warn
     // line, without a stack: the endpoint's own state change is the one error line of an outage.
     this.#log(req, visit, (connection?.failure?.status ?? 0) >= 500);
+    if (visit.span) endServerSpan(visit.span, { ...trace, method: req.method, path: safePath(req.url), contextPaths: exchange?.contextPaths, requestId: visit.requestId });
   }
 
   async #request(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const visit = newVisit(req, this.options.trustedProxies);
+    const visit = newVisit(req, this.options);
     res.setHeader('X-Request-Id', visit.requestId);
     res.on('error', (error) => visit.log.debug({ err: error.message }, 'response error'));
     try {
@@ -305,7 +316,7 @@ export class GatewayServer {
   }
 
   async #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    const visit = newVisit(req, this.options.trustedProxies);
+    const visit = newVisit(req, this.options);
     visit.headers['X-Request-Id'] = visit.requestId;
     try {
       const admitted = await this.#admit(req, true, visit);

@@ -37,6 +37,8 @@ export interface Endpoint {
   readonly shared: boolean;
   /** true: subscribe() honours `cursor`. */
   readonly resumable: boolean;
+  /** Where publish() sends (topic name), for traces' messaging.destination.name; absent: none to name. */
+  readonly publishDestination?: string;
   /** Connect and warm. A broker that is down must not reject: reconnect in the background and report health. */
   start(): Promise<void>;
   health(): EndpointHealth;

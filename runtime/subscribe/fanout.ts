@@ -14,6 +14,8 @@ import { asGatewayError } from '../entrypoints/entrypoint.ts';
 import { ClientQueue, type FanoutSettings, type QueuedBytes } from './client-queue.ts';
 import type { Tally, Telemetry } from '../metrics/telemetry.ts';
 import { log } from '../log.ts';
+import type { Tracing } from '../tracing/tracing.ts';
+import { deliverSpan } from '../tracing/messaging.ts';
 
 export { ClientQueue, pipeable, type DeliverySink, type FanoutSettings } from './client-queue.ts';
 
@@ -31,6 +33,8 @@ export class Fanout {
     private readonly apiId: string,
     /** The gateway's telemetry (message and drop events). */
     private readonly telemetry: Telemetry,
+    /** The gateway's tracer: a `deliver` span per traced message (tracing/messaging.ts). */
+    private readonly tracing: Tracing | null = null,
   ) {}
 
   /**
@@ -110,7 +114,9 @@ export class Fanout {
         }
         this.telemetry.emit({ kind: 'message', api: this.apiId, direction: 'subscribe' });
         const delivery = new Delivery(out);
+        const span = this.tracing ? deliverSpan(this.tracing, this.endpoint.type, out, this.apiId, this.#clients.size) : undefined;
         for (const queue of this.#clients) queue.push(delivery);
+        span?.end();
       }
       if (!controller.signal.aborted && this.#upstream === controller) {
         this.#upstream = undefined;

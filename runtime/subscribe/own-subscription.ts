@@ -13,6 +13,8 @@ import type { ResumeSlot } from './resume-capacity.ts';
 import { Delivery } from './delivery.ts';
 import { messagesOf, resumed, type Resumed } from './resume-handover.ts';
 import type { Tally, Telemetry } from '../metrics/telemetry.ts';
+import type { Tracing } from '../tracing/tracing.ts';
+import { deliverSpan } from '../tracing/messaging.ts';
 
 export interface OwnSubscriptionContext {
   readonly apiId: string;
@@ -24,6 +26,8 @@ export interface OwnSubscriptionContext {
   readonly slot: ResumeSlot | undefined;
   readonly fanout: Fanout | undefined;
   readonly fanoutSettings: FanoutSettings;
+  /** The gateway's tracer: a `deliver` span per traced message of this client's own (tracing/messaging.ts). */
+  readonly tracing?: Tracing | null;
 }
 
 export async function* ownSubscription(endpoint: Endpoint, request: SubscribeRequest, context: OwnSubscriptionContext): AsyncGenerator<Delivery> {
@@ -73,6 +77,7 @@ export async function* ownSubscription(endpoint: Endpoint, request: SubscribeReq
       }
       telemetry.emit({ kind: 'message', api: apiId, direction: 'subscribe' });
       tally.delivered(out.content.length);
+      if (context.tracing) deliverSpan(context.tracing, endpoint.type, out, apiId, 1)?.end();
       yield new Delivery(out);
     }
   } catch (error) {

@@ -210,6 +210,7 @@ export const createKafkaEndpoint: EndpointFactory<KafkaEndpointConfig> = (config
     ...kafkaGroup(kafka, config, context),
     type: 'kafka',
     publishes: producerConfig !== undefined,
+    ...(producerConfig ? { publishDestination: producerConfig.topic } : {}),
     subscribes: consumerConfig !== undefined,
     shared: true,
     resumable: true,

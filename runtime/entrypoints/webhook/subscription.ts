@@ -38,10 +38,12 @@ import { resolveSecret } from '../../secrets.ts';
 import { log } from '../../log.ts';
 import type { TrafficMeter } from '../../metrics/telemetry.ts';
 import type { AllowedHost } from './allowed-hosts.ts';
-import { createCallback, WebhookConfigError, type Callback } from './callback.ts';
+import { createCallback, WebhookConfigError, type Callback, type CallbackResult } from './callback.ts';
 import { backoffDelay, deliverWithRetries, retryPolicy, type AttemptFailure, type RetryPolicy } from './attempts.ts';
 import { deadLetterMessage } from './dead-letter.ts';
 import { outsideWindow, waitUntil } from './window.ts';
+import type { Tracing, TraceSpan } from '../../tracing/tracing.ts';
+import { callbackSpan, endCallbackSpan, processSpan, withTraceHeaders } from '../../tracing/messaging.ts';
 
 /** How long an attempt in flight at `endingAt` may take before it is cut (as for a stop). */
 const END_GRACE_MS = 10_000;
@@ -69,6 +71,10 @@ export interface WebhookSpec {
   /** The subscription's window, epoch ms (-Infinity / +Infinity when unbounded). */
   readonly startingAt: number;
   readonly endingAt: number;
+  /** The gateway's tracer: a process span per message, a client span per attempt (absent/null: none). */
+  readonly tracing?: Tracing | null;
+  /** The subscribing endpoint's type (the spans' messaging.system). */
+  readonly system?: string;
 }
 
 export type WebhookState = 'pending' | 'started' | 'retrying' | 'failure' | 'stopped';
@@ -266,8 +272,35 @@ export class WebhookSubscription {
     });
   }
 
-  /** One message: true when done (delivered, filtered or dead-lettered), false when given back. */
+  /** One message: true when done (delivered, filtered or dead-lettered), false when given back. Traced: in a process span. */
   async #deliver(message: Message, delivery: GroupDelivery, flow: Flow, callback: Callback): Promise<boolean> {
+    const tracing = this.#spec.tracing;
+    if (!tracing) return this.#handle(message, delivery, flow, callback, undefined);
+    const { apiId, group, name, system } = this.#spec;
+    const span = processSpan(tracing, system ?? 'unknown', message, apiId, group, name);
+    try {
+      const done = await this.#handle(message, delivery, flow, callback, span);
+      span.set({ 'sluice.webhook.done': done });
+      return done;
+    } catch (error) {
+      span.fail('INTERNAL', (error as Error).message);
+      throw error;
+    } finally {
+      span.end();
+    }
+  }
+
+  /** One attempt; traced: in a client span whose traceparent the callback receives. */
+  async #post(callback: Callback, message: Message, signal: AbortSignal, span: TraceSpan | undefined, attempt: number): Promise<CallbackResult> {
+    const tracing = this.#spec.tracing;
+    if (!tracing || !span) return callback.post(message, signal);
+    const client = callbackSpan(tracing, span, callback.target, attempt);
+    const result = await callback.post(withTraceHeaders(message, client), signal);
+    endCallbackSpan(client, result);
+    return result;
+  }
+
+  async #handle(message: Message, delivery: GroupDelivery, flow: Flow, callback: Callback, span: TraceSpan | undefined): Promise<boolean> {
     const deadLetter = this.#spec.webhook.deadLetter !== undefined;
     while (true) {
       if (this.#halt && !(await this.#waitForResume(delivery.yielding))) return false;
@@ -287,7 +320,8 @@ export class WebhookSubscription {
       }
       const ready = out;
       let retrying = false;
-      const outcome = await deliverWithRetries((signal) => callback.post(ready, signal), this.#policy, {
+      let tries = 0;
+      const outcome = await deliverWithRetries((signal) => this.#post(callback, ready, signal, span, ++tries), this.#policy, {
         yielding: delivery.yielding,
         abort: this.#abort.signal,
         onRetry: (failure, attempt, delayMs) => {
@@ -295,11 +329,13 @@ export class WebhookSubscription {
           this.#recordError(failure);
           if (!retrying) this.#retrying++;
           retrying = true;
-          this.#log.info({ event: 'webhook-retry', attempt, delayMs, status: failure.status, err: failure.error }, 'callback failed; retrying');
+          this.#log.info({ event: 'webhook-retry', attempt, delayMs, status: failure.status, err: failure.error, ...(span ? { trace_id: span.traceId } : {}) }, 'callback failed; retrying');
         },
       }).finally(() => {
         if (retrying) this.#retrying--;
       });
+      span?.set({ 'sluice.webhook.outcome': outcome.kind, 'sluice.webhook.attempts': outcome.attempts });
+      if (outcome.kind === 'refused' || outcome.kind === 'exhausted') span?.fail(outcome.kind === 'refused' ? 'CALLBACK_REFUSED' : 'CALLBACK_ATTEMPTS_EXHAUSTED', outcome.failure.error);
       if (outcome.kind === 'given-back') return false;
       if (outcome.kind === 'delivered') {
         this.#counts.delivered++;

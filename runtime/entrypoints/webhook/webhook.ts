@@ -45,6 +45,8 @@ export const createWebhookEntrypoint: EntrypointFactory<WebhookEntrypoint> = (co
         webhook: subscription.webhook,
         meter: context.state.telemetry.trafficMeterFor(context.apiId, 'webhook'),
         ...(context.state.webhookAllowedHosts ? { allowedHosts: context.state.webhookAllowedHosts } : {}),
+        tracing: context.state.tracing,
+        system: endpoint.type,
         concurrency,
         maxInFlightBytes,
         commit,
