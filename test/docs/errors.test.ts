@@ -14,6 +14,7 @@ import { read, ROOT } from './markdown.ts';
 const NOT_OURS = [
   /^ERR_/, // Node and jose error codes
   /^SLUICE_/, // environment variables (docs/guides/operations.md), not codes
+  /^OTEL_/, // OpenTelemetry environment variables (docs/reference/tracing.md), not codes
   /^E[A-Z]+$/, // errno codes (ENOENT, ENOTDIR, …)
   /^HPE_/, // Node's HTTP parser
   /^GIT_(DIR|INDEX_FILE|NAMESPACE|OBJECT_DIRECTORY|WORK_TREE)$/, // git environment variables cleared

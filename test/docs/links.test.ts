@@ -8,13 +8,6 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
 import { anchors, links, markdownFiles, ROOT } from './markdown.ts';
 
-/**
- * Pages other branches of the same change add (operations, own repository, tracing): a link to one
- * of them is accepted while it is missing, and checked like any other once it exists.
- * Remove an entry once its page is merged.
- */
-const ADDED_BY_OTHER_BRANCHES = new Set(['docs/reference/tracing.md']);
-
 describe('links in README.md and docs/', () => {
   const files = markdownFiles();
 
@@ -31,7 +24,7 @@ describe('links in README.md and docs/', () => {
       const [path, anchor] = target.split('#');
       const resolved = path ? normalize(join(dirname(file), decodeURIComponent(path))).split('\\').join('/') : file;
       if (!existsSync(join(ROOT, resolved))) {
-        if (!ADDED_BY_OTHER_BRANCHES.has(resolved)) broken.push(`${file}:${line} ${target}: ${resolved} does not exist`);
+        broken.push(`${file}:${line} ${target}: ${resolved} does not exist`);
         continue;
       }
       if (anchor === undefined) continue;
