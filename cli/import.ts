@@ -8,7 +8,7 @@
  * (never overwritten).
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { compileFolder } from '../compiler/compile.ts';
 import { formatDiagnostics } from '../compiler/format.ts';
@@ -39,8 +39,8 @@ export async function run(args: string[]): Promise<number> {
 
   let document: unknown;
   try {
+    if ((await stat(file)).size > MAX_EXPORT_BYTES) return fail('import', `${file} is larger than 16 MiB; not a single API export`);
     const text = await readFile(file);
-    if (text.byteLength > MAX_EXPORT_BYTES) return fail('import', `${file} is larger than 16 MiB; not a single API export`);
     document = JSON.parse(text.toString('utf8'));
   } catch (error) {
     return fail('import', `cannot read ${file}: ${(error as Error).message}`);

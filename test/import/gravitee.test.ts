@@ -163,6 +163,21 @@ describe('settings Sluice cannot carry over', () => {
   });
 });
 
+describe('a converted folder that does not validate', () => {
+  it('is written, its diagnostics printed, exit 1', async () => {
+    const broken = load('kafka-api-key.json') as { api: { endpointGroups: { sharedConfiguration: Record<string, unknown> }[] } };
+    broken.api.endpointGroups[0]!.sharedConfiguration.consumer = { enabled: true };
+    const file = join(work, 'no-topics.json');
+    await writeFile(file, JSON.stringify(broken));
+    const out = join(work, 'no-topics');
+    const { code, stdout } = await sluice('import', 'gravitee', file, '--out', out);
+    expect(code).toBe(1);
+    expect(stdout).toMatch(/orders-events\/api\.json:\d+:\d+ KAFKA_TOPICS_REQUIRED/);
+    expect(stdout).toContain('does not validate yet');
+    expect(existsSync(join(out, 'orders-events', 'api.json'))).toBe(true);
+  });
+});
+
 describe('refusals (exit 2)', () => {
   it('a v2 definition or a proxy API, with a message naming the field', async () => {
     const v2 = join(work, 'v2.json');
