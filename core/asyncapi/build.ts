@@ -17,7 +17,7 @@
  * Subscriptions (credentials, callbacks) never appear.
  */
 import type { Api, BundleApi, Entrypoint, Plan } from '../../schemas/types.ts';
-import { isOpen } from '../plans.ts';
+import { isOpen, pushes } from '../plans.ts';
 import { entrypointView, type ServerFamily } from './entrypoints.ts';
 import { endpointExtension, knownContent } from './endpoints.ts';
 import { messageFor, type MessageObject } from './payload.ts';
@@ -88,6 +88,10 @@ export function buildAsyncApi(api: BundleApi, options: AsyncApiOptions = { serve
   const { schemes, required } = security(api.plans);
   const securityRefs = required ? Object.keys(schemes).map((name) => ({ $ref: `#/components/securitySchemes/${name}` })) : undefined;
   const broker = definition.endpoints.map(endpointExtension);
+  const pushPlans = Object.entries(api.plans)
+    .filter(([, plan]) => pushes(plan.type) && VISIBLE_PLAN.has(plan.status ?? 'staging'))
+    .map(([key, plan]) => `${plan.name} (${key})`)
+    .join(', ');
 
   const channels: Record<string, Record<string, unknown>> = {};
   const operations: Record<string, Record<string, unknown>> = {};
@@ -103,6 +107,7 @@ export function buildAsyncApi(api: BundleApi, options: AsyncApiOptions = { serve
         title: `${definition.name} (${view.family === 'ws' ? 'WebSocket' : 'HTTP'})`,
         servers: [{ $ref: `#/servers/${view.family}` }],
         messages: {},
+        ...(view.family === 'ws' ? { bindings: { ws: { method: 'GET', bindingVersion: '0.1.0' } } } : {}),
         'x-sluice-broker': broker,
       });
       for (const { action, message } of operationsOf(entrypoint, sent, received)) {
@@ -114,7 +119,7 @@ export function buildAsyncApi(api: BundleApi, options: AsyncApiOptions = { serve
           action,
           channel: { $ref: `#/channels/${channelId}` },
           title: `${entrypoint.type} ${action === 'send' ? '(gateway sends to clients)' : '(gateway receives from clients)'}`,
-          description: view.how,
+          description: push ? `${view.how}${pushPlans ? ` Push plans: ${pushPlans}.` : ' No published push plan yet.'}` : view.how,
           messages: [{ $ref: `#/channels/${channelId}/messages/${message.name}` }],
           ...(securityRefs && !push ? { security: securityRefs } : {}),
           ...(view.family === 'http' ? { bindings: { http: { method: view.method, bindingVersion: '0.3.0' } } } : {}),

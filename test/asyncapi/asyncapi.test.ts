@@ -60,6 +60,7 @@ describe('mapping', () => {
       ws: expect.objectContaining({ host: 'localhost:8082', protocol: 'ws' }),
     });
     expect(doc.channels['orders-http'].address).toBe('/orders/');
+    expect(doc.channels['orders-ws'].bindings).toEqual({ ws: { method: 'GET', bindingVersion: '0.1.0' } });
     expect(await errorsOf(doc)).toEqual([]);
   });
 
@@ -99,6 +100,7 @@ describe('mapping', () => {
     }));
     expect(hooks.components.securitySchemes).toBeUndefined();
     expect(hooks.operations['send-webhook']).toMatchObject({ action: 'send', description: expect.stringContaining('callbackUrl') });
+    expect(hooks.operations['send-webhook'].description).toContain('Push plans: Hooks (hooks).');
     expect(hooks.operations['send-webhook'].security).toBeUndefined();
     expect(hooks.channels['hooks-http']['x-sluice-broker']).toEqual([{ type: 'kafka', consumes: ['orders'] }]);
     expect(await errorsOf(hooks)).toEqual([]);
