@@ -26,6 +26,8 @@ const commands: Record<string, Command> = {
   },
   dev: { summary: 'dev [APIS_DIR] [serve options]   compile on every save and serve (what `npm start` runs)', load: () => import('./dev.ts') },
   init: { summary: 'init [DIR]   scaffold a repository of API definitions (apis/, package.json, CI workflow) in DIR (default .)', load: () => import('./init.ts') },
+  asyncapi: { summary: 'asyncapi [APIS_DIR] --out DIR [--server-url http://localhost:8082]   one AsyncAPI 3.0 document per API', load: () => import('./asyncapi.ts') },
+  import: { summary: 'import gravitee EXPORT.json [--out apis] [--strict]   convert a Gravitee APIM v4 message API export', load: () => import('./import.ts') },
   subscriptions: { summary: 'subscriptions list [--admin URL] [--json] | subscriptions resume NAME [--api API] [--admin URL]', load: () => import('./subscriptions.ts') },
 };
 
