@@ -6,7 +6,7 @@ import { existsSync, statSync } from 'node:fs';
 import { workingTreeSource } from './working-tree.ts';
 import { parseServerFlags, serveUntilSignal, UsageError } from './options.ts';
 
-const USAGE = 'usage: sluice dev [APIS_DIR] [--port 8082] [--admin-port 18082] [--host 127.0.0.1] [--admin-host 127.0.0.1] [--log-level info] [--redis URL [--redis-key-prefix P]] [--rate-limit-error-strategy allow|deny]';
+const USAGE = 'usage: sluice dev [APIS_DIR] [--port 8082] [--admin-port 18082] [--host 127.0.0.1] [--admin-host 127.0.0.1] [--log-level info] [--redis URL [--redis-key-prefix P]] [--rate-limit-error-strategy allow|deny] [--catalog-path /catalog]';
 
 export async function run(args: string[]): Promise<number> {
   let parsed;

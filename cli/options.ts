@@ -10,10 +10,11 @@ import { parseRateLimitFlags, RATE_LIMIT_FLAGS, startRateLimits, type RateLimitS
 import { parseAllowedHosts, type AllowedHost } from '../runtime/entrypoints/webhook/allowed-hosts.ts';
 import { parseAuthFailureLimit, type AuthFailureLimit } from '../runtime/plans/auth-failures.ts';
 import { parseTrustedProxies, type TrustedProxies } from '../runtime/client-address.ts';
+import { parseCatalogPath } from '../runtime/catalog/route.ts';
 
 export { UsageError };
 
-export const SERVER_FLAGS = ['--port', '--admin-port', '--host', '--admin-host', '--tls-cert', '--tls-key', '--log-level', '--webhook-allowed-hosts', '--auth-failure-limit', '--trusted-proxies', ...RATE_LIMIT_FLAGS] as const;
+export const SERVER_FLAGS = ['--port', '--admin-port', '--host', '--admin-host', '--tls-cert', '--tls-key', '--log-level', '--webhook-allowed-hosts', '--auth-failure-limit', '--trusted-proxies', '--catalog-path', ...RATE_LIMIT_FLAGS] as const;
 
 export interface ServerFlags {
   readonly host: string;
@@ -30,6 +31,8 @@ export interface ServerFlags {
   readonly authFailureLimit: AuthFailureLimit | null;
   /** --webhook-allowed-hosts host,… (absent: any host). */
   readonly webhookAllowedHosts?: readonly AllowedHost[];
+  /** --catalog-path PATH: where the gateway port serves the developer catalog (default /catalog; '': none). */
+  readonly catalogPath: string;
 }
 
 function port(value: string | undefined, fallback: number, name: string): number {
@@ -39,7 +42,7 @@ function port(value: string | undefined, fallback: number, name: string): number
 }
 
 export function parseServerFlags(args: readonly string[], valued: readonly string[]): { parsed: ParsedArgs; server: ServerFlags } {
-  const parsed = parseArgs(args, [...SERVER_FLAGS, ...valued]);
+  const parsed = parseArgs(args, [...SERVER_FLAGS, ...valued], [], ['--catalog-path']);
   const { flags } = parsed;
   const level = flags.get('--log-level');
   if (level !== undefined) {
@@ -60,6 +63,12 @@ export function parseServerFlags(args: readonly string[], valued: readonly strin
   let trustedProxies: TrustedProxies | undefined;
   try {
     if (proxies !== undefined) trustedProxies = parseTrustedProxies(proxies);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  let catalogPath: string;
+  try {
+    catalogPath = parseCatalogPath(flags.get('--catalog-path') ?? '/catalog');
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
@@ -86,6 +95,7 @@ export function parseServerFlags(args: readonly string[], valued: readonly strin
       ...(trustedProxies ? { trustedProxies } : {}),
       authFailureLimit,
       ...(webhookAllowedHosts ? { webhookAllowedHosts } : {}),
+      catalogPath,
     },
   };
 }
@@ -103,7 +113,7 @@ export async function serveUntilSignal(server: ServerFlags, source: BundleSource
   const rateLimits = await startRateLimits(server.rateLimits ?? { errorStrategy: 'allow' });
   const closeRateLimits = rateLimits.close;
   try {
-    gateway = await startGateway({ ...server, rateLimits, source, shutdownGraceMs: 7000 });
+    gateway = await startGateway({ ...server, rateLimits, source, shutdownGraceMs: 7000, catalog: { path: server.catalogPath } });
   } catch (error) {
     console.error(`sluice: cannot listen: ${listenFailure(error as NodeJS.ErrnoException & { address?: string; port?: number }, server)}`);
     await closeRateLimits();

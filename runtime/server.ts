@@ -24,6 +24,8 @@ import { errors, GatewayError } from '../core/errors.ts';
 import { writeError, writeHandshakeError, asGatewayError, closeIfBodyUnread } from './entrypoints/entrypoint.ts';
 import { log, safePath, type Logger } from './log.ts';
 import { clientAddress, type TrustedProxies } from './client-address.ts';
+import type { CatalogRoute } from './catalog/route.ts';
+import { sameOrigin } from './cors.ts';
 
 export interface ServerOptions {
   readonly host: string;
@@ -34,6 +36,8 @@ export interface ServerOptions {
   readonly headersTimeoutMs?: number;
   /** Peers whose Forwarded / X-Forwarded-For name the client address (see client-address.ts). */
   readonly trustedProxies?: TrustedProxies;
+  /** The developer catalog (runtime/catalog/route.ts): its paths are answered before routing. */
+  readonly catalog?: CatalogRoute;
 }
 
 /** What a request the HTTP parser refused (before any routing) is answered with: a coded error like every other. */
@@ -228,7 +232,7 @@ export class GatewayServer {
     visit.exchange = exchange;
     const origin = req.headers.origin;
     if (exchange.cors && typeof origin === 'string') {
-      if (!exchange.cors.allows(origin)) throw errors.originNotAllowed();
+      if (!exchange.cors.allows(origin) && !sameOrigin(origin, req.headers.host)) throw errors.originNotAllowed();
       if (!upgrade && req.method === 'OPTIONS' && req.headers['access-control-request-method']) {
         const asked = req.headers['access-control-request-headers'];
         return { preflight: exchange.cors.preflightHeaders(origin, typeof asked === 'string' ? asked : undefined) };
@@ -282,6 +286,7 @@ export class GatewayServer {
     res.setHeader('X-Request-Id', visit.requestId);
     res.on('error', (error) => visit.log.debug({ err: error.message }, 'response error'));
     try {
+      if (await this.#catalog(req, res, visit)) return;
       const admitted = await this.#admit(req, false, visit);
       if ('preflight' in admitted) {
         closeIfBodyUnread(req, res);
@@ -302,6 +307,17 @@ export class GatewayServer {
       visit.trace.status = res.writableFinished || res.headersSent ? res.statusCode : 499;
       this.#finish(req, visit);
     }
+  }
+
+  /** A request for the developer catalog (before routing): answered, true; else false. */
+  async #catalog(req: IncomingMessage, res: ServerResponse, visit: Visit): Promise<boolean> {
+    const catalog = this.options.catalog;
+    if (!catalog || this.#stopping) return false;
+    const url = parseUrl(req);
+    if (!catalog.matches(url.pathname)) return false;
+    closeIfBodyUnread(req, res);
+    await catalog.handle(req, res, url, visit.client);
+    return true;
   }
 
   async #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
