@@ -89,6 +89,19 @@ const EXAMPLES: Examples = {
   },
 };
 
+/** How a browser streams from an entrypoint of each type in the try-it panel, if it can (total, like EXAMPLES). */
+const STREAMS: { readonly [K in Entrypoint['type']]: (config: Extract<Entrypoint, { type: K }>) => 'eventsource' | 'websocket' | undefined } = {
+  'http-get': () => undefined,
+  'http-post': () => undefined,
+  sse: () => 'eventsource',
+  websocket: (config) => (config.subscriber === false ? undefined : 'websocket'),
+  webhook: () => undefined,
+};
+
+export function streamOf(entrypoint: Entrypoint): 'eventsource' | 'websocket' | undefined {
+  return (STREAMS[entrypoint.type] as (config: Entrypoint) => 'eventsource' | 'websocket' | undefined)(entrypoint);
+}
+
 export function exampleFor(context: ExampleContext, entrypoint: Entrypoint): Example {
   const build = EXAMPLES[entrypoint.type] as (context: ExampleContext, config: Entrypoint) => Example;
   return build(context, entrypoint);

@@ -7,16 +7,16 @@
 import type { Entrypoint } from '../../schemas/types.ts';
 import { html, Html } from './escape.ts';
 import { examplePlan, type CatalogApi } from './model.ts';
+import { streamOf } from './examples.ts';
 import type { PageContext } from './page.ts';
 
 /** Messages shown before the panel closes its stream. */
 export const TRY_IT_MESSAGES = 5;
 
-/** The transport the panel uses, if the API has one a browser can stream with. */
+/** The transport the panel uses, if the API has one a browser can stream with (EventSource first: it needs no upgrade). */
 export function tryItKind(entrypoints: readonly Entrypoint[]): 'sse' | 'websocket' | undefined {
-  if (entrypoints.some((e) => e.type === 'sse')) return 'sse';
-  if (entrypoints.some((e) => e.type === 'websocket' && e.subscriber !== false)) return 'websocket';
-  return undefined;
+  const streams = new Set(entrypoints.map(streamOf));
+  return streams.has('eventsource') ? 'sse' : streams.has('websocket') ? 'websocket' : undefined;
 }
 
 export function tryItPanel(context: PageContext, api: CatalogApi): Html {
