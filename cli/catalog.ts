@@ -6,8 +6,12 @@
  * --gateway-url the examples name that gateway and each page has the try-it panel streaming from it
  * (its APIs' CORS must allow the site's origin); without, examples name http://localhost:8082 and
  * there is no panel. Exit 0 written, 1 diagnostics (nothing written), 2 usage error.
+ *
+ * DIR/.sluice-catalog.json lists the API pages written: a later export removes the pages of APIs
+ * no longer shown (an API made private must not stay online), and nothing else. A DIR that is not
+ * empty and has no such list is refused (it is not a catalog: nothing there is overwritten).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { compileFolder } from '../compiler/compile.ts';
@@ -19,6 +23,22 @@ import { renderIndex } from '../runtime/catalog/render-index.ts';
 import { renderApi } from '../runtime/catalog/render-api.ts';
 
 const USAGE = 'usage: sluice catalog [APIS_DIR] --out DIR [--gateway-url URL]';
+const MANIFEST = '.sluice-catalog.json';
+
+/** The API pages an earlier export wrote to `out` ([] for a new or empty folder); throws for a folder that is not a catalog. */
+function previousPages(out: string): string[] {
+  if (!existsSync(out) || readdirSync(out).length === 0) return [];
+  let pages: unknown;
+  try {
+    pages = (JSON.parse(readFileSync(join(out, MANIFEST), 'utf8')) as { pages?: unknown }).pages;
+  } catch {
+    pages = undefined;
+  }
+  if (!Array.isArray(pages) || !pages.every((id) => typeof id === 'string' && /^[a-z0-9-]{1,63}$/.test(id))) {
+    throw new UsageError(`--out ${out} is not empty and holds no ${MANIFEST} (it was not written by sluice catalog): give an empty or new folder`);
+  }
+  return pages as string[];
+}
 
 /** The origin of --gateway-url (http or https, no path), or a usage error naming the flag. */
 function gatewayOrigin(value: string): string {
@@ -42,6 +62,7 @@ export async function run(args: string[]): Promise<number> {
     if (!out) throw new UsageError('--out DIR is required');
     const gateway = flags.has('--gateway-url') ? gatewayOrigin(flags.get('--gateway-url')!) : undefined;
     const root = positionals[0] ?? 'apis';
+    const previous = previousPages(out);
 
     let result;
     try {
@@ -70,6 +91,12 @@ export async function run(args: string[]): Promise<number> {
         mkdirSync(join(out, api.id), { recursive: true });
         writeFileSync(join(out, api.id, 'index.html'), renderApi({ ...base, indexHref: '../index.html', apiHref: (id) => `../${id}/index.html` }, api));
       }
+      const current = new Set(apis.map((api) => api.id));
+      for (const id of previous.filter((id) => !current.has(id))) {
+        rmSync(join(out, id, 'index.html'), { force: true });
+        if (existsSync(join(out, id)) && readdirSync(join(out, id)).length === 0) rmdirSync(join(out, id));
+      }
+      writeFileSync(join(out, MANIFEST), `${JSON.stringify({ pages: [...current] }, null, 2)}\n`);
     } catch (error) {
       return fail('catalog', `cannot write the catalog to ${out}: ${(error as Error).message}`);
     }

@@ -1,7 +1,7 @@
 /** `sluice catalog` (static export) and `--catalog-path` as users run them. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,7 +30,7 @@ describe('sluice catalog APIS_DIR --out DIR', () => {
     expect(code).toBe(0);
     expect(stdout).toBe(`wrote ${join(out, 'index.html')} and 2 API pages\n`);
     // sensors is private: never in a static site
-    expect(readdirSync(out).sort()).toEqual(['index.html', 'orders', 'qs-message-api']);
+    expect(readdirSync(out).sort()).toEqual(['.sluice-catalog.json', 'index.html', 'orders', 'qs-message-api']);
     const index = readFileSync(join(out, 'index.html'), 'utf8');
     expect(index).toContain('<a href="./qs-message-api/index.html">Quickstart message API</a>');
     expect(index).not.toContain('name="credential"');
@@ -49,6 +49,26 @@ describe('sluice catalog APIS_DIR --out DIR', () => {
     expect(page).toContain('new WebSocket(&#39;wss://gw.example.com/qs-message-api&#39;)');
     expect(page).toContain('id="try-it" data-kind="websocket" data-url="https://gw.example.com/qs-message-api"');
     expect(page).toContain('connect-src &#39;self&#39; https://gw.example.com wss://gw.example.com');
+  });
+
+  it('removes the page of an API no longer shown on the next export, and refuses a folder that is not a catalog', async () => {
+    const apis = join(work, 'apis');
+    cpSync('apis', apis, { recursive: true });
+    const out = join(work, 'site-again');
+    expect((await sluice('catalog', apis, '--out', out)).code).toBe(0);
+    expect(existsSync(join(out, 'orders', 'index.html'))).toBe(true);
+    const file = join(apis, 'orders', 'api.json');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('"visibility": "public"', '"visibility": "private"'));
+    writeFileSync(join(out, 'orders', 'notes.txt'), 'not ours');
+    expect((await sluice('catalog', apis, '--out', out)).code).toBe(0);
+    expect(readdirSync(join(out, 'orders'))).toEqual(['notes.txt']);
+    expect(readFileSync(join(out, 'index.html'), 'utf8')).not.toContain('Orders stream');
+    const other = join(work, 'not-a-catalog');
+    mkdirSync(other);
+    writeFileSync(join(other, 'keep.html'), 'x');
+    const refused = await sluice('catalog', apis, '--out', other);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('is not empty and holds no .sluice-catalog.json');
   });
 
   it('exits 1 with the diagnostics when the folder does not compile, 2 on a usage error', async () => {

@@ -9,6 +9,7 @@ import type { Gateway } from '../../runtime/gateway.ts';
 import { gatewayWith } from '../support/harness.ts';
 import { catalogBundle, key, otherKey } from './fixtures.ts';
 import { makeBundle } from '../support/bundles.ts';
+import { SignJWT } from 'jose';
 
 let gateway: Gateway;
 beforeAll(async () => {
@@ -68,6 +69,30 @@ describe('catalog over HTTP', () => {
     expect((await get('/catalog/private-api')).status).toBe(404);
     expect((await get('/catalog/private-api', { 'X-Api-Key': otherKey.key })).status).toBe(404);
     for (const id of ['draft-api', 'gone-api', 'stopped-api', 'nope']) expect((await get(`/catalog/${id}`)).status, id).toBe(404);
+  });
+
+  it('shows a private API to a caller with a JWT of one of its subscriptions (Authorization or ?credential=)', async () => {
+    process.env.CATALOG_TEST_JWT_SECRET = 'catalog-test-secret-catalog-test-secret';
+    const jwtGateway = await gatewayWith(makeBundle({
+      partners: {
+        definition: { name: 'Partners', lifecycle: 'published', visibility: 'private' },
+        plans: { partners: { type: 'jwt', name: 'Partners', status: 'published', signature: 'HS256', secret: { env: 'CATALOG_TEST_JWT_SECRET' } } },
+        subscriptions: { acme: { plan: 'partners', clientId: 'acme-app' } },
+      },
+    }));
+    try {
+      const token = (clientId: string) => new SignJWT({ azp: clientId }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('5m')
+        .sign(new TextEncoder().encode(process.env.CATALOG_TEST_JWT_SECRET));
+      const ids = async (init: { path?: string; headers?: Record<string, string> }) =>
+        listedIds(await (await fetch(`${jwtGateway.url}${init.path ?? '/catalog'}`, { headers: init.headers ?? {} })).text());
+      expect(await ids({})).toEqual([]);
+      expect(await ids({ headers: { Authorization: `Bearer ${await token('acme-app')}` } })).toEqual(['partners']);
+      expect(await ids({ path: `/catalog?credential=${await token('acme-app')}` })).toEqual(['partners']);
+      expect(await ids({ headers: { Authorization: `Bearer ${await token('stranger')}` } })).toEqual([]);
+    } finally {
+      await jwtGateway.close();
+      delete process.env.CATALOG_TEST_JWT_SECRET;
+    }
   });
 
   it('counts refused credentials like the API does: once throttled, even a good key shows only the public set', async () => {
