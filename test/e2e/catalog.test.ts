@@ -121,6 +121,22 @@ describe('catalog in a browser', () => {
     }
   }, 30_000);
 
+  it('works with JavaScript off: the index, the key form and the API pages (the try-it panel says it needs JavaScript)', async () => {
+    const context = await browser.newContext({ javaScriptEnabled: false });
+    const page = await context.newPage();
+    try {
+      await page.goto(`${gateway.url}/catalog`);
+      await page.fill('input[name=credential]', key.key);
+      await Promise.all([page.waitForURL(/credential=/), page.click('form.credential button')]);
+      expect(await cards(page)).toEqual(['Hostile <i>name</i>', 'Partner feed', 'Quickstart message API']);
+      await Promise.all([page.waitForURL(/\/catalog\/partners/), page.click('text=Partner feed')]);
+      expect(await page.locator('section.example h3').allTextContents()).toEqual(['Server-Sent Events', 'HTTP GET (long poll)']);
+      expect(await page.locator('#try-it noscript').count()).toBe(1);
+    } finally {
+      await context.close();
+    }
+  }, 30_000);
+
   it('shows an XSS payload from a definition as text: no script runs, no dialog opens', async () => {
     for (const path of ['/catalog', '/catalog/hostile']) {
       const { page, dialogs, errors } = await open(path);
