@@ -80,7 +80,7 @@ export async function run(args: string[]): Promise<number> {
       nonce,
       origin: gateway ?? 'http://localhost:8082',
       tryIt: gateway ?? null,
-      metaCsp: contentSecurityPolicy(nonce, connect),
+      metaCsp: contentSecurityPolicy(nonce, connect, true),
     };
     // Public only: a static page cannot ask for a credential.
     const apis = visibleApis(Object.values(result.bundle.apis).filter((api) => listed(api) && isPublic(api)), () => false);

@@ -23,8 +23,11 @@ export interface PageContext {
   readonly metaCsp?: string;
 }
 
-/** The page's Content-Security-Policy: nothing but this origin, and inline code carrying the nonce. */
-export function contentSecurityPolicy(nonce: string, connect: readonly string[] = []): string {
+/**
+ * The page's Content-Security-Policy: nothing but this origin, and inline code carrying the nonce.
+ * `meta`: for a <meta> tag (static export), which browsers refuse frame-ancestors in.
+ */
+export function contentSecurityPolicy(nonce: string, connect: readonly string[] = [], meta = false): string {
   return [
     "default-src 'self'",
     `script-src 'nonce-${nonce}'`,
@@ -34,7 +37,7 @@ export function contentSecurityPolicy(nonce: string, connect: readonly string[] 
     "object-src 'none'",
     "base-uri 'none'",
     "form-action 'self'",
-    "frame-ancestors 'none'",
+    ...(meta ? [] : ["frame-ancestors 'none'"]),
   ].join('; ');
 }
 

@@ -49,6 +49,7 @@ describe('sluice catalog APIS_DIR --out DIR', () => {
     expect(page).toContain('new WebSocket(&#39;wss://gw.example.com/qs-message-api&#39;)');
     expect(page).toContain('id="try-it" data-kind="websocket" data-url="https://gw.example.com/qs-message-api"');
     expect(page).toContain('connect-src &#39;self&#39; https://gw.example.com wss://gw.example.com');
+    expect(page).not.toContain('frame-ancestors');
   });
 
   it('removes the page of an API no longer shown on the next export, and refuses a folder that is not a catalog', async () => {
