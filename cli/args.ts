@@ -9,8 +9,8 @@ export interface ParsedArgs {
   flags: Map<string, string>;
 }
 
-/** `valued`: flags that take a value; `switches`: flags that do not (value "true"). */
-export function parseArgs(args: readonly string[], valued: readonly string[], switches: readonly string[] = []): ParsedArgs {
+/** `valued`: flags that take a value; `switches`: flags that do not (value "true"); `mayBeEmpty`: valued flags for which '' means something. */
+export function parseArgs(args: readonly string[], valued: readonly string[], switches: readonly string[] = [], mayBeEmpty: readonly string[] = []): ParsedArgs {
   const positionals: string[] = [];
   const flags = new Map<string, string>();
   for (let i = 0; i < args.length; i++) {
@@ -30,7 +30,7 @@ export function parseArgs(args: readonly string[], valued: readonly string[], sw
       flags.set(name, 'true');
     } else if (valued.includes(name)) {
       const value = eq > 0 ? arg.slice(eq + 1) : args[++i];
-      if (value === undefined || value === '' || (eq < 0 && value.startsWith('--'))) throw new UsageError(`${name} needs a value`);
+      if (value === undefined || (value === '' && !mayBeEmpty.includes(name)) || (eq < 0 && value.startsWith('--'))) throw new UsageError(`${name} needs a value`);
       if (flags.has(name)) throw new UsageError(`${name} given twice`);
       flags.set(name, value);
     } else {

@@ -21,13 +21,14 @@ const commands: Record<string, Command> = {
   rollback: { summary: 'rollback TAG --store DIR [--format human|json]   re-point current to an earlier release', load: () => import('./rollback.ts') },
   serve: {
     summary:
-      'serve --bundle FILE | --bundles DIR | --store DIR|URL [--trust-key PUB[,PUB]] [--port 8082] [--admin-port 18082] [--host 127.0.0.1]\n  [--admin-host 127.0.0.1] [--tls-cert PEM --tls-key PEM] [--log-level info] [--redis URL [--redis-key-prefix P]]\n  [--rate-limit-error-strategy allow|deny] [--webhook-allowed-hosts H1,H2] [--auth-failure-limit N/SECONDS|0] [--trusted-proxies CIDR,...]\n  [--log-format json|pretty] [--drain-delay 5] [--store-token-file FILE] [--redis-password-file FILE]   (each also SLUICE_<OPTION>)',
+      'serve --bundle FILE | --bundles DIR | --store DIR|URL [--trust-key PUB[,PUB]] [--port 8082] [--admin-port 18082] [--host 127.0.0.1]\n  [--admin-host 127.0.0.1] [--tls-cert PEM --tls-key PEM] [--log-level info] [--redis URL [--redis-key-prefix P]]\n  [--rate-limit-error-strategy allow|deny] [--webhook-allowed-hosts H1,H2] [--auth-failure-limit N/SECONDS|0] [--trusted-proxies CIDR,...]\n  [--log-format json|pretty] [--drain-delay 5] [--store-token-file FILE] [--redis-password-file FILE]\n  [--catalog-path /catalog]   (each also SLUICE_<OPTION>)',
     load: () => import('./serve.ts'),
   },
   dev: { summary: 'dev [APIS_DIR] [serve options]   compile on every save and serve (what `npm start` runs)', load: () => import('./dev.ts') },
   init: { summary: 'init [DIR]   scaffold a repository of API definitions (apis/, package.json, CI workflow) in DIR (default .)', load: () => import('./init.ts') },
   asyncapi: { summary: 'asyncapi [APIS_DIR] --out DIR [--server-url http://localhost:8082]   one AsyncAPI 3.0 document per API', load: () => import('./asyncapi.ts') },
   import: { summary: 'import gravitee EXPORT.json [--out apis] [--strict]   convert a Gravitee APIM v4 message API export', load: () => import('./import.ts') },
+  catalog: { summary: "catalog [APIS_DIR] --out DIR [--gateway-url URL]   the developer catalog as a static site (public published APIs)", load: () => import('./catalog.ts') },
   subscriptions: { summary: 'subscriptions list [--admin URL] [--json] | subscriptions resume NAME [--api API] [--admin URL]', load: () => import('./subscriptions.ts') },
 };
 

@@ -13,6 +13,7 @@ import { parseTrustedProxies, type TrustedProxies } from '../runtime/client-addr
 import { defaultLogFormat, LOG_FORMATS, useLogFormat } from './log-format.ts';
 import { SECRET_ENV, secretFrom, withPassword } from './secret-options.ts';
 import { tracingFromEnv, type Tracing } from '../runtime/tracing/tracing.ts';
+import { parseCatalogPath } from '../runtime/catalog/route.ts';
 
 export { UsageError };
 
@@ -22,7 +23,7 @@ export { UsageError };
  */
 export const SERVER_FLAGS = [
   '--port', '--admin-port', '--host', '--admin-host', '--tls-cert', '--tls-key', '--log-level', '--log-format', '--drain-delay',
-  '--webhook-allowed-hosts', '--auth-failure-limit', '--trusted-proxies', ...RATE_LIMIT_FLAGS, '--redis-password-file',
+  '--webhook-allowed-hosts', '--auth-failure-limit', '--trusted-proxies', '--catalog-path', ...RATE_LIMIT_FLAGS, '--redis-password-file',
 ] as const;
 
 /** SLUICE_* variables that are not flags: secrets (secret-options.ts) and the CLI's own. */
@@ -50,6 +51,8 @@ export interface ServerFlags {
   readonly authFailureLimit: AuthFailureLimit | null;
   /** --webhook-allowed-hosts host,… (absent: any host). */
   readonly webhookAllowedHosts?: readonly AllowedHost[];
+  /** --catalog-path PATH: where the gateway port serves the developer catalog (default /catalog; '': none). */
+  readonly catalogPath: string;
 }
 
 function port(value: string | undefined, fallback: number, name: string): number {
@@ -81,7 +84,7 @@ export function parseServerFlags(args: readonly string[], valued: readonly strin
   const env = options.env ?? process.env;
   const warn = options.warn ?? ((message: string) => console.error(`sluice ${command}: warning: ${message}`));
   const allFlags = [...SERVER_FLAGS, ...valued];
-  const parsed = parseArgs(args, allFlags);
+  const parsed = parseArgs(args, allFlags, [], ['--catalog-path']);
   const fromArgv = new Set(parsed.flags.keys());
   const fromEnv = flagsFromEnv(parsed, allFlags, [], env);
   for (const { name, suggestion } of unknownEnv(allFlags, OTHER_ENV, env)) {
@@ -122,6 +125,12 @@ function serverSettings(flags: Map<string, string>, command: 'serve' | 'dev', en
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
+  let catalogPath: string;
+  try {
+    catalogPath = parseCatalogPath(flags.get('--catalog-path') ?? '/catalog');
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
   const certFile = flags.get('--tls-cert');
   const keyFile = flags.get('--tls-key');
   if ((certFile === undefined) !== (keyFile === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
@@ -152,6 +161,7 @@ function serverSettings(flags: Map<string, string>, command: 'serve' | 'dev', en
     ...(trustedProxies ? { trustedProxies } : {}),
     authFailureLimit,
     ...(webhookAllowedHosts ? { webhookAllowedHosts } : {}),
+    catalogPath,
   };
   useLogFormat(format);
   return settings;
@@ -183,7 +193,7 @@ export async function serveUntilSignal(server: ServerFlags, source: BundleSource
   const rateLimits = await startRateLimits(server.rateLimits ?? { errorStrategy: 'allow' });
   const closeRateLimits = rateLimits.close;
   try {
-    gateway = await startGateway({ ...server, rateLimits, source, shutdownGraceMs: 7000, tracing });
+    gateway = await startGateway({ ...server, rateLimits, source, shutdownGraceMs: 7000, tracing, catalog: { path: server.catalogPath } });
   } catch (error) {
     console.error(`sluice: cannot listen: ${listenFailure(error as NodeJS.ErrnoException & { address?: string; port?: number }, server)}`);
     await closeRateLimits();

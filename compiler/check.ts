@@ -9,7 +9,7 @@ import type { ParsedFile } from './source.ts';
 import { checkContextPaths } from './check/context-paths.ts';
 import { checkEntrypoints } from './check/entrypoints.ts';
 import { checkEndpoints } from './check/endpoints.ts';
-import { checkLifecycle } from './check/lifecycle.ts';
+import { checkLifecycle, checkReplacements } from './check/lifecycle.ts';
 import { checkPlans } from './check/plans.ts';
 import { checkSubscriptions } from './check/subscriptions.ts';
 import { checkCors } from './check/cors.ts';
@@ -56,6 +56,7 @@ export function checkRelease(apis: Record<string, BundleApi>, parsed: readonly P
 export function check(models: readonly ApiModel[], parsed: readonly ParsedFile[], options: CheckOptions = {}): { diagnostics: Diagnostic[]; omitted: OmittedCounts } {
   const contextPaths = checkContextPaths(models);
   const diagnostics: Diagnostic[] = contextPaths.diagnostics;
+  pushAll(diagnostics, checkReplacements(models));
   for (const model of models) {
     for (const rule of [
       checkEntrypoints(model),

@@ -34,6 +34,8 @@ export const CODES: Readonly<Record<string, string>> = {
   // check
   CONTEXT_PATH_OVERLAP: 'two context paths where one is a prefix of the other (both files are named)',
   CONTEXT_PATH_DOT_SEGMENT: 'a context path with a "." or ".." segment (it would dodge the overlap check; clients never send it)',
+  CONTEXT_PATH_RESERVED: 'a context path at or under /catalog, where the gateway serves its developer catalog by default (--catalog-path)',
+  REPLACED_BY_UNKNOWN: 'replacedBy names an API that is not in the APIs folder (or the API itself)',
   DUPLICATE_ENTRYPOINT: 'the same entrypoint type twice in one API',
   ENTRYPOINT_MODE_UNSUPPORTED: 'an entrypoint needs publish or subscribe and no endpoint offers it',
   QOS_UNSUPPORTED: 'at-least-once on an endpoint that cannot resume from a cursor',

@@ -22,18 +22,60 @@ export interface PlanCapabilities<Config> {
   credentialHeaders(config: Config): readonly string[];
   /** Settings a schema cannot check (a jwt plan's key for its algorithm); `at` is a JSON pointer into the plan file. */
   problems(config: Config): ConfigProblem[];
+  /** How a caller presents this plan's credential on a request (the developer catalog shows it); null: none is presented. */
+  credential(config: Config): CredentialPresentation | null;
+}
+
+/** Where a request carries a plan's credential, for the developer catalog's examples and try-it panel. */
+export interface CredentialPresentation {
+  /** What the caller holds, e.g. "API key". */
+  readonly name: string;
+  /** The request header carrying it, and what precedes the credential in its value ("Bearer "). */
+  readonly header: string;
+  readonly prefix: string;
+  /** The query parameter carrying it when the header is absent (browsers' EventSource and WebSocket cannot set headers). */
+  readonly queryParam: string;
+  /** How an application gets one. */
+  readonly howToGet: string;
 }
 
 export type SubscriptionCredential = 'apiKeys' | 'clientId' | 'webhook';
 
 const none = (): readonly string[] => [];
 const fine = (): ConfigProblem[] => [];
+const nothing = (): null => null;
 
 export const PLAN_CAPABILITIES: { readonly [K in Plan['type']]: PlanCapabilities<Extract<Plan, { type: K }>> } = {
-  keyless: { open: true, pushes: false, subscriptionCredential: null, credentialHeaders: none, problems: fine },
-  'api-key': { open: false, pushes: false, subscriptionCredential: 'apiKeys', credentialHeaders: (config) => (config.header ? [config.header.toLowerCase()] : []), problems: fine },
-  jwt: { open: false, pushes: false, subscriptionCredential: 'clientId', credentialHeaders: none, problems: jwtProblems },
-  push: { open: false, pushes: true, subscriptionCredential: 'webhook', credentialHeaders: none, problems: fine },
+  keyless: { open: true, pushes: false, subscriptionCredential: null, credentialHeaders: none, problems: fine, credential: nothing },
+  'api-key': {
+    open: false,
+    pushes: false,
+    subscriptionCredential: 'apiKeys',
+    credentialHeaders: (config) => (config.header ? [config.header.toLowerCase()] : []),
+    problems: fine,
+    credential: (config) => ({
+      name: 'API key',
+      header: config.header ?? 'X-Api-Key',
+      prefix: '',
+      queryParam: config.queryParam ?? 'api-key',
+      howToGet: 'Ask the API owner for a subscription to this plan: they run `sluice keygen`, give you the key and add its hash to a subscription file.',
+    }),
+  },
+  jwt: {
+    open: false,
+    pushes: false,
+    subscriptionCredential: 'clientId',
+    credentialHeaders: none,
+    problems: jwtProblems,
+    credential: () => ({
+      name: 'JWT',
+      header: 'Authorization',
+      prefix: 'Bearer ',
+      queryParam: 'access_token',
+      howToGet: "Get a token from the plan's identity provider for a client id the API owner has subscribed to this plan.",
+    }),
+  },
+  push: { open: false, pushes: true, subscriptionCredential: 'webhook', credentialHeaders: none, problems: fine, credential: nothing },
 };
 
 /** Every subscription credential field some plan type asks for. */
@@ -50,6 +92,8 @@ export const isOpen = (type: Plan['type']): boolean => planCapabilities(type)?.o
 export const pushes = (type: Plan['type']): boolean => planCapabilities(type)?.pushes ?? false;
 /** Request headers carrying the plan's credential (never copied into a message). */
 export const credentialHeaders = (plan: Plan): readonly string[] => planCapabilities(plan.type)?.credentialHeaders(plan) ?? [];
+/** How a caller presents the plan's credential (null: keyless and push plans take none on a request). */
+export const credentialOf = (plan: Plan): CredentialPresentation | null => planCapabilities(plan.type)?.credential(plan) ?? null;
 /** Settings of a plan a schema cannot check. */
 export const planProblems = (plan: Plan): ConfigProblem[] => planCapabilities(plan.type)?.problems(plan) ?? [];
 

@@ -2,7 +2,9 @@
  * CORS of one API, compiled once per bundle. Without settings the gateway adds no header and
  * checks nothing (browsers then refuse cross-origin reads). With settings: a request whose
  * Origin is not allowed gets 403; a request without Origin is never refused. `compileCors`
- * throws for `*` with credentials (the API then fails to build).
+ * throws for `*` with credentials (the API then fails to build). A same-origin request (its Origin
+ * names the host it was sent to: the developer catalog's try-it panel on the gateway port) is not
+ * a cross-origin one and is never refused (`sameOrigin`).
  */
 import type { Cors } from '../schemas/types.ts';
 
@@ -55,4 +57,18 @@ export function compileCors(config: Cors | undefined): CorsPolicy | null {
       return headers;
     },
   };
+}
+
+/**
+ * Is `origin` the origin the request was sent to (same host and port as its Host header)? Browsers
+ * set both: a page served by the gateway itself (the catalog) calling one of its APIs.
+ */
+export function sameOrigin(origin: string, host: string | undefined): boolean {
+  if (!host) return false;
+  try {
+    const from = new URL(origin);
+    return (from.protocol === 'http:' || from.protocol === 'https:') && from.host === new URL(`${from.protocol}//${host}`).host;
+  } catch {
+    return false;
+  }
 }

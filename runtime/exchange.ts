@@ -168,6 +168,16 @@ export class Exchange implements ExchangePort {
     return caller;
   }
 
+  /** The developer catalog: does the request present a credential this API's plans accept? (PlanResolution.recognises) */
+  recognises(request: RequestView): Promise<'accepted' | 'refused' | 'absent'> {
+    return this.#admission.plans.recognises(request);
+  }
+
+  /** The developer catalog: counts a refused credential against the address (auth-failure throttle). */
+  refused(remoteAddress: string): void {
+    this.#admission.plans.refused(remoteAddress);
+  }
+
   /**
    * The caller's connection (release it with `connections.release`). A caller authenticated under
    * plans that a deploy has changed for it since (the swap landed while it was being admitted) is

@@ -17,6 +17,7 @@ import type { Telemetry } from './metrics/telemetry.ts';
 import { createGatewayState, type GatewayStateOptions } from './gateway-state.ts';
 import { webhookAdminRoutes } from './entrypoints/webhook/admin.ts';
 import { reloadTlsOnChange } from './tls-reload.ts';
+import { CatalogRoute, type CatalogOptions } from './catalog/route.ts';
 
 export interface GatewayOptions extends GatewayStateOptions {
   /** Gateway port's host (default 127.0.0.1). */
@@ -42,6 +43,8 @@ export interface GatewayOptions extends GatewayStateOptions {
   readonly registry?: Registry;
   /** Proxies whose Forwarded / X-Forwarded-For name the client address (`--trusted-proxies`). */
   readonly trustedProxies?: TrustedProxies;
+  /** The developer catalog on the gateway port (`--catalog-path`; default { path: '/catalog' }; path '': off). */
+  readonly catalog?: CatalogOptions;
 }
 
 export interface Gateway {
@@ -74,7 +77,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     routers, source: source?.description ?? 'api', startedAt: new Date(), release: source?.release ? (id) => source.release!(id) : undefined, draining: () => draining,
   };
   const stopMetering = metrics.meter(routers);
-  const server = new GatewayServer(routers, { host, port: options.port ?? 8082, tls: options.tls, trustedProxies: options.trustedProxies, tracing: state.tracing });
+  const catalog = new CatalogRoute(routers, options.catalog ?? { path: '/catalog' }, options.tls ? 'https' : 'http');
+  const server = new GatewayServer(routers, { host, port: options.port ?? 8082, tls: options.tls, trustedProxies: options.trustedProxies, tracing: state.tracing, catalog });
   const address = await server.listen();
   let admin: http.Server | undefined;
   let adminPort: number | null = null;

@@ -26,6 +26,8 @@ import { log, safePath, type Logger } from './log.ts';
 import { clientAddress, type TrustedProxies } from './client-address.ts';
 import type { Tracing, TraceSpan } from './tracing/tracing.ts';
 import { endServerSpan, serverSpan } from './tracing/server-span.ts';
+import type { CatalogRoute } from './catalog/route.ts';
+import { sameOrigin } from './cors.ts';
 
 export interface ServerOptions {
   readonly host: string;
@@ -38,6 +40,8 @@ export interface ServerOptions {
   readonly trustedProxies?: TrustedProxies;
   /** The gateway's tracer: a SERVER span per request and handshake (null/absent: none). */
   readonly tracing?: Tracing | null;
+  /** The developer catalog (runtime/catalog/route.ts): its paths are answered before routing. */
+  readonly catalog?: CatalogRoute;
 }
 
 /** What a request the HTTP parser refused (before any routing) is answered with: a coded error like every other. */
@@ -237,7 +241,7 @@ export class GatewayServer {
     visit.exchange = exchange;
     const origin = req.headers.origin;
     if (exchange.cors && typeof origin === 'string') {
-      if (!exchange.cors.allows(origin)) throw errors.originNotAllowed();
+      if (!exchange.cors.allows(origin) && !sameOrigin(origin, req.headers.host)) throw errors.originNotAllowed();
       if (!upgrade && req.method === 'OPTIONS' && req.headers['access-control-request-method']) {
         const asked = req.headers['access-control-request-headers'];
         return { preflight: exchange.cors.preflightHeaders(origin, typeof asked === 'string' ? asked : undefined) };
@@ -293,6 +297,7 @@ export class GatewayServer {
     res.setHeader('X-Request-Id', visit.requestId);
     res.on('error', (error) => visit.log.debug({ err: error.message }, 'response error'));
     try {
+      if (await this.#catalog(req, res, visit)) return;
       const admitted = await this.#admit(req, false, visit);
       if ('preflight' in admitted) {
         closeIfBodyUnread(req, res);
@@ -313,6 +318,17 @@ export class GatewayServer {
       visit.trace.status = res.writableFinished || res.headersSent ? res.statusCode : 499;
       this.#finish(req, visit);
     }
+  }
+
+  /** A request for the developer catalog (before routing): answered, true; else false. */
+  async #catalog(req: IncomingMessage, res: ServerResponse, visit: Visit): Promise<boolean> {
+    const catalog = this.options.catalog;
+    if (!catalog || this.#stopping) return false;
+    const url = parseUrl(req);
+    if (!catalog.matches(url.pathname)) return false;
+    closeIfBodyUnread(req, res);
+    await catalog.handle(req, res, url, visit.client);
+    return true;
   }
 
   async #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {

@@ -146,6 +146,10 @@ export interface Api {
    */
   visibility?: 'public' | 'private';
   /**
+   * For a deprecated API: the id (folder name) of the API that replaces it. The catalog shows the API as deprecated and links to the replacement; the compiler checks that the folder holds that API.
+   */
+  replacedBy?: string;
+  /**
    * Free labels for the catalog.
    */
   labels?: string[];

@@ -1,6 +1,7 @@
 /**
- * Context paths: normalised (leading and trailing "/", no "//"), without "." or ".." segments, and
- * no path may be a prefix of another (within one API or between APIs). O(n log n): sort, then a
+ * Context paths: normalised (leading and trailing "/", no "//"), without "." or ".." segments, not
+ * the developer catalog's path (RESERVED_CONTEXT_PATH), and no path may be a prefix of another
+ * (within one API or between APIs). O(n log n): sort, then a
  * stack of open prefixes. Overlapping pairs can be quadratic in number (a chain of nested paths):
  * only the first MAX_DIAGNOSTICS_PER_CODE diagnostics are built, the rest are counted in O(1) per
  * path from per-API counts of the open stack.
@@ -14,6 +15,14 @@ export function normaliseContextPath(path: string): string {
   const collapsed = `/${path}/`.replace(/\/{2,}/g, '/');
   return collapsed;
 }
+
+/**
+ * The runtime serves its developer catalog at `--catalog-path`, default `/catalog` (checked before
+ * routing: an API at or under it would never be reached). The compiler cannot know the flag a
+ * gateway runs with, so it refuses the default; an operator who moves the catalog keeps the path
+ * they pick free of APIs themselves.
+ */
+export const RESERVED_CONTEXT_PATH = '/catalog/';
 
 interface Entry {
   path: string;
@@ -38,7 +47,12 @@ export function checkContextPaths(models: readonly ApiModel[]): { diagnostics: D
         dotted.push(diagnosticAt(file, pointer, 'CONTEXT_PATH_DOT_SEGMENT', `context path ${path} has a "." or ".." segment: write the path it means (clients never send these segments)`));
         return;
       }
-      entries.push({ path: normaliseContextPath(path), apiId: model.id, file, pointer });
+      const normalised = normaliseContextPath(path);
+      if (normalised.startsWith(RESERVED_CONTEXT_PATH)) {
+        dotted.push(diagnosticAt(file, pointer, 'CONTEXT_PATH_RESERVED', `context path ${path} is the developer catalog's (${RESERVED_CONTEXT_PATH.slice(0, -1)}, where the gateway serves its API catalog by default): choose another path`));
+        return;
+      }
+      entries.push({ path: normalised, apiId: model.id, file, pointer });
     });
   }
   entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : a.apiId < b.apiId ? -1 : a.apiId > b.apiId ? 1 : 0));

@@ -29,3 +29,18 @@ export function checkLifecycle(model: ApiModel): Diagnostic[] {
   }
   return out;
 }
+
+/** `replacedBy` names another API of the same folder (the catalog links to it). */
+export function checkReplacements(models: readonly ApiModel[]): Diagnostic[] {
+  const ids = new Set(models.map((model) => model.id));
+  const out: Diagnostic[] = [];
+  for (const model of models) {
+    const replacement = model.api?.value.replacedBy;
+    if (replacement === undefined) continue;
+    if (replacement === model.id || !ids.has(replacement)) {
+      const why = replacement === model.id ? 'the API itself' : `no API folder ${replacement}/ in the APIs folder`;
+      out.push(diagnosticAt(model.api!.file, '/replacedBy', 'REPLACED_BY_UNKNOWN', `replacedBy "${replacement}" names ${why}: give the id (folder name) of the API that replaces this one`));
+    }
+  }
+  return out;
+}

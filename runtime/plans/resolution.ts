@@ -97,6 +97,38 @@ export class PlanResolution {
     throw errors.planUnresolvable();
   }
 
+  /**
+   * The developer catalog's question (runtime/catalog): does the request present a credential
+   * (API key, JWT) that one of this API's plans taking subscriptions accepts? 'absent': no such
+   * plan sees a credential in it, or the address is throttled on this API. Never throws and records
+   * nothing: the catalog counts a refused credential itself. Open (keyless) and push plans never
+   * count: a private API is shown only to its subscribers.
+   */
+  async recognises(request: RequestView): Promise<'accepted' | 'refused' | 'absent'> {
+    try {
+      this.#throttle.check(this.#apiId, request.remoteAddress);
+    } catch {
+      return 'absent';
+    }
+    let presented = false;
+    for (const plan of this.#groups.flat()) {
+      if (isOpen(plan.type) || pushes(plan.type) || !plan.presents(request)) continue;
+      presented = true;
+      try {
+        await plan.authenticate(request);
+        return 'accepted';
+      } catch {
+        // another plan may know it
+      }
+    }
+    return presented ? 'refused' : 'absent';
+  }
+
+  /** Counts one refused credential of `remoteAddress` on this API (the catalog's, see `recognises`). */
+  refused(remoteAddress: string): void {
+    this.#throttle.record(this.#apiId, remoteAddress);
+  }
+
   /** Rate limits of the caller's plan: headers to add, or a 429 GatewayError. */
   async admit(caller: Caller, kind: 'connect' | 'publish'): Promise<Readonly<Record<string, string>>> {
     const plan = this.#byKey.get(caller.planKey);
