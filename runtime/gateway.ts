@@ -18,6 +18,7 @@ import { createGatewayState, type GatewayStateOptions } from './gateway-state.ts
 import { webhookAdminRoutes } from './entrypoints/webhook/admin.ts';
 import { reloadTlsOnChange } from './tls-reload.ts';
 import { CatalogRoute, type CatalogOptions } from './catalog/route.ts';
+import { buildAsyncApi } from '../core/asyncapi/build.ts';
 
 export interface GatewayOptions extends GatewayStateOptions {
   /** Gateway port's host (default 127.0.0.1). */
@@ -77,7 +78,9 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     routers, source: source?.description ?? 'api', startedAt: new Date(), release: source?.release ? (id) => source.release!(id) : undefined, draining: () => draining,
   };
   const stopMetering = metrics.meter(routers);
-  const catalog = new CatalogRoute(routers, options.catalog ?? { path: '/catalog' }, options.tls ? 'https' : 'http');
+  // Each API page links its AsyncAPI 3.0 document (core/asyncapi), built from the bundle served.
+  const catalogOptions = options.catalog ?? { path: '/catalog' };
+  const catalog = new CatalogRoute(routers, { asyncapi: (api, url) => buildAsyncApi(api, { serverUrl: url }), ...catalogOptions }, options.tls ? 'https' : 'http');
   const server = new GatewayServer(routers, { host, port: options.port ?? 8082, tls: options.tls, trustedProxies: options.trustedProxies, tracing: state.tracing, catalog });
   const address = await server.listen();
   let admin: http.Server | undefined;

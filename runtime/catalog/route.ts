@@ -28,9 +28,8 @@ export interface CatalogOptions {
   /** Where the catalog is served, e.g. /catalog (`--catalog-path`; '' turns it off). */
   readonly path: string;
   /**
-   * INTEGRATION HOOK (AsyncAPI, issue 14): builds an API's AsyncAPI 3.0 document. Given (cli/
-   * passes the compiler's builder: runtime/ cannot import compiler/), the catalog serves
-   * PATH/<api>/asyncapi.json and links it from the API's page.
+   * Builds an API's AsyncAPI 3.0 document; given, the catalog serves PATH/<api>/asyncapi.json and
+   * links it from the API's page. startGateway passes core/asyncapi's builder.
    */
   readonly asyncapi?: (api: BundleApi, gatewayUrl: string) => unknown;
 }

@@ -18,15 +18,20 @@ function sluice(...args: string[]): Promise<{ code: number; stdout: string; stde
 }
 
 let work: string;
+/** The quickstart (public), orders (public) and sensors (private) in one folder, as a team's repository has them. */
+let examples: string;
 beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), 'sluice-catalog-'));
+  examples = join(work, 'examples');
+  cpSync(join(repo, 'apis/qs-message-api'), join(examples, 'qs-message-api'), { recursive: true });
+  for (const id of ['orders', 'sensors']) cpSync(join(repo, 'docs/examples', id), join(examples, id), { recursive: true });
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe('sluice catalog APIS_DIR --out DIR', () => {
   it('writes index.html and one page per public published API, without try-it unless --gateway-url is given', async () => {
     const out = join(work, 'site');
-    const { code, stdout } = await sluice('catalog', 'apis', '--out', out);
+    const { code, stdout } = await sluice('catalog', examples, '--out', out);
     expect(code).toBe(0);
     expect(stdout).toBe(`wrote ${join(out, 'index.html')} and 2 API pages\n`);
     // sensors is private: never in a static site
@@ -54,7 +59,7 @@ describe('sluice catalog APIS_DIR --out DIR', () => {
 
   it('removes the page of an API no longer shown on the next export, and refuses a folder that is not a catalog', async () => {
     const apis = join(work, 'apis');
-    cpSync('apis', apis, { recursive: true });
+    cpSync(examples, apis, { recursive: true });
     const out = join(work, 'site-again');
     expect((await sluice('catalog', apis, '--out', out)).code).toBe(0);
     expect(existsSync(join(out, 'orders', 'index.html'))).toBe(true);

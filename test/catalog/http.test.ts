@@ -131,17 +131,21 @@ describe('catalog over HTTP', () => {
     expect(await head.text()).toBe('');
   });
 
-  it('links and serves asyncapi.json only when the gateway is given a builder (the integration hook)', async () => {
-    expect((await get('/catalog/public-api/asyncapi.json')).status).toBe(404);
-    expect((await get('/catalog/public-api')).body).not.toContain('asyncapi.json');
+  it('links and serves each shown API\'s AsyncAPI 3.0 document (core/asyncapi), and a given builder replaces it', async () => {
+    const page = (await get('/catalog/public-api')).body;
+    expect(page).toContain('<a href="/catalog/public-api/asyncapi.json">AsyncAPI document</a>');
+    const res = await get('/catalog/public-api/asyncapi.json');
+    expect(res.status).toBe(200);
+    const document = JSON.parse(res.body) as { asyncapi: string; info: { title: string }; servers: Record<string, { host: string }> };
+    expect(document.asyncapi).toBe('3.0.0');
+    expect(document.info.title).toBe('Public API');
+    expect(Object.values(document.servers).map((s) => s.host)).toContain(new URL(gateway.url).host);
+    expect((await get('/catalog/private-api/asyncapi.json')).status).toBe(404);
     const hooked = await gatewayWith(catalogBundle(), { catalog: { path: '/catalog', asyncapi: (api, url) => ({ asyncapi: '3.0.0', info: { title: api.definition.name }, url }) } });
     try {
-      const page = await (await fetch(`${hooked.url}/catalog/public-api`)).text();
-      expect(page).toContain('<a href="/catalog/public-api/asyncapi.json">AsyncAPI document</a>');
       const res = await fetch(`${hooked.url}/catalog/public-api/asyncapi.json`);
       expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
       expect(await res.json()).toEqual({ asyncapi: '3.0.0', info: { title: 'Public API' }, url: hooked.url });
-      expect((await fetch(`${hooked.url}/catalog/private-api/asyncapi.json`)).status).toBe(404);
     } finally {
       await hooked.close();
     }
