@@ -12,6 +12,8 @@ async function onTerminal(args: string[]): Promise<string> {
   const env: NodeJS.ProcessEnv = { ...process.env, TERM: 'xterm-256color' };
   delete env.NO_COLOR;
   delete env.FORCE_COLOR;
+  // Node's tty.hasColors() answers "2 colours" when CI is set (as CI runners do): a user's terminal does not have it.
+  delete env.CI;
   const child = spawn('script', ['-qfec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], detached: true, env });
   let output = '';
   child.stdout.on('data', (chunk) => (output += chunk));
