@@ -10,6 +10,7 @@ import { parseRateLimitFlags, RATE_LIMIT_FLAGS, startRateLimits, type RateLimitS
 import { parseAllowedHosts, type AllowedHost } from '../runtime/entrypoints/webhook/allowed-hosts.ts';
 import { parseAuthFailureLimit, type AuthFailureLimit } from '../runtime/plans/auth-failures.ts';
 import { parseTrustedProxies, type TrustedProxies } from '../runtime/client-address.ts';
+import { parseTags } from '../runtime/tags.ts';
 import { defaultLogFormat, LOG_FORMATS, useLogFormat } from './log-format.ts';
 import { SECRET_ENV, secretFrom, withPassword } from './secret-options.ts';
 import { tracingFromEnv, type Tracing } from '../runtime/tracing/tracing.ts';
@@ -22,7 +23,7 @@ export { UsageError };
  */
 export const SERVER_FLAGS = [
   '--port', '--admin-port', '--host', '--admin-host', '--tls-cert', '--tls-key', '--log-level', '--log-format', '--drain-delay',
-  '--webhook-allowed-hosts', '--auth-failure-limit', '--trusted-proxies', ...RATE_LIMIT_FLAGS, '--redis-password-file',
+  '--webhook-allowed-hosts', '--auth-failure-limit', '--trusted-proxies', ...RATE_LIMIT_FLAGS, '--redis-password-file', '--tags',
 ] as const;
 
 /** SLUICE_* variables that are not flags: secrets (secret-options.ts) and the CLI's own. */
@@ -50,6 +51,8 @@ export interface ServerFlags {
   readonly authFailureLimit: AuthFailureLimit | null;
   /** --webhook-allowed-hosts host,… (absent: any host). */
   readonly webhookAllowedHosts?: readonly AllowedHost[];
+  /** --tags edge,internal: serve only APIs with one of these tags (absent: only untagged APIs). */
+  readonly tags?: readonly string[];
 }
 
 function port(value: string | undefined, fallback: number, name: string): number {
@@ -122,6 +125,12 @@ function serverSettings(flags: Map<string, string>, command: 'serve' | 'dev', en
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
+  let tags: string[] | undefined;
+  try {
+    if (flags.has('--tags')) tags = parseTags(flags.get('--tags')!);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
   const certFile = flags.get('--tls-cert');
   const keyFile = flags.get('--tls-key');
   if ((certFile === undefined) !== (keyFile === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
@@ -152,6 +161,7 @@ function serverSettings(flags: Map<string, string>, command: 'serve' | 'dev', en
     ...(trustedProxies ? { trustedProxies } : {}),
     authFailureLimit,
     ...(webhookAllowedHosts ? { webhookAllowedHosts } : {}),
+    ...(tags ? { tags } : {}),
   };
   useLogFormat(format);
   return settings;
