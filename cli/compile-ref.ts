@@ -1,7 +1,8 @@
 /**
  * `sluice compile --ref REF [--repo PATH] --store DIR [--release-tags GLOB] [--apis-dir apis]
  *                 [--format human|json|github] [--profile production] [--sign-key FILE|env:NAME]`
- * (or `--out DIR` instead of `--store`: just write the bundle there). --sign-key writes the
+ * (or `--out DIR` instead of `--store`: just write the bundle there). `--env ENV` applies the overlay
+ * environments/ENV.json; without it a namespaced tag `prod/v1.4` applies `prod` (compiler/environment.ts). --sign-key writes the
  * bundle's Ed25519 signature beside it (`<id>.json.sig`, in the store before `current` moves).
  *
  * Compiles exactly the tree at REF (never the working tree). REF a tag matching --release-tags
@@ -14,24 +15,27 @@ import type { Bundle } from '../schemas/types.ts';
 import { GitError, readRef, short, type RefTree } from '../compiler/git.ts';
 import { compileTree, COMPILER_VERSION, writeBundle, type CompileResult, type Diagnostic } from '../compiler/index.ts';
 import { checkReleaseRules } from '../compiler/release-rules.ts';
+import { EnvironmentError, environmentOfRef } from '../compiler/environment.ts';
 import { Store, StoreError, type BundleSigner } from '../compiler/store.ts';
 import { choice, parseArgs, UsageError } from './args.ts';
 import { fail, FORMATS, report } from './report.ts';
 import { loadSigningKey, signerFor } from './sign-key.ts';
 
 const USAGE =
-  'usage: sluice compile --ref REF [--repo PATH] --store DIR [--release-tags GLOB] [--apis-dir apis] [--format human|json|github] [--profile production] [--sign-key FILE|env:NAME]\n' +
-  '       sluice compile --ref REF [--repo PATH] --out DIR [--sign-key FILE|env:NAME]';
+  'usage: sluice compile --ref REF [--repo PATH] --store DIR [--release-tags GLOB] [--apis-dir apis] [--format human|json|github] [--profile production] [--sign-key FILE|env:NAME] [--env ENV]\n' +
+  '       sluice compile --ref REF [--repo PATH] --out DIR [--sign-key FILE|env:NAME] [--env ENV]';
 
-/** Compile the tree at REF. Git problems throw GitError; file problems are diagnostics. */
+/** Compile the tree at REF. Git problems throw GitError, an unknown environment EnvironmentError; file problems are diagnostics. */
 export async function compileRef(
   repo: string,
   ref: string,
-  options: { apisDir?: string; profile?: 'production'; allowMissingApisDir?: boolean } = {},
+  options: { apisDir?: string; profile?: 'production'; allowMissingApisDir?: boolean; environment?: string } = {},
 ): Promise<{ tree: RefTree; result: CompileResult }> {
   const tree = await readRef(repo, ref, { apisDir: options.apisDir, allowMissingApisDir: options.allowMissingApisDir });
   const source = { kind: 'git' as const, repo: tree.repo, ref, commit: tree.commit, ...(tree.tag ? { tag: tree.tag } : {}), compilerVersion: COMPILER_VERSION };
-  const result = compileTree(tree.files, { source, profile: options.profile });
+  // --env, else the prefix of a namespaced release tag (prod/v1.4); EnvironmentError when unknown
+  const environment = environmentOfRef(tree.files, options.environment, tree.tag, `${tree.apisDir}/ at ${ref}`);
+  const result = compileTree(tree.files, { source, profile: options.profile, environment });
   if (tree.diagnostics.length) return { tree, result: { diagnostics: [...tree.diagnostics, ...result.diagnostics], ...(result.omitted ? { omitted: result.omitted } : {}) } };
   return { tree, result };
 }
@@ -50,7 +54,7 @@ export async function run(args: string[]): Promise<number> {
   let profile;
   let sign;
   try {
-    const parsed = parseArgs(args, ['--ref', '--repo', '--store', '--out', '--release-tags', '--apis-dir', '--format', '--profile', '--sign-key']);
+    const parsed = parseArgs(args, ['--ref', '--repo', '--store', '--out', '--release-tags', '--apis-dir', '--format', '--profile', '--sign-key', '--env']);
     if (parsed.positionals.length) throw new UsageError(`compile --ref takes no APIS_DIR (use --apis-dir; got ${parsed.positionals.join(' ')})`);
     flags = parsed.flags;
     if (!flags.get('--store') && !flags.get('--out')) throw new UsageError('--store DIR (or --out DIR) is required');
@@ -69,9 +73,9 @@ export async function run(args: string[]): Promise<number> {
 
   let compiled;
   try {
-    compiled = await compileRef(repo, ref, { apisDir: flags.get('--apis-dir'), profile });
+    compiled = await compileRef(repo, ref, { apisDir: flags.get('--apis-dir'), profile, environment: flags.get('--env') });
   } catch (error) {
-    if (error instanceof GitError) return fail('compile', error.message);
+    if (error instanceof GitError || error instanceof EnvironmentError) return fail('compile', error.message);
     throw error;
   }
   const { tree, result } = compiled;

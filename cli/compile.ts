@@ -1,5 +1,5 @@
 /**
- * `sluice compile [APIS_DIR] --out DIR [--format human|json|github] [--profile production] [--sign-key FILE|env:NAME]`
+ * `sluice compile [APIS_DIR] --out DIR [--format human|json|github] [--profile production] [--sign-key FILE|env:NAME] [--env ENV]`
  * Validates, writes DIR/<bundle-id>.json (temp file + rename; with --sign-key its Ed25519
  * signature DIR/<bundle-id>.json.sig first) and prints the bundle id as the last line. Exit 0 written, 1 diagnostics (nothing written), 2 usage error.
  *
@@ -12,7 +12,7 @@ import { choice, parseArgs, UsageError } from './args.ts';
 import { fail, FORMATS, report } from './report.ts';
 import { loadSigningKey, signerFor } from './sign-key.ts';
 
-const USAGE = 'usage: sluice compile [APIS_DIR] --out DIR [--format human|json|github] [--profile production] [--sign-key FILE|env:NAME]\n       sluice compile --ref REF [--repo PATH] --store DIR [--sign-key FILE|env:NAME]';
+const USAGE = 'usage: sluice compile [APIS_DIR] --out DIR [--format human|json|github] [--profile production] [--sign-key FILE|env:NAME] [--env ENV]\n       sluice compile --ref REF [--repo PATH] --store DIR [--sign-key FILE|env:NAME] [--env ENV]';
 
 export async function run(args: string[]): Promise<number> {
   try {
@@ -20,7 +20,7 @@ export async function run(args: string[]): Promise<number> {
     if (args.some((arg) => arg === '--ref' || arg.startsWith('--ref='))) {
       return (await import('./compile-ref.ts')).run(args);
     }
-    const { positionals, flags } = parseArgs(args, ['--out', '--format', '--profile', '--sign-key']);
+    const { positionals, flags } = parseArgs(args, ['--out', '--format', '--profile', '--sign-key', '--env']);
     if (positionals.length > 1) throw new UsageError(`one APIS_DIR at most (got ${positionals.join(' ')})`);
     const out = flags.get('--out');
     if (!out) throw new UsageError('--out DIR is required');
@@ -31,9 +31,9 @@ export async function run(args: string[]): Promise<number> {
 
     let result;
     try {
-      result = await compileFolder(root, { profile });
+      result = await compileFolder(root, { profile, environment: flags.get('--env') });
     } catch (error) {
-      return fail('compile', (error as Error).message);
+      return fail('compile', (error as Error).message); // unreadable folder, unknown --env (EnvironmentError)
     }
     if (!result.bundle) {
       report(root, format, result.diagnostics, undefined, {}, result.omitted);
@@ -49,7 +49,8 @@ export async function run(args: string[]): Promise<number> {
       report(root, format, [], result.bundle, { id: result.bundle.id, file });
     } else {
       report(root, format, [], result.bundle);
-      process.stdout.write(`wrote ${file}${signKey ? ` (signed: ${file}.sig)` : ''}\n${result.bundle.id}\n`);
+      const environment = result.bundle.environment ? ` for environment ${result.bundle.environment}` : '';
+      process.stdout.write(`wrote ${file}${environment}${signKey ? ` (signed: ${file}.sig)` : ''}\n${result.bundle.id}\n`);
     }
     return 0;
   } catch (error) {

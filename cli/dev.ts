@@ -7,7 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import { workingTreeSource } from './working-tree.ts';
 import { parseServerFlags, serveUntilSignal, UsageError } from './options.ts';
 
-const USAGE = 'usage: sluice dev [APIS_DIR] [--port 8082] [--admin-port 18082] [--host 127.0.0.1] [--admin-host 127.0.0.1] [--log-level info] [--log-format pretty|json] [--drain-delay 0] [--redis URL [--redis-key-prefix P] [--redis-password-file FILE]] [--rate-limit-error-strategy allow|deny] [--catalog-path /catalog]\nEvery option also reads SLUICE_<OPTION> (--admin-port: SLUICE_ADMIN_PORT); the flag wins.';
+const USAGE = 'usage: sluice dev [APIS_DIR] [--port 8082] [--admin-port 18082] [--host 127.0.0.1] [--admin-host 127.0.0.1] [--log-level info] [--log-format pretty|json] [--drain-delay 0] [--redis URL [--redis-key-prefix P] [--redis-password-file FILE]] [--rate-limit-error-strategy allow|deny] [--catalog-path /catalog] [--tags edge,internal]\nEvery option also reads SLUICE_<OPTION> (--admin-port: SLUICE_ADMIN_PORT); the flag wins.';
 
 export async function run(args: string[]): Promise<number> {
   let parsed;

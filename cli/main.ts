@@ -7,21 +7,21 @@ import { packageVersion } from '../core/package-root.ts';
 type Command = { summary: string; load: () => Promise<{ run(args: string[]): Promise<number> }> };
 
 const commands: Record<string, Command> = {
-  validate: { summary: 'validate [APIS_DIR] [--format human|json|github] [--profile production] [--against REF [--repo PATH] [--store DIR]]', load: () => import('./validate.ts') },
+  validate: { summary: 'validate [APIS_DIR] [--format human|json|github] [--profile production] [--env ENV] [--against REF [--repo PATH] [--store DIR]]', load: () => import('./validate.ts') },
   compile: {
-    summary: 'compile [APIS_DIR] --out DIR [--format human|json|github] [--profile production] [--sign-key FILE|env:NAME]\n  sluice compile --ref REF [--repo PATH] [--apis-dir apis] --store DIR [--release-tags GLOB] [--sign-key FILE|env:NAME]',
+    summary: 'compile [APIS_DIR] --out DIR [--format human|json|github] [--profile production] [--sign-key FILE|env:NAME] [--env ENV]\n  sluice compile --ref REF [--repo PATH] [--apis-dir apis] --store DIR [--release-tags GLOB] [--sign-key FILE|env:NAME] [--env ENV]',
     load: () => import('./compile.ts'),
   },
   keygen: {
     summary: 'keygen [--plan KEY]           print a new API key and the hash for a subscription\n  sluice keygen --signing --out FILE | --print-private   a bundle signing key pair (Ed25519)',
     load: () => import('./keygen.ts'),
   },
-  diff: { summary: 'diff REF_A REF_B [--repo PATH] [--apis-dir apis] [--store DIR] [--format human|markdown|json]', load: () => import('./diff.ts') },
+  diff: { summary: 'diff REF_A REF_B [--repo PATH] [--apis-dir apis] [--store DIR] [--env ENV] [--format human|markdown|json]', load: () => import('./diff.ts') },
   releases: { summary: 'releases --store DIR [--format human|json]   list the release history', load: () => import('./releases.ts') },
   rollback: { summary: 'rollback TAG --store DIR [--format human|json]   re-point current to an earlier release', load: () => import('./rollback.ts') },
   serve: {
     summary:
-      'serve --bundle FILE | --bundles DIR | --store DIR|URL [--trust-key PUB[,PUB]] [--port 8082] [--admin-port 18082] [--host 127.0.0.1]\n  [--admin-host 127.0.0.1] [--tls-cert PEM --tls-key PEM] [--log-level info] [--redis URL [--redis-key-prefix P]]\n  [--rate-limit-error-strategy allow|deny] [--webhook-allowed-hosts H1,H2] [--auth-failure-limit N/SECONDS|0] [--trusted-proxies CIDR,...]\n  [--log-format json|pretty] [--drain-delay 5] [--store-token-file FILE] [--redis-password-file FILE]\n  [--catalog-path /catalog]   (each also SLUICE_<OPTION>)',
+      'serve --bundle FILE | --bundles DIR | --store DIR|URL [--trust-key PUB[,PUB]] [--port 8082] [--admin-port 18082] [--host 127.0.0.1]\n  [--admin-host 127.0.0.1] [--tls-cert PEM --tls-key PEM] [--log-level info] [--redis URL [--redis-key-prefix P]]\n  [--rate-limit-error-strategy allow|deny] [--webhook-allowed-hosts H1,H2] [--auth-failure-limit N/SECONDS|0] [--trusted-proxies CIDR,...]\n  [--log-format json|pretty] [--drain-delay 5] [--store-token-file FILE] [--redis-password-file FILE]\n  [--catalog-path /catalog] [--tags edge,internal]   (each also SLUICE_<OPTION>)',
     load: () => import('./serve.ts'),
   },
   dev: { summary: 'dev [APIS_DIR] [serve options]   compile on every save and serve (what `npm start` runs)', load: () => import('./dev.ts') },

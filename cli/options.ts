@@ -10,6 +10,7 @@ import { parseRateLimitFlags, RATE_LIMIT_FLAGS, startRateLimits, type RateLimitS
 import { parseAllowedHosts, type AllowedHost } from '../runtime/entrypoints/webhook/allowed-hosts.ts';
 import { parseAuthFailureLimit, type AuthFailureLimit } from '../runtime/plans/auth-failures.ts';
 import { parseTrustedProxies, type TrustedProxies } from '../runtime/client-address.ts';
+import { parseTags } from '../runtime/tags.ts';
 import { defaultLogFormat, LOG_FORMATS, useLogFormat } from './log-format.ts';
 import { SECRET_ENV, secretFrom, withPassword } from './secret-options.ts';
 import { tracingFromEnv, type Tracing } from '../runtime/tracing/tracing.ts';
@@ -23,7 +24,7 @@ export { UsageError };
  */
 export const SERVER_FLAGS = [
   '--port', '--admin-port', '--host', '--admin-host', '--tls-cert', '--tls-key', '--log-level', '--log-format', '--drain-delay',
-  '--webhook-allowed-hosts', '--auth-failure-limit', '--trusted-proxies', '--catalog-path', ...RATE_LIMIT_FLAGS, '--redis-password-file',
+  '--webhook-allowed-hosts', '--auth-failure-limit', '--trusted-proxies', '--catalog-path', ...RATE_LIMIT_FLAGS, '--redis-password-file', '--tags',
 ] as const;
 
 /** SLUICE_* variables that are not flags: secrets (secret-options.ts) and the CLI's own. */
@@ -53,6 +54,8 @@ export interface ServerFlags {
   readonly webhookAllowedHosts?: readonly AllowedHost[];
   /** --catalog-path PATH: where the gateway port serves the developer catalog (default /catalog; '': none). */
   readonly catalogPath: string;
+  /** --tags edge,internal: serve only APIs with one of these tags (absent: only untagged APIs). */
+  readonly tags?: readonly string[];
 }
 
 function port(value: string | undefined, fallback: number, name: string): number {
@@ -126,8 +129,10 @@ function serverSettings(flags: Map<string, string>, command: 'serve' | 'dev', en
     throw new UsageError((error as Error).message);
   }
   let catalogPath: string;
+  let tags: string[] | undefined;
   try {
     catalogPath = parseCatalogPath(flags.get('--catalog-path') ?? '/catalog');
+    if (flags.has('--tags')) tags = parseTags(flags.get('--tags')!);
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
@@ -162,6 +167,7 @@ function serverSettings(flags: Map<string, string>, command: 'serve' | 'dev', en
     authFailureLimit,
     ...(webhookAllowedHosts ? { webhookAllowedHosts } : {}),
     catalogPath,
+    ...(tags ? { tags } : {}),
   };
   useLogFormat(format);
   return settings;

@@ -2,7 +2,7 @@
  * `sluice serve --bundle FILE | --bundles DIR | --store DIR|URL [--trust-key PUB[,PUB]] [--port 8082] [--admin-port 18082]
  *  [--host 127.0.0.1] [--admin-host 127.0.0.1] [--tls-cert PEM --tls-key PEM] [--log-level info]
  *  [--redis URL [--redis-key-prefix P]] [--rate-limit-error-strategy allow|deny] [--webhook-allowed-hosts H1,H2] [--auth-failure-limit N/SECONDS|0] [--trusted-proxies CIDR,...]
- *  [--log-format json|pretty] [--drain-delay 5] [--store-token-file FILE] [--redis-password-file FILE] [--catalog-path /catalog]`
+ *  [--log-format json|pretty] [--drain-delay 5] [--store-token-file FILE] [--redis-password-file FILE] [--catalog-path /catalog] [--tags edge,internal]`
  * Every option also reads SLUICE_<OPTION> (options.ts); secrets come from files or the environment (secret-options.ts).
  */
 import { existsSync, statSync } from 'node:fs';
@@ -18,7 +18,7 @@ import { secretFrom } from './secret-options.ts';
 /** The flags of `serve` beyond the server flags (options.ts SERVER_FLAGS); each also reads SLUICE_<FLAG>. */
 export const SERVE_FLAGS = ['--bundle', '--bundles', '--store', '--trust-key', '--store-token-file'] as const;
 
-const USAGE = 'usage: sluice serve --bundle FILE | --bundles DIR | --store DIR|URL [--trust-key PUB[,PUB]] [--port 8082] [--admin-port 18082] [--host 127.0.0.1] [--admin-host 127.0.0.1] [--tls-cert PEM --tls-key PEM] [--log-level info] [--redis URL [--redis-key-prefix P]] [--rate-limit-error-strategy allow|deny] [--webhook-allowed-hosts H1,H2] [--auth-failure-limit N/SECONDS|0] [--trusted-proxies CIDR,...] [--log-format json|pretty] [--drain-delay 5] [--store-token-file FILE] [--redis-password-file FILE] [--catalog-path /catalog]\nEvery option also reads SLUICE_<OPTION> (--admin-port: SLUICE_ADMIN_PORT); the flag wins. Store token: SLUICE_STORE_TOKEN or --store-token-file.';
+const USAGE = 'usage: sluice serve --bundle FILE | --bundles DIR | --store DIR|URL [--trust-key PUB[,PUB]] [--port 8082] [--admin-port 18082] [--host 127.0.0.1] [--admin-host 127.0.0.1] [--tls-cert PEM --tls-key PEM] [--log-level info] [--redis URL [--redis-key-prefix P]] [--rate-limit-error-strategy allow|deny] [--webhook-allowed-hosts H1,H2] [--auth-failure-limit N/SECONDS|0] [--trusted-proxies CIDR,...] [--log-format json|pretty] [--drain-delay 5] [--store-token-file FILE] [--redis-password-file FILE] [--catalog-path /catalog] [--tags edge,internal]\nEvery option also reads SLUICE_<OPTION> (--admin-port: SLUICE_ADMIN_PORT); the flag wins. Store token: SLUICE_STORE_TOKEN or --store-token-file.';
 
 /** The store source (GitOps) lives in runtime/sources/store.ts and exports `storeSource(location)`. */
 async function storeSource(location: string, trust: BundleTrust | undefined, token: string | undefined): Promise<BundleSource | undefined> {

@@ -17,6 +17,7 @@ import { releaseRules, type PreviousRelease } from '../compiler/release-rules.ts
 import { Store, StoreError } from '../compiler/store.ts';
 import type { DiagnosticFormat } from '../compiler/format.ts';
 import { compileRef } from './compile-ref.ts';
+import { EnvironmentError } from '../compiler/environment.ts';
 import { fail, validateFolder } from './report.ts';
 
 /**
@@ -37,23 +38,23 @@ export async function validateAgainst(
     const store = storeDir ? new Store(storeDir) : undefined;
     if (against === 'current' && store) {
       const pointer = await store.current();
-      if (!pointer) return validateFolder(root, format, { profile }); // nothing released yet: nothing to break
+      if (!pointer) return validateFolder(root, format, { profile, environment: flags.get('--env') }); // nothing released yet: nothing to break
       previous = { bundle: await store.readBundle(pointer.id), release: { tag: pointer.tag, deployment: pointer.deployment } };
     } else {
       const loaded = await fromGit(root, against, flags.get('--repo'));
       if (typeof loaded === 'number') return loaded;
       if ('missing' in loaded) {
         process.stderr.write(`sluice validate: note: ${loaded.missing}: no APIs there, so no release rule can be broken\n`);
-        return validateFolder(root, format, { profile });
+        return validateFolder(root, format, { profile, environment: flags.get('--env') });
       }
       const deployment = store && loaded.tag ? [...(await store.releases())].reverse().find((e) => e.tag === loaded.tag)?.deployment : undefined;
       previous = { bundle: loaded.bundle, release: { tag: loaded.tag, deployment, ref: loaded.tag ? undefined : `${against} (${short(loaded.commit)})` } };
     }
   } catch (error) {
-    if (error instanceof GitError || error instanceof StoreError) return fail('validate', error.message);
+    if (error instanceof GitError || error instanceof StoreError || error instanceof EnvironmentError) return fail('validate', error.message);
     throw error;
   }
-  return validateFolder(root, format, { profile, previous: previous.bundle, releaseRules: releaseRules(previous.release) });
+  return validateFolder(root, format, { profile, environment: flags.get('--env'), previous: previous.bundle, releaseRules: releaseRules(previous.release) });
 }
 
 /** Compile REF from the repository holding APIS_DIR (or --repo), at APIS_DIR's path inside it. */

@@ -48,9 +48,9 @@ function withoutSchema<T extends { $schema?: string }>(value: T): T {
  * `fingerprints` (each API's, computed in the same pass as the id, not part of it) let a runtime
  * tell what a deploy changed without re-serialising the APIs.
  */
-export function makeBundle(apis: Record<string, BundleApi>, source: BundleSource, createdAt = new Date()): Bundle {
-  const { id, fingerprints } = contentAddresses({ formatVersion: FORMAT_VERSION, apis });
-  return { formatVersion: FORMAT_VERSION, id, createdAt: createdAt.toISOString(), source, apis, fingerprints };
+export function makeBundle(apis: Record<string, BundleApi>, source: BundleSource, createdAt = new Date(), environment?: string): Bundle {
+  const { id, fingerprints } = contentAddresses({ formatVersion: FORMAT_VERSION, apis, ...(environment === undefined ? {} : { environment }) });
+  return { formatVersion: FORMAT_VERSION, id, createdAt: createdAt.toISOString(), source, apis, ...(environment === undefined ? {} : { environment }), fingerprints };
 }
 
 /** writeBundle's temp files: `.<id>.<pid>.<12 hex>.tmp` (the pid is group 1). */

@@ -16,6 +16,10 @@ export const CODES: Readonly<Record<string, string>> = {
   INVALID_API_ID: 'the folder name is not a valid API id (lowercase letters, digits, inner dashes, at most 63)',
   INVALID_PLAN_KEY: 'a plan file name is not a valid key (lowercase letters, digits, dashes)',
   INVALID_SUBSCRIPTION_NAME: 'a subscription file name is not a valid application name',
+  // environment overlays (compiler/environment.ts)
+  ENV_NOT_FOUND: 'the environment asked for (--env, or the prefix of a release tag) has no environments/<env>.json in the APIs folder',
+  ENV_UNKNOWN_API: 'an environment overlay patches an API that does not exist (reported at the overlay\'s key)',
+  ENV_UNKNOWN_PLAN: 'an environment overlay patches a plan its API does not have (reported at the overlay\'s key)',
   // validate (JSON Schema)
   SCHEMA_REQUIRED: 'a required property is missing',
   SCHEMA_UNKNOWN_PROPERTY: 'a property the schema does not know (typo?)',

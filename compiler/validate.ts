@@ -12,7 +12,7 @@ import type { ParsedFile } from './source.ts';
 export { SCHEMA_BASE } from '../core/ajv.ts';
 
 /** What a file is, by its place in the tree. */
-export type DocumentKind = 'api' | 'plan' | 'subscription';
+export type DocumentKind = 'api' | 'plan' | 'subscription' | 'environment';
 
 const ajv = sluiceSchemas('definitions');
 
@@ -26,6 +26,7 @@ const validators: Record<DocumentKind, ValidateFunction> = {
   api: ajv.getSchema(`${SCHEMA_BASE}api.schema.json`)!,
   plan: ajv.getSchema(`${SCHEMA_BASE}plan.schema.json`)!,
   subscription: ajv.getSchema(`${SCHEMA_BASE}subscription.schema.json`)!,
+  environment: ajv.getSchema(`${SCHEMA_BASE}environment.schema.json`)!,
 };
 
 /**

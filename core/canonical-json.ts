@@ -76,7 +76,7 @@ const table = <T>(): Record<string, T> => Object.create(null) as Record<string, 
  * of JCS({"apis": ..., "formatVersion": ...}); fingerprints are a function of `apis`, not part of it).
  * Safe on unvalidated input (a loader checks the id before the schema).
  */
-export function contentAddresses(bundle: Pick<Bundle, 'formatVersion' | 'apis'>): ContentAddresses {
+export function contentAddresses(bundle: Pick<Bundle, 'formatVersion' | 'apis'> & { environment?: string }): ContentAddresses {
   const fingerprints = table<ApiFingerprint>();
   const apisText = (apis: unknown): string => isRecord(apis)
     ? objectText(apis, (apiId, api) => {
@@ -85,12 +85,14 @@ export function contentAddresses(bundle: Pick<Bundle, 'formatVersion' | 'apis'>)
       return text;
     })
     : canonicalJson(apis);
-  const text = objectText({ formatVersion: bundle.formatVersion, apis: bundle.apis }, (key, value) => (key === 'apis' ? apisText(value) : canonicalJson(value)));
+  // A bundle compiled for an environment: its name is part of the id (absent, the id is as before).
+  const content = bundle.environment === undefined ? { formatVersion: bundle.formatVersion, apis: bundle.apis } : { formatVersion: bundle.formatVersion, apis: bundle.apis, environment: bundle.environment };
+  const text = objectText(content, (key, value) => (key === 'apis' ? apisText(value) : canonicalJson(value)));
   return { id: sha256(text), fingerprints };
 }
 
-/** The id a bundle must carry: sha256 hex of canonical {formatVersion, apis}. Verifies downloads. */
-export function bundleId(bundle: Pick<Bundle, 'formatVersion' | 'apis'>): string {
+/** The id a bundle must carry: sha256 hex of canonical {formatVersion, apis[, environment]}. Verifies downloads. */
+export function bundleId(bundle: Pick<Bundle, 'formatVersion' | 'apis'> & { environment?: string }): string {
   return contentAddresses(bundle).id;
 }
 

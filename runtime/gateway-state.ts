@@ -25,6 +25,8 @@ export interface GatewayState {
   readonly telemetry: Telemetry;
   /** Spans (runtime/tracing/); null when tracing is off: every traced place checks this once. */
   readonly tracing: Tracing | null;
+  /** `--tags`: the sharding tags this gateway serves (runtime/tags.ts); undefined: untagged APIs only. */
+  readonly tags: readonly string[] | undefined;
 }
 
 export interface GatewayStateOptions {
@@ -36,6 +38,8 @@ export interface GatewayStateOptions {
   readonly webhookAllowedHosts?: readonly AllowedHost[];
   /** From `tracingFromEnv` (default: none). The caller owns it and shuts it down after the gateway closed. */
   readonly tracing?: Tracing | null;
+  /** `--tags edge,internal`: serve only APIs carrying one of these tags (default: only untagged APIs). */
+  readonly tags?: readonly string[];
 }
 
 /** `telemetry`: the gateway's (default: one with no metrics, which counts nothing). */
@@ -47,5 +51,6 @@ export function createGatewayState(options: GatewayStateOptions = {}, telemetry:
     webhooks: new WebhookSubscriptions(),
     telemetry,
     tracing: options.tracing ?? null,
+    tags: options.tags,
   };
 }

@@ -17,6 +17,7 @@ import type { Registry } from './registry.ts';
 import { createGatewayState, type GatewayState } from './gateway-state.ts';
 import { errors } from '../core/errors.ts';
 import { log } from './log.ts';
+import { servesApi } from './tags.ts';
 
 /** `/a//b` -> `/a/b/`; what requests are matched with (the compiler normalises context paths the same way). */
 export function normalisePath(path: string): string {
@@ -135,6 +136,8 @@ export class RouterSwitch {
     const admissions: (() => Promise<void>)[] = [];
     await Promise.all(Object.entries(bundle.apis).map(async ([apiId, api]) => {
       if ((api.definition.state ?? 'started') !== 'started') return;
+      // Sharding tags (--tags): an API this gateway does not serve is never built here (404).
+      if (!servesApi(this.state.tags, api.definition.tags)) return;
       const old = previous?.exchanges.get(apiId);
       const fingerprint = bundle.fingerprints[apiId]!;
       if (old && old.fingerprint.api === fingerprint.api) {

@@ -29,7 +29,7 @@ export type PolicyStep = MessageFilterPolicy | TransformPolicy | HeadersPolicy |
 export type Plan = KeylessPlan | ApiKeyPlan | JwtPlan | PushPlan;
 
 /**
- * A compiled, immutable, content-addressed set of APIs. `id` is the sha256 (hex) of the canonical JSON (RFC 8785: sorted keys, no whitespace) of {formatVersion, apis}: createdAt, source and fingerprints do not change it.
+ * A compiled, immutable, content-addressed set of APIs. `id` is the sha256 (hex) of the canonical JSON (RFC 8785: sorted keys, no whitespace) of {formatVersion, apis} (and `environment` when the bundle has one): createdAt, source and fingerprints do not change it.
  */
 export interface Bundle {
   /**
@@ -51,6 +51,10 @@ export interface Bundle {
   apis: {
     [k: string]: BundleApi;
   };
+  /**
+   * The environment overlay the bundle was compiled with (`compile --env prod`, or the prefix of a namespaced release tag `prod/v1.4`); absent: none. Part of the id: when present, `id` is the sha256 of the canonical JSON of {formatVersion, apis, environment}, so two environments of the same definitions never share an id.
+   */
+  environment?: string;
   /**
    * Written by the compiler: each API's fingerprint, by API id (every API of `apis`, no other). A function of `apis`, so not part of the id; a runtime checks them against the APIs when it loads the bundle (refusing a bundle whose fingerprints do not match) and then compares them, instead of the APIs, to decide what a deploy changed. Absent (bundles of earlier compilers): the runtime computes them on load.
    */
@@ -129,6 +133,12 @@ export interface Api {
    * What the API offers.
    */
   description?: string;
+  /**
+   * Sharding tags: a runtime started with `--tags edge,internal` serves only the APIs that carry one of its tags (the others answer 404 there); an API without tags is served only by runtimes without `--tags`. Several fleets from one repository.
+   *
+   * @maxItems 32
+   */
+  tags?: string[];
   /**
    * The API's own version label (not the bundle's).
    */
