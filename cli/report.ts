@@ -6,6 +6,9 @@ import type { Bundle } from '../schemas/types.ts';
 import { capPerCode, type Diagnostic, type OmittedCounts } from '../compiler/diagnostic.ts';
 import { formatDiagnostics, joinRoot, omittedItems, type DiagnosticFormat } from '../compiler/format.ts';
 import { compileFolder, type CompileOptions } from '../compiler/compile.ts';
+import { ENVIRONMENTS_DIR, ENVIRONMENT_NAME } from '../compiler/environment.ts';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 
 export const FORMATS: readonly DiagnosticFormat[] = ['human', 'json', 'github'];
 
@@ -59,13 +62,40 @@ export function fail(command: string, message: string): number {
 }
 
 /** Compile the folder, print what was found in `format`; the exit code (0 clean, 1 problems, 2 unreadable). */
+/**
+ * Validates the folder as it is and, without `--env`, once more with each overlay of
+ * APIS_DIR/environments/ applied, so a pull request that breaks one environment fails too
+ * (a problem found in several runs is listed once).
+ */
 export async function validateFolder(root: string, format: DiagnosticFormat, options: Partial<CompileOptions>): Promise<number> {
   let result;
+  const diagnostics: Diagnostic[] = [];
   try {
     result = await compileFolder(root, options);
+    diagnostics.push(...result.diagnostics);
+    if (options.environment === undefined) {
+      const seen = new Set(diagnostics.map((d) => JSON.stringify(d)));
+      for (const environment of overlayNames(root)) {
+        for (const d of (await compileFolder(root, { ...options, environment })).diagnostics) {
+          const key = JSON.stringify(d);
+          if (!seen.has(key)) diagnostics.push(d), seen.add(key);
+        }
+      }
+    }
   } catch (error) {
     return fail('validate', (error as Error).message);
   }
-  report(root, format, result.diagnostics, result.bundle, {}, result.omitted);
-  return result.diagnostics.length ? 1 : 0;
+  report(root, format, diagnostics, diagnostics.length ? undefined : result.bundle, {}, result.omitted);
+  return diagnostics.length ? 1 : 0;
+}
+
+/** The environments APIS_DIR/environments/ names (ENV.json files), sorted. */
+function overlayNames(root: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(join(root, ENVIRONMENTS_DIR));
+  } catch {
+    return [];
+  }
+  return names.filter((name) => name.endsWith('.json') && ENVIRONMENT_NAME.test(name.slice(0, -5))).map((name) => name.slice(0, -5)).sort();
 }

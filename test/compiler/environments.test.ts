@@ -102,8 +102,12 @@ describe('a bad overlay is refused at its own file:line:col', () => {
       const { code, stdout } = await sluice('validate', dir, '--env', 'bad');
       expect(code, stdout).toBe(1);
       expect(stdout).toMatch(expected);
-      // without --env the overlay is not applied: the definitions themselves are valid
-      expect((await sluice('validate', dir)).code).toBe(0);
+      // without --env, validate checks the definitions and each overlay: the bad one is still found
+      const all = await sluice('validate', dir);
+      expect(all.code, all.stdout).toBe(1);
+      expect(all.stdout).toMatch(expected);
+      // and compile without --env applies none: the definitions themselves compile
+      expect((await sluice('compile', dir, '--out', join(dir, '.out'))).code).toBe(0);
     });
   }
 
