@@ -24,7 +24,7 @@ const commands: Record<string, Command> = {
       'serve --bundle FILE | --bundles DIR | --store DIR|URL [--trust-key PUB[,PUB]] [--port 8082] [--admin-port 18082] [--host 127.0.0.1]\n  [--admin-host 127.0.0.1] [--tls-cert PEM --tls-key PEM] [--log-level info] [--redis URL [--redis-key-prefix P]]\n  [--rate-limit-error-strategy allow|deny] [--webhook-allowed-hosts H1,H2] [--auth-failure-limit N/SECONDS|0] [--trusted-proxies CIDR,...]\n  [--log-format json|pretty] [--drain-delay 5] [--store-token-file FILE] [--redis-password-file FILE]\n  [--catalog-path /catalog] [--tags edge,internal]   (each also SLUICE_<OPTION>)',
     load: () => import('./serve.ts'),
   },
-  dev: { summary: 'dev [APIS_DIR] [serve options]   compile on every save and serve (what `npm start` runs)', load: () => import('./dev.ts') },
+  dev: { summary: 'dev [APIS_DIR] [--env ENV] [serve options]   compile on every save and serve (what `npm start` runs)', load: () => import('./dev.ts') },
   init: { summary: 'init [DIR]   scaffold a repository of API definitions (apis/, package.json, CI workflow) in DIR (default .)', load: () => import('./init.ts') },
   asyncapi: { summary: 'asyncapi [APIS_DIR] --out DIR [--server-url http://localhost:8082]   one AsyncAPI 3.0 document per API', load: () => import('./asyncapi.ts') },
   import: { summary: 'import gravitee EXPORT.json [--out apis] [--strict]   convert a Gravitee APIM v4 message API export', load: () => import('./import.ts') },

@@ -14,6 +14,8 @@ export interface WorkingTreeOptions {
   readonly print?: (text: string) => void;
   /** Quiet period after the last change before recompiling (default 100 ms). */
   readonly debounceMs?: number;
+  /** `dev --env ENV`: the overlay APIS_DIR/environments/ENV.json applied on every compile. */
+  readonly environment?: string;
 }
 
 export function workingTreeSource(path: string, options: WorkingTreeOptions = {}): BundleSource {
@@ -29,7 +31,7 @@ export function workingTreeSource(path: string, options: WorkingTreeOptions = {}
       const compile = async () => {
         let result;
         try {
-          result = await compileFolder(dir);
+          result = await compileFolder(dir, options.environment === undefined ? {} : { environment: options.environment });
         } catch (error) {
           log.error({ dir, err: (error as Error).message }, 'compile failed; the last good bundle keeps serving');
           return;

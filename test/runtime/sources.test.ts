@@ -73,6 +73,17 @@ describe('bundle sources', () => {
     expect((await fetch(`${gateway.url}/a`)).status).toBe(404);
   });
 
+  it('dev --env applies the overlay on every compile: the bundle records the environment and serves the patched API', async () => {
+    const apis = join(root, 'apis-env');
+    cpSync('apis/qs-message-api', join(apis, 'qs-message-api'), { recursive: true });
+    mkdirSync(join(apis, 'environments'));
+    writeFileSync(join(apis, 'environments', 'staging.json'), JSON.stringify({ apis: { 'qs-message-api': { contextPaths: ['/staging-messages'] } } }));
+    gateway = await gatewayWith(undefined, { source: workingTreeSource(apis, { print: () => undefined, environment: 'staging' }) });
+    expect(gateway.routers.current?.bundle.environment).toBe('staging');
+    expect((await fetch(`${gateway.url}/staging-messages?limit=1`)).status).toBe(200);
+    expect((await fetch(`${gateway.url}/qs-message-api?limit=1`)).status).toBe(404);
+  });
+
   it('dev mode recompiles the working tree on save; a file that does not validate keeps the last good bundle', async () => {
     const { apiFile, original, printed, source } = devTree('apis');
     gateway = await gatewayWith(undefined, { source });
