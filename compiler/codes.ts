@@ -33,6 +33,7 @@ export const CODES: Readonly<Record<string, string>> = {
   SCHEMA_INVALID: 'any other schema violation',
   // check
   CONTEXT_PATH_OVERLAP: 'two context paths where one is a prefix of the other (both files are named)',
+  CONTEXT_PATH_TEMPLATE: 'a context path template segment that is not a whole {name} parameter, or a parameter used twice',
   CONTEXT_PATH_DOT_SEGMENT: 'a context path with a "." or ".." segment (it would dodge the overlap check; clients never send it)',
   DUPLICATE_ENTRYPOINT: 'the same entrypoint type twice in one API',
   ENTRYPOINT_MODE_UNSUPPORTED: 'an entrypoint needs publish or subscribe and no endpoint offers it',

@@ -8,6 +8,7 @@
 import { diagnosticAt, MAX_DIAGNOSTICS_PER_CODE, type Diagnostic } from '../diagnostic.ts';
 import type { ApiModel } from './model.ts';
 import type { ParsedFile } from '../source.ts';
+import { parseTemplate } from '../../core/channel.ts';
 
 /** "/orders" -> "/orders/", "//a//b" -> "/a/b/", "" -> "/". */
 export function normaliseContextPath(path: string): string {
@@ -38,7 +39,15 @@ export function checkContextPaths(models: readonly ApiModel[]): { diagnostics: D
         dotted.push(diagnosticAt(file, pointer, 'CONTEXT_PATH_DOT_SEGMENT', `context path ${path} has a "." or ".." segment: write the path it means (clients never send these segments)`));
         return;
       }
-      entries.push({ path: normaliseContextPath(path), apiId: model.id, file, pointer });
+      // A template claims everything under its static prefix (/sensors/{deviceId} -> /sensors/).
+      let template: ReturnType<typeof parseTemplate>;
+      try {
+        template = parseTemplate(path);
+      } catch (error) {
+        dotted.push(diagnosticAt(file, pointer, 'CONTEXT_PATH_TEMPLATE', (error as Error).message));
+        return;
+      }
+      entries.push({ path: template ? template.prefix : normaliseContextPath(path), apiId: model.id, file, pointer });
     });
   }
   entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : a.apiId < b.apiId ? -1 : a.apiId > b.apiId ? 1 : 0));
