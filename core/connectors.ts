@@ -36,7 +36,17 @@ const enabled = (part: { readonly enabled?: boolean } | undefined): boolean => p
 
 export const ENDPOINT_CAPABILITIES: { readonly [K in Endpoint['type']]: EndpointCapabilities<Extract<Endpoint, { type: K }>> } = {
   mock: { publishes: () => true, subscribes: () => true, resumes: true, problems: () => [], channelFields: () => [] },
-  kafka: { publishes: (config) => enabled(config.producer), subscribes: (config) => enabled(config.consumer), resumes: true, problems: kafkaProblems, channelFields: () => [] },
+  kafka: {
+    publishes: (config) => enabled(config.producer),
+    subscribes: (config) => enabled(config.consumer),
+    resumes: true,
+    problems: kafkaProblems,
+    channelFields: (config) => [
+      ...(enabled(config.consumer) && config.consumer!.match?.key !== undefined ? [{ at: '/consumer/match/key', side: 'subscribe' as const, text: config.consumer!.match.key }] : []),
+      ...Object.entries(enabled(config.consumer) ? config.consumer!.match?.headers ?? {} : {}).map(([name, text]) => ({ at: `/consumer/match/headers/${name.replace(/~/g, '~0').replace(/\//g, '~1')}`, side: 'subscribe' as const, text })),
+      ...(enabled(config.producer) && config.producer!.key !== undefined ? [{ at: '/producer/key', side: 'publish' as const, text: config.producer!.key }] : []),
+    ],
+  },
   mqtt: {
     publishes: (config) => enabled(config.producer),
     subscribes: (config) => enabled(config.consumer),

@@ -261,10 +261,12 @@ export class Exchange implements ExchangePort {
     const tally = this.#tally(caller);
     // An endpoint that cannot replay (MQTT) ignores a cursor on every entrypoint, as SSE must for EventSource's Last-Event-ID.
     const cursor = endpoint.resumable ? request.cursor : undefined;
-    if (this.fanout && cursor === undefined) return this.fanout.attach(request.signal, request.onFailure, tally, this.#member(caller));
+    const member = this.#member(caller);
+    if (this.fanout && cursor === undefined) return this.fanout.attach(request.signal, request.onFailure, tally, member);
     const slot = cursor !== undefined ? this.resuming?.acquire(request.signal) : undefined;
     return ownSubscription(endpoint, { ...request, cursor }, {
       apiId: this.id, telemetry: this.telemetry, flow: this.#subscribeFlow, tally, slot, fanout: this.fanout, fanoutSettings: this.#fanoutSettings, tracing: this.#state.tracing,
+      ...(member ? { member } : {}),
     });
   }
 
@@ -273,6 +275,7 @@ export class Exchange implements ExchangePort {
     const channel = caller.channel;
     if (!channel) return undefined;
     const filter = Object.keys(channel.request.params).length > 0 ? this.subscribeEndpoint?.channel?.(channel.request.params) : undefined;
+    if (!filter && !this.#subscribeFlow.perCaller) return undefined; // the shared path: no per-client step
     return { ...(filter ? { accepts: filter.accepts } : {}), context: channel };
   }
 

@@ -416,6 +416,21 @@ export interface KafkaEndpoint {
      * How far back a client may resume from a cursor: a duration ("24h": from the first record stamped at or after now minus 24 h) or a record count per partition (1000: from the last 1000 records). A cursor older than that starts at the bound, never below the earliest record the broker keeps. Absent: no bound (as far back as the broker keeps).
      */
     maxReplay?: string | number;
+    /**
+     * Channels (docs/guides/channels.md): which records belong to a client's channel, with {parameter} references to the context path template. One consumer per API and instance; each client keeps the records whose key and headers equal its values. Publishing on a channel sets these headers (the key comes from producer.key, e.g. "{tenant}").
+     */
+    match?: {
+      /**
+       * The record key a client's records carry, e.g. "{tenant}".
+       */
+      key?: string;
+      /**
+       * Header values a client's records carry, by header name (case-insensitive), e.g. {"x-tenant": "{tenant}"}.
+       */
+      headers?: {
+        [k: string]: string;
+      };
+    };
   };
   /**
    * Publish side. Absent: the endpoint does not publish.

@@ -46,7 +46,7 @@ describe('channels in the compiler', () => {
     ]);
   });
 
-  it('refuses a template parameter an endpoint cannot map (Kafka until match), a bad segment, an unsafe pattern and a bind to nothing', async () => {
+  it('refuses a template parameter an endpoint does not map (Kafka without consumer.match), a bad segment, an unsafe pattern and a bind to nothing', async () => {
     write('sensors', api({
       contextPaths: ['/sensors/{deviceId}', '/rooms/x{room}'],
       endpoints: [{ type: 'kafka', bootstrapServers: ['kafka:9092'], consumer: { topics: ['t'] } }],
@@ -59,6 +59,14 @@ describe('channels in the compiler', () => {
       'sensors/api.json UNSAFE_REGEX',
       'sensors/plans/devices.json CHANNEL_PARAMETER_UNKNOWN',
     ]));
+  });
+
+  it('accepts a Kafka consumer.match by key or header and a producer key using the parameter', async () => {
+    write('telemetry', api({
+      contextPaths: ['/telemetry/{tenant}'],
+      endpoints: [{ type: 'kafka', bootstrapServers: ['kafka:9092'], consumer: { topics: ['t'], match: { headers: { 'x-tenant': '{tenant}' } } }, producer: { topic: 't', key: '{tenant}' } }],
+    }));
+    expect(brief((await compileFolder(root)).diagnostics)).toEqual([]);
   });
 
   it('refuses a template overlapping another API\'s path (the template claims its static prefix)', async () => {
