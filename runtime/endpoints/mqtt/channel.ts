@@ -34,6 +34,8 @@ export function topicMatches(filter: string, topic: string): boolean {
 export function mqttChannel(template: string, params: ChannelParams): EndpointChannel {
   if (referencedParameters(template).length === 0) return { accepts: () => true };
   const filter = expandReferences(template, (name) => params[name] ?? '+');
+  // The common case (no wildcard left once expanded) is one string comparison per client and message.
+  if (!filter.includes('+') && !filter.includes('#')) return { accepts: (message: Message) => message.metadata.topic === filter };
   return { accepts: (message: Message) => typeof message.metadata.topic === 'string' && topicMatches(filter, message.metadata.topic) };
 }
 
