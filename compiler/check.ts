@@ -17,6 +17,7 @@ import { scanSecrets } from './check/secrets.ts';
 import { checkApiFlows } from './check/flows.ts';
 import { checkWebhooks } from './check/webhooks.ts';
 import { checkDeadLetters } from './check/dead-letters.ts';
+import { checkChannels } from './check/channels.ts';
 
 export type { ApiModel, CheckContext, Located } from './check/model.ts';
 import type { ApiModel, CheckContext } from './check/model.ts';
@@ -68,6 +69,7 @@ export function check(models: readonly ApiModel[], parsed: readonly ParsedFile[]
       checkApiFlows(model),
       checkWebhooks(model),
       checkDeadLetters(model),
+      checkChannels(model),
     ]) pushAll(diagnostics, rule);
   }
   // The generic secret scan, except where a rule already reported the same value with a more

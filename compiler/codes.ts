@@ -37,6 +37,9 @@ export const CODES: Readonly<Record<string, string>> = {
   SCHEMA_INVALID: 'any other schema violation',
   // check
   CONTEXT_PATH_OVERLAP: 'two context paths where one is a prefix of the other (both files are named)',
+  CHANNEL_PARAMETER_UNKNOWN: 'an endpoint setting, a parameters entry or a plan bind names a {parameter} that not every context path of the API declares',
+  CHANNEL_PARAMETER_UNMAPPED: 'a context path parameter the subscribing endpoint does not map (e.g. not used in the MQTT consumer topic)',
+  CONTEXT_PATH_TEMPLATE: 'a context path template segment that is not a whole {name} parameter, or a parameter used twice',
   CONTEXT_PATH_DOT_SEGMENT: 'a context path with a "." or ".." segment (it would dodge the overlap check; clients never send it)',
   CONTEXT_PATH_RESERVED: 'a context path at or under /catalog, where the gateway serves its developer catalog by default (--catalog-path)',
   REPLACED_BY_UNKNOWN: 'replacedBy names an API that is not in the APIs folder (or the API itself)',

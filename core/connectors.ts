@@ -16,6 +16,14 @@ export interface EndpointCapabilities<Config> {
   readonly resumes: boolean;
   /** Settings a schema cannot check (topics vs. pattern, SASL vs. protocol, topic filters); `at` is a JSON pointer into the endpoint. */
   problems(config: Config): ConfigProblem[];
+  /** Settings that map channel parameters (`{name}` references; docs/guides/channels.md): where, for which side, and the text. */
+  channelFields(config: Config): ChannelField[];
+}
+
+export interface ChannelField {
+  readonly at: string;
+  readonly side: 'subscribe' | 'publish';
+  readonly text: string;
 }
 
 export interface ConfigProblem {
@@ -27,9 +35,28 @@ export interface ConfigProblem {
 const enabled = (part: { readonly enabled?: boolean } | undefined): boolean => part !== undefined && part.enabled !== false;
 
 export const ENDPOINT_CAPABILITIES: { readonly [K in Endpoint['type']]: EndpointCapabilities<Extract<Endpoint, { type: K }>> } = {
-  mock: { publishes: () => true, subscribes: () => true, resumes: true, problems: () => [] },
-  kafka: { publishes: (config) => enabled(config.producer), subscribes: (config) => enabled(config.consumer), resumes: true, problems: kafkaProblems },
-  mqtt: { publishes: (config) => enabled(config.producer), subscribes: (config) => enabled(config.consumer), resumes: false, problems: mqttProblems },
+  mock: { publishes: () => true, subscribes: () => true, resumes: true, problems: () => [], channelFields: () => [] },
+  kafka: {
+    publishes: (config) => enabled(config.producer),
+    subscribes: (config) => enabled(config.consumer),
+    resumes: true,
+    problems: kafkaProblems,
+    channelFields: (config) => [
+      ...(enabled(config.consumer) && config.consumer!.match?.key !== undefined ? [{ at: '/consumer/match/key', side: 'subscribe' as const, text: config.consumer!.match.key }] : []),
+      ...Object.entries(enabled(config.consumer) ? config.consumer!.match?.headers ?? {} : {}).map(([name, text]) => ({ at: `/consumer/match/headers/${name.replace(/~/g, '~0').replace(/\//g, '~1')}`, side: 'subscribe' as const, text })),
+      ...(enabled(config.producer) && config.producer!.key !== undefined ? [{ at: '/producer/key', side: 'publish' as const, text: config.producer!.key }] : []),
+    ],
+  },
+  mqtt: {
+    publishes: (config) => enabled(config.producer),
+    subscribes: (config) => enabled(config.consumer),
+    resumes: false,
+    problems: mqttProblems,
+    channelFields: (config) => [
+      ...(enabled(config.consumer) ? [{ at: '/consumer/topic', side: 'subscribe' as const, text: config.consumer!.topic }] : []),
+      ...(enabled(config.producer) ? [{ at: '/producer/topic', side: 'publish' as const, text: config.producer!.topic }] : []),
+    ],
+  },
 };
 
 const capabilities = (endpoint: Endpoint): EndpointCapabilities<Endpoint> => ENDPOINT_CAPABILITIES[endpoint.type] as EndpointCapabilities<Endpoint>;
@@ -37,6 +64,7 @@ const capabilities = (endpoint: Endpoint): EndpointCapabilities<Endpoint> => END
 export const publishes = (endpoint: Endpoint): boolean => capabilities(endpoint).publishes(endpoint);
 export const subscribes = (endpoint: Endpoint): boolean => capabilities(endpoint).subscribes(endpoint);
 export const resumes = (endpoint: Endpoint): boolean => capabilities(endpoint).resumes;
+export const channelFields = (endpoint: Endpoint): ChannelField[] => capabilities(endpoint).channelFields(endpoint);
 export const configProblems = (endpoint: Endpoint): ConfigProblem[] => capabilities(endpoint).problems(endpoint);
 
 function kafkaProblems(endpoint: KafkaEndpoint): ConfigProblem[] {

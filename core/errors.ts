@@ -37,6 +37,11 @@ export const errors = {
     new GatewayError('PLAN_UNRESOLVABLE', 401, 'No plan of this API accepts the request: present a valid credential.', 1008),
   /** The origin is not allowed by the API's CORS settings. */
   originNotAllowed: () => new GatewayError('ORIGIN_NOT_ALLOWED', 403, 'The origin is not allowed by this API.', 1008),
+  /** A channel parameter value the API or its endpoint cannot accept (empty, +, #, /, pattern). */
+  invalidChannel: (detail: string) => new GatewayError('INVALID_CHANNEL', 400, `${detail}.`, 1008),
+  /** The caller's plan binds a channel parameter to a token claim it does not carry. */
+  channelForbidden: (parameter: string) =>
+    new GatewayError('CHANNEL_FORBIDDEN', 403, `This credential may not use this channel: its ${parameter} is bound to a claim of the token that differs.`, 1008),
   /** Accept names no representation the entrypoint offers. */
   notAcceptable: (offered: string) =>
     new GatewayError('NOT_ACCEPTABLE', 400, `Accept must allow one of: ${offered}.`, 1008),

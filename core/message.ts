@@ -10,6 +10,22 @@ export interface Message {
   readonly metadata: Readonly<Record<string, string | number | boolean | null>>;
   /** Milliseconds since the epoch (broker timestamp where the broker gives one). */
   readonly timestamp: number;
+  /**
+   * Who the message is being evaluated for (channels): set only while a caller-dependent flow runs
+   * for one client (conditions read it as `request` and `caller`); never sent anywhere.
+   */
+  readonly context?: FlowContext;
+}
+
+/** What conditions see of the request and the caller (`request.params`, `caller.claims`, ...). */
+export interface FlowContext {
+  readonly request: { readonly params: Readonly<Record<string, string>>; readonly query: Readonly<Record<string, string>> };
+  readonly caller: {
+    readonly plan: string;
+    readonly clientId?: string;
+    readonly claims?: Readonly<Record<string, unknown>>;
+    readonly application?: string;
+  };
 }
 
 /** What a client publishes: the endpoint assigns id and timestamp. */

@@ -26,7 +26,7 @@ import { compileFlow, type Flow } from '../core/policies/flow.ts';
 import { compileCors, type CorsPolicy } from './cors.ts';
 import { Connections, type Connection } from './connections.ts';
 import type { Delivery } from './subscribe/delivery.ts';
-import { Fanout, type FanoutSettings } from './subscribe/fanout.ts';
+import { Fanout, type ChannelMember, type FanoutSettings } from './subscribe/fanout.ts';
 import { ResumeCapacity } from './subscribe/resume-capacity.ts';
 import { ownSubscription } from './subscribe/own-subscription.ts';
 import { groupConsumer, type GroupConsumer } from './subscribe/group-consumer.ts';
@@ -38,6 +38,7 @@ import type { Tally, Telemetry } from './metrics/telemetry.ts';
 import type { Tracing, TraceSpan } from './tracing/tracing.ts';
 import { log } from './log.ts';
 import { producerSpan, withTraceHeaders } from './tracing/messaging.ts';
+import { channelAdmission, type ChannelAdmission } from './channels.ts';
 
 export type { SubscribeRequest } from './exchange-port.ts';
 
@@ -76,6 +77,7 @@ export class Exchange implements ExchangePort {
   readonly #publishFlow: Flow;
   readonly #subscribeFlow: Flow;
   readonly #fanoutSettings: FanoutSettings;
+  readonly #channel: ChannelAdmission;
   #stopped: Promise<void> | undefined;
   #background: Tally | undefined;
 
@@ -109,6 +111,7 @@ export class Exchange implements ExchangePort {
       ? new Fanout(this.subscribeEndpoint, this.#subscribeFlow, fanoutSettings, api.id, this.telemetry, this.#state.tracing)
       : undefined;
     this.resuming = this.fanout ? new ResumeCapacity(definition.fanout?.maxResumingSubscriptions ?? 100) : undefined;
+    this.#channel = channelAdmission(api, this.#endpoints);
     this.#subscribeConfig = this.subscribeEndpoint && definition.endpoints[this.#endpoints.indexOf(this.subscribeEndpoint)];
     this.#admission = buildAdmission(api, fingerprint, this.#instanceId, this.#subscribeConfig, this.#registry, this.#state);
   }
@@ -163,7 +166,7 @@ export class Exchange implements ExchangePort {
   /** Who is calling: plans in order jwt, api-key, keyless (see PlanResolution); 401 when none accepts. */
   async authenticate(request: RequestView): Promise<Caller> {
     const admission = this.#admission;
-    const caller = await admission.plans.authenticate(request);
+    const caller = this.#channel(admission.api, await admission.plans.authenticate(request), request);
     this.#authenticatedUnder.set(caller, admission);
     return caller;
   }
@@ -223,8 +226,8 @@ export class Exchange implements ExchangePort {
       }
       const published = { content: out.content, headers: out.headers, metadata: out.metadata };
       const tracing = this.#state.tracing;
-      if (tracing) await this.#tracedPublish(tracing, endpoint, published, this.connections.of(caller)?.span);
-      else await endpoint.publish(published);
+      if (tracing) await this.#tracedPublish(tracing, endpoint, published, this.connections.of(caller)?.span, caller.channel?.request.params);
+      else await endpoint.publish(published, caller.channel?.request.params);
       this.telemetry.emit({ kind: 'message', api: this.id, direction: 'publish' });
       return true;
     } catch (error) {
@@ -234,10 +237,10 @@ export class Exchange implements ExchangePort {
   }
 
   /** A publish in a PRODUCER span (child of the client's request), whose traceparent the message carries to the broker. */
-  async #tracedPublish(tracing: Tracing, endpoint: Endpoint, message: PublishMessage, parent: TraceSpan | undefined): Promise<void> {
+  async #tracedPublish(tracing: Tracing, endpoint: Endpoint, message: PublishMessage, parent: TraceSpan | undefined, params: Readonly<Record<string, string>> | undefined): Promise<void> {
     const span = producerSpan(tracing, endpoint.type, endpoint.publishDestination, this.id, message.content.length, parent);
     try {
-      await endpoint.publish(withTraceHeaders(message, span));
+      await endpoint.publish(withTraceHeaders(message, span), params);
     } catch (error) {
       span.fail(error instanceof GatewayError ? error.code : 'INTERNAL');
       throw error;
@@ -268,11 +271,22 @@ export class Exchange implements ExchangePort {
     const tally = this.#tally(caller);
     // An endpoint that cannot replay (MQTT) ignores a cursor on every entrypoint, as SSE must for EventSource's Last-Event-ID.
     const cursor = endpoint.resumable ? request.cursor : undefined;
-    if (this.fanout && cursor === undefined) return this.fanout.attach(request.signal, request.onFailure, tally);
+    const member = this.#member(caller);
+    if (this.fanout && cursor === undefined) return this.fanout.attach(request.signal, request.onFailure, tally, member);
     const slot = cursor !== undefined ? this.resuming?.acquire(request.signal) : undefined;
     return ownSubscription(endpoint, { ...request, cursor }, {
       apiId: this.id, telemetry: this.telemetry, flow: this.#subscribeFlow, tally, slot, fanout: this.fanout, fanoutSettings: this.#fanoutSettings, tracing: this.#state.tracing,
+      ...(member ? { member } : {}),
     });
+  }
+
+  /** What the fanout runs per client for this caller: its channel filter and, for caller-dependent flows, its context. */
+  #member(caller: Caller): ChannelMember | undefined {
+    const channel = caller.channel;
+    if (!channel) return undefined;
+    const filter = Object.keys(channel.request.params).length > 0 ? this.subscribeEndpoint?.channel?.(channel.request.params) : undefined;
+    if (!filter && !this.#subscribeFlow.perCaller) return undefined; // the shared path: no per-client step
+    return { ...(filter ? { accepts: filter.accepts } : {}), context: channel };
   }
 
   /** The RESUME_CAPACITY refusal `subscribe` would throw now for this cursor, if any (a WebSocket handshake asks before upgrading). */

@@ -18,6 +18,7 @@ import { createGatewayState, type GatewayState } from './gateway-state.ts';
 import { errors } from '../core/errors.ts';
 import { log } from './log.ts';
 import { servesApi } from './tags.ts';
+import { matchTemplate, parseTemplate, type PathTemplate } from '../core/channel.ts';
 
 /** `/a//b` -> `/a/b/`; what requests are matched with (the compiler normalises context paths the same way). */
 export function normalisePath(path: string): string {
@@ -25,9 +26,11 @@ export function normalisePath(path: string): string {
   return collapsed;
 }
 
+const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
+
 export class Router {
   /** Longest context path first, so the most specific API wins. */
-  readonly #routes: { path: string; exchange: Exchange | null }[];
+  readonly #routes: { path: string; template: PathTemplate | null; exchange: Exchange | null }[];
 
   constructor(
     readonly bundle: Bundle,
@@ -39,9 +42,13 @@ export class Router {
     readonly failures: ReadonlyMap<string, string> = new Map(),
     readonly deployedAt = new Date(),
   ) {
-    const failed = [...failures.keys()].flatMap((id) => bundle.apis[id]!.definition.contextPaths.map((path) => ({ path: normalisePath(path), exchange: null })));
+    const route = (path: string, exchange: Exchange | null) => {
+      const template = parseTemplate(path);
+      return { path: template ? template.prefix : normalisePath(path), template, exchange };
+    };
+    const failed = [...failures.keys()].flatMap((id) => bundle.apis[id]!.definition.contextPaths.map((path) => route(path, null)));
     this.#routes = [...exchanges.values()]
-      .flatMap((exchange) => exchange.contextPaths.map((path) => ({ path: normalisePath(path), exchange: exchange as Exchange | null })))
+      .flatMap((exchange) => exchange.contextPaths.map((path) => route(path, exchange)))
       .concat(failed)
       .sort((a, b) => b.path.length - a.path.length);
   }
@@ -52,11 +59,18 @@ export class Router {
 
   /** The exchange serving a request path (already without query); null: 404; throws 503 for an API that failed to build. */
   match(pathname: string): Exchange | null {
+    return this.route(pathname)?.exchange ?? null;
+  }
+
+  /** The exchange and the channel parameters of a context path template (empty for plain paths); null: 404. */
+  route(pathname: string): { exchange: Exchange; params: Readonly<Record<string, string>> } | null {
     const path = normalisePath(pathname);
     for (const route of this.#routes) {
       if (!path.startsWith(route.path)) continue;
+      const params = route.template ? matchTemplate(route.template, path) : NO_PARAMS;
+      if (!params) continue;
       if (!route.exchange) throw errors.apiUnavailable();
-      return route.exchange;
+      return { exchange: route.exchange, params };
     }
     return null;
   }

@@ -235,8 +235,9 @@ export class GatewayServer {
     const url = parseUrl(req);
     const router = this.routers.current;
     if (!router) throw notReady();
-    const exchange = router.match(url.pathname);
-    if (!exchange) throw errors.noContextPath();
+    const routed = router.route(url.pathname);
+    if (!routed) throw errors.noContextPath();
+    const { exchange, params } = routed;
     visit.trace.api = exchange.id;
     visit.exchange = exchange;
     const origin = req.headers.origin;
@@ -251,7 +252,7 @@ export class GatewayServer {
     const entrypoint = exchange.entrypoints.find((e) => (upgrade ? e.upgrade : e.handle) && e.accepts(req, upgrade));
     if (!entrypoint) throw errors.noEntrypoint();
     visit.trace.entrypoint = entrypoint.type;
-    const caller = await exchange.authenticate(requestView(req, url, visit.client));
+    const caller = await exchange.authenticate({ ...requestView(req, url, visit.client), params });
     visit.trace.plan = caller.planKey;
     Object.assign(visit.headers, await exchange.admit(caller, 'connect'));
     return { url, exchange, entrypoint, caller };

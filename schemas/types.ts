@@ -164,11 +164,26 @@ export interface Api {
    */
   labels?: string[];
   /**
-   * Paths the API answers on; normalised (leading and trailing /, no //). No path may be a prefix of another API's path.
+   * Paths the API answers on; normalised (leading and trailing /, no //). No path may be a prefix of another API's path. A segment written {name} is a channel parameter (a template, e.g. /sensors/{deviceId}): it matches one whole segment, its value is request.params.name, and the endpoint maps it (docs/guides/channels.md).
    *
    * @minItems 1
    */
   contextPaths: [string, ...string[]];
+  /**
+   * Channel parameters used in contextPaths templates, by name: what each means and which values are accepted. A parameter the templates use need not be declared (any value without +, #, / is accepted).
+   */
+  parameters?: {
+    [k: string]: {
+      /**
+       * What the parameter selects (documentation).
+       */
+      description?: string;
+      /**
+       * Regular expression (RE2 syntax, linear time) the whole value must match; otherwise the request is refused with 400 INVALID_CHANNEL.
+       */
+      pattern?: string;
+    };
+  };
   /**
    * Client-facing protocols. Each type at most once.
    *
@@ -415,6 +430,21 @@ export interface KafkaEndpoint {
      * How far back a client may resume from a cursor: a duration ("24h": from the first record stamped at or after now minus 24 h) or a record count per partition (1000: from the last 1000 records). A cursor older than that starts at the bound, never below the earliest record the broker keeps. Absent: no bound (as far back as the broker keeps).
      */
     maxReplay?: string | number;
+    /**
+     * Channels (docs/guides/channels.md): which records belong to a client's channel, with {parameter} references to the context path template. One consumer per API and instance; each client keeps the records whose key and headers equal its values. Publishing on a channel sets these headers (the key comes from producer.key, e.g. "{tenant}").
+     */
+    match?: {
+      /**
+       * The record key a client's records carry, e.g. "{tenant}".
+       */
+      key?: string;
+      /**
+       * Header values a client's records carry, by header name (case-insensitive), e.g. {"x-tenant": "{tenant}"}.
+       */
+      headers?: {
+        [k: string]: string;
+      };
+    };
   };
   /**
    * Publish side. Absent: the endpoint does not publish.
@@ -912,6 +942,12 @@ export interface JwtPlan {
    * Scopes the token must carry (space-separated `scope` or array `scp`).
    */
   requiredScopes?: string[];
+  /**
+   * Channel parameters this plan binds to token claims: {"deviceId": "claims.device"} admits a caller only on channels whose deviceId equals its token's device claim (dotted path into the claims); otherwise 403 CHANNEL_FORBIDDEN.
+   */
+  bind?: {
+    [k: string]: string;
+  };
 }
 /**
  * Webhook subscriptions: each accepted subscription gets messages POSTed to its callback. Needs a webhook entrypoint.

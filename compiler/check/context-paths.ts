@@ -9,6 +9,7 @@
 import { diagnosticAt, MAX_DIAGNOSTICS_PER_CODE, type Diagnostic } from '../diagnostic.ts';
 import type { ApiModel } from './model.ts';
 import type { ParsedFile } from '../source.ts';
+import { parseTemplate } from '../../core/channel.ts';
 
 /** "/orders" -> "/orders/", "//a//b" -> "/a/b/", "" -> "/". */
 export function normaliseContextPath(path: string): string {
@@ -47,7 +48,15 @@ export function checkContextPaths(models: readonly ApiModel[]): { diagnostics: D
         dotted.push(diagnosticAt(file, pointer, 'CONTEXT_PATH_DOT_SEGMENT', `context path ${path} has a "." or ".." segment: write the path it means (clients never send these segments)`));
         return;
       }
-      const normalised = normaliseContextPath(path);
+      // A template claims everything under its static prefix (/sensors/{deviceId} -> /sensors/).
+      let template: ReturnType<typeof parseTemplate>;
+      try {
+        template = parseTemplate(path);
+      } catch (error) {
+        dotted.push(diagnosticAt(file, pointer, 'CONTEXT_PATH_TEMPLATE', (error as Error).message));
+        return;
+      }
+      const normalised = template ? template.prefix : normaliseContextPath(path);
       if (normalised.startsWith(RESERVED_CONTEXT_PATH)) {
         dotted.push(diagnosticAt(file, pointer, 'CONTEXT_PATH_RESERVED', `context path ${path} is the developer catalog's (${RESERVED_CONTEXT_PATH.slice(0, -1)}, where the gateway serves its API catalog by default): choose another path`));
         return;

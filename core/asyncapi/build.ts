@@ -16,6 +16,7 @@
  *
  * Subscriptions (credentials, callbacks) never appear.
  */
+import { parseTemplate } from '../channel.ts';
 import type { Api, BundleApi, Entrypoint, Plan } from '../../schemas/types.ts';
 import { isOpen, pushes } from '../plans.ts';
 import { entrypointView, type ServerFamily } from './entrypoints.ts';
@@ -104,6 +105,7 @@ export function buildAsyncApi(api: BundleApi, options: AsyncApiOptions = { serve
       const channelId = `${slug(path)}-${view.family}`;
       const channel = (channels[channelId] ??= {
         address: path,
+        ...channelParameters(path, definition.parameters),
         title: `${definition.name} (${view.family === 'ws' ? 'WebSocket' : 'HTTP'})`,
         servers: [{ $ref: `#/servers/${view.family}` }],
         messages: {},
@@ -151,5 +153,24 @@ export function buildAsyncApi(api: BundleApi, options: AsyncApiOptions = { serve
     channels,
     operations,
     components: { messages, ...(Object.keys(schemes).length ? { securitySchemes: schemes } : {}) },
+  };
+}
+
+/** A context path template's parameters as AsyncAPI channel parameters (docs/guides/channels.md). */
+function channelParameters(path: string, declared: Readonly<Record<string, { description?: string; pattern?: string }>> | undefined): { parameters?: Record<string, Record<string, string>> } {
+  let names: readonly string[] = [];
+  try {
+    names = parseTemplate(path)?.parameters ?? [];
+  } catch {
+    return {};
+  }
+  if (names.length === 0) return {};
+  return {
+    parameters: Object.fromEntries(names.map((name) => {
+      const rule = declared?.[name];
+      const text = [rule?.description, rule?.pattern !== undefined ? `Pattern: ${rule.pattern}` : undefined].filter(Boolean).join(' ');
+      const parameter: Record<string, string> = text ? { description: text } : {};
+      return [name, parameter];
+    })),
   };
 }

@@ -4,7 +4,8 @@
  * Parsed with jsep (plus its regex-literal plugin); compiled here, once, into a tree of closures over a
  * whitelist of node types. There is no `eval`, no `Function`, no method call and no prototype access.
  *
- * Names:       `$` the content parsed as JSON · `content` the content as text · `headers` (names are
+ * Names:       `request` (`.params`, `.query`) and `caller` (`.plan`, `.clientId`, `.claims`, `.application`): channels ·
+ *              `$` the content parsed as JSON · `content` the content as text · `headers` (names are
  *              case-insensitive: `headers.region`, `headers["x-trace-id"]`) · `metadata` · `id` · `timestamp`
  * Access:      `$.a.b`, `$.items[0]`, `$["x-y"]`, `$?.a` (same as `$.a`: a missing member is undefined)
  *              — own data of plain objects, arrays and strings only; `__proto__`, `constructor` and
@@ -79,7 +80,13 @@ const NAMES: Readonly<Record<string, Node>> = Object.freeze({
   metadata: ({ message }: Scope) => message.metadata,
   id: ({ message }: Scope) => message.id,
   timestamp: ({ message }: Scope) => message.timestamp,
+  // Channels: the request and caller a message is evaluated for (undefined in the shared, caller-independent path).
+  request: ({ message }: Scope) => message.context?.request as unknown,
+  caller: ({ message }: Scope) => message.context?.caller as unknown,
 });
+
+/** Names whose value depends on the client a message is evaluated for. */
+export const CALLER_NAMES: readonly string[] = ['request', 'caller'];
 
 /** Parses and compiles once. Throws ExpressionError. */
 export function compileExpression(source: string, options: CompileOptions = {}): Evaluator {
@@ -111,6 +118,24 @@ export function checkExpression(source: string): ExpressionError | null {
     if (error instanceof ExpressionError) return error;
     throw error;
   }
+}
+
+/** Does the expression read `request` or `caller` (so it must run once per client, not once per message)? False for one that does not parse. */
+export function expressionUsesCaller(source: string): boolean {
+  let ast: Ast;
+  try {
+    ast = parse(source);
+  } catch {
+    return false;
+  }
+  const visit = (node: unknown, asProperty: boolean): boolean => {
+    if (!node || typeof node !== 'object') return false;
+    const n = node as Record<string, unknown>;
+    if (n.type === 'Identifier') return !asProperty && CALLER_NAMES.includes(n.name as string);
+    if (n.type === 'MemberExpression') return visit(n.object, false) || visit(n.property, !n.computed);
+    return Object.values(n).some((value) => (Array.isArray(value) ? value.some((v) => visit(v, false)) : visit(value, false)));
+  };
+  return visit(ast, false);
 }
 
 function parse(source: string): Ast {
@@ -149,7 +174,7 @@ class Compiler {
         const name = (ast as jsep.Identifier).name;
         if (UNSAFE_PROPERTIES.has(name)) this.unsafe(name);
         if (Object.hasOwn(FUNCTIONS, name)) this.fail(`${name} is a function: call it as ${name}(...)`, name);
-        if (!Object.hasOwn(NAMES, name)) this.fail(`unknown name "${name}" (use $, content, headers, metadata, id or timestamp)`, name);
+        if (!Object.hasOwn(NAMES, name)) this.fail(`unknown name "${name}" (use $, content, headers, metadata, id, timestamp, request or caller)`, name);
         return NAMES[name];
       }
       case 'MemberExpression':

@@ -9,7 +9,7 @@
 import type { PolicyStep as PolicyConfig } from '../../schemas/types.ts';
 import type { Message } from '../message.ts';
 import { noPolicyCounters, type PolicyCounters } from './counters.ts';
-import { compileCondition, ExpressionError } from './expression.ts';
+import { compileCondition, ExpressionError, expressionUsesCaller } from './expression.ts';
 import { headers } from './headers.ts';
 import { jsonValidate } from './json-validate.ts';
 import { maxSize } from './max-size.ts';
@@ -28,7 +28,13 @@ export const POLICIES: Modules = Object.freeze({
 });
 
 /** A compiled flow: the message after every step, or null when a step dropped it. May throw a GatewayError on publish. */
-export type Flow = (message: Message) => Message | null;
+export type Flow = ((message: Message) => Message | null) & {
+  /**
+   * A condition reads `request` or `caller` (channels): the flow must run once per client with the
+   * client's `message.context`, not once per message for all. Absent/false: the one shared evaluation.
+   */
+  readonly perCaller?: boolean;
+};
 
 export interface FlowOptions {
   /** Where step outcomes are counted (one object per API). */
@@ -61,8 +67,8 @@ export function compileFlow(steps: readonly PolicyConfig[] | undefined, directio
     }
   });
   if (compiled.length === 0) return passThrough;
-  if (compiled.length === 1) return compiled[0];
-  return (message) => {
+  const perCaller = (steps ?? []).some((config) => config.enabled !== false && typeof config.condition === 'string' && expressionUsesCaller(config.condition));
+  const flow: (message: Message) => Message | null = compiled.length === 1 ? compiled[0]! : (message) => {
     let current: Message | null = message;
     for (const step of compiled) {
       current = step(current);
@@ -70,6 +76,7 @@ export function compileFlow(steps: readonly PolicyConfig[] | undefined, directio
     }
     return current;
   };
+  return perCaller ? Object.assign((message: Message) => flow(message), { perCaller: true }) : flow;
 }
 
 function buildStep(config: PolicyConfig, index: number, direction: Direction, counters: PolicyCounters): PolicyStep {

@@ -29,6 +29,14 @@ export interface SubscribeOptions {
  * Built when a bundle is built (configure once), `start()`ed while the bundle warms,
  * `stop()`ped exactly once when no router uses it any more.
  */
+export type ChannelParams = Readonly<Record<string, string>>;
+
+/** One channel of a templated API, as its endpoint serves it. */
+export interface EndpointChannel {
+  /** Does this upstream message belong to the channel? Cheap: run once per message and client. */
+  accepts(message: Message): boolean;
+}
+
 export interface Endpoint {
   readonly type: string;
   readonly publishes: boolean;
@@ -57,8 +65,18 @@ export interface Endpoint {
   readonly cursorOrder?: CursorOrder<unknown>;
   /** Messages in broker order until the signal aborts or the endpoint stops. Errors end the iteration with a GatewayError. */
   subscribe(options: SubscribeOptions): AsyncIterable<Message>;
-  /** Resolves once the broker acknowledged (per the endpoint's acks/qos). Unavailable: rejects with errors.endpointUnavailable. */
-  publish(message: PublishMessage): Promise<void>;
+  /**
+   * Resolves once the broker acknowledged (per the endpoint's acks/qos). Unavailable: rejects with errors.endpointUnavailable.
+   * `params`: the caller's channel parameters (context path template), which the endpoint maps (MQTT topic).
+   */
+  publish(message: PublishMessage, params?: ChannelParams): Promise<void>;
+  /**
+   * Optional (channels): how this endpoint serves one channel of a templated API. The upstream
+   * subscription stays one per API (a wildcard); `accepts` is the per-client filter run in the fanout.
+   */
+  channel?(params: ChannelParams): EndpointChannel;
+  /** Characters a channel parameter value may not contain for this endpoint (MQTT: + # /); refused with INVALID_CHANNEL. */
+  readonly channelForbidden?: readonly string[];
   stop(): Promise<void>;
   /**
    * Optional group consumption for background subscribers (webhooks), independent of `start()`:

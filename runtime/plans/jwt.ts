@@ -76,7 +76,8 @@ export const createJwtPlan: PlanFactory<JwtPlan> = (key, config, context) => {
         });
       }
       const t = Date.now();
-      const candidates = clientIdsOf(claims, config.clientIdClaim).flatMap((id) => byClientId.get(id) ?? []);
+      const clientIds = clientIdsOf(claims, config.clientIdClaim);
+      const candidates = clientIds.flatMap((id) => byClientId.get(id) ?? []);
       if (candidates.length === 0) throw unauthorized('JWT_UNKNOWN_CLIENT', 'The token\'s client has no subscription to this plan.');
       const subscription = candidates.find((candidate) => isActive(candidate, t));
       if (!subscription) throw unauthorized('SUBSCRIPTION_NOT_ACTIVE', 'The subscription of this client is not active.');
@@ -86,6 +87,8 @@ export const createJwtPlan: PlanFactory<JwtPlan> = (key, config, context) => {
         planType: 'jwt',
         subscription: subscription.name,
         rateKey: `sub:${subscription.name}`,
+        ...(clientIds.find((id) => byClientId.has(id)) !== undefined ? { clientId: clientIds.find((id) => byClientId.has(id))! } : {}),
+        claims: Object.freeze({ ...claims }) as Record<string, unknown>,
         ...(Number.isFinite(ends) ? { expiresAt: ends } : {}),
       };
       return caller;

@@ -5,6 +5,8 @@ export interface RequestView {
   readonly headers: IncomingHttpHeaders;
   readonly query: URLSearchParams;
   readonly remoteAddress: string;
+  /** Channel parameters of a context path template (`/sensors/{deviceId}`), decoded; absent: none. */
+  readonly params?: Readonly<Record<string, string>>;
 }
 
 /** Who is calling, once a plan accepted the request. */
@@ -17,6 +19,12 @@ export interface Caller {
   readonly expiresAt?: number;
   /** Key rate limits and quotas count against (subscription, or client address for keyless). */
   readonly rateKey: string;
+  /** The client id the credential names (JWT). */
+  readonly clientId?: string;
+  /** The verified token claims (JWT): conditions read them as `caller.claims`, plans `bind` parameters to them. */
+  readonly claims?: Readonly<Record<string, unknown>>;
+  /** The channel the caller asked for (set by the exchange once admitted): what conditions see as `request`/`caller`. */
+  readonly channel?: import('../../core/message.ts').FlowContext;
 }
 
 /**

@@ -8,6 +8,7 @@
  */
 import type { Endpoint } from '../endpoints/endpoint.ts';
 import type { Flow } from '../../core/policies/flow.ts';
+import type { FlowContext, Message } from '../../core/message.ts';
 import { Delivery } from './delivery.ts';
 import { GatewayError } from '../../core/errors.ts';
 import { asGatewayError } from '../entrypoints/entrypoint.ts';
@@ -19,8 +20,19 @@ import { deliverSpan } from '../tracing/messaging.ts';
 
 export { ClientQueue, pipeable, type DeliverySink, type FanoutSettings } from './client-queue.ts';
 
+/**
+ * A client on a channel (context path template) or with a caller-dependent flow: `accepts` is its
+ * channel filter over upstream messages (MQTT topic, Kafka key), `context` what a per-caller flow sees.
+ */
+export interface ChannelMember {
+  accepts?(message: Message): boolean;
+  readonly context: FlowContext;
+}
+
 export class Fanout {
   readonly #clients = new Set<ClientQueue>();
+  /** Channel members by queue (absent: the client takes every message). */
+  readonly #members = new Map<ClientQueue, ChannelMember>();
   readonly #queued: QueuedBytes = { bytes: 0 };
   #upstream: AbortController | undefined;
   /** How many upstream subscriptions were ever opened (observability, tests). */
@@ -42,13 +54,14 @@ export class Fanout {
    * `onFailure` is called at once when the client fails (slow consumer, upstream error), even
    * while its consumer is not waiting on the queue. `tally` counts the client's traffic (metrics).
    */
-  attach(signal: AbortSignal, onFailure?: (reason: unknown) => void, tally?: Tally): ClientQueue {
+  attach(signal: AbortSignal, onFailure?: (reason: unknown) => void, tally?: Tally, member?: ChannelMember): ClientQueue {
     const queue = new ClientQueue(this.settings, (q) => this.#detach(q), this.apiId, this.telemetry, onFailure, tally, this.#queued);
     if (signal.aborted) {
       queue.end();
       return queue;
     }
     this.#clients.add(queue);
+    if (member) this.#members.set(queue, member);
     signal.addEventListener('abort', () => void queue.return(), { once: true });
     if (!this.#upstream) this.#startUpstream();
     return queue;
@@ -86,6 +99,7 @@ export class Fanout {
 
   #detach(queue: ClientQueue): void {
     if (!this.#clients.delete(queue)) return;
+    this.#members.delete(queue);
     if (this.#clients.size === 0) this.#stopUpstream();
   }
 
@@ -102,10 +116,37 @@ export class Fanout {
     void this.#pump(controller);
   }
 
+  /**
+   * A flow whose conditions read `request`/`caller`: run once per client of the message's channel,
+   * with that client's context, each output its own Delivery (encoded per client). The cost grows
+   * with the clients on the channel, not with the API's other clients (docs/guides/channels.md).
+   */
+  #perCaller(message: Message): void {
+    let delivered = false;
+    for (const queue of this.#clients) {
+      const member = this.#members.get(queue);
+      if (member?.accepts && !member.accepts(message)) continue;
+      const out = this.flow(member ? Object.freeze({ ...message, context: member.context }) : message);
+      if (out === null) {
+        this.telemetry.emit({ kind: 'dropped', api: this.apiId, reason: 'policy', count: 1 });
+        queue.tally.dropped('policy', 1);
+        continue;
+      }
+      const { context: _context, ...plain } = out;
+      queue.push(new Delivery(Object.freeze(plain)));
+      delivered = true;
+    }
+    if (delivered) this.telemetry.emit({ kind: 'message', api: this.apiId, direction: 'subscribe' });
+  }
+
   async #pump(controller: AbortController): Promise<void> {
     try {
       for await (const message of this.endpoint.subscribe({ signal: controller.signal })) {
         if (controller.signal.aborted) break;
+        if (this.flow.perCaller) {
+          this.#perCaller(message);
+          continue;
+        }
         const out = this.flow(message);
         if (out === null) {
           this.telemetry.emit({ kind: 'dropped', api: this.apiId, reason: 'policy', count: 1 });
@@ -115,7 +156,8 @@ export class Fanout {
         this.telemetry.emit({ kind: 'message', api: this.apiId, direction: 'subscribe' });
         const delivery = new Delivery(out);
         const span = this.tracing ? deliverSpan(this.tracing, this.endpoint.type, out, this.apiId, this.#clients.size) : undefined;
-        for (const queue of this.#clients) queue.push(delivery);
+        if (this.#members.size === 0) for (const queue of this.#clients) queue.push(delivery);
+        else for (const queue of this.#clients) if (this.#members.get(queue)?.accepts?.(message) ?? true) queue.push(delivery);
         span?.end();
       }
       if (!controller.signal.aborted && this.#upstream === controller) {

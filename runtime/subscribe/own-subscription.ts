@@ -8,7 +8,8 @@
 import type { Endpoint } from '../endpoints/endpoint.ts';
 import type { Flow } from '../../core/policies/flow.ts';
 import type { SubscribeRequest } from '../exchange-port.ts';
-import type { Fanout, FanoutSettings } from './fanout.ts';
+import type { ChannelMember, Fanout, FanoutSettings } from './fanout.ts';
+import type { Message } from '../../core/message.ts';
 import type { ResumeSlot } from './resume-capacity.ts';
 import { Delivery } from './delivery.ts';
 import { messagesOf, resumed, type Resumed } from './resume-handover.ts';
@@ -28,6 +29,8 @@ export interface OwnSubscriptionContext {
   readonly fanoutSettings: FanoutSettings;
   /** The gateway's tracer: a `deliver` span per traced message of this client's own (tracing/messaging.ts). */
   readonly tracing?: Tracing | null;
+  /** The client's channel filter and flow context (channels), as in the fanout. */
+  readonly member?: ChannelMember;
 }
 
 export async function* ownSubscription(endpoint: Endpoint, request: SubscribeRequest, context: OwnSubscriptionContext): AsyncGenerator<Delivery> {
@@ -55,6 +58,7 @@ export async function* ownSubscription(endpoint: Endpoint, request: SubscribeReq
         ownController,
         signal: controller.signal,
         onSwitch: () => slot.release(),
+        ...(context.member ? { member: context.member } : {}),
         onFailure: request.onFailure,
         onDropped: () => {
           telemetry.emit({ kind: 'dropped', api: apiId, reason: 'slow-consumer', count: 1 });
@@ -69,7 +73,10 @@ export async function* ownSubscription(endpoint: Endpoint, request: SubscribeReq
         yield delivery;
         continue;
       }
-      const out = flow(message);
+      const member = context.member;
+      if (member?.accepts && !member.accepts(message)) continue;
+      const evaluated = flow.perCaller && member ? flow(Object.freeze({ ...message, context: member.context })) : flow(message);
+      const out = evaluated && evaluated.context ? stripContext(evaluated) : evaluated;
       if (out === null) {
         telemetry.emit({ kind: 'dropped', api: apiId, reason: 'policy', count: 1 });
         tally.dropped('policy', 1);
@@ -91,4 +98,9 @@ export async function* ownSubscription(endpoint: Endpoint, request: SubscribeReq
     ownController.abort();
     slot?.release();
   }
+}
+
+function stripContext(message: Message): Message {
+  const { context: _context, ...plain } = message;
+  return Object.freeze(plain);
 }

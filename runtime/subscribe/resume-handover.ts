@@ -29,7 +29,7 @@
  */
 import type { Message } from '../../core/message.ts';
 import type { Delivery } from './delivery.ts';
-import type { Fanout } from './fanout.ts';
+import type { ChannelMember, Fanout } from './fanout.ts';
 import { heldBytes, type ClientQueue, type FanoutSettings } from './client-queue.ts';
 import type { CursorOrder } from '../endpoints/endpoint.ts';
 import { asGatewayError } from '../entrypoints/entrypoint.ts';
@@ -38,6 +38,8 @@ import { errors } from '../../core/errors.ts';
 export type Resumed = { readonly message: Message; readonly delivery?: undefined } | { readonly delivery: Delivery; readonly message?: undefined };
 
 export interface HandoverPlan<Position> {
+  /** The client's channel (channels): its fanout attachment is filtered as a fanout client's is. */
+  readonly member?: ChannelMember;
   readonly fanout: Fanout;
   /** The endpoint's cursor order (Endpoint.cursorOrder): positions of cursors and message ids. */
   readonly order: CursorOrder<Position>;
@@ -75,8 +77,9 @@ class Attempt {
     private readonly switched: () => boolean,
     private readonly onDropped: () => void,
     private readonly onFailure: ((reason: unknown) => void) | undefined,
+    member?: ChannelMember,
   ) {
-    this.#queue = fanout.attach(signal);
+    this.#queue = fanout.attach(signal, undefined, undefined, member);
     this.#queue.pipe({
       write: (delivery) => {
         const weight = heldBytes(delivery);
@@ -150,7 +153,7 @@ export async function* resumed<Position>(plan: HandoverPlan<Position>): AsyncGen
   let target: { readonly delivery: Delivery; readonly position: Position } | undefined;
   const attach = () => {
     ownSinceAttempt = 0;
-    attempt = new Attempt(fanout, settings, signal, () => switched, plan.onDropped, plan.onFailure);
+    attempt = new Attempt(fanout, settings, signal, () => switched, plan.onDropped, plan.onFailure, plan.member);
   };
   try {
     attach();

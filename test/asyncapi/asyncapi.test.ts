@@ -45,6 +45,17 @@ type Doc = Record<string, any>;
 const build = (api: BundleApi, serverUrl = 'http://localhost:8082'): Doc => buildAsyncApi(api, { serverUrl }) as Doc;
 
 describe('mapping', () => {
+  it('a context path template is a channel address with its parameters (described, with the pattern)', async () => {
+    const api = bundleApi('sensors', { definition: {
+      contextPaths: ['/sensors/{deviceId}/'], parameters: { deviceId: { description: 'The device.', pattern: '[a-z]+' } },
+      entrypoints: [{ type: 'websocket' }],
+      endpoints: [{ type: 'mqtt', serverHost: 'mqtt.internal', consumer: { topic: 'sensors/{deviceId}' } }],
+    } as never });
+    const doc = build(api);
+    expect(doc.channels['sensors-deviceid-ws'] ?? Object.values(doc.channels)[0]).toMatchObject({ address: '/sensors/{deviceId}/', parameters: { deviceId: { description: 'The device. Pattern: [a-z]+' } } });
+    expect(await errorsOf(doc)).toEqual([]);
+  });
+
   it('entrypoints: subscribe modes are `send` (the gateway sends), publish modes `receive`, on http and ws servers', async () => {
     const doc = build(bundleApi('orders', { definition: { entrypoints: [{ type: 'http-get' }, { type: 'http-post' }, { type: 'sse' }, { type: 'websocket', subscriber: false }] } }));
     expect(Object.fromEntries(Object.entries(doc.operations).map(([id, op]: [string, any]) => [id, [op.action, op.channel.$ref]]))).toEqual({

@@ -47,6 +47,7 @@ describe('jwt plan, HS256 with a secret reference', () => {
     expect(plan.presents(bearer(token))).toBe(true);
     expect(await plan.authenticate(bearer(token))).toEqual({
       planKey: 'partners', planType: 'jwt', subscription: 'acme', rateKey: 'sub:acme', expiresAt: exp * 1000,
+      clientId: 'acme-app', claims: expect.objectContaining({ azp: 'acme-app', exp }),
     });
     expect(await plan.authenticate(request({}, `access_token=${token}`))).toMatchObject({ subscription: 'acme' });
     expect(await plan.authenticate(request({ authorization: `bearer   ${token}  ` }))).toMatchObject({ subscription: 'acme' });

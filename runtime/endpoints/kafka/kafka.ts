@@ -39,6 +39,7 @@ import { decodeCursor, kafkaCursorOrder, type Positions } from './cursor.ts';
 import { consume } from './subscription.ts';
 import { checkCursorPartitions, compileMaxReplay, partitionCounter, resumePositions } from './replay.ts';
 import { compileRecordKey } from './key.ts';
+import { channelHeaders, channelRecordKey, kafkaChannel, usesParameters } from './channel.ts';
 import { kafkaGroup } from './group.ts';
 import { batchSender } from './batch.ts';
 import { registerKafkaCodecs } from './codecs/index.ts';
@@ -233,10 +234,14 @@ export const createKafkaEndpoint: EndpointFactory<KafkaEndpointConfig> = (config
       if (consumerConfig && health.healthy) await checkCursorPartitions(partitionsOf, positions, [...positions.keys()].filter(ours));
     },
 
-    async publish(message: PublishMessage) {
+    channel: (params) => kafkaChannel(consumerConfig?.match, params),
+    channelForbidden: [],
+
+    async publish(message: PublishMessage, params) {
       if (!producerConfig) throw new GatewayError('ENDPOINT_NOT_PUBLISHING', 405, 'This API does not publish to Kafka.', 1008);
       if (!started || !health.healthy) throw errors.endpointUnavailable('Kafka is unreachable');
-      return batches.publish({ key: recordKey(message), value: message.content, headers: { ...message.headers } }, message.content.length);
+      const key = params && usesParameters(producerConfig.key) ? channelRecordKey(producerConfig.key!, params)(message) : recordKey(message);
+      return batches.publish({ key, value: message.content, headers: channelHeaders(consumerConfig?.match, params, message.headers) }, message.content.length);
     },
 
     async stop() {

@@ -25,6 +25,7 @@ import type { Message, PublishMessage } from '../../../core/message.ts';
 import { GatewayError, errors } from '../../../core/errors.ts';
 import { log } from '../../log.ts';
 import { mqttGroup } from './group.ts';
+import { MQTT_FORBIDDEN, mqttChannel, publishTopic, wildcardFilter } from './channel.ts';
 
 const MIN_BACKOFF_MS = 250;
 const MAX_BACKOFF_MS = 5_000;
@@ -57,6 +58,8 @@ export const createMqttEndpoint: EndpointFactory<MqttEndpointConfig> = (config, 
     ...(tls ? { rejectUnauthorized: config.security?.ssl?.rejectUnauthorized ?? true, ...(config.security?.ssl?.ca ? { ca: config.security.ssl.ca } : {}) } : {}),
   };
   const address = `${options.host}:${options.port}`;
+  /** The one upstream filter: a consumer topic template's parameters subscribed as `+`. */
+  const filter = consumer ? wildcardFilter(consumer.topic) : '';
   const client: MqttClient = mqtt.connect(options);
   let health: EndpointHealth = { healthy: false, detail: 'not started' };
   let lastError = 'not connected yet';
@@ -89,9 +92,9 @@ export const createMqttEndpoint: EndpointFactory<MqttEndpointConfig> = (config, 
   /** The consumer filter is subscribed while anyone iterates; the first acquire subscribes. */
   const acquire = (): Promise<void> => {
     subscribers++;
-    subscribed ??= client.subscribeAsync(consumer!.topic, { qos: consumer!.qos ?? 0 }).then((grants) => {
+    subscribed ??= client.subscribeAsync(filter, { qos: consumer!.qos ?? 0 }).then((grants) => {
       const refused = grants.find((grant) => grant.qos === 128);
-      if (refused) throw new GatewayError('SUBSCRIPTION_REFUSED', 502, `The MQTT broker refused the subscription to ${consumer!.topic}.`, 1011);
+      if (refused) throw new GatewayError('SUBSCRIPTION_REFUSED', 502, `The MQTT broker refused the subscription to ${filter}.`, 1011);
     });
     return subscribed.catch((error) => {
       subscribed = undefined;
@@ -101,7 +104,7 @@ export const createMqttEndpoint: EndpointFactory<MqttEndpointConfig> = (config, 
   const release = () => {
     if (--subscribers > 0 || !subscribed) return;
     subscribed = undefined;
-    if (client.connected) client.unsubscribeAsync(consumer!.topic).catch(() => {});
+    if (client.connected) client.unsubscribeAsync(filter).catch(() => {});
   };
 
   async function* subscription(signal: AbortSignal): AsyncGenerator<Message> {
@@ -151,6 +154,8 @@ export const createMqttEndpoint: EndpointFactory<MqttEndpointConfig> = (config, 
     subscribes: consumer !== undefined,
     shared: true,
     resumable: false,
+    channelForbidden: MQTT_FORBIDDEN,
+    channel: (params) => mqttChannel(consumer?.topic ?? '', params),
 
     async start() {
       if (started || stopped) return;
@@ -174,10 +179,10 @@ export const createMqttEndpoint: EndpointFactory<MqttEndpointConfig> = (config, 
 
     subscribe: (options: SubscribeOptions) => subscription(AbortSignal.any([options.signal, stopping.signal])),
 
-    async publish(message: PublishMessage) {
+    async publish(message: PublishMessage, params) {
       if (!producer) throw new GatewayError('ENDPOINT_NOT_PUBLISHING', 405, 'This API does not publish to MQTT.', 1008);
       if (!client.connected) throw errors.endpointUnavailable('the MQTT broker is unreachable');
-      const sent = client.publishAsync(producer.topic, message.content, {
+      const sent = client.publishAsync(publishTopic(producer.topic, params), message.content, {
         qos: producer.qos ?? 0,
         retain: producer.retained ?? false,
         properties: Object.keys(message.headers).length > 0 ? { userProperties: { ...message.headers } } : {},

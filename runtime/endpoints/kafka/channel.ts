@@ -1,0 +1,56 @@
+/**
+ * Kafka channels: `consumer.match` says which records belong to a client's channel (`{"key":
+ * "{tenant}"}`, `{"headers": {"x-tenant": "{tenant}"}}`). The API keeps one consumer per instance;
+ * each client keeps the records whose key (metadata.key) and headers (case-insensitive names) equal
+ * the template with its values. Publishing on a channel: `producer.key` may use the parameters
+ * (`"{tenant}"`), and the match headers are set with the caller's values.
+ */
+import type { ChannelParams, EndpointChannel } from '../endpoint.ts';
+import type { Message, PublishMessage } from '../../../core/message.ts';
+import { expandReferences, referencedParameters } from '../../../core/channel.ts';
+import { compileRecordKey } from './key.ts';
+
+export interface KafkaMatch {
+  readonly key?: string;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+const expand = (text: string, params: ChannelParams) => expandReferences(text, (name) => params[name] ?? '');
+
+export function kafkaChannel(match: KafkaMatch | undefined, params: ChannelParams): EndpointChannel {
+  const key = match?.key !== undefined ? expand(match.key, params) : undefined;
+  const headers = Object.entries(match?.headers ?? {}).map(([name, value]) => [name.toLowerCase(), expand(value, params)] as const);
+  if (key === undefined && headers.length === 0) return { accepts: () => true };
+  return {
+    accepts: (message: Message) => {
+      if (key !== undefined && message.metadata.key !== key) return false;
+      for (const [name, value] of headers) if (headerOf(message, name) !== value) return false;
+      return true;
+    },
+  };
+}
+
+function headerOf(message: Message, lowerName: string): string | undefined {
+  if (Object.hasOwn(message.headers, lowerName)) return message.headers[lowerName];
+  for (const [name, value] of Object.entries(message.headers)) if (name.toLowerCase() === lowerName) return value;
+  return undefined;
+}
+
+/**
+ * The record key for a publish: the `producer.key` template, its channel parameters replaced by the
+ * caller's values first (a key without parameters is compiled once, by the caller of this).
+ */
+export function channelRecordKey(template: string, params: ChannelParams): (message: PublishMessage) => string | null {
+  return compileRecordKey(expand(template, params));
+}
+
+/** Does the key template use channel parameters (then it is expanded per publish)? */
+export const usesParameters = (template: string | undefined): boolean => template !== undefined && referencedParameters(template).length > 0;
+
+/** The headers a record published on this channel carries: the message's, plus the match headers with the caller's values. */
+export function channelHeaders(match: KafkaMatch | undefined, params: ChannelParams | undefined, headers: Readonly<Record<string, string>>): Record<string, string> {
+  if (!params || !match?.headers) return { ...headers };
+  const out: Record<string, string> = { ...headers };
+  for (const [name, value] of Object.entries(match.headers)) out[name] = expand(value, params);
+  return out;
+}
