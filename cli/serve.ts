@@ -23,7 +23,7 @@ const USAGE = 'usage: sluice serve --bundle FILE | --bundles DIR | --store DIR|U
 /** The store source (GitOps) lives in runtime/sources/store.ts and exports `storeSource(location)`. */
 async function storeSource(location: string, trust: BundleTrust | undefined, token: string | undefined): Promise<BundleSource | undefined> {
   try {
-    const module = (await import('../runtime/sources/' + 'store.ts')) as { storeSource(location: string, options: { trust?: BundleTrust; token?: string }): BundleSource };
+    const module = (await import('../runtime/sources' + 'store.ts')) as { storeSource(location: string, options: { trust?: BundleTrust; token?: string }): BundleSource };
     return module.storeSource(location, { trust, ...(token ? { token } : {}) });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && String((error as Error).message).includes('store.ts')) return undefined;

@@ -23,7 +23,7 @@ import { builtInRegistry, type Registry } from './registry.ts';
 import { createGatewayState, type GatewayState } from './gateway-state.ts';
 import { buildAdmission, concerned, stopEntrypoints, type Admission } from './admission.ts';
 import { compileFlow, type Flow } from '../core/policies/flow.ts';
-import { compileCors, type CorsPolicy } from './cors.ts';
+import { compileCors, type CorsPolicy } from './http/cors.ts';
 import { Connections, type Connection } from './connections.ts';
 import type { Delivery } from './subscribe/delivery.ts';
 import { Fanout, type ChannelMember, type FanoutSettings } from './subscribe/fanout.ts';
@@ -38,7 +38,7 @@ import type { Tally, Telemetry } from './metrics/telemetry.ts';
 import type { Tracing, TraceSpan } from './tracing/tracing.ts';
 import { log } from './log.ts';
 import { producerSpan, withTraceHeaders } from './tracing/messaging.ts';
-import { channelAdmission, type ChannelAdmission } from './channels.ts';
+import { channelAdmission, type ChannelAdmission } from './routing/channels.ts';
 
 export type { SubscribeRequest } from './exchange-port.ts';
 

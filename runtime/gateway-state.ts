@@ -25,7 +25,7 @@ export interface GatewayState {
   readonly telemetry: Telemetry;
   /** Spans (runtime/tracing/); null when tracing is off: every traced place checks this once. */
   readonly tracing: Tracing | null;
-  /** `--tags`: the sharding tags this gateway serves (runtime/tags.ts); undefined: untagged APIs only. */
+  /** `--tags`: the sharding tags this gateway serves (runtime/routing/tags.ts); undefined: untagged APIs only. */
   readonly tags: readonly string[] | undefined;
 }
 

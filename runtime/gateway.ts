@@ -4,19 +4,19 @@
  */
 import type http from 'node:http';
 import type https from 'node:https';
-import type { AdminRoute, AdminView } from './admin.ts';
-import { createAdminServer, listen } from './admin.ts';
-import { RouterSwitch, type DeployResult } from './router.ts';
+import type { AdminRoute, AdminView } from './http/admin.ts';
+import { createAdminServer, listen } from './http/admin.ts';
+import { RouterSwitch, type DeployResult } from './routing/router.ts';
 import type { Registry } from './registry.ts';
-import { GatewayServer } from './server.ts';
+import { GatewayServer } from './http/server.ts';
 import type { BundleSource } from './sources/source.ts';
 import { log } from './log.ts';
-import type { TrustedProxies } from './client-address.ts';
+import type { TrustedProxies } from './http/client-address.ts';
 import { Metrics, metricsAdminRoute } from './metrics/metrics.ts';
 import type { Telemetry } from './metrics/telemetry.ts';
 import { createGatewayState, type GatewayStateOptions } from './gateway-state.ts';
 import { webhookAdminRoutes } from './entrypoints/webhook/admin.ts';
-import { reloadTlsOnChange } from './tls-reload.ts';
+import { reloadTlsOnChange } from './http/tls-reload.ts';
 import { CatalogRoute, type CatalogOptions } from './catalog/route.ts';
 import { buildAsyncApi } from '../core/asyncapi/build.ts';
 

@@ -14,7 +14,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { BundleApi } from '../../schemas/types.ts';
-import type { RouterSwitch } from '../router.ts';
+import type { RouterSwitch } from '../routing/router.ts';
 import type { Exchange } from '../exchange.ts';
 import type { RequestView } from '../plans/plan.ts';
 import { credentialOf } from '../../core/plans.ts';

@@ -24,9 +24,9 @@
  * defaults: CPU, memory, event loop) describe the process: collected once and shown by every gateway.
  */
 import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
-import type { RouterSwitch } from '../router.ts';
+import type { RouterSwitch } from '../routing/router.ts';
 import type { Exchange } from '../exchange.ts';
-import type { AdminRoute, AdminView } from '../admin.ts';
+import type { AdminRoute, AdminView } from '../http/admin.ts';
 import { asGatewayError } from '../entrypoints/entrypoint.ts';
 import { Telemetry, type Meters, type TelemetryEvent, type TrafficMeter } from './telemetry.ts';
 import type { PolicyCounters } from '../../core/policies/counters.ts';

@@ -17,7 +17,7 @@ import type { JwtPlan } from '../../schemas/types.ts';
 import { GatewayError } from '../../core/errors.ts';
 import type { Caller, PlanFactory, RequestView } from './plan.ts';
 import { isActive, subscriptionWindow, type SubscriptionWindow } from './subscription-window.ts';
-import { readResponseBounded } from '../response-body.ts';
+import { readResponseBounded } from '../http/response-body.ts';
 
 /** Longest token accepted (bytes of the compact serialisation). */
 const MAX_TOKEN_LENGTH = 8 * 1024;

@@ -22,7 +22,7 @@ import { watch } from 'chokidar';
 import type { Bundle } from '../../schemas/types.ts';
 import { MAX_BUNDLE_BYTES, MAX_POINTER_BYTES, parsePointer, verifyBundleText, type CurrentPointer } from '../../core/store-format.ts';
 import { readBounded as readFileBounded, readBoundedBytes } from '../../core/store-io.ts';
-import { readResponseBounded } from '../response-body.ts';
+import { readResponseBounded } from '../http/response-body.ts';
 import { log } from '../log.ts';
 import { MAX_SIGNATURE_BYTES, reportRefused, SIGNATURE_SUFFIX, SignatureError, type BundleTrust } from '../trust.ts';
 import type { BundleSource } from './source.ts';

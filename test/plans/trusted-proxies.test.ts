@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../runtime/gateway.ts';
-import { clientAddress, parseTrustedProxies } from '../../runtime/client-address.ts';
+import { clientAddress, parseTrustedProxies } from '../../runtime/http/client-address.ts';
 import { parseServerFlags, UsageError } from '../../cli/options.ts';
 import { gatewayWith } from '../support/harness.ts';
 import { captureRequestLog } from '../runtime/request-log.ts';

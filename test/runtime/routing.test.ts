@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import net from 'node:net';
 import type { Gateway } from '../../runtime/gateway.ts';
 import { NO_CONTEXT_PATH, NO_ENTRYPOINT } from '../../core/errors.ts';
-import { GatewayServer } from '../../runtime/server.ts';
-import { RouterSwitch } from '../../runtime/router.ts';
+import { GatewayServer } from '../../runtime/http/server.ts';
+import { RouterSwitch } from '../../runtime/routing/router.ts';
 import { makeBundle } from '../support/bundles.ts';
 import { connect, gatewayWith, HandshakeRefused, within, wsUrl } from '../support/harness.ts';
 

@@ -10,7 +10,7 @@
  * redeploy.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { json, type AdminRoute } from '../../admin.ts';
+import { json, type AdminRoute } from '../../http/admin.ts';
 import type { WebhookSubscriptions } from './subscriptions.ts';
 
 function list(table: WebhookSubscriptions, res: ServerResponse): void {

@@ -15,9 +15,9 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import type { RouterSwitch } from './router.ts';
-import { log } from './log.ts';
-import { plansStatus } from './plans/status.ts';
+import type { RouterSwitch } from '../routing/router.ts';
+import { log } from '../log.ts';
+import { plansStatus } from '../plans/status.ts';
 
 /** What admin routes can see. */
 export interface AdminView {

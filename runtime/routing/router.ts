@@ -10,15 +10,15 @@
  * the last good router keeps serving.
  */
 import { randomUUID } from 'node:crypto';
-import type { Bundle } from '../schemas/types.ts';
-import { Exchange } from './exchange.ts';
-import { validateBundle, type LoadedBundle } from './bundle.ts';
-import type { Registry } from './registry.ts';
-import { createGatewayState, type GatewayState } from './gateway-state.ts';
-import { errors } from '../core/errors.ts';
-import { log } from './log.ts';
+import type { Bundle } from '../../schemas/types.ts';
+import { Exchange } from '../exchange.ts';
+import { validateBundle, type LoadedBundle } from '../bundle.ts';
+import type { Registry } from '../registry.ts';
+import { createGatewayState, type GatewayState } from '../gateway-state.ts';
+import { errors } from '../../core/errors.ts';
+import { log } from '../log.ts';
 import { servesApi } from './tags.ts';
-import { matchTemplate, parseTemplate, type PathTemplate } from '../core/channel.ts';
+import { matchTemplate, parseTemplate, type PathTemplate } from '../../core/channel.ts';
 
 /** `/a//b` -> `/a/b/`; what requests are matched with (the compiler normalises context paths the same way). */
 export function normalisePath(path: string): string {

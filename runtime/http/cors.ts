@@ -6,7 +6,7 @@
  * names the host it was sent to: the developer catalog's try-it panel on the gateway port) is not
  * a cross-origin one and is never refused (`sameOrigin`).
  */
-import type { Cors } from '../schemas/types.ts';
+import type { Cors } from '../../schemas/types.ts';
 
 export interface CorsPolicy {
   /** Is this Origin header value allowed? */

@@ -9,7 +9,7 @@
 import { readFileSync, unwatchFile, watchFile, type Stats } from 'node:fs';
 import type https from 'node:https';
 import { createSecureContext } from 'node:tls';
-import { log } from './log.ts';
+import { log } from '../log.ts';
 
 export interface TlsFiles {
   readonly certFile: string;

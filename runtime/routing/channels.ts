@@ -9,12 +9,12 @@
  *
  * Built once per exchange (patterns compiled once); the per-message path never comes here.
  */
-import type { BundleApi } from '../schemas/types.ts';
-import type { Endpoint } from './endpoints/endpoint.ts';
-import type { Caller, RequestView } from './plans/plan.ts';
-import type { FlowContext } from '../core/message.ts';
-import { compileParameterRules, parameterProblem } from '../core/channel.ts';
-import { errors } from '../core/errors.ts';
+import type { BundleApi } from '../../schemas/types.ts';
+import type { Endpoint } from '../endpoints/endpoint.ts';
+import type { Caller, RequestView } from '../plans/plan.ts';
+import type { FlowContext } from '../../core/message.ts';
+import { compileParameterRules, parameterProblem } from '../../core/channel.ts';
+import { errors } from '../../core/errors.ts';
 
 export type ChannelAdmission = (api: BundleApi, caller: Caller, request: RequestView) => Caller;
 
