@@ -20,6 +20,7 @@ import { fail, report } from './report.ts';
 import { isPublic, listed, visibleApis } from '../runtime/catalog/model.ts';
 import { contentSecurityPolicy, type PageContext } from '../runtime/catalog/page.ts';
 import { renderIndex } from '../runtime/catalog/render-index.ts';
+import { buildAsyncApi } from '../core/asyncapi/build.ts';
 import { renderApi } from '../runtime/catalog/render-api.ts';
 
 const USAGE = 'usage: sluice catalog [APIS_DIR] --out DIR [--gateway-url URL]';
@@ -89,11 +90,14 @@ export async function run(args: string[]): Promise<number> {
       writeFileSync(join(out, 'index.html'), renderIndex({ ...base, indexHref: './index.html', apiHref: (id) => `./${id}/index.html` }, apis, { credentialForm: false }));
       for (const api of apis) {
         mkdirSync(join(out, api.id), { recursive: true });
-        writeFileSync(join(out, api.id, 'index.html'), renderApi({ ...base, indexHref: '../index.html', apiHref: (id) => `../${id}/index.html` }, api));
+        writeFileSync(join(out, api.id, 'index.html'), renderApi({ ...base, indexHref: '../index.html', apiHref: (id) => `../${id}/index.html`, asyncapiHref: () => './asyncapi.json' }, api));
+        // Its AsyncAPI 3.0 document beside it, as the runtime serves it at /catalog/<api>/asyncapi.json.
+        writeFileSync(join(out, api.id, 'asyncapi.json'), `${JSON.stringify(buildAsyncApi(result.bundle.apis[api.id], { serverUrl: gateway ?? 'http://localhost:8082' }), null, 2)}\n`);
       }
       const current = new Set(apis.map((api) => api.id));
       for (const id of previous.filter((id) => !current.has(id))) {
         rmSync(join(out, id, 'index.html'), { force: true });
+        rmSync(join(out, id, 'asyncapi.json'), { force: true });
         if (existsSync(join(out, id)) && readdirSync(join(out, id)).length === 0) rmdirSync(join(out, id));
       }
       writeFileSync(join(out, MANIFEST), `${JSON.stringify({ pages: [...current] }, null, 2)}\n`);

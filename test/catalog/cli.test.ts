@@ -44,6 +44,10 @@ describe('sluice catalog APIS_DIR --out DIR', () => {
     expect(page).toContain('curl &#39;http://localhost:8082/qs-message-api?limit=10&#39;');
     expect(page).not.toContain('id="try-it"');
     expect(page).not.toContain('<script');
+    // the AsyncAPI document beside the page, linked from it
+    expect(page).toContain('<a href="./asyncapi.json">AsyncAPI document</a>');
+    const document = JSON.parse(readFileSync(join(out, 'qs-message-api', 'asyncapi.json'), 'utf8')) as { asyncapi: string; info: { title: string } };
+    expect(document).toMatchObject({ asyncapi: '3.0.0', info: { title: 'Quickstart message API' } });
   });
 
   it('with --gateway-url, names that gateway in the examples and streams from it in try-it', async () => {
