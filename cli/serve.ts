@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { BundleSource } from '../runtime/sources/source.ts';
 import { fileSource } from '../runtime/sources/file.ts';
 import { dirSource } from '../runtime/sources/dir.ts';
+import { storeSource } from '../runtime/sources/store.ts';
 import { parseServerFlags, serveUntilSignal, UsageError } from './options.ts';
 import { parseTrustKeys, type BundleTrust } from '../runtime/trust.ts';
 import { log } from '../runtime/log.ts';
@@ -19,17 +20,6 @@ import { secretFrom } from './secret-options.ts';
 export const SERVE_FLAGS = ['--bundle', '--bundles', '--store', '--trust-key', '--store-token-file'] as const;
 
 const USAGE = 'usage: sluice serve --bundle FILE | --bundles DIR | --store DIR|URL [--trust-key PUB[,PUB]] [--port 8082] [--admin-port 18082] [--host 127.0.0.1] [--admin-host 127.0.0.1] [--tls-cert PEM --tls-key PEM] [--log-level info] [--redis URL [--redis-key-prefix P]] [--rate-limit-error-strategy allow|deny] [--webhook-allowed-hosts H1,H2] [--auth-failure-limit N/SECONDS|0] [--trusted-proxies CIDR,...] [--log-format json|pretty] [--drain-delay 5] [--store-token-file FILE] [--redis-password-file FILE] [--catalog-path /catalog] [--tags edge,internal]\nEvery option also reads SLUICE_<OPTION> (--admin-port: SLUICE_ADMIN_PORT); the flag wins. Store token: SLUICE_STORE_TOKEN or --store-token-file.';
-
-/** The store source (GitOps) lives in runtime/sources/store.ts and exports `storeSource(location)`. */
-async function storeSource(location: string, trust: BundleTrust | undefined, token: string | undefined): Promise<BundleSource | undefined> {
-  try {
-    const module = (await import('../runtime/sources' + 'store.ts')) as { storeSource(location: string, options: { trust?: BundleTrust; token?: string }): BundleSource };
-    return module.storeSource(location, { trust, ...(token ? { token } : {}) });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && String((error as Error).message).includes('store.ts')) return undefined;
-    throw error;
-  }
-}
 
 /** A store folder holds `current` or `bundles/` (compiler/store.ts); anything else is refused at start. */
 function notAStore(dir: string): void {
@@ -83,11 +73,7 @@ export async function run(args: string[]): Promise<number> {
       if (token && /^http:\/\//i.test(store) && !/^http:\/\/(127\.0\.0\.1|localhost|\[::1\])[:/]/i.test(store)) {
         log.warn({ store }, 'the store token is sent over plain http://; serve the store over https://');
       }
-      source = await storeSource(store, trust, token);
-      if (!source) {
-        console.error('sluice serve --store: not yet available in this build.');
-        return 2;
-      }
+      source = storeSource(store, { trust, ...(token ? { token } : {}) });
     }
   } catch (error) {
     if (error instanceof UsageError) {
