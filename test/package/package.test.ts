@@ -156,5 +156,15 @@ describe('sluice init', { timeout: 180_000 }, () => {
     expect(released, released.stderr).toMatchObject({ code: 0 });
     expect((await ok('sh', ['-c', releases], scaffold)).stdout).toContain('v1.0.0');
     expect(existsSync(join(scaffold, 'store/current'))).toBe(true);
+
+    // A runtime of the installed package follows that store (serve --store from dist/).
+    const served = await serve(['--store', 'store', '--port', '0', '--admin-port', '0'], scaffold);
+    try {
+      expect((await fetch(`${served.adminUrl}/readyz`)).status).toBe(200);
+      const status = (await (await fetch(`${served.adminUrl}/status`)).json()) as { source: string };
+      expect(status.source).toContain('store');
+    } finally {
+      await served.stop();
+    }
   });
 });
