@@ -96,7 +96,7 @@ describe('Kafka channels by topic', () => {
     expect(notListed.body).toContain('INVALID_CHANNEL');
   });
 
-  it('past fanout.maxChannels a new channel is 503 CHANNEL_CAPACITY; once the first channel\'s last client left, it opens', { timeout: 30_000 }, async () => {
+  it('past fanout.maxChannels a new channel is 503 CHANNEL_CAPACITY (SSE: an error event); once the first channel\'s last client left, it opens', { timeout: 30_000 }, async () => {
     const first = connect(`${gateway.url.replace('http', 'ws')}/narrow/a`);
     await first.opened;
     const same = connect(`${gateway.url.replace('http', 'ws')}/narrow/a`);
@@ -107,6 +107,9 @@ describe('Kafka channels by topic', () => {
     expect((refusal as HandshakeRefused).status).toBe(503);
     expect((refusal as HandshakeRefused).body).toContain('CHANNEL_CAPACITY');
     expect((refusal as HandshakeRefused).headers['retry-after']).toBe('5');
+    const sse = await fetch(`${gateway.url}/narrow/b`, { headers: { accept: 'text/event-stream' } });
+    expect(sse.status).toBe(200); // SSE: an error event, so EventSource retries
+    expect(await sse.text()).toMatch(/event: error\ndata: \{"code":"CHANNEL_CAPACITY"/);
     first.ws.close();
     same.ws.close();
     const exchange = gateway.routers.current!.exchanges.get('narrow')!;
