@@ -2,7 +2,7 @@
  * Kafka channels by topic against the suite's broker: `/telemetry/{tenant}` with `consumer.topics:
  * ["<prefix>.{tenant}"]` (one consumer per tenant asked for, bounded by fanout.maxChannels) and a
  * producer topic per tenant. Records are produced with kcat to each tenant's topic; a WebSocket client
- * and an SSE client each get only their tenant's; a value outside the pattern is 400; past
+ * and an SSE client each get only their tenant's, Last-Event-ID resumes in the channel; a value outside the pattern is 400; past
  * maxChannels a new channel is 503 CHANNEL_CAPACITY; an HTTP POST lands in the caller's topic (kcat -C).
  */
 import { randomUUID } from 'node:crypto';
@@ -59,7 +59,7 @@ afterAll(async () => {
 });
 
 describe('Kafka channels by topic', () => {
-  it('clients on /telemetry/a (WebSocket) and /telemetry/b (SSE) each get only their topic\'s records, one consumer per channel', { timeout: 60_000 }, async () => {
+  it('clients on /telemetry/a (WebSocket) and /telemetry/b (SSE) each get only their topic\'s records, one consumer per channel; Last-Event-ID resumes in the channel', { timeout: 60_000 }, async () => {
     const a = connect(`${gateway.url.replace('http', 'ws')}/telemetry/a`);
     const b = await openSse(`${gateway.url}/telemetry/b`);
     try {
@@ -84,6 +84,19 @@ describe('Kafka channels by topic', () => {
     } finally {
       a.ws.close();
       b.close();
+    }
+
+    // Resume in the channel: Last-Event-ID of b's last record, then records of both tenants while b is away.
+    const last = b.events.filter((e) => e.event.startsWith('message')).at(-1)!.id!;
+    await kcatProduce(bootstrap, `${prefix}.a`, ['a3']);
+    await kcatProduce(bootstrap, `${prefix}.b`, ['b3', 'b4']);
+    const resumed = await openSse(`${gateway.url}/telemetry/b`, { 'last-event-id': last });
+    try {
+      expect(resumed.status).toBe(200);
+      await resumed.until((s) => real(texts(s)).length >= 2, 15_000, 'resumed b records');
+      expect(real(texts(resumed))).toEqual(['b3', 'b4']);
+    } finally {
+      resumed.close();
     }
   });
 

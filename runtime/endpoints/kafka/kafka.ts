@@ -13,7 +13,9 @@
  * no topic of this endpoint is a 400 INVALID_CURSOR (it belongs to another API); its other
  * topics are ignored; so is one naming a partition its topic does not have (also asked by
  * `checkCursor` before a stream starts). `consumer.maxReplay` bounds it: replay.ts. Message ids are
- * cursors: see kafka-cursor.ts for the encoding. Metadata: topic, partition, offset, key, timestamp;
+ * cursors: see kafka-cursor.ts for the encoding. Topics naming a channel parameter (`telemetry.{tenant}`,
+ * channel.ts topicTemplates): one shared consumer (and group) per channel instead (channelUpstream), a
+ * publish goes to the caller's topic. Metadata: topic, partition, offset, key, timestamp;
  * record headers become message headers and back.
  *
  * Publish: to `producer.topic`, key from the `producer.key` template (kafka-key.ts), `acks`,
