@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { compileParameterRules, fitsTemplate, matchTemplate, parameterProblem, parseTemplate } from '../../core/channel.ts';
-import { topicTemplates } from '../../runtime/endpoints/kafka/channel.ts';
+import { everyChannelPattern, topicTemplates } from '../../runtime/endpoints/kafka/channel.ts';
+import { re2RegExp } from '../../core/regex.ts';
 import { compileFlow } from '../../core/policies/flow.ts';
 import { expressionUsesCaller } from '../../core/policies/expression.ts';
 import { message, type FlowContext, type Message } from '../../core/message.ts';
@@ -46,6 +47,9 @@ describe('parameter values and Kafka topic templates', () => {
     expect(() => topics.consumerTopics(undefined)).toThrow(/needs the channel parameters tenant/);
     expect([topics.ours('telemetry.acme'), topics.ours('alerts'), topics.ours('telemetry.'), topics.ours('other.acme')]).toEqual([true, true, false, false]);
     expect(topicTemplates(['plain'], 'out').perChannel).toBe(false);
+    const every = re2RegExp(everyChannelPattern(['telemetry.{tenant}', 'alerts'])!);
+    expect(['telemetry.acme', 'alerts', 'telemetryXacme', 'telemetry.', 'other'].map((t) => every.test(t))).toEqual([true, true, false, false, false]);
+    expect(everyChannelPattern(['plain'])).toBeUndefined();
     expect([fitsTemplate('a.{x}.b.{y}', 'a.1.b.2'), fitsTemplate('a.{x}.b.{y}', 'a.1.b.'), fitsTemplate('{x}', 'v')]).toEqual([true, false, true]);
   });
 });

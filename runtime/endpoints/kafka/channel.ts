@@ -91,3 +91,14 @@ export function topicTemplates(consumerTopics: readonly string[], producerTopic:
     ours: (topic) => consumerTopics.some((template) => fitsTemplate(template, topic)),
   };
 }
+
+/**
+ * Group consumers (webhooks) read every channel: the consumer topics as one RE2 pattern, each
+ * parameter standing for a topic-name run (`telemetry\.[A-Za-z0-9._-]+`). Undefined without parameters.
+ */
+export function everyChannelPattern(consumerTopics: readonly string[]): string | undefined {
+  if (!consumerTopics.some((topic) => usesParameters(topic))) return undefined;
+  const escape = (literal: string) => literal.replace(/[\\^$.*+?()[\]{}|-]/g, '\\$&');
+  const one = (topic: string) => topic.split(/\{[A-Za-z_][A-Za-z0-9_]*\}/).map(escape).join('[A-Za-z0-9._-]+');
+  return `^(?:${consumerTopics.map(one).join('|')})$`;
+}
