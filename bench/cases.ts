@@ -79,3 +79,13 @@ export interface CompileCase {
   readonly targetMs: number;
   readonly met: boolean;
 }
+
+/** bench/channels.ts: in-process fanout CPU per delivered message, 1,000 clients over 100 channels vs one. */
+export interface ChannelsCase {
+  readonly case: 'channels';
+  readonly clients: number;
+  readonly messages: number;
+  readonly oneChannelMicrosPerDelivered: number;
+  readonly hundredChannelsMicrosPerDelivered: number;
+  readonly ratio: number;
+}

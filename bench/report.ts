@@ -3,9 +3,9 @@
  * section with Sluice / baseline ratios, and the targets with met / missed.
  */
 import { availableParallelism, cpus } from 'node:os';
-import type { CompileCase, FanoutCase, PublishCase, SwapCase, TracingCase } from './cases.ts';
+import type { ChannelsCase, CompileCase, FanoutCase, PublishCase, SwapCase, TracingCase } from './cases.ts';
 
-export type Result = FanoutCase | PublishCase | SwapCase | CompileCase | TracingCase;
+export type Result = FanoutCase | PublishCase | SwapCase | CompileCase | TracingCase | ChannelsCase;
 
 export interface Machine {
   readonly cpus: number;
@@ -97,6 +97,14 @@ export function markdown(results: readonly Result[], m: Machine, notes: readonly
       '| clients | deploys (1/s) | unchanged API kept every time | messages published | lost | clients cut | p50 ms | p99 ms | swap p50 ms | swap p99 ms | swap max ms |',
       '| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
       `| ${f(swap.clients)} | ${swap.swaps} in ${swap.seconds} s | ${swap.unchangedKept ? 'yes' : 'NO'} | ${f(swap.published)} × ${f(swap.clients)} | ${f(swap.lost)} | ${f(swap.closed)} | ${f(swap.p50Ms, 1)} | ${f(swap.p99Ms, 1)} | ${f(swap.swapP50Ms)} | ${f(swap.swapP99Ms)} | ${f(swap.swapMaxMs)} |`, '');
+  }
+  const channels = results.filter((r): r is ChannelsCase => r.case === 'channels');
+  if (channels.length) {
+    lines.push('## Channels (fanout in process, 256-byte messages)', '',
+      'bench/channels.ts: the same clients on one channel, or spread over 100 channels (each client filters by topic). CPU = process user+system time ÷ messages delivered.', '',
+      '| clients | messages | CPU µs/delivered, 1 channel | CPU µs/delivered, 100 channels | ratio |', '| ---: | ---: | ---: | ---: | ---: |');
+    for (const c of channels) lines.push(`| ${f(c.clients)} | ${f(c.messages)} | ${f(c.oneChannelMicrosPerDelivered, 2)} | ${f(c.hundredChannelsMicrosPerDelivered, 2)} | ${f(c.ratio, 2)} |`);
+    lines.push('');
   }
   const compile = results.filter((r): r is CompileCase => r.case === 'compile');
   if (compile.length) {

@@ -8,10 +8,11 @@
  *   tracing  HTTP POST to Kafka with OTEL_EXPORTER_OTLP_ENDPOINT unset vs set to a local sink (bench/tracing.ts)
  *   swap     a deploy every second for 30 s while 500 clients stream from an unchanged API
  *   compile  1,000 and 10,000 APIs (bench/compile.ts)
+ *   channels fanout CPU per delivered message, 1,000 clients over 100 channels vs one (bench/channels.ts, in process)
  * Servers and clients are separate child processes. Each case prints one JSON line on stdout; the
  * markdown table goes to bench/results/latest.md (progress goes to stderr).
  *
- *   npm run bench [-- --only fanout,publish,tracing,swap,compile] [--quick] [--sizes 1000] [--cases mqtt-websocket] [--seconds 4]
+ *   npm run bench [-- --only fanout,publish,tracing,swap,compile,channels] [--quick] [--sizes 1000] [--cases mqtt-websocket] [--seconds 4]
  *                    [--out FILE] [--cpu-prof DIR]
  *
  * `--quick` (N up to 100, shorter windows), `--only`, `--sizes` and `--cases` (fan-out broker-entrypoint
@@ -33,11 +34,12 @@ import { publishSection } from './publish.ts';
 import { swapSection } from './swap.ts';
 import { tracingSection } from './tracing.ts';
 import { compileSection } from './compile-cases.ts';
+import { channelsSection } from './channels-cases.ts';
 import { machine, markdown, type Result } from './report.ts';
 
 const { values: flags } = parseArgs({ options: { only: { type: 'string' }, quick: { type: 'boolean', default: false }, out: { type: 'string' }, sizes: { type: 'string' }, cases: { type: 'string' }, seconds: { type: 'string' }, 'cpu-prof': { type: 'string' } } });
 if (flags['cpu-prof']) serverNodeFlags.push('--cpu-prof', '--cpu-prof-dir', flags['cpu-prof']);
-const sections = new Set((flags.only ?? 'fanout,publish,tracing,swap,compile').split(','));
+const sections = new Set((flags.only ?? 'fanout,publish,tracing,swap,compile,channels').split(','));
 const quick = flags.quick;
 const DEADLINE = Date.now() + 9.5 * 60_000;
 const began = Date.now();
@@ -102,6 +104,7 @@ try {
   if (sections.has('tracing')) await tracingSection(context);
   if (sections.has('swap')) await swapSection(context);
   if (sections.has('compile')) await compileSection(context);
+  if (sections.has('channels')) await channelsSection(context);
 } finally {
   await publisher?.close();
   await clients?.stop();

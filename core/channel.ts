@@ -78,6 +78,25 @@ export function referencedParameters(text: string): string[] {
   return [...text.matchAll(REFERENCE)].map((match) => match[1]!);
 }
 
+/**
+ * Does `text` (a topic name) fit the template `template` with some value per `{name}`? The literal
+ * parts must appear in order, each parameter standing for at least one character.
+ */
+export function fitsTemplate(template: string, text: string): boolean {
+  const literals = template.split(REFERENCE).filter((_, index) => index % 2 === 0);
+  if (literals.length === 1) return template === text;
+  const first = literals[0]!;
+  const last = literals[literals.length - 1]!;
+  if (!text.startsWith(first) || !text.endsWith(last) || text.length < first.length + last.length + literals.length - 1) return false;
+  let at = first.length;
+  for (const literal of literals.slice(1, -1)) {
+    const found = text.indexOf(literal, at + 1);
+    if (found < 0) return false;
+    at = found + literal.length;
+  }
+  return text.length - last.length > at;
+}
+
 /** `text` with each `{name}` replaced by `replace(name)`. */
 export function expandReferences(text: string, replace: (name: string) => string): string {
   return text.replace(REFERENCE, (_, name: string) => replace(name));
@@ -86,13 +105,18 @@ export function expandReferences(text: string, replace: (name: string) => string
 /** The declared parameters of an API: description and optional pattern (compiled once). */
 export interface ParameterRule {
   readonly pattern?: DefinitionRegex;
+  /** `parameters.<name>.values`: the values accepted, exactly. */
+  readonly values?: ReadonlySet<string>;
 }
 
-export function compileParameterRules(parameters: Readonly<Record<string, { pattern?: string }>> | undefined): ReadonlyMap<string, ParameterRule> {
+export function compileParameterRules(parameters: Readonly<Record<string, { pattern?: string; values?: readonly string[] }>> | undefined): ReadonlyMap<string, ParameterRule> {
   const rules = new Map<string, ParameterRule>();
   for (const [name, declared] of Object.entries(parameters ?? {})) {
-    // A pattern must match the whole value: anchored here, so "[a-z]+" does not accept "a/b".
-    rules.set(name, declared.pattern !== undefined ? { pattern: compileRegex(`^(?:${declared.pattern})$`) } : {});
+    rules.set(name, {
+      // A pattern must match the whole value: anchored here, so "[a-z]+" does not accept "a/b".
+      ...(declared.pattern !== undefined ? { pattern: compileRegex(`^(?:${declared.pattern})$`) } : {}),
+      ...(declared.values !== undefined ? { values: new Set(declared.values) } : {}),
+    });
   }
   return rules;
 }
@@ -102,6 +126,7 @@ export function parameterProblem(name: string, value: string, rule: ParameterRul
   if (value === '') return `the channel parameter ${name} is empty: give a value in the path`;
   const bad = forbidden.find((character) => value.includes(character));
   if (bad !== undefined) return `the channel parameter ${name} may not contain "${bad}"`;
+  if (rule?.values && !rule.values.has(value)) return `the channel parameter ${name} is not one of its declared values`;
   if (rule?.pattern && !rule.pattern.test(value)) return `the channel parameter ${name} does not match its pattern ${rule.pattern.source}`;
   return null;
 }

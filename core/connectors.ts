@@ -24,6 +24,8 @@ export interface ChannelField {
   readonly at: string;
   readonly side: 'subscribe' | 'publish';
   readonly text: string;
+  /** The field names a broker topic (Kafka): each parameter value is a topic, so one upstream subscription per value. */
+  readonly topic?: boolean;
 }
 
 export interface ConfigProblem {
@@ -42,6 +44,8 @@ export const ENDPOINT_CAPABILITIES: { readonly [K in Endpoint['type']]: Endpoint
     resumes: true,
     problems: kafkaProblems,
     channelFields: (config) => [
+      ...(enabled(config.consumer) ? (config.consumer!.topics ?? []).map((text, i) => ({ at: `/consumer/topics/${i}`, side: 'subscribe' as const, text, topic: true })) : []),
+      ...(enabled(config.producer) ? [{ at: '/producer/topic', side: 'publish' as const, text: config.producer!.topic, topic: true }] : []),
       ...(enabled(config.consumer) && config.consumer!.match?.key !== undefined ? [{ at: '/consumer/match/key', side: 'subscribe' as const, text: config.consumer!.match.key }] : []),
       ...Object.entries(enabled(config.consumer) ? config.consumer!.match?.headers ?? {} : {}).map(([name, text]) => ({ at: `/consumer/match/headers/${name.replace(/~/g, '~0').replace(/\//g, '~1')}`, side: 'subscribe' as const, text })),
       ...(enabled(config.producer) && config.producer!.key !== undefined ? [{ at: '/producer/key', side: 'publish' as const, text: config.producer!.key }] : []),

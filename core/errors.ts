@@ -62,6 +62,13 @@ export const errors = {
   resumeCapacity: (limit: number, retryAfterSeconds: number) =>
     new GatewayError('RESUME_CAPACITY', 503, `${limit} clients are resuming from a cursor on this API already; retry later.`, 1013,
       { 'Retry-After': String(retryAfterSeconds) }),
+  /**
+   * A new channel would open one upstream subscription more than `fanout.maxChannels` (a Kafka topic
+   * per parameter value): retry later (HTTP 503 + Retry-After, WebSocket 1013).
+   */
+  channelCapacity: (limit: number) =>
+    new GatewayError('CHANNEL_CAPACITY', 503, `${limit} channels of this API have an upstream subscription open already (fanout.maxChannels); retry later.`, 1013,
+      { 'Retry-After': '5' }),
   /** The client did not keep up with the messages of a shared subscription (WebSocket 1013). */
   slowConsumer: (queueSize: number) =>
     new GatewayError('SLOW_CONSUMER', 503, `The client fell ${queueSize} messages behind and was disconnected.`, 1013),

@@ -33,6 +33,8 @@ export interface ExchangePort {
   subscribe(caller: Caller, request: SubscribeRequest): AsyncIterable<Delivery>;
   /** Why a resume from `cursor` cannot be served now (RESUME_CAPACITY), if so. */
   resumeRefusal(cursor: string | undefined): GatewayError | undefined;
+  /** Why the caller's channel cannot be opened now (CHANNEL_CAPACITY: fanout.maxChannels), if so; asked before a WebSocket upgrade. */
+  channelRefusal?(caller: Caller): GatewayError | undefined;
   /** The 4xx refusal (INVALID_CURSOR) a subscription from `cursor` would end with, if the endpoint can tell before a stream starts. */
   cursorRefusal(cursor: string | undefined): Promise<GatewayError | undefined>;
   /**

@@ -27,6 +27,7 @@ import { compileCors, type CorsPolicy } from './http/cors.ts';
 import { Connections, type Connection } from './connections.ts';
 import type { Delivery } from './subscribe/delivery.ts';
 import { Fanout, type ChannelMember, type FanoutSettings } from './subscribe/fanout.ts';
+import { ChannelFanouts } from './subscribe/channel-fanouts.ts';
 import { ResumeCapacity } from './subscribe/resume-capacity.ts';
 import { ownSubscription } from './subscribe/own-subscription.ts';
 import { groupConsumer, type GroupConsumer } from './subscribe/group-consumer.ts';
@@ -59,6 +60,8 @@ export class Exchange implements ExchangePort {
   readonly publishEndpoint: Endpoint | undefined;
   readonly subscribeEndpoint: Endpoint | undefined;
   readonly fanout: Fanout | undefined;
+  /** One fanout per channel, for an endpoint with an upstream per channel (Kafka topic per value). */
+  readonly channels: ChannelFanouts | undefined;
   /** Clients resuming from a cursor with a consumer of their own (shared endpoints only): bounded. */
   readonly resuming: ResumeCapacity | undefined;
   /** The gateway's telemetry (its GatewayState's): what this API emits and counts goes there. */
@@ -109,6 +112,10 @@ export class Exchange implements ExchangePort {
     this.#fanoutSettings = fanoutSettings;
     this.fanout = this.subscribeEndpoint?.shared
       ? new Fanout(this.subscribeEndpoint, this.#subscribeFlow, fanoutSettings, api.id, this.telemetry, this.#state.tracing)
+      : undefined;
+    const endpoint = this.subscribeEndpoint;
+    this.channels = endpoint?.shared && endpoint.channelUpstream
+      ? new ChannelFanouts((params) => new Fanout(endpoint, this.#subscribeFlow, fanoutSettings, api.id, this.telemetry, this.#state.tracing, params), definition.fanout?.maxChannels ?? 100)
       : undefined;
     this.resuming = this.fanout ? new ResumeCapacity(definition.fanout?.maxResumingSubscriptions ?? 100) : undefined;
     this.#channel = channelAdmission(api, this.#endpoints);
@@ -272,11 +279,15 @@ export class Exchange implements ExchangePort {
     // An endpoint that cannot replay (MQTT) ignores a cursor on every entrypoint, as SSE must for EventSource's Last-Event-ID.
     const cursor = endpoint.resumable ? request.cursor : undefined;
     const member = this.#member(caller);
-    if (this.fanout && cursor === undefined) return this.fanout.attach(request.signal, request.onFailure, tally, member);
+    const params = caller.channel?.request.params;
+    const upstream = params && this.channels ? endpoint.channelUpstream?.(params) : undefined;
+    if (upstream !== undefined && cursor === undefined) return this.channels!.attach(upstream, params!, request.signal, request.onFailure, tally, member);
+    if (this.fanout && cursor === undefined && upstream === undefined) return this.fanout.attach(request.signal, request.onFailure, tally, member);
     const slot = cursor !== undefined ? this.resuming?.acquire(request.signal) : undefined;
+    const fanout = upstream !== undefined ? this.channels!.get(upstream) : this.fanout;
     return ownSubscription(endpoint, { ...request, cursor }, {
-      apiId: this.id, telemetry: this.telemetry, flow: this.#subscribeFlow, tally, slot, fanout: this.fanout, fanoutSettings: this.#fanoutSettings, tracing: this.#state.tracing,
-      ...(member ? { member } : {}),
+      apiId: this.id, telemetry: this.telemetry, flow: this.#subscribeFlow, tally, slot, fanout, fanoutSettings: this.#fanoutSettings, tracing: this.#state.tracing,
+      ...(member ? { member } : {}), ...(upstream !== undefined ? { params: params! } : {}),
     });
   }
 
@@ -292,6 +303,13 @@ export class Exchange implements ExchangePort {
   /** The RESUME_CAPACITY refusal `subscribe` would throw now for this cursor, if any (a WebSocket handshake asks before upgrading). */
   resumeRefusal(cursor: string | undefined): GatewayError | undefined {
     return cursor !== undefined && this.subscribeEndpoint?.resumable ? this.resuming?.refusal() : undefined;
+  }
+
+  /** The CHANNEL_CAPACITY refusal `subscribe` would throw now for this caller's channel, if any (a WebSocket handshake asks before upgrading). */
+  channelRefusal(caller: Caller): GatewayError | undefined {
+    const params = caller.channel?.request.params;
+    const upstream = params && this.channels ? this.subscribeEndpoint?.channelUpstream?.(params) : undefined;
+    return upstream !== undefined ? this.channels!.refusal(upstream) : undefined;
   }
 
   /** The 4xx refusal (INVALID_CURSOR) `subscribe` would end with for this cursor, if the endpoint can tell now (asked before a stream starts). */
@@ -324,12 +342,14 @@ export class Exchange implements ExchangePort {
   drain(reason: GatewayError): void {
     this.connections.abortAll(reason);
     this.fanout?.close(reason);
+    this.channels?.close(reason);
   }
 
   /** Releases entrypoints and endpoints; idempotent (the work runs exactly once). */
   stop(): Promise<void> {
     this.#stopped ??= (async () => {
       this.fanout?.close(errors.serviceRestart());
+      this.channels?.close(errors.serviceRestart());
       await stopEntrypoints(this.id, this.entrypoints);
       await Promise.all(this.#endpoints.map(async (endpoint) => {
         try {
@@ -348,7 +368,7 @@ export class Exchange implements ExchangePort {
       state: 'started',
       contextPaths: this.contextPaths,
       connections: this.connections.byEntrypoint(),
-      ...(this.fanout ? { fanout: { clients: this.fanout.clients, upstreamActive: this.fanout.upstreamActive, resuming: this.resuming!.active } } : {}),
+      ...(this.fanout ? { fanout: { clients: this.fanout.clients, upstreamActive: this.fanout.upstreamActive, resuming: this.resuming!.active, ...(this.channels ? { channels: this.channels.channels, channelClients: this.channels.clients } : {}) } } : {}),
       ...(Object.keys(extra).length ? { entrypoints: extra } : {}),
     };
   }

@@ -182,6 +182,13 @@ export interface Api {
        * Regular expression (RE2 syntax, linear time) the whole value must match; otherwise the request is refused with 400 INVALID_CHANNEL.
        */
       pattern?: string;
+      /**
+       * The values accepted, exactly (with pattern: a value must be listed and match it); any other is refused with 400 INVALID_CHANNEL. A parameter used in a Kafka topic (consumer.topics, producer.topic) needs values or pattern.
+       *
+       * @minItems 1
+       * @maxItems 10000
+       */
+      values?: [string, ...string[]];
     };
   };
   /**
@@ -218,6 +225,10 @@ export interface Api {
      * At most this many clients resuming from a cursor (HTTP GET cursor, SSE Last-Event-ID, WebSocket ?cursor=) at once per runtime instance, on endpoints shared through the fanout (Kafka): each of them reads with a consumer of its own for its whole connection. Beyond it a resume is refused with 503 RESUME_CAPACITY and Retry-After (SSE: an error event with a longer retry, so EventSource tries again; WebSocket: 503 at the handshake, else close 1013).
      */
     maxResumingSubscriptions?: number;
+    /**
+     * At most this many channels with their own upstream subscription at once per runtime instance: a Kafka API whose consumer.topics use a channel parameter ("telemetry.{tenant}") opens one consumer per parameter value clients ask for, stopped when its last client leaves. Beyond it a client on a new channel is refused with 503 CHANNEL_CAPACITY and Retry-After; clients of channels already open are not affected.
+     */
+    maxChannels?: number;
   };
 }
 /**

@@ -33,6 +33,14 @@ export function checkChannels(model: ApiModel): Diagnostic[] {
     for (const field of fields) {
       for (const name of referencedParameters(field.text)) if (!everywhere(name)) unknown(`/endpoints/${index}${field.at}`, name, `${field.at.slice(1)} "${field.text}"`);
     }
+    for (const field of fields.filter((candidate) => candidate.topic)) {
+      for (const name of referencedParameters(field.text)) {
+        const declared = value.parameters?.[name];
+        if (declared?.pattern !== undefined || declared?.values !== undefined || !used.has(name)) continue;
+        out.push(diagnosticAt(file, `/endpoints/${index}${field.at}`, 'CHANNEL_TOPIC_UNBOUNDED',
+          `the topic "${field.text}" uses {${name}}, which has neither a pattern nor values: each value opens a consumer of its own, so declare which are allowed in parameters.${name} ("pattern": "[a-z0-9-]+" or "values": [...])`));
+      }
+    }
     const subscribing = fields.filter((field) => field.side === 'subscribe');
     if (!subscribes(endpoint)) return;
     for (const name of used) {

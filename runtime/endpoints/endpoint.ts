@@ -22,6 +22,8 @@ export interface SubscribeOptions {
   readonly cursor?: string;
   /** Ends the iteration and releases everything acquired for it. */
   readonly signal: AbortSignal;
+  /** The channel's parameters, for an endpoint with an upstream subscription per channel (`channelUpstream`). */
+  readonly params?: ChannelParams;
 }
 
 /**
@@ -75,6 +77,12 @@ export interface Endpoint {
    * subscription stays one per API (a wildcard); `accepts` is the per-client filter run in the fanout.
    */
   channel?(params: ChannelParams): EndpointChannel;
+  /**
+   * Optional (channels): the upstream subscription a channel needs, when it is not the API's one
+   * (Kafka `consumer.topics: ["telemetry.{tenant}"]`: a topic per value). Channels with the same
+   * string share one upstream (one fanout each, bounded by `fanout.maxChannels`); undefined: the API's.
+   */
+  channelUpstream?(params: ChannelParams): string | undefined;
   /** Characters a channel parameter value may not contain for this endpoint (MQTT: + # /); refused with INVALID_CHANNEL. */
   readonly channelForbidden?: readonly string[];
   stop(): Promise<void>;

@@ -243,6 +243,8 @@ export const createWebsocketEntrypoint: EntrypointFactory<WebsocketEntrypoint> =
       const cursor = subscriber ? context.url.searchParams.get('cursor') || undefined : undefined;
       const resumeRefusal = context.exchange.resumeRefusal(cursor);
       if (resumeRefusal) return Promise.reject(resumeRefusal);
+      const channelRefusal = subscriber && cursor === undefined ? context.exchange.channelRefusal?.(context.caller) : undefined;
+      if (channelRefusal) return Promise.reject(channelRefusal);
       if (cursor === undefined) return accept(context);
       // A cursor the endpoint refuses (partitions the topic does not have): a plain 400 INVALID_CURSOR.
       return context.exchange.cursorRefusal(cursor).then((refusal) => (refusal ? Promise.reject(refusal) : accept(context)));

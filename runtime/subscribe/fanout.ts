@@ -6,7 +6,7 @@
  * upstream, the last one leaving aborts it (one acquire, one release). Subscribe flows run once
  * per upstream message, before the queues, and every client gets the same Delivery (encode once).
  */
-import type { Endpoint } from '../endpoints/endpoint.ts';
+import type { ChannelParams, Endpoint } from '../endpoints/endpoint.ts';
 import type { Flow } from '../../core/policies/flow.ts';
 import type { FlowContext, Message } from '../../core/message.ts';
 import { Delivery } from './delivery.ts';
@@ -47,6 +47,8 @@ export class Fanout {
     private readonly telemetry: Telemetry,
     /** The gateway's tracer: a `deliver` span per traced message (tracing/messaging.ts). */
     private readonly tracing: Tracing | null = null,
+    /** The channel this fanout serves, for an endpoint with an upstream per channel (channel-fanouts.ts). */
+    private readonly params?: ChannelParams,
   ) {}
 
   /**
@@ -141,7 +143,7 @@ export class Fanout {
 
   async #pump(controller: AbortController): Promise<void> {
     try {
-      for await (const message of this.endpoint.subscribe({ signal: controller.signal })) {
+      for await (const message of this.endpoint.subscribe({ signal: controller.signal, ...(this.params ? { params: this.params } : {}) })) {
         if (controller.signal.aborted) break;
         if (this.flow.perCaller) {
           this.#perCaller(message);

@@ -5,7 +5,7 @@
  * resume-capacity.ts) until its subscription ended, or, on an endpoint with a cursor order (Kafka), until it
  * switched onto the fanout (resume-handover.ts), whichever comes first.
  */
-import type { Endpoint } from '../endpoints/endpoint.ts';
+import type { ChannelParams, Endpoint } from '../endpoints/endpoint.ts';
 import type { Flow } from '../../core/policies/flow.ts';
 import type { SubscribeRequest } from '../exchange-port.ts';
 import type { ChannelMember, Fanout, FanoutSettings } from './fanout.ts';
@@ -26,6 +26,8 @@ export interface OwnSubscriptionContext {
   /** Held by a client resuming a shared endpoint; released exactly once. */
   readonly slot: ResumeSlot | undefined;
   readonly fanout: Fanout | undefined;
+  /** The channel's parameters, for an endpoint with an upstream per channel (then `fanout` is that channel's). */
+  readonly params?: ChannelParams;
   readonly fanoutSettings: FanoutSettings;
   /** The gateway's tracer: a `deliver` span per traced message of this client's own (tracing/messaging.ts). */
   readonly tracing?: Tracing | null;
@@ -46,7 +48,7 @@ export async function* ownSubscription(endpoint: Endpoint, request: SubscribeReq
   request.signal.addEventListener('abort', onAbort, { once: true });
   try {
     if (request.signal.aborted) return;
-    const own = endpoint.subscribe({ cursor: request.cursor, signal: ownController.signal });
+    const own = endpoint.subscribe({ cursor: request.cursor, signal: ownController.signal, ...(context.params ? { params: context.params } : {}) });
     const order = endpoint.cursorOrder;
     const source: AsyncIterable<Resumed> = slot && fanout && order
       ? resumed({

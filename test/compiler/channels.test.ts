@@ -75,4 +75,17 @@ describe('channels in the compiler', () => {
     const overlap = (await compileFolder(root)).diagnostics.filter((d) => d.code === 'CONTEXT_PATH_OVERLAP').map((d) => `${d.file} ${d.message}`);
     expect(overlap).toEqual(expect.arrayContaining([expect.stringMatching(/^other\/api\.json context path \/sensors\/special\/ lies under \/sensors\/ of API sensors/)]));
   });
+
+  it('accepts a Kafka topic per parameter value with a pattern or values, and refuses one whose parameter has neither', async () => {
+    const kafka = { type: 'kafka', bootstrapServers: ['kafka:9092'], consumer: { topics: ['telemetry.{tenant}'] }, producer: { topic: 'telemetry.{tenant}' } };
+    write('telemetry', api({ contextPaths: ['/telemetry/{tenant}'], endpoints: [kafka], parameters: { tenant: { values: ['a', 'b'] } } }));
+    expect(brief((await compileFolder(root)).diagnostics)).toEqual([]);
+    write('telemetry', api({ contextPaths: ['/telemetry/{tenant}'], endpoints: [kafka], parameters: { tenant: { pattern: '[a-z]+' } } }));
+    expect(brief((await compileFolder(root)).diagnostics)).toEqual([]);
+    write('telemetry', api({ contextPaths: ['/telemetry/{tenant}'], endpoints: [kafka], parameters: { tenant: { description: 'The tenant' } } }));
+    expect(brief((await compileFolder(root)).diagnostics)).toEqual([
+      expect.stringMatching(/^telemetry\/api\.json:\d+ CHANNEL_TOPIC_UNBOUNDED the topic "telemetry\.\{tenant\}" uses \{tenant\}, which has neither a pattern nor values: .*parameters\.tenant/),
+      expect.stringMatching(/^telemetry\/api\.json:\d+ CHANNEL_TOPIC_UNBOUNDED the topic "telemetry\.\{tenant\}" uses \{tenant\}/),
+    ]);
+  });
 });

@@ -4,7 +4,9 @@
  * conditions count as caller-dependent.
  */
 import { describe, expect, it } from 'vitest';
-import { matchTemplate, parseTemplate } from '../../core/channel.ts';
+import { compileParameterRules, fitsTemplate, matchTemplate, parameterProblem, parseTemplate } from '../../core/channel.ts';
+import { everyChannelPattern, topicTemplates } from '../../runtime/endpoints/kafka/channel.ts';
+import { re2RegExp } from '../../core/regex.ts';
 import { compileFlow } from '../../core/policies/flow.ts';
 import { expressionUsesCaller } from '../../core/policies/expression.ts';
 import { message, type FlowContext, type Message } from '../../core/message.ts';
@@ -24,6 +26,31 @@ describe('context path templates', () => {
     expect({ ...matchTemplate(template, '/sensors/x/rooms/') }).toEqual({ deviceId: 'x', room: '' });
     expect(() => parseTemplate('/rooms/x{room}')).toThrow(/not a whole parameter/);
     expect(parseTemplate('/plain/path')).toBeNull();
+  });
+});
+
+describe('parameter values and Kafka topic templates', () => {
+  it('accept only declared values, and with a pattern both must hold', () => {
+    const rules = compileParameterRules({ tenant: { values: ['a', 'b'] }, region: { values: ['eu', 'us1'], pattern: '[a-z]+' } });
+    expect(parameterProblem('tenant', 'a', rules.get('tenant'), [])).toBeNull();
+    expect(parameterProblem('tenant', 'c', rules.get('tenant'), [])).toMatch(/tenant is not one of its declared values/);
+    expect(parameterProblem('region', 'eu', rules.get('region'), [])).toBeNull();
+    expect(parameterProblem('region', 'us1', rules.get('region'), [])).toMatch(/does not match its pattern/);
+  });
+
+  it('name a topic per channel, refuse a value that makes no topic name, and recognise their topics in cursors', () => {
+    const topics = topicTemplates(['telemetry.{tenant}', 'alerts'], 'in.{tenant}.x');
+    expect(topics.perChannel).toBe(true);
+    expect(topics.consumerTopics({ tenant: 'acme' })).toEqual(['telemetry.acme', 'alerts']);
+    expect(topics.producerTopic({ tenant: 'acme' })).toBe('in.acme.x');
+    expect(() => topics.consumerTopics({ tenant: 'a b' })).toThrow(/not a Kafka topic name/);
+    expect(() => topics.consumerTopics(undefined)).toThrow(/needs the channel parameters tenant/);
+    expect([topics.ours('telemetry.acme'), topics.ours('alerts'), topics.ours('telemetry.'), topics.ours('other.acme')]).toEqual([true, true, false, false]);
+    expect(topicTemplates(['plain'], 'out').perChannel).toBe(false);
+    const every = re2RegExp(everyChannelPattern(['telemetry.{tenant}', 'alerts'])!);
+    expect(['telemetry.acme', 'alerts', 'telemetryXacme', 'telemetry.', 'other'].map((t) => every.test(t))).toEqual([true, true, false, false, false]);
+    expect(everyChannelPattern(['plain'])).toBeUndefined();
+    expect([fitsTemplate('a.{x}.b.{y}', 'a.1.b.2'), fitsTemplate('a.{x}.b.{y}', 'a.1.b.'), fitsTemplate('{x}', 'v')]).toEqual([true, false, true]);
   });
 });
 

@@ -15,7 +15,10 @@
  * publishes fail. Beyond MAX_QUEUED_MESSAGES / MAX_QUEUED_BYTES waiting, publish rejects at once
  * with PUBLISH_QUEUE_FULL (503) and nothing is queued.
  */
-import type { Message as KafkaRecord } from 'kafkajs';
+import type { Message, TopicMessages } from 'kafkajs';
+
+/** A record and the topic it goes to (absent: the endpoint's producer.topic). */
+export type KafkaRecord = Message & { readonly topic?: string };
 import { GatewayError } from '../../../core/errors.ts';
 
 export const MAX_QUEUED_MESSAGES = 10_000;
@@ -119,4 +122,15 @@ export function batchSender(options: BatchSenderOptions): BatchSender {
       return new Promise<void>((resolve) => idleWaiters.push(resolve));
     },
   };
+}
+
+/** Records grouped by topic, each topic's in order, for one produce request (`sendBatch`). */
+export function byTopic(records: readonly KafkaRecord[], topicOf: string): TopicMessages[] {
+  const topics = new Map<string, Message[]>();
+  for (const { topic = topicOf, ...record } of records) {
+    const messages = topics.get(topic);
+    if (messages) messages.push(record);
+    else topics.set(topic, [record]);
+  }
+  return [...topics].map(([topic, messages]) => ({ topic, messages }));
 }

@@ -7,7 +7,8 @@
  */
 import type { ChannelParams, EndpointChannel } from '../endpoint.ts';
 import type { Message, PublishMessage } from '../../../core/message.ts';
-import { expandReferences, referencedParameters } from '../../../core/channel.ts';
+import { expandReferences, fitsTemplate, referencedParameters } from '../../../core/channel.ts';
+import { errors } from '../../../core/errors.ts';
 import { compileRecordKey } from './key.ts';
 
 export interface KafkaMatch {
@@ -53,4 +54,51 @@ export function channelHeaders(match: KafkaMatch | undefined, params: ChannelPar
   const out: Record<string, string> = { ...headers };
   for (const [name, value] of Object.entries(match.headers)) out[name] = expand(value, params);
   return out;
+}
+
+/** What Kafka accepts in a topic name. */
+const TOPIC_NAME = /^[A-Za-z0-9._-]{1,249}$/;
+
+/**
+ * Topics per channel: `consumer.topics` / `producer.topic` naming a parameter (`"telemetry.{tenant}"`)
+ * mean one topic per value, so one consumer per channel (Endpoint.channelUpstream). The compiler
+ * requires such a parameter to have a pattern or values (CHANNEL_TOPIC_UNBOUNDED).
+ */
+export interface TopicTemplates {
+  /** Do the consumer topics use parameters (one upstream per channel)? */
+  readonly perChannel: boolean;
+  /** The consumer topics of a channel; throws INVALID_CHANNEL when a value makes no valid topic name. */
+  consumerTopics(params: ChannelParams | undefined): string[];
+  /** The producer topic for a caller's channel (the template itself when it has no parameter). */
+  producerTopic(params: ChannelParams | undefined): string;
+  /** Is `topic` one of the consumer topics, for some value (a cursor of this API)? */
+  ours(topic: string): boolean;
+}
+
+export function topicTemplates(consumerTopics: readonly string[], producerTopic: string | undefined): TopicTemplates {
+  const perChannel = consumerTopics.some((topic) => usesParameters(topic));
+  const name = (template: string, params: ChannelParams | undefined): string => {
+    if (!usesParameters(template)) return template;
+    if (!params) throw errors.invalidChannel(`the topic ${template} needs the channel parameters ${referencedParameters(template).join(', ')}: ask for the channel's path`);
+    const topic = expand(template, params);
+    if (!TOPIC_NAME.test(topic)) throw errors.invalidChannel(`the channel parameters make "${topic}", which is not a Kafka topic name (letters, digits, ".", "_", "-")`);
+    return topic;
+  };
+  return {
+    perChannel,
+    consumerTopics: (params) => consumerTopics.map((template) => name(template, params)),
+    producerTopic: (params) => name(producerTopic ?? '', params),
+    ours: (topic) => consumerTopics.some((template) => fitsTemplate(template, topic)),
+  };
+}
+
+/**
+ * Group consumers (webhooks) read every channel: the consumer topics as one RE2 pattern, each
+ * parameter standing for a topic-name run (`telemetry\.[A-Za-z0-9._-]+`). Undefined without parameters.
+ */
+export function everyChannelPattern(consumerTopics: readonly string[]): string | undefined {
+  if (!consumerTopics.some((topic) => usesParameters(topic))) return undefined;
+  const escape = (literal: string) => literal.replace(/[\\^$.*+?()[\]{}|-]/g, '\\$&');
+  const one = (topic: string) => topic.split(/\{[A-Za-z_][A-Za-z0-9_]*\}/).map(escape).join('[A-Za-z0-9._-]+');
+  return `^(?:${consumerTopics.map(one).join('|')})$`;
 }

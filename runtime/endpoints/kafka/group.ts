@@ -28,6 +28,7 @@ import type { PublishMessage } from '../../../core/message.ts';
 import { GatewayError, errors } from '../../../core/errors.ts';
 import { log } from '../../log.ts';
 import { re2RegExp } from '../../../core/regex.ts';
+import { everyChannelPattern } from './channel.ts';
 import { recordMessage } from './subscription.ts';
 import { reportSkipped, undecodable } from './codecs/undecodable.ts';
 import type { Telemetry } from '../../metrics/telemetry.ts';
@@ -45,7 +46,9 @@ export function kafkaGroup(kafka: Kafka, config: KafkaEndpointConfig, context: E
   return {
     async consumeGroup(options) {
       if (!consumer) throw new GatewayError('ENDPOINT_NOT_SUBSCRIBING', 405, 'This API does not subscribe to Kafka.', 1008);
-      const topics = consumer.topicPattern ? re2RegExp(consumer.topicPattern) : [...(consumer.topics ?? [])];
+      // Topics per channel (`telemetry.{tenant}`): a group consumer reads them all.
+      const everyChannel = everyChannelPattern(consumer.topics ?? []);
+      const topics = consumer.topicPattern ? re2RegExp(consumer.topicPattern) : everyChannel ? re2RegExp(everyChannel) : [...(consumer.topics ?? [])];
       const earliest = consumer.autoOffsetReset === 'earliest';
       let producer: Promise<Producer> | undefined;
       const deadLetter = async (message: PublishMessage): Promise<void> => {

@@ -13,7 +13,9 @@
  * no topic of this endpoint is a 400 INVALID_CURSOR (it belongs to another API); its other
  * topics are ignored; so is one naming a partition its topic does not have (also asked by
  * `checkCursor` before a stream starts). `consumer.maxReplay` bounds it: replay.ts. Message ids are
- * cursors: see kafka-cursor.ts for the encoding. Metadata: topic, partition, offset, key, timestamp;
+ * cursors: see kafka-cursor.ts for the encoding. Topics naming a channel parameter (`telemetry.{tenant}`,
+ * channel.ts topicTemplates): one shared consumer (and group) per channel instead (channelUpstream), a
+ * publish goes to the caller's topic. Metadata: topic, partition, offset, key, timestamp;
  * record headers become message headers and back.
  *
  * Publish: to `producer.topic`, key from the `producer.key` template (kafka-key.ts), `acks`,
@@ -39,9 +41,9 @@ import { decodeCursor, kafkaCursorOrder, type Positions } from './cursor.ts';
 import { consume } from './subscription.ts';
 import { checkCursorPartitions, compileMaxReplay, partitionCounter, resumePositions } from './replay.ts';
 import { compileRecordKey } from './key.ts';
-import { channelHeaders, channelRecordKey, kafkaChannel, usesParameters } from './channel.ts';
+import { channelHeaders, channelRecordKey, kafkaChannel, topicTemplates, usesParameters } from './channel.ts';
 import { kafkaGroup } from './group.ts';
-import { batchSender } from './batch.ts';
+import { batchSender, byTopic } from './batch.ts';
 import { registerKafkaCodecs } from './codecs/index.ts';
 
 registerKafkaCodecs();
@@ -58,6 +60,8 @@ export const createKafkaEndpoint: EndpointFactory<KafkaEndpointConfig> = (config
   const consumerConfig = config.consumer && config.consumer.enabled !== false ? config.consumer : undefined;
   const producerConfig = config.producer && config.producer.enabled !== false ? config.producer : undefined;
   const topicPattern = consumerConfig?.topicPattern ? compileRegex(consumerConfig.topicPattern) : undefined;
+  // `telemetry.{tenant}`: a topic per channel, so a consumer per channel (channel.ts).
+  const templates = topicTemplates(consumerConfig?.topics ?? [], producerConfig?.topic);
   // Unique per endpoint build: a redeployed API's new consumer never shares a group with the old one draining.
   const sharedGroup = consumerConfig?.groupId ?? `sluice-${context.apiId}-${context.instanceId}-${randomUUID().slice(0, 6)}`;
   const earliest = consumerConfig?.autoOffsetReset === 'earliest';
@@ -69,7 +73,7 @@ export const createKafkaEndpoint: EndpointFactory<KafkaEndpointConfig> = (config
   const admin = kafka.admin({ retry: { retries: 1, initialRetryTime: 200, maxRetryTime: 1_000 } });
   const producer = kafka.producer({ allowAutoTopicCreation: true, retry: { retries: 2, initialRetryTime: 200, maxRetryTime: 1_000 } });
   const batches = batchSender({
-    send: (messages) => producer.send({ topic: producerConfig!.topic, acks, compression, messages }),
+    send: (messages) => producer.sendBatch({ acks, compression, topicMessages: byTopic(messages, producerConfig!.topic) }),
     refused: (error) => brokerRefusal(error) !== undefined,
     fail: (error) => {
       const refused = brokerRefusal(error);
@@ -84,8 +88,9 @@ export const createKafkaEndpoint: EndpointFactory<KafkaEndpointConfig> = (config
   let probeTimer: NodeJS.Timeout | undefined;
   let probing: Promise<void> | undefined;
   let failures = 0;
-  let sharedActive = false;
-  let sharedReleased: Promise<void> = Promise.resolve();
+  // Per channel key ('' without topic templates): is its shared consumer running, and when has its last one left its group?
+  const sharedActive = new Set<string>();
+  const sharedReleased = new Map<string, Promise<void>>();
   const stopping = new AbortController();
 
   const setHealth = (next: EndpointHealth) => {
@@ -136,15 +141,15 @@ export const createKafkaEndpoint: EndpointFactory<KafkaEndpointConfig> = (config
     if (!probing) schedule(MIN_BACKOFF_MS);
   };
 
-  const resolveTopics = async (): Promise<string[]> => {
-    if (!topicPattern) return [...(consumerConfig?.topics ?? [])];
+  const resolveTopics = async (params: SubscribeOptions['params']): Promise<string[]> => {
+    if (!topicPattern) return templates.consumerTopics(params);
     const topics = (await admin.listTopics()).filter((t) => !t.startsWith('__') && topicPattern.test(t)).sort();
     if (topics.length === 0) throw errors.endpointUnavailable('no Kafka topic matches the topic pattern yet');
     return topics;
   };
 
   /** A cursor may only name topics of this endpoint; one that shares none is another API's. */
-  const ours = (topic: string) => (topicPattern ? topicPattern.test(topic) : (consumerConfig?.topics ?? ([] as readonly string[])).includes(topic));
+  const ours = (topic: string) => (topicPattern ? topicPattern.test(topic) : templates.ours(topic));
   const checkCursor = (cursor: Positions) => {
     if (![...cursor.keys()].some(ours)) throw errors.badRequest('INVALID_CURSOR', 'The cursor is not a Kafka cursor of this API.');
   };
@@ -175,19 +180,24 @@ export const createKafkaEndpoint: EndpointFactory<KafkaEndpointConfig> = (config
     const cursor = options.cursor !== undefined ? decodeCursor(options.cursor) : undefined;
     if (cursor) checkCursor(cursor);
     if (!health.healthy) throw errors.endpointUnavailable('Kafka is unreachable');
-    const shared = cursor === undefined && !sharedActive;
+    const channelKey = templates.perChannel ? templates.consumerTopics(options.params).join(',') : '';
+    const shared = cursor === undefined && !sharedActive.has(channelKey);
     let release = () => {};
     if (shared) {
-      sharedActive = true;
-      const previous = sharedReleased;
-      sharedReleased = new Promise<void>((resolve) => (release = resolve));
+      sharedActive.add(channelKey);
+      const previous = sharedReleased.get(channelKey);
+      const released = new Promise<void>((resolve) => (release = () => {
+        if (sharedReleased.get(channelKey) === released) sharedReleased.delete(channelKey);
+        resolve();
+      }));
+      sharedReleased.set(channelKey, released);
       await previous; // the group's previous member has left: no rebalance with a ghost
     }
     try {
       let topics: string[];
       let start: Positions;
       try {
-        topics = await resolveTopics();
+        topics = await resolveTopics(options.params);
         start = cursor ? await resumeStart(cursor, topics, since) : await startPositions(topics, since);
       } catch (error) {
         if (error instanceof GatewayError) throw error;
@@ -195,13 +205,13 @@ export const createKafkaEndpoint: EndpointFactory<KafkaEndpointConfig> = (config
         throw errors.endpointUnavailable('Kafka is unreachable');
       }
       if (options.signal.aborted) return;
-      const groupId = shared ? sharedGroup : `${sharedGroup}-resume-${randomUUID().slice(0, 8)}`;
+      const groupId = shared ? (channelKey ? `${sharedGroup}-${channelKey}` : sharedGroup) : `${sharedGroup}-resume-${randomUUID().slice(0, 8)}`;
       const telemetry = context.telemetry;
       const onLag = shared && telemetry ? (topic: string, partition: number, lag: number | undefined) => telemetry.emit({ kind: 'consumer-lag', api: context.apiId, topic, partition, lag }) : undefined;
       yield* consume({ kafka, apiId: context.apiId, telemetry: context.telemetry, groupId, topics, start, signal: options.signal, onBrokerFailure: brokerFailed, onLag });
     } finally {
       if (shared) {
-        sharedActive = false;
+        sharedActive.delete(channelKey);
         release();
       }
     }
@@ -235,13 +245,15 @@ export const createKafkaEndpoint: EndpointFactory<KafkaEndpointConfig> = (config
     },
 
     channel: (params) => kafkaChannel(consumerConfig?.match, params),
+    ...(templates.perChannel ? { channelUpstream: (params: Readonly<Record<string, string>>) => templates.consumerTopics(params).join(',') } : {}),
     channelForbidden: [],
 
     async publish(message: PublishMessage, params) {
       if (!producerConfig) throw new GatewayError('ENDPOINT_NOT_PUBLISHING', 405, 'This API does not publish to Kafka.', 1008);
       if (!started || !health.healthy) throw errors.endpointUnavailable('Kafka is unreachable');
       const key = params && usesParameters(producerConfig.key) ? channelRecordKey(producerConfig.key!, params)(message) : recordKey(message);
-      return batches.publish({ key, value: message.content, headers: channelHeaders(consumerConfig?.match, params, message.headers) }, message.content.length);
+      const topic = templates.producerTopic(params);
+      return batches.publish({ topic, key, value: message.content, headers: channelHeaders(consumerConfig?.match, params, message.headers) }, message.content.length);
     },
 
     async stop() {
@@ -252,7 +264,7 @@ export const createKafkaEndpoint: EndpointFactory<KafkaEndpointConfig> = (config
       await probing;
       await Promise.race([batches.idle(), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]); // acknowledged or failed, not cut
       // The shared consumer leaves its group once its reader sees the abort; bounded for a reader that went away.
-      await Promise.race([sharedReleased, new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
+      await Promise.race([Promise.all(sharedReleased.values()), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
       await Promise.allSettled([producer.disconnect(), admin.disconnect()]);
     },
   };
