@@ -1,8 +1,8 @@
 /**
  * Environments end to end: one APIs folder, two overlays pointing the same API at two real Kafka
- * brokers (the suite's and one started here), each compiled into its own bundles folder and served
- * by its own gateway following that folder. Records produced on broker A reach only gateway A's
- * clients, records on broker B only gateway B's.
+ * brokers (the suite's and one started here), each compiled and released (`a/v1`, `b/v1`) into its
+ * own store and served by its own gateway following that store. Records produced on broker A reach
+ * only gateway A's clients, records on broker B only gateway B's.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Kafka, logLevel } from 'kafkajs';
 import { compileFolder } from '../../compiler/compile.ts';
-import { writeBundle } from '../../compiler/bundle.ts';
+import { Store } from '../../compiler/store.ts';
 import { startGateway, type Gateway } from '../../runtime/gateway.ts';
-import { dirSource } from '../../runtime/sources/dir.ts';
+import { storeSource } from '../../runtime/sources/store.ts';
 import { setLogLevel } from '../../runtime/log.ts';
 import { connect, waitFor, type Client } from '../support/harness.ts';
 import { kafkaBootstrap } from '../support/brokers/brokers.ts';
@@ -49,8 +49,9 @@ beforeAll(async () => {
     const result = await compileFolder(join(work, 'apis'), { environment: env });
     expect(result.diagnostics).toEqual([]);
     expect(result.bundle!.environment).toBe(env);
-    await writeBundle(join(work, `bundles-${env}`), result.bundle!);
-    const gateway = await startGateway({ port: 0, adminPort: null, source: dirSource(join(work, `bundles-${env}`)) });
+    const store = join(work, `store-${env}`);
+    await new Store(store).release(result.bundle!, { tag: `${env}/v1`, commit: '0'.repeat(40), compilerVersion: 'test' }, () => []);
+    const gateway = await startGateway({ port: 0, adminPort: null, source: storeSource(store) });
     gateways[env] = gateway;
     await waitFor(() => gateway.routers.current?.bundleId === result.bundle!.id, 30_000, `gateway ${env} to load its bundle`);
   }
