@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: Sluice against bare baselines on this machine, loopback only, bounded in
- * count and time (a full run takes about 10 minutes on 2 cores; a hard deadline stops it at 14).
+ * count and time (a full run takes about 9 minutes on 2 cores; a hard deadline stops it at 14).
  *
  * Starts Kafka (KRaft, the test harness's jars) and Mosquitto on free ports, then runs:
  *   fanout   N = 1, 100, 1000 WebSocket and SSE clients over MQTT and Kafka, Sluice vs bench/relay.ts
