@@ -2,7 +2,8 @@
  * RabbitMQ group consumption for background subscribers (webhooks): `Endpoint.consumeGroup`.
  *
  * Its own connection per call (reconnecting with backoff), consuming ONE durable queue shared by
- * every runtime instance of the subscription: with `consumer.exchange`, `sluice.webhook.<group>`
+ * every runtime instance of the subscription: with `consumer.exchange`, a queue named after the
+ * group (`sluice-webhook-<api>-<subscription>`)
  * bound to the exchange with the binding key (declared durable, so messages wait in it while no
  * instance runs); with `consumer.queue`, that queue. The broker hands each message to one
  * instance. Prefetch 1: one message at a time, in queue order.
@@ -31,7 +32,7 @@ export function rabbitGroup(config: RabbitmqEndpointConfig, context: EndpointCon
   return {
     consumeGroup(options) {
       if (!consumer) return Promise.reject(new GatewayError('ENDPOINT_NOT_SUBSCRIBING', 405, 'This API does not subscribe to RabbitMQ.', 1008));
-      const queue = consumer.queue ?? `sluice.webhook.${options.group}`;
+      const queue = consumer.queue ?? options.group;
       const binding = consumer.queue === undefined ? { exchange: consumer.exchange!, key: wildcardBinding(consumer.bindingKey ?? '#') } : undefined;
       return consumeGroup(config, context, queue, binding, options);
     },
