@@ -655,7 +655,7 @@ export interface RabbitmqEndpoint {
      */
     exchange?: string;
     /**
-     * Binding key of the queue bound to `exchange` (topic exchange: * one word, # any); {name} references a channel parameter.
+     * Binding key of the queue bound to `exchange` (topic exchange: * one word, # any words; absent: #); {name} references a channel parameter. Only with exchange.
      */
     bindingKey?: string;
     /**
