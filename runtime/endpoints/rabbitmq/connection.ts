@@ -5,6 +5,7 @@
  * set up again on the new connection. Health says why it is down; `blocked` is set while the
  * broker blocks publishing (a resource alarm, `connection.blocked`).
  */
+import { isIP } from 'node:net';
 import amqp, { type ChannelModel, type Options } from 'amqplib';
 import type { RabbitmqEndpoint as RabbitmqEndpointConfig } from '../../../schemas/types.ts';
 import type { EndpointContext, EndpointHealth } from '../endpoint.ts';
@@ -49,7 +50,7 @@ export function connectOptions(config: RabbitmqEndpointConfig, context: Endpoint
       timeout: CONNECT_TIMEOUT_MS,
       clientProperties: { connection_name: `sluice-${context.apiId}-${context.instanceId}` },
       ...(tls
-        ? { servername: config.serverHost, rejectUnauthorized: config.security?.ssl?.rejectUnauthorized ?? true, ...(config.security?.ssl?.ca ? { ca: [config.security.ssl.ca] } : {}) }
+        ? { ...(isIP(config.serverHost) ? {} : { servername: config.serverHost }), rejectUnauthorized: config.security?.ssl?.rejectUnauthorized ?? true, ...(config.security?.ssl?.ca ? { ca: [config.security.ssl.ca] } : {}) }
         : {}),
     },
   };

@@ -106,6 +106,7 @@ async function consumeGroup(
   };
 
   connection.onConnected((model) => {
+    model.once('close', () => stopping.signal.aborted || options.onStatus?.({ connected: false, detail: connection.health().detail ?? 'RabbitMQ connection lost' }));
     void (async () => {
       const channel = await model.createChannel();
       channel.on('error', (error: Error) => options.onStatus?.({ connected: false, detail: `RabbitMQ closed the channel: ${error.message}` }));

@@ -25,6 +25,8 @@ export interface RabbitBroker {
   /** `amqp://guest:guest@127.0.0.1:<port>` */
   readonly url: string;
   readonly port: number;
+  /** The amqps listener's port, with `tls`. */
+  readonly tlsPort?: number;
   readonly node: string;
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -34,14 +36,29 @@ export interface RabbitBroker {
   ctl(...args: string[]): Promise<string>;
 }
 
-export async function startRabbit(port?: number): Promise<RabbitBroker> {
-  port ??= await loopbackPort();
+export interface RabbitOptions {
+  /** AMQP port on 127.0.0.1 (default: a free one). */
+  readonly port?: number;
+  /** PEM certificate and key: an amqps listener on another free loopback port (no client certificates). */
+  readonly tls?: { readonly cert: string; readonly key: string };
+}
+
+export async function startRabbit(options: RabbitOptions = {}): Promise<RabbitBroker> {
+  const port = options.port ?? (await loopbackPort());
+  const tlsPort = options.tls ? await loopbackPort() : undefined;
   const distPort = await loopbackPort();
   const dir = mkdtempSync(join(tmpdir(), 'sluice-rabbitmq-'));
   const node = `sluice-${port}@localhost`;
   mkdirSync(join(dir, 'home'));
   // guest may connect from loopback only by default, which is where tests connect from.
-  writeFileSync(join(dir, 'rabbitmq.conf'), ['log.console = true', 'log.console.level = warning', 'log.file = false', ''].join('\n'));
+  const tls: string[] = [];
+  if (options.tls) {
+    writeFileSync(join(dir, 'cert.pem'), options.tls.cert);
+    writeFileSync(join(dir, 'key.pem'), options.tls.key, { mode: 0o600 });
+    tls.push(`listeners.ssl.1 = 127.0.0.1:${tlsPort}`, `ssl_options.certfile = ${join(dir, 'cert.pem')}`, `ssl_options.keyfile = ${join(dir, 'key.pem')}`,
+      'ssl_options.verify = verify_none', 'ssl_options.fail_if_no_peer_cert = false');
+  }
+  writeFileSync(join(dir, 'rabbitmq.conf'), ['log.console = true', 'log.console.level = warning', 'log.file = false', ...tls, ''].join('\n'));
   writeFileSync(join(dir, 'enabled_plugins'), '[].\n');
   writeFileSync(join(dir, 'rabbitmq-env.conf'), '');
   const env = {
@@ -77,6 +94,7 @@ export async function startRabbit(port?: number): Promise<RabbitBroker> {
   const broker: RabbitBroker = {
     url,
     port,
+    ...(tlsPort !== undefined ? { tlsPort } : {}),
     node,
     log: process_.log,
     start: process_.start,
