@@ -39,6 +39,19 @@ beforeAll(async () => {
         }],
       } as never,
     },
+    tracks: {
+      definition: {
+        contextPaths: ['/tracks/{carrier}'],
+        entrypoints: [{ type: 'sse', heartbeatIntervalInMs: 2000 }, { type: 'http-post' }],
+        endpoints: [{
+          type: 'rabbitmq',
+          serverHost: '127.0.0.1',
+          serverPort: broker.port,
+          consumer: { exchange: 'orders', bindingKey: 'tracks.{carrier}' },
+          producer: { exchange: 'commands', routingKey: 'cmd.{carrier}' },
+        }],
+      } as never,
+    },
   }));
 }, 120_000);
 
@@ -150,5 +163,32 @@ describe('rabbitmq end to end', () => {
     } finally {
       sse.close();
     }
+  });
+
+  it('channels: /tracks/{carrier} binds tracks.* once; each client gets its carrier only; a POST goes to cmd.<carrier>', { timeout: 90_000 }, async () => {
+    const dhl = await openSse(`${gateway.url}/tracks/dhl`);
+    const ups = await openSse(`${gateway.url}/tracks/ups`);
+    try {
+      for (let i = 0; texts(dhl).length === 0 || texts(ups).length === 0; i++) {
+        if (i > 40) throw new Error('the channel clients never received a warm-up message');
+        for (const carrier of ['dhl', 'ups']) await amqpPublish(broker.url, 'orders', `tracks.${carrier}`, `warmup-${carrier}-${i}`);
+        await waitFor(() => texts(dhl).length > 0 && texts(ups).length > 0, 500, 'warm-up').catch(() => {});
+      }
+      const queues = await upstreamQueues();
+      expect(queues).toHaveLength(1);
+      for (const [carrier, n] of [['dhl', 1], ['ups', 1], ['dhl', 2]] as const) await amqpPublish(broker.url, 'orders', `tracks.${carrier}`, `${carrier}-${n}`);
+      await dhl.until((s) => real(texts(s)).length >= 2, 10_000, 'dhl tracks');
+      await ups.until((s) => real(texts(s)).length >= 1, 10_000, 'ups tracks');
+      expect(real(texts(dhl))).toEqual(['dhl-1', 'dhl-2']);
+      expect(real(texts(ups))).toEqual(['ups-1']);
+      expect(texts(dhl).some((t) => t.includes('ups'))).toBe(false);
+    } finally {
+      dhl.close();
+      ups.close();
+    }
+    const res = await fetch(`${gateway.url}/tracks/ups`, { method: 'POST', body: 'pickup' });
+    expect(res.status).toBe(202);
+    const [got] = await amqpConsume(broker.url, 'commands-audit', 1);
+    expect(got).toMatchObject({ content: 'pickup', routingKey: 'cmd.ups' });
   });
 });
