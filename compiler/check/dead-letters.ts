@@ -23,7 +23,7 @@ export function checkDeadLetters(model: ApiModel): Diagnostic[] {
         file,
         '/webhook/deadLetter/topic',
         'WEBHOOK_DEAD_LETTER_UNSUPPORTED',
-        `deadLetter.topic "${topic}" cannot be used: the API's subscribing endpoint is ${subscriber.type}, which cannot produce to a topic (dead letters need a kafka or mqtt endpoint); remove "deadLetter" (a refused message then halts the subscription in state failure) or subscribe through kafka or mqtt`,
+        `deadLetter.topic "${topic}" cannot be used: the API's subscribing endpoint is ${subscriber.type}, which cannot produce to a topic (dead letters need a kafka, mqtt or rabbitmq endpoint); remove "deadLetter" (a refused message then halts the subscription in state failure) or subscribe through kafka, mqtt or rabbitmq`,
       ),
     );
   }
