@@ -16,7 +16,7 @@ export interface Brokers {
 
 const open = { open: { type: 'keyless', name: 'Open', status: 'published' } } as const;
 
-function api(id: string, definition: Partial<Api>): BundleApi {
+export function api(id: string, definition: Partial<Api>): BundleApi {
   return { id, definition: { name: id, contextPaths: [`/${id}/`], ...definition } as Api, plans: open, subscriptions: {} } as BundleApi;
 }
 
@@ -30,7 +30,7 @@ export function writeBundle(file: string, value: Bundle): void {
   renameSync(`${file}.tmp`, file);
 }
 
-const streamEntrypoints = [{ type: 'websocket', publisher: false }, { type: 'sse', heartbeatIntervalInMs: 5000 }] as Api['entrypoints'];
+export const streamEntrypoints = [{ type: 'websocket', publisher: false }, { type: 'sse', heartbeatIntervalInMs: 5000 }] as Api['entrypoints'];
 
 /** A WebSocket + SSE API over an MQTT topic (QoS 0) or a Kafka topic. */
 export function streamApi(id: string, brokers: Brokers, broker: 'mqtt' | 'kafka', topic: string): BundleApi {

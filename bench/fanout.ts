@@ -34,7 +34,10 @@ export interface FanoutPlan {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export async function fanoutCase(plan: FanoutPlan, clients: ClientProcess, publisher: Publisher): Promise<FanoutCase> {
+/** What a case publishes with: the run's Publisher, or another broker's client sharing its sequence numbers (bench/rabbitmq-fanout.ts). */
+export type CasePublisher = Pick<Publisher, 'seq' | 'paced'>;
+
+export async function fanoutCase(plan: FanoutPlan, clients: ClientProcess, publisher: CasePublisher): Promise<FanoutCase> {
   const { server, broker, topic, rate } = plan;
   await sleep(500);
   await server.gc();
@@ -94,8 +97,7 @@ export async function fanoutCase(plan: FanoutPlan, clients: ClientProcess, publi
 const RATE: Record<number, number> = { 1: 500, 100: 100, 1000: 20 };
 
 export async function fanoutSection(ctx: BenchContext): Promise<void> {
-  const seconds = ctx.seconds;
-  for (const broker of ['mqtt', 'kafka'] as Broker[]) {
+  for (const broker of ['mqtt', 'kafka'] as const) {
     for (const kind of ['websocket', 'sse'] as Kind[]) {
       const tag = `${broker}-${kind}`;
       if (ctx.cases && !ctx.cases.includes(tag)) continue;
@@ -103,32 +105,48 @@ export async function fanoutSection(ctx: BenchContext): Promise<void> {
       if (broker === 'kafka') await ctx.createTopics(ctx.brokers, Object.values(topics));
       const file = join(ctx.work, `fanout-${tag}.json`);
       writeBundle(file, bundle([streamApi('stream', ctx.brokers, broker, topics.sluice)]));
-      for (const n of ctx.sizes) {
-        if (!ctx.timeLeft(n >= 1000 ? 60_000 : 30_000)) {
-          ctx.notes.push(`fanout ${tag} N=${n} skipped: the run reached its time budget`);
-          continue;
-        }
-        const [relay, sluice] = await Promise.all([
-          ctx.serverOf(() => startRelay(broker === 'mqtt' ? { mqtt: ctx.brokers.mqtt } : { kafka: ctx.brokers.kafka }, topics.relay)),
-          ctx.serverOf(() => startSluice(file)),
-        ]);
+      await fanoutRows(ctx, { broker, kind, topics, bundleFile: file, relay: () => startRelay(broker === 'mqtt' ? { mqtt: ctx.brokers.mqtt } : { kafka: ctx.brokers.kafka }, topics.relay), publisher: ctx.publisher });
+    }
+  }
+}
+
+export interface FanoutRows {
+  readonly broker: Broker;
+  readonly kind: Kind;
+  /** Separate topics (exchanges) for the relay and Sluice. */
+  readonly topics: { readonly sluice: string; readonly relay: string };
+  /** Sluice's bundle: an API `stream` over `topics.sluice`. */
+  readonly bundleFile: string;
+  /** Starts the bare relay on `topics.relay`. */
+  relay(): Promise<ServerProcess>;
+  readonly publisher: CasePublisher;
+}
+
+/** One broker-entrypoint pair: per client count a fresh relay and Sluice, the relay measured first. */
+export async function fanoutRows(ctx: BenchContext, rows: FanoutRows): Promise<void> {
+  const { broker, kind, topics } = rows;
+  const tag = `${broker}-${kind}`;
+  for (const n of ctx.sizes) {
+    if (!ctx.timeLeft(n >= 1000 ? 60_000 : 30_000)) {
+      ctx.notes.push(`fanout ${tag} N=${n} skipped: the run reached its time budget`);
+      continue;
+    }
+    const [relay, sluice] = await Promise.all([ctx.serverOf(rows.relay), ctx.serverOf(() => startSluice(rows.bundleFile))]);
+    try {
+      for (const [impl, server, path] of [['relay', relay, '/'], ['sluice', sluice, '/stream/']] as const) {
+        ctx.progress(`fanout ${broker} ${kind} N=${n} ${impl}`);
+        const url = `${kind === 'websocket' ? server.url.replace(/^http/, 'ws') : server.url}${path}`;
         try {
-          for (const [impl, server, path] of [['relay', relay, '/'], ['sluice', sluice, '/stream/']] as const) {
-            ctx.progress(`fanout ${broker} ${kind} N=${n} ${impl}`);
-            const url = `${kind === 'websocket' ? server.url.replace(/^http/, 'ws') : server.url}${path}`;
-            try {
-              // The 1,000-client cases decide the targets: a longer window evens out a shared machine's noise.
-              const window = n >= 1000 && !ctx.quick ? seconds * 2 : seconds;
-              ctx.record(await fanoutCase({ server, impl, broker, topic: topics[impl], kind, url, clients: n, rate: RATE[n] ?? Math.max(1, Math.round(20_000 / n)), seconds: window }, ctx.clients, ctx.publisher));
-            } catch (error) {
-              ctx.notes.push(`fanout ${tag} ${impl} N=${n} failed: ${(error as Error).message.split('\n')[0]}`);
-              ctx.progress(`  failed: ${(error as Error).message}`);
-            }
-          }
-        } finally {
-          await Promise.all([ctx.stopServer(relay), ctx.stopServer(sluice)]);
+          // The 1,000-client cases decide the targets: a longer window evens out a shared machine's noise.
+          const window = n >= 1000 && !ctx.quick ? ctx.seconds * 2 : ctx.seconds;
+          ctx.record(await fanoutCase({ server, impl, broker, topic: topics[impl], kind, url, clients: n, rate: RATE[n] ?? Math.max(1, Math.round(20_000 / n)), seconds: window }, ctx.clients, rows.publisher));
+        } catch (error) {
+          ctx.notes.push(`fanout ${tag} ${impl} N=${n} failed: ${(error as Error).message.split('\n')[0]}`);
+          ctx.progress(`  failed: ${(error as Error).message}`);
         }
       }
+    } finally {
+      await Promise.all([ctx.stopServer(relay), ctx.stopServer(sluice)]);
     }
   }
 }

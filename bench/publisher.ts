@@ -8,7 +8,8 @@ import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { encodePayload } from './payload.ts';
 import type { Brokers } from './bundles.ts';
 
-export type Broker = 'mqtt' | 'kafka';
+/** 'rabbitmq': published by bench/rabbitmq-fanout.ts's own client, never through `send`. */
+export type Broker = 'mqtt' | 'kafka' | 'rabbitmq';
 
 /** Kafka sends in flight at once (beyond it, messages wait their turn: the rate stays steady). */
 const KAFKA_IN_FLIGHT = 64;

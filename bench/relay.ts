@@ -1,10 +1,11 @@
 /**
  * The bare baseline for the fan-out benchmark: the broker client plus `ws` / `node:http`, no
- * framework, nothing but relaying. One broker subscription (MQTT topic or Kafka topic); every
+ * framework, nothing but relaying. One broker subscription (MQTT topic, Kafka topic, or an exclusive
+ * RabbitMQ queue bound to the exchange `--topic` with `#`, acked, prefetch 100 like Sluice's); every
  * message goes to every connected WebSocket (`ws.send`, a text frame) and SSE client (one `data:` frame built
  * once per message, written to each response). Any path; SSE when Accept is text/event-stream.
  *
- *   node bin/run-ts.js bench/relay.ts --port 0 (--mqtt URL --topic T | --kafka HOST:PORT --topic T)
+ *   node bin/run-ts.js bench/relay.ts --port 0 (--mqtt URL --topic T | --kafka HOST:PORT --topic T | --amqp URL --topic EXCHANGE)
  *
  * `GET /bench-stats` answers `{"batches": B, "messages": M}`: Kafka fetch batches processed and the
  * messages in them (kafkajs START_BATCH_PROCESS), for the saturation profile's upstream table.
@@ -16,9 +17,10 @@ import { parseArgs } from 'node:util';
 import { WebSocketServer, type WebSocket } from 'ws';
 import mqtt from 'mqtt';
 import { Kafka, logLevel } from 'kafkajs';
+import amqp from 'amqplib';
 
-const { values: args } = parseArgs({ options: { port: { type: 'string', default: '0' }, mqtt: { type: 'string' }, kafka: { type: 'string' }, topic: { type: 'string' } } });
-if (!args.topic || (!args.mqtt && !args.kafka)) throw new Error('usage: relay.ts --port P (--mqtt URL | --kafka HOST:PORT) --topic T');
+const { values: args } = parseArgs({ options: { port: { type: 'string', default: '0' }, mqtt: { type: 'string' }, kafka: { type: 'string' }, amqp: { type: 'string' }, topic: { type: 'string' } } });
+if (!args.topic || (!args.mqtt && !args.kafka && !args.amqp)) throw new Error('usage: relay.ts --port P (--mqtt URL | --kafka HOST:PORT | --amqp URL) --topic T');
 
 const sockets = new Set<WebSocket>();
 const streams = new Set<http.ServerResponse>();
@@ -60,6 +62,16 @@ if (args.mqtt) {
   const client = await mqtt.connectAsync(args.mqtt, { protocolVersion: 5, clientId: `bench-relay-${process.pid}` });
   client.on('message', (_topic, payload) => relay(payload));
   await client.subscribeAsync(args.topic, { qos: 0 });
+} else if (args.amqp) {
+  const channel = await (await amqp.connect(args.amqp)).createChannel();
+  await channel.prefetch(100);
+  const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true });
+  await channel.bindQueue(queue, args.topic, '#');
+  await channel.consume(queue, (msg) => {
+    if (!msg) return;
+    relay(msg.content);
+    channel.ack(msg);
+  });
 } else {
   const kafka = new Kafka({ clientId: 'bench-relay', brokers: [args.kafka!], logLevel: logLevel.NOTHING });
   const consumer = kafka.consumer({ groupId: `bench-relay-${process.pid}` });

@@ -2,8 +2,9 @@
  * `npm run bench`: Sluice against bare baselines on this machine, loopback only, bounded in
  * count and time (a full run takes about 9 minutes on 2 cores; a hard deadline stops it at 14).
  *
- * Starts Kafka (KRaft, the test harness's jars) and Mosquitto on free ports, then runs:
- *   fanout   N = 1, 100, 1000 WebSocket and SSE clients over MQTT and Kafka, Sluice vs bench/relay.ts
+ * Starts Kafka (KRaft, the test harness's jars) and Mosquitto on free ports (RabbitMQ for its
+ * fan-out rows: bench/rabbitmq-fanout.ts), then runs:
+ *   fanout   N = 1, 100, 1000 WebSocket and SSE clients over MQTT, Kafka and RabbitMQ, Sluice vs bench/relay.ts
  *   publish  HTTP POST and WebSocket publish to Kafka through Sluice vs kafkajs producing directly
  *   tracing  HTTP POST to Kafka with OTEL_EXPORTER_OTLP_ENDPOINT unset vs set to a local sink (bench/tracing.ts)
  *   swap     a deploy every second for 30 s while 500 clients stream from an unchanged API
@@ -32,6 +33,7 @@ import { ClientProcess, serverNodeFlags, type ServerProcess } from './processes.
 import { Publisher } from './publisher.ts';
 import type { Brokers } from './bundles.ts';
 import { fanoutSection } from './fanout.ts';
+import { rabbitmqFanoutSection } from './rabbitmq-fanout.ts';
 import { publishSection } from './publish.ts';
 import { swapSection } from './swap.ts';
 import { tracingSection } from './tracing.ts';
@@ -103,6 +105,7 @@ try {
     seconds: flags.seconds ? Number(flags.seconds) : quick ? 2 : 4,
   };
   if (sections.has('fanout')) await fanoutSection(context);
+  if (sections.has('fanout')) await rabbitmqFanoutSection(context);
   if (sections.has('publish')) await publishSection(context);
   if (sections.has('tracing')) await tracingSection(context);
   if (sections.has('swap')) await swapSection(context);

@@ -50,6 +50,8 @@ export const CODES: Readonly<Record<string, string>> = {
   PUSH_PLAN_WITHOUT_WEBHOOK: 'a push plan in an API without a webhook entrypoint',
   KAFKA_TOPICS_REQUIRED: 'a kafka consumer without topics or topicPattern',
   KAFKA_TOPICS_CONFLICT: 'a kafka consumer with both topics and topicPattern',
+  RABBITMQ_SOURCE_REQUIRED: 'a rabbitmq consumer with neither queue nor exchange',
+  RABBITMQ_SOURCE_CONFLICT: 'a rabbitmq consumer with both queue and exchange, or a bindingKey without exchange',
   INVALID_TOPIC_PATTERN: 'a kafka topicPattern that is not a valid regular expression',
   UNSAFE_REGEX: 'a regular expression from a definition (kafka topicPattern, matches() in a condition, json-validate pattern / patternProperties) that RE2 cannot run or that is too large: lookaround, backreferences, repeat counts over 1000, over 4096 characters or 1000 items expanded',
   KAFKA_SECURITY_MISMATCH: 'SASL settings and security.protocol disagree',

@@ -4,7 +4,7 @@
  * `type` union, so a new endpoint type without an entry fails to compile; the compiler's checks
  * read it through publishes / subscribes / resumes / configProblems.
  */
-import type { Endpoint, KafkaEndpoint, MqttEndpoint } from '../schemas/types.ts';
+import type { Endpoint, KafkaEndpoint, MqttEndpoint, RabbitmqEndpoint } from '../schemas/types.ts';
 import { regexProblem } from './regex.ts';
 
 export interface EndpointCapabilities<Config> {
@@ -61,6 +61,19 @@ export const ENDPOINT_CAPABILITIES: { readonly [K in Endpoint['type']]: Endpoint
       ...(enabled(config.producer) ? [{ at: '/producer/topic', side: 'publish' as const, text: config.producer!.topic }] : []),
     ],
   },
+  // Never resumes: a queue keeps no position to return to.
+  rabbitmq: {
+    publishes: (config) => enabled(config.producer),
+    subscribes: (config) => enabled(config.consumer),
+    resumes: false,
+    problems: rabbitmqProblems,
+    channelFields: (config) => [
+      ...(enabled(config.consumer) && config.consumer!.exchange !== undefined
+        ? [{ at: '/consumer/bindingKey', side: 'subscribe' as const, text: config.consumer!.bindingKey ?? '#' }]
+        : []),
+      ...(enabled(config.producer) ? [{ at: '/producer/routingKey', side: 'publish' as const, text: config.producer!.routingKey ?? '' }] : []),
+    ],
+  },
 };
 
 const capabilities = (endpoint: Endpoint): EndpointCapabilities<Endpoint> => ENDPOINT_CAPABILITIES[endpoint.type] as EndpointCapabilities<Endpoint>;
@@ -111,4 +124,21 @@ function topicFilterProblem(filter: string): string | undefined {
     if (level.includes('+') && level !== '+') return 'may use "+" only as a whole level (e.g. sensors/+/temperature)';
   }
   return undefined;
+}
+
+/** The consumer needs exactly one source: a queue, or an exchange with a binding key. */
+function rabbitmqProblems(endpoint: RabbitmqEndpoint): ConfigProblem[] {
+  const consumer = endpoint.consumer;
+  if (!consumer) return [];
+  const out: ConfigProblem[] = [];
+  if (consumer.queue === undefined && consumer.exchange === undefined) {
+    out.push({ at: '/consumer', code: 'RABBITMQ_SOURCE_REQUIRED', message: 'the rabbitmq consumer needs "queue" (consume a queue) or "exchange" (bind a queue to it with "bindingKey")' });
+  }
+  if (consumer.queue !== undefined && consumer.exchange !== undefined) {
+    out.push({ at: '/consumer/exchange', code: 'RABBITMQ_SOURCE_CONFLICT', message: 'the rabbitmq consumer takes "queue" or "exchange", not both' });
+  }
+  if (consumer.queue !== undefined && consumer.bindingKey !== undefined) {
+    out.push({ at: '/consumer/bindingKey', code: 'RABBITMQ_SOURCE_CONFLICT', message: '"bindingKey" binds a queue to "exchange"; a consumer of "queue" takes what the queue holds: remove bindingKey or use exchange' });
+  }
+  return out;
 }

@@ -5,7 +5,7 @@
 
 export type Entrypoint =
   HttpGetEntrypoint | HttpPostEntrypoint | WebsocketEntrypoint | SseEntrypoint | WebhookEntrypoint;
-export type Endpoint = MockEndpoint | KafkaEndpoint | MqttEndpoint;
+export type Endpoint = MockEndpoint | KafkaEndpoint | MqttEndpoint | RabbitmqEndpoint;
 /**
  * A reference to a secret resolved by the runtime; secrets never appear in git or bundles in plain text.
  */
@@ -601,6 +601,113 @@ export interface MqttEndpoint {
     ssl?: {
       /**
        * Connect with TLS (mqtts).
+       */
+      enabled?: boolean;
+      /**
+       * PEM of the CA certificate(s) to trust.
+       */
+      ca?: string;
+      /**
+       * Verify the broker certificate.
+       */
+      rejectUnauthorized?: boolean;
+    };
+  };
+}
+/**
+ * RabbitMQ (AMQP 0-9-1) broker. Message metadata: exchange, routingKey, redelivered and the AMQP properties that are set (contentType, contentEncoding, correlationId, messageId, type, appId, userId, replyTo, expiration, priority, deliveryMode, timestamp); AMQP headers are message headers. Not resumable: a cursor is not honoured.
+ */
+export interface RabbitmqEndpoint {
+  /**
+   * Selects the rabbitmq endpoint.
+   */
+  type: 'rabbitmq';
+  /**
+   * Broker host name or address.
+   */
+  serverHost: string;
+  /**
+   * Broker port; default 5672, or 5671 with ssl.
+   */
+  serverPort?: number;
+  /**
+   * Virtual host.
+   */
+  vhost?: string;
+  /**
+   * AMQP heartbeat, in seconds: a silent broker is detected within about twice this.
+   */
+  heartbeat?: number;
+  /**
+   * Subscribe side: a queue, or an exchange with a binding key. Absent: the endpoint does not subscribe.
+   */
+  consumer?: {
+    /**
+     * Set false to disable subscribing.
+     */
+    enabled?: boolean;
+    /**
+     * An existing queue to consume. Its consumers compete: each message goes to one runtime instance.
+     */
+    queue?: string;
+    /**
+     * An existing exchange: each runtime instance binds one exclusive auto-delete queue per API to it (fan-out); webhooks share one durable queue per subscription.
+     */
+    exchange?: string;
+    /**
+     * Binding key of the queue bound to `exchange` (topic exchange: * one word, # any words; absent: #); {name} references a channel parameter. Only with exchange.
+     */
+    bindingKey?: string;
+    /**
+     * Unacknowledged messages the broker may send ahead (the consumer's buffer, in messages).
+     */
+    prefetch?: number;
+    /**
+     * A delivered message larger than this is rejected (not requeued) instead of being passed on.
+     */
+    maxMessageBytes?: number;
+  };
+  /**
+   * Publish side. Absent: the endpoint does not publish.
+   */
+  producer?: {
+    /**
+     * Set false to disable publishing.
+     */
+    enabled?: boolean;
+    /**
+     * Exchange messages are published to ("": the default exchange, where the routing key names a queue).
+     */
+    exchange: string;
+    /**
+     * Routing key template: constant text, {header.NAME}, {metadata.NAME}, {$.json.path} and {name} channel parameters.
+     */
+    routingKey?: string;
+    /**
+     * Publish with delivery mode 2 (persisted by durable queues).
+     */
+    persistent?: boolean;
+  };
+  /**
+   * Connection security.
+   */
+  security?: {
+    /**
+     * User name and password (PLAIN).
+     */
+    auth?: {
+      /**
+       * User name.
+       */
+      username: string;
+      password: SecretRef;
+    };
+    /**
+     * TLS (amqps).
+     */
+    ssl?: {
+      /**
+       * Connect with TLS (amqps).
        */
       enabled?: boolean;
       /**

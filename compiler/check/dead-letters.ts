@@ -1,7 +1,7 @@
 /**
  * Webhook dead letters: a subscription's `deadLetter.topic` is published on the API's subscribing
  * endpoint (the first endpoint that subscribes, as the runtime picks it), on the same broker. Only
- * a broker endpoint (kafka, mqtt) can produce to a topic; on any other (the mock) every dead letter
+ * a broker endpoint (kafka, mqtt; rabbitmq: to the exchange it names) can produce to a topic; on any other (the mock) every dead letter
  * would fail at runtime, so it is an error here (WEBHOOK_DEAD_LETTER_UNSUPPORTED) at the topic.
  */
 import { diagnosticAt, type Diagnostic } from '../diagnostic.ts';
@@ -9,7 +9,7 @@ import type { ApiModel } from './model.ts';
 import { subscribes } from './endpoints.ts';
 
 /** Endpoint types whose group consumer can publish a dead letter to a topic of its broker. */
-const PRODUCES_TO_TOPIC: ReadonlySet<string> = new Set(['kafka', 'mqtt']);
+const PRODUCES_TO_TOPIC: ReadonlySet<string> = new Set(['kafka', 'mqtt', 'rabbitmq']);
 
 export function checkDeadLetters(model: ApiModel): Diagnostic[] {
   const subscriber = model.api?.value.endpoints.find(subscribes);
@@ -23,7 +23,7 @@ export function checkDeadLetters(model: ApiModel): Diagnostic[] {
         file,
         '/webhook/deadLetter/topic',
         'WEBHOOK_DEAD_LETTER_UNSUPPORTED',
-        `deadLetter.topic "${topic}" cannot be used: the API's subscribing endpoint is ${subscriber.type}, which cannot produce to a topic (dead letters need a kafka or mqtt endpoint); remove "deadLetter" (a refused message then halts the subscription in state failure) or subscribe through kafka or mqtt`,
+        `deadLetter.topic "${topic}" cannot be used: the API's subscribing endpoint is ${subscriber.type}, which cannot produce to a topic (dead letters need a kafka, mqtt or rabbitmq endpoint); remove "deadLetter" (a refused message then halts the subscription in state failure) or subscribe through kafka, mqtt or rabbitmq`,
       ),
     );
   }

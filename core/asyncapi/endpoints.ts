@@ -34,6 +34,13 @@ export const ENDPOINT_VIEWS: { readonly [K in Endpoint['type']]: EndpointView<Ex
       ...(enabled(config.producer) ? { producesTo: config.producer!.topic } : {}),
     }),
     example: unknown,
+  },  rabbitmq: {
+    describe: (config) => ({
+      type: 'rabbitmq',
+      ...(enabled(config.consumer) ? { consumes: config.consumer!.queue !== undefined ? { queue: config.consumer!.queue } : { exchange: config.consumer!.exchange, bindingKey: config.consumer!.bindingKey ?? '#' } } : {}),
+      ...(enabled(config.producer) ? { producesTo: { exchange: config.producer!.exchange, routingKey: config.producer!.routingKey ?? '' } } : {}),
+    }),
+    example: unknown,
   },
 };
 

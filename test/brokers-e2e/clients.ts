@@ -103,3 +103,22 @@ export function mosquittoSub(url: string, topic: string, count: number, ms = 20_
     });
   });
 }
+
+const AMQP_CLI = ['bin/run-ts.js', 'test/brokers-e2e/amqp-cli.ts'];
+
+/** Publishes one persistent message with an amqplib client in a separate process; resolves after the broker's confirm. */
+export async function amqpPublish(url: string, exchange: string, routingKey: string, text: string, headers: Record<string, string> = {}): Promise<void> {
+  await run(process.execPath, [...AMQP_CLI, 'publish', url, exchange, routingKey, text, ...Object.entries(headers).map(([k, v]) => `${k}=${v}`)]);
+}
+
+export interface AmqpReceived {
+  readonly content: string;
+  readonly routingKey: string;
+  readonly headers: Record<string, string>;
+}
+
+/** Consumes (and acks) `count` messages of `queue` with an amqplib client in a separate process. */
+export async function amqpConsume(url: string, queue: string, count: number, ms = 30_000): Promise<AmqpReceived[]> {
+  const { stdout } = await run(process.execPath, [...AMQP_CLI, 'consume', url, queue, String(count)], undefined, ms);
+  return stdout.toString('utf8').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as AmqpReceived);
+}

@@ -11,6 +11,8 @@ export interface BrokerProcessOptions {
   readonly command: string;
   readonly args: readonly string[];
   readonly cwd: string;
+  /** The child's environment (default: this process's). */
+  readonly env?: NodeJS.ProcessEnv;
   /** Where clients connect, for messages. */
   readonly address: string;
   /** Resolves once the broker answers; bounded by the caller. */
@@ -39,7 +41,7 @@ export function brokerProcess(options: BrokerProcessOptions): BrokerProcess {
     log: () => output,
     async start() {
       if (child) return;
-      const started = spawn(options.command, [...options.args], { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+      const started = spawn(options.command, [...options.args], { cwd: options.cwd, ...(options.env ? { env: options.env } : {}), stdio: ['ignore', 'pipe', 'pipe'] });
       child = started;
       process.once('exit', killOnExit);
       started.stdout!.on('data', append);

@@ -5,7 +5,7 @@
  */
 import { inject } from 'vitest';
 
-async function ask(path: '/kafka' | '/mqtt', envName: string): Promise<string> {
+async function ask(path: '/kafka' | '/mqtt' | '/rabbitmq', envName: string): Promise<string> {
   const fromEnv = process.env[envName];
   if (fromEnv) return fromEnv;
   const control = inject('brokerControl');
@@ -21,3 +21,6 @@ export const kafkaBootstrap = (): Promise<string> => ask('/kafka', 'KAFKA_BOOTST
 
 /** `mqtt://host:port` of the suite's MQTT 5 broker. */
 export const mqttUrl = (): Promise<string> => ask('/mqtt', 'MQTT_URL');
+
+/** `amqp://guest:guest@host:port` of the suite's RabbitMQ broker. */
+export const rabbitUrl = (): Promise<string> => ask('/rabbitmq', 'RABBITMQ_URL');

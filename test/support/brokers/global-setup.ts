@@ -12,6 +12,7 @@ import { createServer } from 'node:http';
 import type { TestProject } from 'vitest/node';
 import { startKafka, type KafkaBroker } from './kafka-broker.ts';
 import { startMosquitto, type MosquittoBroker } from './mosquitto-broker.ts';
+import { startRabbit, type RabbitBroker } from './rabbitmq-broker.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -22,6 +23,7 @@ declare module 'vitest' {
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   let kafka: Promise<KafkaBroker> | undefined;
   let mosquitto: Promise<MosquittoBroker> | undefined;
+  let rabbit: Promise<RabbitBroker> | undefined;
 
   const resolvers: Record<string, () => Promise<string>> = {
     '/kafka': async () => {
@@ -33,6 +35,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
       if (process.env.MQTT_URL) return process.env.MQTT_URL;
       mosquitto ??= timed('Mosquitto', startMosquitto);
       return (await mosquitto).url;
+    },
+    '/rabbitmq': async () => {
+      if (process.env.RABBITMQ_URL) return process.env.RABBITMQ_URL;
+      rabbit ??= timed('RabbitMQ', () => startRabbit());
+      return (await rabbit).url;
     },
   };
 
@@ -55,6 +62,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await Promise.all([
       kafka?.then((b) => b.close(), () => {}),
       mosquitto?.then((b) => b.close(), () => {}),
+      rabbit?.then((b) => b.close(), () => {}),
     ]);
   };
 }
