@@ -37,6 +37,8 @@ export interface BackendRun {
   inject?(kind: ApiKind, count: number): Promise<void>;
   /** Open upstream subscriptions of `kind`'s API, as the broker (or the mock) reports them. */
   upstreams(kind: ApiKind): Promise<number>;
+  /** The cursor naming message `index` of `kind` (for a backend with `inject`: of its last injection). */
+  cursorOf?(kind: ApiKind, index: number): string;
   /** Starts reading what `kind`'s endpoint publishes upstream. */
   watchPublished(kind: ApiKind): Promise<PublishedWatch>;
   close(): Promise<void>;
@@ -46,11 +48,8 @@ export interface EntrypointBackend {
   readonly name: string;
   /** Message ids are the message indexes (`'0'`, `'1'`...); otherwise they are only checked to be distinct. */
   readonly numberedIds?: boolean;
-  /**
-   * Present only where the endpoint resumes: the cursor naming message `index` of `kind` once
-   * `inject` (when present) has put at least index+3 messages upstream.
-   */
-  readonly cursorOf?: (run: BackendRun, kind: ApiKind, index: number) => string;
+  /** Does the endpoint resume after a cursor? Only then are the resume tests registered (and `cursorOf` required). */
+  readonly resumes: boolean;
   /** Prepares the upstream (unique names) for one gateway's run. */
   start(): Promise<BackendRun>;
 }

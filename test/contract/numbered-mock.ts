@@ -56,9 +56,10 @@ export function mockBackend(): EntrypointBackend {
   return {
     name: 'numbered mock',
     numberedIds: true,
-    cursorOf: (_run, _kind, index) => String(index),
+    resumes: true,
     start: async () => ({
       registry: numberedMockRegistry(),
+      cursorOf: (_kind, index) => String(index),
       endpoints: (kind) => [kind === 'slow'
         ? { type: 'mock', messageInterval: 60_000, messageContent: 'slow' }
         : { type: 'mock', messageInterval: 20, messageContent: kinds[kind] }],

@@ -40,6 +40,7 @@ export async function routed(client: ChannelModel, exchange: string, key: string
 export function rabbitmqBackend(): EntrypointBackend {
   return {
     name: 'rabbitmq',
+    resumes: false,
     async start() {
       const url = new URL(await rabbitUrl());
       const client = await amqp.connect(url.href);
