@@ -17,6 +17,15 @@ export type ApiKind = 'text' | 'bin' | 'slow' | 'down';
 export const contentOf = (kind: ApiKind, index: number): Buffer =>
   kind === 'bin' ? Buffer.from([0xff, 0xfe, 0x00, index & 0xff]) : Buffer.from(`m${index}`);
 
+/** Polls an asynchronous condition every 20 ms until true, or fails after `ms` with `what` (../support/harness.ts `waitFor`, for broker-side answers). */
+export async function pollUntil(condition: () => Promise<boolean>, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 export interface PublishedWatch {
   /** Contents the endpoint put on the upstream since the watch began (for the mock: ever), in order. */
   received(): readonly Buffer[];

@@ -12,7 +12,7 @@ import type { Entrypoint } from '../../schemas/types.ts';
 import type { Gateway } from '../../runtime/gateway.ts';
 import { gatewayWith } from '../support/harness.ts';
 import { makeBundle } from '../support/bundles.ts';
-import { contentOf, type ApiKind, type BackendRun, type EntrypointBackend } from './entrypoint-backend.ts';
+import { contentOf, pollUntil, type ApiKind, type BackendRun, type EntrypointBackend } from './entrypoint-backend.ts';
 
 export interface Received {
   /** The message id, where the protocol carries one. */
@@ -38,16 +38,6 @@ export interface EntrypointDriver {
   /** Does the protocol carry message ids to clients? */
   readonly carriesIds: boolean;
 }
-
-/** Polls an asynchronous condition every 20 ms until true, or fails after `ms` with `what`. */
-async function eventually(condition: () => Promise<boolean>, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 
 export function entrypointContract(driver: EntrypointDriver, backend: EntrypointBackend): void {
   describe(`entrypoint contract: ${driver.name} over ${backend.name}`, () => {
@@ -75,7 +65,7 @@ export function entrypointContract(driver: EntrypointDriver, backend: Entrypoint
     /** A subscriber to `kind` that received messages 0..count-1 (injected upstream where the backend needs it; at least the first 3). */
     async function receiving(kind: ApiKind, count: number, cursor?: string) {
       // An upstream still closing from an earlier test could swallow injected messages.
-      if (run.inject) await eventually(async () => (await run.upstreams(kind)) === 0, 5_000, `no ${kind} subscription before the test`);
+      if (run.inject) await pollUntil(async () => (await run.upstreams(kind)) === 0, 5_000, `no ${kind} subscription before the test`);
       const session = await subscriber!(base(kind), cursor);
       try {
         await run.inject?.(kind, count);
@@ -128,12 +118,12 @@ export function entrypointContract(driver: EntrypointDriver, backend: Entrypoint
 
     forSubscribers('a client leaving releases its upstream subscription', async () => {
       const upstreams = (n: number) => async () => (await run.upstreams('slow')) === n;
-      await eventually(upstreams(0), 5_000, 'no subscription before the test');
+      await pollUntil(upstreams(0), 5_000, 'no subscription before the test');
       // An API without messages: only the client leaving can end this subscription (well before any poll timeout).
       const session = await subscriber!(base('slow'));
-      await eventually(upstreams(1), 5_000, 'the subscription to open');
+      await pollUntil(upstreams(1), 5_000, 'the subscription to open');
       await session.close();
-      await eventually(upstreams(0), 2_000, 'the subscription to be released');
+      await pollUntil(upstreams(0), 2_000, 'the subscription to be released');
     });
 
     forPublishers('hands over exactly the bytes published, text and binary', async () => {
@@ -143,7 +133,7 @@ export function entrypointContract(driver: EntrypointDriver, backend: Entrypoint
           const before = watch.received().length;
           const result = await publisher!(base('text'), content, () => watch.received().length > before);
           expect(result.accepted, result.detail).toBe(true);
-          await eventually(async () => watch.received().length > before, 5_000, 'the published message upstream');
+          await pollUntil(async () => watch.received().length > before, 5_000, 'the published message upstream');
           expect(watch.received()[before]!.equals(content)).toBe(true);
         }
       } finally {

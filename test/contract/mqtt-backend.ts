@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
 import { mqttUrl } from '../support/brokers/brokers.ts';
 import { loopbackPort } from '../support/brokers/loopback-port.ts';
-import { contentOf, type ApiKind, type EntrypointBackend } from './entrypoint-backend.ts';
+import { contentOf, pollUntil, type ApiKind, type EntrypointBackend } from './entrypoint-backend.ts';
 
 /** Publishes `payload` to `topic` at QoS 1: whether the broker had a matching subscriber (PUBACK reason is not 16). */
 export async function delivered(client: MqttClient, topic: string, payload: Buffer | string): Promise<boolean> {
@@ -48,11 +48,7 @@ export function mqttBackend(): EntrypointBackend {
         }],
         async inject(kind, count) {
           // The broker drops what finds no subscriber: message 0 again until it is delivered, then the rest in order.
-          const deadline = Date.now() + 5_000;
-          while (!(await delivered(client, `${topic(kind, 'in')}/x`, contentOf(kind, 0)))) {
-            if (Date.now() > deadline) throw new Error(`no subscriber on ${topic(kind, 'in')}/+ within 5 s`);
-            await new Promise((resolve) => setTimeout(resolve, 20));
-          }
+          await pollUntil(() => delivered(client, `${topic(kind, 'in')}/x`, contentOf(kind, 0)), 5_000, `a subscriber on ${topic(kind, 'in')}/+`);
           for (let i = 1; i < count; i++) await client.publishAsync(`${topic(kind, 'in')}/x`, contentOf(kind, i), { qos: 1 });
         },
         upstreams: async (kind) => ((await delivered(client, `${topic(kind, 'in')}/probe`, 'probe')) ? 1 : 0),

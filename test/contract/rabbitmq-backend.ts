@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
 import { rabbitUrl } from '../support/brokers/brokers.ts';
 import { loopbackPort } from '../support/brokers/loopback-port.ts';
-import { contentOf, type ApiKind, type EntrypointBackend } from './entrypoint-backend.ts';
+import { contentOf, pollUntil, type ApiKind, type EntrypointBackend } from './entrypoint-backend.ts';
 
 const MAX_MESSAGE_BYTES = 1024;
 const PROBE = Buffer.alloc(MAX_MESSAGE_BYTES + 1, 0x70);
@@ -64,11 +64,7 @@ export function rabbitmqBackend(): EntrypointBackend {
         }],
         async inject(kind, count) {
           // Fan-out queues exist only while someone subscribes: wait until the subscriber's is bound.
-          const deadline = Date.now() + 5_000;
-          while (!(await upstreams(kind))) {
-            if (Date.now() > deadline) throw new Error(`no queue bound to ${exchange(kind, 'in')} within 5 s`);
-            await new Promise((resolve) => setTimeout(resolve, 20));
-          }
+          await pollUntil(async () => (await upstreams(kind)) === 1, 5_000, `a queue bound to ${exchange(kind, 'in')}`);
           for (let i = 0; i < count; i++) await confirmed(admin, exchange(kind, 'in'), 'in.x', contentOf(kind, i));
         },
         upstreams,
