@@ -7,11 +7,13 @@ import type { Endpoint, EndpointContext, EndpointFactories, EndpointFactory } fr
 import { createMockEndpoint } from './mock/mock.ts';
 import { createKafkaEndpoint } from './kafka/kafka.ts';
 import { createMqttEndpoint } from './mqtt/mqtt.ts';
+import { createNatsEndpoint } from './nats/nats.ts';
 
 export const endpointFactories: EndpointFactories = {
   mock: createMockEndpoint,
   kafka: createKafkaEndpoint,
   mqtt: createMqttEndpoint,
+  nats: createNatsEndpoint,
 };
 
 /** Builds one endpoint; an unknown type throws (the bundle fails to build, the last good keeps serving). */

@@ -5,7 +5,7 @@
  */
 import { inject } from 'vitest';
 
-async function ask(path: '/kafka' | '/mqtt', envName: string): Promise<string> {
+async function ask(path: '/kafka' | '/mqtt' | '/nats', envName: string): Promise<string> {
   const fromEnv = process.env[envName];
   if (fromEnv) return fromEnv;
   const control = inject('brokerControl');
@@ -21,3 +21,9 @@ export const kafkaBootstrap = (): Promise<string> => ask('/kafka', 'KAFKA_BOOTST
 
 /** `mqtt://host:port` of the suite's MQTT 5 broker. */
 export const mqttUrl = (): Promise<string> => ask('/mqtt', 'MQTT_URL');
+
+/** The suite's shared nats-server (JetStream on): client url and monitoring url (`/connz`, `/jsz`). */
+export async function natsServer(): Promise<{ url: string; monitor: string }> {
+  const [url, monitor] = (await ask('/nats', 'NATS_URL')).split(' ');
+  return { url: url!, monitor: monitor ?? '' };
+}

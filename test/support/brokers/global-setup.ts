@@ -12,6 +12,7 @@ import { createServer } from 'node:http';
 import type { TestProject } from 'vitest/node';
 import { startKafka, type KafkaBroker } from './kafka-broker.ts';
 import { startMosquitto, type MosquittoBroker } from './mosquitto-broker.ts';
+import { startNats, type NatsBroker } from './nats-broker.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -22,6 +23,7 @@ declare module 'vitest' {
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   let kafka: Promise<KafkaBroker> | undefined;
   let mosquitto: Promise<MosquittoBroker> | undefined;
+  let nats: Promise<NatsBroker> | undefined;
 
   const resolvers: Record<string, () => Promise<string>> = {
     '/kafka': async () => {
@@ -33,6 +35,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
       if (process.env.MQTT_URL) return process.env.MQTT_URL;
       mosquitto ??= timed('Mosquitto', startMosquitto);
       return (await mosquitto).url;
+    },
+    // `<client url> <monitoring url>` of a shared nats-server (JetStream on).
+    '/nats': async () => {
+      if (process.env.NATS_URL) return `${process.env.NATS_URL} ${process.env.NATS_MONITOR_URL ?? ''}`.trim();
+      nats ??= timed('nats-server', startNats);
+      const broker = await nats;
+      return `${broker.url} ${broker.monitor}`;
     },
   };
 
@@ -55,6 +64,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await Promise.all([
       kafka?.then((b) => b.close(), () => {}),
       mosquitto?.then((b) => b.close(), () => {}),
+      nats?.then((b) => b.close(), () => {}),
     ]);
   };
 }
