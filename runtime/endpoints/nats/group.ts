@@ -120,22 +120,32 @@ async function consumeOnce(options: RunOptions, onConsuming: () => void): Promis
   try {
     for await (const m of messages) {
       if (closing.signal.aborted) break;
-      await handle(m, options, { yielding: closing.signal, deadLetter });
+      if (await handle(m, options, { yielding: closing.signal, deadLetter })) continue;
+      // Given back. When stopping, stop pulling first: else JetStream may redeliver it at once to this
+      // connection's pending pull, which nobody reads any more (it would then wait for ACK_WAIT_MS).
+      if (closing.signal.aborted) {
+        end();
+        await nc.flush().catch(() => {});
+      }
+      m.nak();
     }
   } finally {
     options.signal.removeEventListener('abort', end);
     offLost();
     end();
+    // A nak of the message given back must reach the server before the connection closes (else it waits for ACK_WAIT_MS).
+    if (!lost && !nc.isClosed()) await nc.flush().catch(() => {});
   }
   return lost && !options.signal.aborted ? 'the NATS connection was lost' : undefined;
 }
 
-async function handle(m: JsMsg, options: RunOptions, delivery: GroupDelivery): Promise<void> {
+/** Delivers one message: true when it is done with (acknowledged), false when the caller must give it back (nak). */
+async function handle(m: JsMsg, options: RunOptions, delivery: GroupDelivery): Promise<boolean> {
   const message = streamMessage(options.stream, m.seq, m.subject, m.data, m.headers, m.info.timestampNanos);
   if (options.commit === 'before') {
     await m.ackAck().catch(() => false);
     await options.deliver(message, delivery);
-    return;
+    return true;
   }
   const working = setInterval(() => m.working(), ACK_WAIT_MS / 3);
   let delivered = false;
@@ -148,5 +158,5 @@ async function handle(m: JsMsg, options: RunOptions, delivery: GroupDelivery): P
     clearInterval(working);
   }
   if (delivered) await m.ackAck().catch(() => false);
-  else m.nak();
+  return delivered;
 }
