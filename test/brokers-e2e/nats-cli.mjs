@@ -3,8 +3,9 @@
 //   pub <url> <subject> <header=value,...|-> <text>...    core publish, flushed
 //   jspub <url> <subject> <header=value,...|-> <text>...  JetStream publish; prints each sequence
 //   sub <url> <subject> <count>                           prints "ready", then one JSON line per message
+//   stream-add <url> <name> <subject>...                  creates a JetStream stream (file storage) unless it exists
 import { connect, headers } from '@nats-io/transport-node';
-import { jetstream } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 
 const [command, url, subject, ...rest] = process.argv.slice(2);
 const nc = await connect({ servers: url, reconnect: false, timeout: 5000 });
@@ -35,6 +36,11 @@ if (command === 'pub' || command === 'jspub') {
     for (const [k, v] of m.headers ?? []) h[k] = v.join(',');
     process.stdout.write(`${JSON.stringify({ subject: m.subject, data: m.string(), headers: h })}\n`);
   }
+} else if (command === 'stream-add') {
+  const jsm = await jetstreamManager(nc);
+  const exists = await jsm.streams.info(subject).then(() => true, () => false);
+  if (!exists) await jsm.streams.add({ name: subject, subjects: rest });
+  process.stdout.write(`stream ${subject}: ${rest.join(' ')}\n`);
 } else {
   process.stderr.write(`unknown command ${command}\n`);
   process.exitCode = 2;

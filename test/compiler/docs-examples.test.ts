@@ -1,7 +1,7 @@
 /**
  * The examples under docs/examples/ (not served by `npm start`: they need a broker or a secret)
  * validate: `sluice validate docs/examples` exits 0; orders (Kafka, API key) and sensors (MQTT,
- * JWT) are what docs/guides/brokers.md describes, and the webhook example is the push setup
+ * JWT) and shipments (NATS JetStream, keyless) are what docs/guides/brokers.md describes, and the webhook example is the push setup
  * docs/guides/webhooks.md describes.
  */
 import { describe, expect, it, vi } from 'vitest';
@@ -23,13 +23,21 @@ describe('docs/examples', () => {
   it('orders: Kafka on 127.0.0.1:9092 behind an API key; sensors: MQTT 5 behind a JWT whose secret is SENSORS_JWT_SECRET', async () => {
     const { bundle, diagnostics } = await compileFolder('docs/examples');
     expect(diagnostics).toEqual([]);
-    expect(Object.keys(bundle!.apis).sort()).toEqual(['orders', 'sensors', 'webhook-orders']);
+    expect(Object.keys(bundle!.apis).sort()).toEqual(['orders', 'sensors', 'shipments', 'webhook-orders']);
     const orders = bundle!.apis.orders!;
     expect(orders.definition.endpoints[0]).toMatchObject({ type: 'kafka', bootstrapServers: ['127.0.0.1:9092'], consumer: { topics: ['orders'] } });
     expect(orders.subscriptions.acme!.apiKeys![0]!.hash).toMatch(/^[0-9a-f]{64}$/);
     const sensors = bundle!.apis.sensors!;
     expect(sensors.definition.endpoints[0]).toMatchObject({ type: 'mqtt', consumer: { topic: 'sensors/readings/#' } });
     expect(sensors.plans.fleet).toMatchObject({ type: 'jwt', secret: { env: 'SENSORS_JWT_SECRET' } });
+  });
+
+  it('shipments: NATS JetStream stream SHIPMENTS on 127.0.0.1:4222, resumable (qos at-least-once), keyless', async () => {
+    const { bundle, diagnostics } = await compileFolder('docs/examples');
+    expect(diagnostics).toEqual([]);
+    const shipments = bundle!.apis.shipments!;
+    expect(shipments.definition.endpoints[0]).toMatchObject({ type: 'nats', servers: ['nats://127.0.0.1:4222'], stream: 'SHIPMENTS', consumer: { subject: 'shipments.>' } });
+    expect(shipments.plans.open).toMatchObject({ type: 'keyless' });
   });
 
   it('webhook-orders: a kafka endpoint, a webhook entrypoint, a push plan and a subscription with callback, bearer by env, retry and deadLetter', async () => {
