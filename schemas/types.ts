@@ -304,7 +304,7 @@ export interface HttpGetEntrypoint {
    */
   metadataInPayload?: boolean;
   /**
-   * Quality of service; at-least-once needs an endpoint that resumes from a cursor (kafka, mock).
+   * Quality of service; at-least-once needs an endpoint that resumes from a cursor (kafka, mock, nats with a stream).
    */
   qos?: 'auto' | 'at-most-once' | 'at-least-once';
 }
