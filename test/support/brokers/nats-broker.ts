@@ -29,8 +29,11 @@ export interface NatsBroker {
   log(): string;
 }
 
-/** `port`: 127.0.0.1 port to listen on (default: a free one). */
-export async function startNats(port?: number): Promise<NatsBroker> {
+/**
+ * `port`: 127.0.0.1 port to listen on (default: a free one). `auth`: the server requires this user
+ * and password (readiness connects with them).
+ */
+export async function startNats(port?: number, auth?: { user: string; pass: string }): Promise<NatsBroker> {
   port ??= await loopbackPort();
   const monitorPort = await loopbackPort();
   const dir = mkdtempSync(join(tmpdir(), 'sluice-nats-'));
@@ -38,10 +41,10 @@ export async function startNats(port?: number): Promise<NatsBroker> {
   const process_ = brokerProcess({
     name: 'nats-server',
     command: process.env.NATS_SERVER ?? 'nats-server',
-    args: ['-a', '127.0.0.1', '-p', String(port), '-m', String(monitorPort), '-js', '-sd', join(dir, 'store')],
+    args: ['-a', '127.0.0.1', '-p', String(port), '-m', String(monitorPort), '-js', '-sd', join(dir, 'store'), ...(auth ? ['--user', auth.user, '--pass', auth.pass] : [])],
     cwd: dir,
     address: url,
-    ready: () => ready(url),
+    ready: () => ready(url, auth),
     installHint: 'apt-get install nats-server',
     logLimit: 32_768,
   });
@@ -61,12 +64,12 @@ export async function startNats(port?: number): Promise<NatsBroker> {
   return broker;
 }
 
-async function ready(url: string): Promise<void> {
+async function ready(url: string, auth?: { user: string; pass: string }): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   let last: unknown;
   while (Date.now() < deadline) {
     try {
-      const nc = await connect({ servers: url, reconnect: false, timeout: 2_000 });
+      const nc = await connect({ servers: url, reconnect: false, timeout: 2_000, ...auth });
       try {
         await (await jetstreamManager(nc)).getAccountInfo();
       } finally {
