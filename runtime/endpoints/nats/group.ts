@@ -8,8 +8,8 @@
  * - order: `max_ack_pending` 1, so the stream's messages are handed over one at a time, in stream
  *   order, across all instances (`concurrency` cannot apply: a stream has no partitions);
  * - `commit: 'after'`: a message is acknowledged (and the acknowledgement confirmed by the server)
- *   only once `deliver` resolved true; false naks it (redelivered at once, to whichever instance
- *   pulls next); while a delivery lasts (retries) the message is marked in progress every
+ *   only once `deliver` resolved true; false naks it (redelivered to whichever instance pulls next;
+ *   at stop after GIVE_BACK_DELAY_MS, once this connection is gone); while a delivery lasts (retries) the message is marked in progress every
  *   `ACK_WAIT_MS / 3`, so JetStream does not redeliver it elsewhere; a crash redelivers it after
  *   `ACK_WAIT_MS`. At-least-once across restarts and outages: the position lives on the server;
  * - `commit: 'before'` (at-most-once): acknowledged before `deliver` runs;
@@ -35,6 +35,7 @@ const MIN_BACKOFF_MS = 250;
 const MAX_BACKOFF_MS = 5_000;
 const ACK_WAIT_MS = 30_000;
 const DEAD_LETTER_TIMEOUT_MS = 10_000;
+const GIVE_BACK_DELAY_MS = 500;
 
 /** The group-consumption part of the nats endpoint; spread into the endpoint object. */
 export function natsGroup(config: NatsEndpointConfig, context: EndpointContext): Pick<Endpoint, 'consumeGroup'> {
@@ -121,13 +122,13 @@ async function consumeOnce(options: RunOptions, onConsuming: () => void): Promis
     for await (const m of messages) {
       if (closing.signal.aborted) break;
       if (await handle(m, options, { yielding: closing.signal, deadLetter })) continue;
-      // Given back. When stopping, stop pulling first: else JetStream may redeliver it at once to this
-      // connection's pending pull, which nobody reads any more (it would then wait for ACK_WAIT_MS).
+      // Given back. When stopping, stop pulling and nak with a short delay: else JetStream may redeliver
+      // it at once to this connection's pending pull, which nobody reads any more (it would then wait
+      // for ACK_WAIT_MS); after the delay this connection is gone and the next consumer gets it.
       if (closing.signal.aborted) {
         end();
-        await nc.flush().catch(() => {});
-      }
-      m.nak();
+        m.nak(GIVE_BACK_DELAY_MS);
+      } else m.nak();
     }
   } finally {
     options.signal.removeEventListener('abort', end);
