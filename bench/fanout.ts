@@ -1,6 +1,6 @@
 /**
  * Fan-out: N WebSocket or SSE clients (in the client process) receive 256-byte messages
- * published to MQTT or Kafka, through Sluice and through the bare relay. One case:
+ * published to MQTT, Kafka or NATS (core subject), through Sluice and through the bare relay. One case:
  *
  *   full GC, RSS -> connect N -> settle, full GC, RSS: growth per idle client -> warm up (publish until every client got one) ->
  *   window: publish `rate * seconds` messages at `rate`/s -> wait until all arrived (bounded) ->
@@ -95,7 +95,7 @@ const RATE: Record<number, number> = { 1: 500, 100: 100, 1000: 20 };
 
 export async function fanoutSection(ctx: BenchContext): Promise<void> {
   const seconds = ctx.seconds;
-  for (const broker of ['mqtt', 'kafka'] as Broker[]) {
+  for (const broker of ['mqtt', 'kafka', ...(ctx.brokers.nats ? ['nats'] : [])] as Broker[]) {
     for (const kind of ['websocket', 'sse'] as Kind[]) {
       const tag = `${broker}-${kind}`;
       if (ctx.cases && !ctx.cases.includes(tag)) continue;
@@ -109,7 +109,7 @@ export async function fanoutSection(ctx: BenchContext): Promise<void> {
           continue;
         }
         const [relay, sluice] = await Promise.all([
-          ctx.serverOf(() => startRelay(broker === 'mqtt' ? { mqtt: ctx.brokers.mqtt } : { kafka: ctx.brokers.kafka }, topics.relay)),
+          ctx.serverOf(() => startRelay(broker === 'nats' ? { nats: ctx.brokers.nats! } : broker === 'mqtt' ? { mqtt: ctx.brokers.mqtt } : { kafka: ctx.brokers.kafka }, topics.relay)),
           ctx.serverOf(() => startSluice(file)),
         ]);
         try {

@@ -4,7 +4,7 @@
  * message goes to every connected WebSocket (`ws.send`, a text frame) and SSE client (one `data:` frame built
  * once per message, written to each response). Any path; SSE when Accept is text/event-stream.
  *
- *   node bin/run-ts.js bench/relay.ts --port 0 (--mqtt URL --topic T | --kafka HOST:PORT --topic T)
+ *   node bin/run-ts.js bench/relay.ts --port 0 (--mqtt URL --topic T | --kafka HOST:PORT --topic T | --nats URL --topic SUBJECT)
  *
  * Prints one JSON line `{"listening": PORT}` on stdout once it accepts connections.
  */
@@ -13,9 +13,10 @@ import { parseArgs } from 'node:util';
 import { WebSocketServer, type WebSocket } from 'ws';
 import mqtt from 'mqtt';
 import { Kafka, logLevel } from 'kafkajs';
+import { natsRelaySubscription } from './nats.ts';
 
-const { values: args } = parseArgs({ options: { port: { type: 'string', default: '0' }, mqtt: { type: 'string' }, kafka: { type: 'string' }, topic: { type: 'string' } } });
-if (!args.topic || (!args.mqtt && !args.kafka)) throw new Error('usage: relay.ts --port P (--mqtt URL | --kafka HOST:PORT) --topic T');
+const { values: args } = parseArgs({ options: { port: { type: 'string', default: '0' }, mqtt: { type: 'string' }, kafka: { type: 'string' }, nats: { type: 'string' }, topic: { type: 'string' } } });
+if (!args.topic || (!args.mqtt && !args.kafka && !args.nats)) throw new Error('usage: relay.ts --port P (--mqtt URL | --kafka HOST:PORT | --nats URL) --topic T');
 
 const sockets = new Set<WebSocket>();
 const streams = new Set<http.ServerResponse>();
@@ -50,7 +51,9 @@ server.on('upgrade', (req, socket, head) => {
   });
 });
 
-if (args.mqtt) {
+if (args.nats) {
+  await natsRelaySubscription(args.nats, args.topic, relay);
+} else if (args.mqtt) {
   const client = await mqtt.connectAsync(args.mqtt, { protocolVersion: 5, clientId: `bench-relay-${process.pid}` });
   client.on('message', (_topic, payload) => relay(payload));
   await client.subscribeAsync(args.topic, { qos: 0 });
