@@ -5,7 +5,7 @@
  * SLOW_CONSUMER, WebSocket 1013, and it is logged; `drop-oldest`: its oldest message is dropped
  * and counted). The entrypoint either iterates the queue or pipes it into a synchronous sink.
  */
-import type { Delivery } from './delivery.ts';
+import { DeliveryBatch, type Delivery } from './delivery.ts';
 import { errors } from '../../core/errors.ts';
 import { asGatewayError } from '../entrypoints/entrypoint.ts';
 import { noTrafficMeter, type Tally, type Telemetry } from '../metrics/telemetry.ts';
@@ -41,6 +41,11 @@ export interface QueuedBytes {
  */
 export interface DeliverySink {
   write(delivery: Delivery): boolean;
+  /**
+   * Optional: several deliveries in order with one write to the client (frames back to back, events
+   * in one chunk), false when the send buffer is full afterwards. Without it they go to `write` one by one.
+   */
+  writeMany?(batch: DeliveryBatch): boolean;
   end(error?: unknown): void;
   /** Bytes written to the client but not yet flushed (socket.writableLength); counts toward maxQueuedBytes. */
   buffered?(): number;
@@ -50,6 +55,10 @@ export interface DeliverySink {
 export function pipeable(source: AsyncIterable<Delivery>): ClientQueue | undefined {
   return source instanceof ClientQueue ? source : undefined;
 }
+
+/** Most deliveries (and bytes) one writeMany takes when a client catches up on its queue. */
+export const BATCH_MESSAGES = 64;
+export const BATCH_BYTES = 64 * 1024;
 
 /** One client's bounded queue; iterate it once, or `pipe` it into a sink. */
 export class ClientQueue implements AsyncIterableIterator<Delivery> {
@@ -162,6 +171,24 @@ export class ClientQueue implements AsyncIterableIterator<Delivery> {
   }
 
   /**
+   * Several deliveries at once (one turn's, from the fanout): a piped sink that is not paused gets
+   * them with one writeMany (one write to the client); else each is pushed as above (queued, policy).
+   */
+  pushMany(batch: DeliveryBatch): void {
+    if (this.#ended) return;
+    const sink = this.#sink;
+    if (sink !== undefined && !this.#paused && sink.writeMany !== undefined) {
+      for (const delivery of batch.deliveries) this.tally.delivered(delivery.message.content.length);
+      if (!this.#writeMany(batch)) this.#paused = true;
+      return;
+    }
+    for (const delivery of batch.deliveries) {
+      if (this.#ended) return;
+      this.push(delivery);
+    }
+  }
+
+  /**
    * Push mode: every delivery queued so far, and each later one, goes to `sink.write` as it comes
    * (call once, instead of iterating).
    */
@@ -175,7 +202,24 @@ export class ClientQueue implements AsyncIterableIterator<Delivery> {
   resume(): void {
     if (this.#sink === undefined) return;
     this.#paused = false;
+    const many = this.#sink.writeMany !== undefined;
     while (this.size > 0) {
+      if (many && this.size > 1) {
+        // A client that fell behind catches up with one write per batch, not one per message.
+        const taken: Delivery[] = [];
+        let bytes = 0;
+        while (this.size > 0 && taken.length < BATCH_MESSAGES && bytes < BATCH_BYTES) {
+          const value = this.#shift();
+          bytes += value.message.content.length;
+          this.tally.delivered(value.message.content.length);
+          taken.push(value);
+        }
+        if (!this.#writeMany(new DeliveryBatch(taken))) {
+          this.#paused = true;
+          break;
+        }
+        continue;
+      }
       const value = this.#shift();
       this.tally.delivered(value.message.content.length);
       if (!this.#write(value)) {
@@ -192,6 +236,16 @@ export class ClientQueue implements AsyncIterableIterator<Delivery> {
   #write(delivery: Delivery): boolean {
     try {
       return this.#sink!.write(delivery);
+    } catch (error) {
+      log.error({ api: this.apiId, err: error }, 'a delivery sink threw');
+      this.fail(asGatewayError(error));
+      return false;
+    }
+  }
+
+  #writeMany(batch: DeliveryBatch): boolean {
+    try {
+      return this.#sink!.writeMany!(batch);
     } catch (error) {
       log.error({ api: this.apiId, err: error }, 'a delivery sink threw');
       this.fail(asGatewayError(error));
