@@ -1,12 +1,12 @@
 /**
- * sse (see sse.ts): how a shared subscription's events reach a client. Each event is written
+ * sse (see sse.ts): how a shared subscription's events reach a client, and the streams' heartbeats. Each event is written
  * synchronously as it comes; several at once (one turn of the event loop, or a client catching up
  * on its queue) go out as consecutive chunks in one write, their bytes joined once for every client
  * that gets the same batch (DeliveryBatch).
  */
 import type { ServerResponse } from 'node:http';
 import { DeliveryBatch, type Delivery } from '../subscribe/delivery.ts';
-import type { ClientQueue } from '../subscribe/fanout.ts';
+import type { ClientQueue, DeliverySink } from '../subscribe/fanout.ts';
 
 /** Bytes buffered on a response before the loop waits for the client to read. */
 export const HIGH_WATER = 256 * 1024;
@@ -40,36 +40,70 @@ export interface Encodings {
  * (three writes, a cork and a nextTick uncork each). Otherwise (HTTP/1.0, a response still
  * buffering) res.write.
  */
-export function piped(
-  queue: ClientQueue,
-  res: ServerResponse,
-  connection: { messages: number },
-  encodings: Encodings,
-): Promise<unknown> {
-  return new Promise((resolve) => {
-    // One delivery, or several (one turn's, or a client catching up) as consecutive chunks in one write.
-    const send = (batch: DeliveryBatch): boolean => {
-      if (res.writableEnded || res.destroyed) return true;
-      connection.messages += batch.deliveries.length;
-      const socket = res.socket;
-      const length = res.writableLength;
-      const [target, bytes] = socket !== null && res.chunkedEncoding && length === socket.writableLength
-        ? [socket, batch.joined(encodings.chunkKey, encodings.chunk)]
-        : [res, batch.joined(encodings.eventKey, encodings.event)];
-      if (length < HIGH_WATER) {
-        target.write(bytes);
-        return true;
-      }
-      target.write(bytes, () => queue.resume());
-      return false;
-    };
-    queue.pipe({
-      write: (delivery) => send(new DeliveryBatch([delivery])),
-      writeMany: send,
-      end: resolve,
-      // Written but not flushed (the response's own buffer and its socket's): counts toward fanout.maxQueuedBytes.
-      buffered: () => Math.max(res.writableLength, res.socket?.writableLength ?? 0),
-    });
-  });
+export function piped(queue: ClientQueue, res: ServerResponse, connection: { messages: number }, encodings: Encodings): Promise<unknown> {
+  return new Promise((resolve) => queue.pipe(new ResponseSink(queue, res, connection, encodings, resolve)));
 }
 
+/** The sink of one stream: an object with the methods on its prototype (no closures per subscriber). */
+class ResponseSink implements DeliverySink {
+  constructor(
+    private readonly queue: ClientQueue,
+    private readonly res: ServerResponse,
+    private readonly connection: { messages: number },
+    private readonly encodings: Encodings,
+    readonly end: (error?: unknown) => void,
+  ) {}
+
+  write(delivery: Delivery): boolean {
+    return this.writeMany(new DeliveryBatch([delivery]));
+  }
+
+  /** One delivery, or several (one turn's, or a client catching up) as consecutive chunks in one write. */
+  writeMany(batch: DeliveryBatch): boolean {
+    const { res, encodings } = this;
+    if (res.writableEnded || res.destroyed) return true;
+    this.connection.messages += batch.deliveries.length;
+    const socket = res.socket;
+    const length = res.writableLength;
+    const [target, bytes] = socket !== null && res.chunkedEncoding && length === socket.writableLength
+      ? [socket, batch.joined(encodings.chunkKey, encodings.chunk)]
+      : [res, batch.joined(encodings.eventKey, encodings.event)];
+    if (length < HIGH_WATER) {
+      target.write(bytes);
+      return true;
+    }
+    target.write(bytes, () => this.queue.resume());
+    return false;
+  }
+
+  /** Written but not flushed (the response's own buffer and its socket's): counts toward fanout.maxQueuedBytes. */
+  buffered(): number {
+    return Math.max(this.res.writableLength, this.res.socket?.writableLength ?? 0);
+  }
+}
+
+/**
+ * The heartbeat comments of one entrypoint's streams: one timer for all of them (not one per
+ * subscriber), running while any stream is open. A stream whose client is not reading (over
+ * HIGH_WATER) is skipped.
+ */
+export class Heartbeats {
+  readonly #streams = new Set<ServerResponse>();
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly intervalMs: number) {}
+
+  add(res: ServerResponse): void {
+    this.#streams.add(res);
+    this.#timer ??= setInterval(() => {
+      for (const stream of this.#streams) if (stream.writableLength < HIGH_WATER && !stream.writableEnded && !stream.destroyed) stream.write(': heartbeat\n\n');
+    }, this.intervalMs);
+  }
+
+  delete(res: ServerResponse): void {
+    this.#streams.delete(res);
+    if (this.#streams.size > 0 || this.#timer === undefined) return;
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+}

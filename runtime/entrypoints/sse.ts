@@ -41,7 +41,7 @@ import type { EntrypointFactory } from './entrypoint.ts';
 import { SPECIFICITY, asGatewayError } from './entrypoint.ts';
 import { GatewayError } from '../../core/errors.ts';
 import { pipeable, type ClientQueue } from '../subscribe/fanout.ts';
-import { HIGH_WATER, chunkOf, piped, type Encodings } from './sse-pipe.ts';
+import { HIGH_WATER, Heartbeats, chunkOf, piped, type Encodings } from './sse-pipe.ts';
 
 export { chunkOf } from './sse-pipe.ts';
 
@@ -140,6 +140,7 @@ async function opened(source: AsyncIterable<Delivery>): Promise<OpenedStream> {
 
 export const createSseEntrypoint: EntrypointFactory<SseEntrypoint> = (config) => {
   const heartbeatMs = Math.max(2000, config.heartbeatIntervalInMs ?? 5000);
+  const heartbeats = new Heartbeats(heartbeatMs);
   const retryMs = config.retryMs ?? 3000;
   const options: EventOptions = { headers: config.headersAsComment ?? false, metadata: config.metadataAsComment ?? false };
   const memoKey = `sse:${options.headers ? 'h' : ''}${options.metadata ? 'm' : ''}`;
@@ -194,9 +195,7 @@ export const createSseEntrypoint: EntrypointFactory<SseEntrypoint> = (config) =>
       res.flushHeaders();
       res.write(`retry: ${retryMs}\n\n`);
       if (ignored) res.write(`: Last-Event-ID ignored (${ignored.code}: ${oneLine(ignored.message)}): the stream starts now\n\n`);
-      const heartbeat = setInterval(() => {
-        if (res.writableLength < HIGH_WATER) res.write(': heartbeat\n\n');
-      }, heartbeatMs);
+      heartbeats.add(res);
 
       let reason: unknown;
       try {
@@ -219,7 +218,7 @@ export const createSseEntrypoint: EntrypointFactory<SseEntrypoint> = (config) =>
       } catch (error) {
         reason = error;
       } finally {
-        clearInterval(heartbeat);
+        heartbeats.delete(res);
         if (queue) void queue.return();
         else void iterator?.return?.().catch(() => {});
       }
