@@ -1,4 +1,4 @@
-/** What each benchmark section records (one type per case, read by report.ts). */
+/** What each benchmark section records (one type per case, read by report.ts), and the targets the report checks. */
 import type { Broker } from './publisher.ts';
 
 export type Kind = 'websocket' | 'sse';
@@ -88,4 +88,51 @@ export interface ChannelsCase {
   readonly oneChannelMicrosPerDelivered: number;
   readonly hundredChannelsMicrosPerDelivered: number;
   readonly ratio: number;
+}
+
+/** bench/saturation.ts: a server delivering as fast as the path allows (open loop bounded by a window). */
+export interface SaturationCase {
+  readonly case: 'saturation';
+  readonly impl: 'sluice' | 'relay' | 'nchan';
+  /** What the publisher writes to: a broker (Sluice, relay) or nchan's HTTP publisher location. */
+  readonly upstream: Broker | 'http';
+  readonly entrypoint: Kind;
+  readonly clients: number;
+  readonly seconds: number;
+  /** Messages published during the window (each delivered to `clients`). */
+  readonly published: number;
+  readonly delivered: number;
+  readonly deliveredPerSecond: number;
+  /** Server CPU (user + system, master + worker for nginx) ÷ messages delivered in the window. */
+  readonly cpuMicrosPerMessage: number;
+  /** Server CPU ÷ wall time (1 = one core busy). */
+  readonly serverCores: number;
+  /** The busiest client process's CPU ÷ wall time. */
+  readonly clientCores: number;
+  /** All CPUs' busy share over the window (0..1, /proc/stat). */
+  readonly machineBusy: number;
+  readonly limitedBy: string;
+  /** nchan only (a fresh nginx per row): RSS growth ÷ N with N idle subscribers. */
+  readonly rssPerClientBytes: number;
+  readonly closed: number;
+}
+
+/** bench/saturation.ts: what ingesting costs with one subscriber (the shared upstream runs only while someone subscribes). */
+export interface UpstreamCase {
+  readonly case: 'upstream';
+  readonly impl: 'sluice' | 'relay';
+  readonly broker: Broker;
+  readonly messages: number;
+  readonly perSecond: number;
+  readonly cpuMicrosPerMessage: number;
+  /** Mean messages per Kafka fetch batch (kafkajs START_BATCH_PROCESS); NaN where not observable. */
+  readonly kafkaBatch: number;
+}
+
+/** One line of the report's targets table. */
+export interface Target {
+  readonly name: string;
+  readonly measured: string;
+  /** undefined: not measured in this run. */
+  readonly met: boolean | undefined;
 }

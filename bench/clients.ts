@@ -7,13 +7,16 @@
  *   window {lo, hi}                                  count (and time) only messages with lo <= seq <= hi
  *   stats                                            delivered, lost, latency p50/p99/max (µs), closed
  *   seen {seq}                                       subscribers that got a message with seq >= `seq`
- *   close                                            close every subscriber
+ *   close                                            close every subscriber (and counter)
+ *   count {kind, url, count}                         open `count` more cheap counters (bench/counters.ts)
+ *   counted {reset?}                                 frames the counters got (then zero them when reset), how many got one
  *   load {kind: 'http-post'|'websocket-publish'|'kafka', …}   see bench/load.ts
  */
 import http from 'node:http';
 import WebSocket from 'ws';
 import { decodePayload, Latencies, nowMicros } from './payload.ts';
 import { runLoad, type LoadRequest } from './load.ts';
+import { countSse, countWebSocket, type Counter } from './counters.ts';
 
 interface Subscriber {
   count: number;
@@ -24,6 +27,7 @@ interface Subscriber {
 }
 
 const subscribers: Subscriber[] = [];
+const counters: Counter[] = [];
 const latencies = new Latencies();
 let lo = Number.POSITIVE_INFINITY;
 let hi = Number.NEGATIVE_INFINITY;
@@ -105,6 +109,8 @@ type Command =
   | { id: number; cmd: 'stats' }
   | { id: number; cmd: 'seen'; seq: number }
   | { id: number; cmd: 'close' }
+  | { id: number; cmd: 'count'; kind: 'websocket' | 'sse'; url: string; count: number }
+  | { id: number; cmd: 'counted'; reset?: boolean }
   | ({ id: number; cmd: 'load' } & LoadRequest);
 
 async function handle(command: Command): Promise<Record<string, unknown>> {
@@ -129,8 +135,23 @@ async function handle(command: Command): Promise<Record<string, unknown>> {
     }
     case 'seen':
       return { seen: subscribers.filter((s) => s.maxSeq >= command.seq).length, subscribers: subscribers.length };
+    case 'count': {
+      const open = command.kind === 'websocket' ? countWebSocket : countSse;
+      for (let i = 0; i < command.count; i += 100) counters.push(...await Promise.all(Array.from({ length: Math.min(100, command.count - i) }, () => open(command.url))));
+      return { open: counters.length };
+    }
+    case 'counted': {
+      let frames = 0;
+      let receiving = 0;
+      for (const c of counters) {
+        frames += c.frames;
+        if (c.frames > 0) receiving++;
+        if (command.reset) c.frames = 0;
+      }
+      return { frames, receiving, counters: counters.length, closed: counters.filter((c) => c.closed).length };
+    }
     case 'close': {
-      const all = subscribers.splice(0);
+      const all = [...subscribers.splice(0), ...counters.splice(0)];
       for (const s of all) s.close();
       await Promise.race([Promise.all(all.map((s) => s.done)), new Promise((r) => setTimeout(r, 3000))]);
       lo = Number.POSITIVE_INFINITY;

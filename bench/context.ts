@@ -20,7 +20,7 @@ export interface BenchContext {
   /** Is there time for something taking `ms` before the run's deadline? */
   timeLeft(ms: number): boolean;
   /** Starts a server the run stops even when a case fails. */
-  serverOf(start: () => Promise<ServerProcess>): Promise<ServerProcess>;
+  serverOf<T extends ServerProcess>(start: () => Promise<T>): Promise<T>;
   stopServer(server: ServerProcess): Promise<void>;
   createTopics(brokers: Brokers, topics: string[]): Promise<void>;
   /** Fan-out client counts. */

@@ -49,6 +49,22 @@ export class Publisher {
   }
 
   /**
+   * Publishes `count` messages at once (the saturation profile's open loop refills with it):
+   * MQTT QoS 0 back to back, resolving once the last is written to the socket; Kafka one produce
+   * request (acks 1), resolving on its acknowledgement.
+   */
+  async burst(broker: Broker, topic: string, count: number): Promise<void> {
+    const lo = this.seq;
+    this.seq += count;
+    if (broker === 'kafka') {
+      await this.producer.send({ topic, acks: 1, messages: Array.from({ length: count }, (_, i) => ({ value: encodePayload(lo + i) })) });
+      return;
+    }
+    for (let i = 0; i < count - 1; i++) this.mqttClient.publish(topic, encodePayload(lo + i), { qos: 0 });
+    await new Promise<void>((resolve, reject) => this.mqttClient.publish(topic, encodePayload(lo + count - 1), { qos: 0 }, (error) => (error ? reject(error) : resolve())));
+  }
+
+  /**
    * Publishes `count` messages at `rate` per second; resolves with the sequence range once the last
    * is sent. `between` runs after each tick (e.g. to stop early).
    */

@@ -6,6 +6,9 @@
  *
  *   node bin/run-ts.js bench/relay.ts --port 0 (--mqtt URL --topic T | --kafka HOST:PORT --topic T)
  *
+ * `GET /bench-stats` answers `{"batches": B, "messages": M}`: Kafka fetch batches processed and the
+ * messages in them (kafkajs START_BATCH_PROCESS), for the saturation profile's upstream table.
+ *
  * Prints one JSON line `{"listening": PORT}` on stdout once it accepts connections.
  */
 import http from 'node:http';
@@ -33,7 +36,10 @@ function relay(payload: Buffer): void {
   }
 }
 
+const fetched = { batches: 0, messages: 0 };
+
 const server = http.createServer((req, res) => {
+  if (req.url === '/bench-stats') return void res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(fetched));
   if (!(req.headers.accept ?? '').includes('text/event-stream')) return void res.writeHead(404).end();
   res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' });
   res.write('retry: 1000\n\n');
@@ -57,6 +63,10 @@ if (args.mqtt) {
 } else {
   const kafka = new Kafka({ clientId: 'bench-relay', brokers: [args.kafka!], logLevel: logLevel.NOTHING });
   const consumer = kafka.consumer({ groupId: `bench-relay-${process.pid}` });
+  consumer.on(consumer.events.START_BATCH_PROCESS, ({ payload }) => {
+    fetched.batches++;
+    fetched.messages += payload.batchSize;
+  });
   await consumer.connect();
   await consumer.subscribe({ topics: [args.topic], fromBeginning: false });
   await consumer.run({ autoCommit: false, eachMessage: async ({ message }) => relay(message.value ?? Buffer.alloc(0)) });

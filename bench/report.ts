@@ -3,9 +3,11 @@
  * section with Sluice / baseline ratios, and the targets with met / missed.
  */
 import { availableParallelism, cpus } from 'node:os';
-import type { ChannelsCase, CompileCase, FanoutCase, PublishCase, SwapCase, TracingCase } from './cases.ts';
+import type { ChannelsCase, CompileCase, FanoutCase, PublishCase, SaturationCase, SwapCase, Target, TracingCase, UpstreamCase } from './cases.ts';
+import { nchanRss, saturationMarkdown, saturationTargets } from './saturation-report.ts';
 
-export type Result = FanoutCase | PublishCase | SwapCase | CompileCase | TracingCase | ChannelsCase;
+export type Result = FanoutCase | PublishCase | SwapCase | CompileCase | TracingCase | ChannelsCase | SaturationCase | UpstreamCase;
+export type { Target } from './cases.ts';
 
 export interface Machine {
   readonly cpus: number;
@@ -21,14 +23,9 @@ export function machine(): Machine {
 const f = (value: number, digits = 0): string => (Number.isFinite(value) ? value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : '–');
 const ratio = (a: number, b: number): number => a / b;
 
-export interface Target {
-  readonly name: string;
-  readonly measured: string;
-  readonly met: boolean | undefined;
-}
-
 export function targets(results: readonly Result[]): Target[] {
   const fanout = results.filter((r): r is FanoutCase => r.case === 'fanout');
+  const saturation = results.filter((r): r is SaturationCase => r.case === 'saturation');
   const out: Target[] = [];
   for (const broker of ['mqtt', 'kafka'] as const) {
     for (const kind of ['websocket', 'sse'] as const) {
@@ -38,9 +35,11 @@ export function targets(results: readonly Result[]): Target[] {
       const cpu = s && b ? ratio(s.cpuMicrosPerMessage, b.cpuMicrosPerMessage) : Number.NaN;
       out.push({ name: `fan-out CPU per delivered message, Sluice / relay ≤ 1.0 (${kind}, ${broker}, 1,000 clients)`, measured: f(cpu, 2), met: Number.isFinite(cpu) ? cpu <= 1.0 : undefined });
       const rss = s ? s.rssPerClientBytes / 1024 : Number.NaN;
-      out.push({ name: `RSS per idle subscriber ≤ 15 KB (${kind}, ${broker}, 1,000 clients)`, measured: `${f(rss, 1)} KB`, met: Number.isFinite(rss) ? rss <= 15 : undefined });
+      const nchan = nchanRss(saturation, kind) / 1024;
+      out.push({ name: `RSS per idle subscriber ≤ 12 KB (${kind}, ${broker}, 1,000 clients)`, measured: `${f(rss, 1)} KB${Number.isFinite(nchan) ? ` (nchan ${f(nchan, 1)} KB)` : ''}`, met: Number.isFinite(rss) ? rss <= 12 : undefined });
     }
   }
+  out.push(...saturationTargets(saturation));
   const swap = results.find((r): r is SwapCase => r.case === 'swap');
   out.push({ name: 'messages lost on the unchanged API during swaps = 0', measured: swap ? `${swap.lost} lost, ${swap.closed} clients cut, ${swap.swaps} swaps` : '–', met: swap ? swap.lost === 0 && swap.closed === 0 : undefined });
   for (const c of results.filter((r): r is CompileCase => r.case === 'compile')) {
@@ -106,6 +105,7 @@ export function markdown(results: readonly Result[], m: Machine, notes: readonly
     for (const c of channels) lines.push(`| ${f(c.clients)} | ${f(c.messages)} | ${f(c.oneChannelMicrosPerDelivered, 2)} | ${f(c.hundredChannelsMicrosPerDelivered, 2)} | ${f(c.ratio, 2)} |`);
     lines.push('');
   }
+  lines.push(...saturationMarkdown(results.filter((r): r is SaturationCase => r.case === 'saturation'), results.filter((r): r is UpstreamCase => r.case === 'upstream')));
   const compile = results.filter((r): r is CompileCase => r.case === 'compile');
   if (compile.length) {
     lines.push('## Compile', '', '| APIs | files | median ms | best ms | target ms |', '| ---: | ---: | ---: | ---: | ---: |');

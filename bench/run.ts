@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: Sluice against bare baselines on this machine, loopback only, bounded in
- * count and time (a full run takes about 6 minutes on 2 cores; a hard deadline stops it at 9.5).
+ * count and time (a full run takes about 9 minutes on 2 cores; a hard deadline stops it at 14).
  *
  * Starts Kafka (KRaft, the test harness's jars) and Mosquitto on free ports, then runs:
  *   fanout   N = 1, 100, 1000 WebSocket and SSE clients over MQTT and Kafka, Sluice vs bench/relay.ts
@@ -9,10 +9,12 @@
  *   swap     a deploy every second for 30 s while 500 clients stream from an unchanged API
  *   compile  1,000 and 10,000 APIs (bench/compile.ts)
  *   channels fanout CPU per delivered message, 1,000 clients over 100 channels vs one (bench/channels.ts, in process)
+ *   saturation N = 100, 1000 WebSocket and SSE clients as fast as the path delivers: Sluice and the relay (MQTT, Kafka)
+ *            vs nginx + nchan (HTTP publish), and the upstream cost with one subscriber (bench/saturation.ts)
  * Servers and clients are separate child processes. Each case prints one JSON line on stdout; the
  * markdown table goes to bench/results/latest.md (progress goes to stderr).
  *
- *   npm run bench [-- --only fanout,publish,tracing,swap,compile,channels] [--quick] [--sizes 1000] [--cases mqtt-websocket] [--seconds 4]
+ *   npm run bench [-- --only fanout,publish,tracing,swap,compile,channels,saturation] [--quick] [--sizes 1000] [--cases mqtt-websocket] [--seconds 4]
  *                    [--out FILE] [--cpu-prof DIR]
  *
  * `--quick` (N up to 100, shorter windows), `--only`, `--sizes` and `--cases` (fan-out broker-entrypoint
@@ -35,13 +37,14 @@ import { swapSection } from './swap.ts';
 import { tracingSection } from './tracing.ts';
 import { compileSection } from './compile-cases.ts';
 import { channelsSection } from './channels-cases.ts';
+import { saturationSection } from './saturation.ts';
 import { machine, markdown, type Result } from './report.ts';
 
 const { values: flags } = parseArgs({ options: { only: { type: 'string' }, quick: { type: 'boolean', default: false }, out: { type: 'string' }, sizes: { type: 'string' }, cases: { type: 'string' }, seconds: { type: 'string' }, 'cpu-prof': { type: 'string' } } });
 if (flags['cpu-prof']) serverNodeFlags.push('--cpu-prof', '--cpu-prof-dir', flags['cpu-prof']);
-const sections = new Set((flags.only ?? 'fanout,publish,tracing,swap,compile,channels').split(','));
+const sections = new Set((flags.only ?? 'fanout,publish,tracing,swap,compile,channels,saturation').split(','));
 const quick = flags.quick;
-const DEADLINE = Date.now() + 9.5 * 60_000;
+const DEADLINE = Date.now() + 14 * 60_000;
 const began = Date.now();
 const results: Result[] = [];
 const notes: string[] = [];
@@ -63,7 +66,7 @@ let publisher: Publisher | undefined;
 const servers = new Set<ServerProcess>();
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
 
-async function serverOf(start: () => Promise<ServerProcess>): Promise<ServerProcess> {
+async function serverOf<T extends ServerProcess>(start: () => Promise<T>): Promise<T> {
   const server = await start();
   servers.add(server);
   return server;
@@ -81,7 +84,7 @@ async function createTopics(brokers: Brokers, topics: string[]): Promise<void> {
 }
 
 try {
-  const needsBrokers = sections.has('fanout') || sections.has('publish') || sections.has('tracing') || sections.has('swap');
+  const needsBrokers = sections.has('fanout') || sections.has('publish') || sections.has('tracing') || sections.has('swap') || sections.has('saturation');
   let brokers: Brokers | undefined;
   if (needsBrokers) {
     progress('starting Kafka and Mosquitto');
@@ -105,6 +108,7 @@ try {
   if (sections.has('swap')) await swapSection(context);
   if (sections.has('compile')) await compileSection(context);
   if (sections.has('channels')) await channelsSection(context);
+  if (sections.has('saturation')) await saturationSection(context);
 } finally {
   await publisher?.close();
   await clients?.stop();
