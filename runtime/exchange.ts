@@ -297,7 +297,10 @@ export class Exchange implements ExchangePort {
     if (!channel) return undefined;
     const filter = Object.keys(channel.request.params).length > 0 ? this.subscribeEndpoint?.channel?.(channel.request.params) : undefined;
     if (!filter && !this.#subscribeFlow.perCaller) return undefined; // the shared path: no per-client step
-    return { ...(filter ? { accepts: filter.accepts } : {}), context: channel };
+    if (!filter) return { context: channel };
+    // Clients with the same parameters share one filter in the fanout's index (channel-index.ts).
+    const id = JSON.stringify(Object.entries(channel.request.params).sort(([a], [b]) => (a < b ? -1 : 1)));
+    return { accepts: filter.accepts, channel: { id, key: filter.key }, context: channel };
   }
 
   /** The RESUME_CAPACITY refusal `subscribe` would throw now for this cursor, if any (a WebSocket handshake asks before upgrading). */

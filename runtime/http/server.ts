@@ -14,7 +14,6 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import express from 'express';
 import type { RouterSwitch } from '../routing/router.ts';
 import type { Exchange } from '../exchange.ts';
 import type { Connection } from '../connections.ts';
@@ -157,16 +156,10 @@ export class GatewayServer {
     private readonly routers: RouterSwitch,
     private readonly options: ServerOptions,
   ) {
-    const app = express();
-    app.disable('x-powered-by');
-    app.set('etag', false);
-    app.set('query parser', false);
-    // Express gives every request and response its own prototype (req.query, res.json, …), which
-    // the gateway never uses; on a long-lived stream the swapped prototype makes each res.write
-    // about 25% dearer (bench/: SSE fan-out). With node's own prototypes the swap is a no-op.
-    app.request = http.IncomingMessage.prototype as unknown as typeof app.request;
-    app.response = http.ServerResponse.prototype as unknown as typeof app.response;
-    app.use((req, res) => void this.#request(req, res));
+    // Node's own request listener, no framework: the gateway routes by itself, and a router's
+    // per-request state (params, query, the `next` closure and its scope) would stay alive as long as
+    // each SSE stream does (about 1 KB per subscriber).
+    const app = (req: IncomingMessage, res: ServerResponse) => void this.#request(req, res);
     const headersTimeout = options.headersTimeoutMs ?? 60_000;
     const serverOptions: http.ServerOptions = {
       maxHeaderSize: 16 * 1024,

@@ -41,7 +41,7 @@ import { decodeCursor, kafkaCursorOrder, type Positions } from './cursor.ts';
 import { consume } from './subscription.ts';
 import { checkCursorPartitions, compileMaxReplay, partitionCounter, resumePositions } from './replay.ts';
 import { compileRecordKey } from './key.ts';
-import { channelHeaders, channelRecordKey, kafkaChannel, topicTemplates, usesParameters } from './channel.ts';
+import { channelHeaders, channelRecordKey, kafkaChannel, recordKeyOf, topicTemplates, usesParameters } from './channel.ts';
 import { kafkaGroup } from './group.ts';
 import { batchSender, byTopic } from './batch.ts';
 import { registerKafkaCodecs } from './codecs/index.ts';
@@ -245,6 +245,7 @@ export const createKafkaEndpoint: EndpointFactory<KafkaEndpointConfig> = (config
     },
 
     channel: (params) => kafkaChannel(consumerConfig?.match, params),
+    channelKeyOf: recordKeyOf,
     ...(templates.perChannel ? { channelUpstream: (params: Readonly<Record<string, string>>) => templates.consumerTopics(params).join(',') } : {}),
     channelForbidden: [],
 
