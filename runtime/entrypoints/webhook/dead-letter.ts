@@ -46,6 +46,8 @@ export interface DeadLetterHooks {
   failed(error: Error): void;
   /** +1 while waiting to retry, -1 once done waiting (the subscription's `retrying` state). */
   waiting(delta: 1 | -1): void;
+  /** Publishes one try (default: `delivery.deadLetter`); traced subscriptions wrap it in a PRODUCER span. */
+  publish?(letter: PublishMessage): Promise<void>;
 }
 
 /**
@@ -53,9 +55,10 @@ export interface DeadLetterHooks {
  * backoff; true once the broker acknowledged it, false when the message was given back meanwhile.
  */
 export async function publishDeadLetter(letter: PublishMessage, delivery: GroupDelivery, policy: RetryPolicy, hooks: DeadLetterHooks): Promise<boolean> {
+  const publish = hooks.publish ?? ((message: PublishMessage) => delivery.deadLetter(message));
   for (let n = 1; ; n++) {
     try {
-      await delivery.deadLetter(letter);
+      await publish(letter);
       return true;
     } catch (error) {
       hooks.failed(error as Error);

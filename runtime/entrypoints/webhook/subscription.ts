@@ -40,7 +40,7 @@ import { deliverWithRetries, retryPolicy, type AttemptFailure, type RetryPolicy 
 import { deadLetterMessage, publishDeadLetter } from './dead-letter.ts';
 import { outsideWindow, waitUntil } from './window.ts';
 import type { TraceSpan } from '../../tracing/tracing.ts';
-import { processSpan } from '../../tracing/messaging.ts';
+import { processSpan, publishInProducerSpan } from '../../tracing/messaging.ts';
 import { inProcessSpan, tracedPost } from './traced.ts';
 
 /** How long an attempt in flight at `endingAt` may take before it is cut (as for a stop). */
@@ -242,7 +242,7 @@ export class WebhookSubscription {
         out = flow(message);
       } catch (error) {
         const failure = { error: `the subscribe flow refused the message: ${(error as Error).message}` };
-        if (deadLetter) return this.#deadLetter(message, delivery, failure, 0);
+        if (deadLetter) return this.#deadLetter(message, delivery, failure, 0, span);
         this.#fail(failure, 'POLICY_FAILED');
         continue;
       }
@@ -276,18 +276,21 @@ export class WebhookSubscription {
         this.#meter.delivered(ready.content.length);
         return true;
       }
-      if (deadLetter) return this.#deadLetter(ready, delivery, outcome.failure, outcome.attempts);
+      if (deadLetter) return this.#deadLetter(ready, delivery, outcome.failure, outcome.attempts, span);
       // Halt in place; the loop waits for resume, then tries this message again.
       this.#fail(outcome.failure, outcome.kind === 'refused' ? 'CALLBACK_REFUSED' : 'CALLBACK_ATTEMPTS_EXHAUSTED');
     }
   }
 
-  /** Publishes the dead letter (retried with the backoff while it fails); false when given back meanwhile. */
-  async #deadLetter(message: Message, delivery: GroupDelivery, failure: AttemptFailure, attempts: number): Promise<boolean> {
-    const letter = deadLetterMessage(message, { api: this.#spec.apiId, subscription: this.#spec.name, plan: this.#spec.planKey, failure, attempts });
+  /** Publishes the dead letter (retried with the backoff while it fails; traced: each try in a PRODUCER span, child of `span`); false when given back meanwhile. */
+  async #deadLetter(message: Message, delivery: GroupDelivery, failure: AttemptFailure, attempts: number, span: TraceSpan | undefined): Promise<boolean> {
+    const { apiId, tracing, system } = this.#spec;
+    const letter = deadLetterMessage(message, { api: apiId, subscription: this.#spec.name, plan: this.#spec.planKey, failure, attempts });
+    const target = { system: system ?? 'unknown', destination: this.#spec.webhook.deadLetter?.topic, apiId };
     const sent = await publishDeadLetter(letter, delivery, this.#policy, {
       failed: (error) => this.#recordError({ error: `dead letter failed: ${error.message}` }, 'DEAD_LETTER_FAILED'),
       waiting: (delta) => (this.#retrying += delta),
+      ...(tracing && span ? { publish: (out) => publishInProducerSpan(tracing, target, out, span, (traced) => delivery.deadLetter(traced)) } : {}),
     });
     if (!sent) return false;
     this.#counts.deadLettered++;
