@@ -32,7 +32,7 @@
 import { randomUUID } from 'node:crypto';
 import { CompressionTypes, Kafka } from 'kafkajs';
 import type { KafkaEndpoint as KafkaEndpointConfig } from '../../../schemas/types.ts';
-import type { Endpoint, EndpointContext, EndpointFactory, EndpointHealth, SubscribeOptions } from '../endpoint.ts';
+import type { EndpointFactory, EndpointHealth, SubscribeOptions } from '../endpoint.ts';
 import type { Message, PublishMessage } from '../../../core/message.ts';
 import { GatewayError, errors } from '../../../core/errors.ts';
 import { log } from '../../log.ts';
