@@ -12,6 +12,8 @@ export interface Brokers {
   readonly kafka: string;
   /** mqtt://host:port */
   readonly mqtt: string;
+  /** nats://host:port */
+  readonly nats?: string;
 }
 
 const open = { open: { type: 'keyless', name: 'Open', status: 'published' } } as const;
@@ -32,12 +34,14 @@ export function writeBundle(file: string, value: Bundle): void {
 
 export const streamEntrypoints = [{ type: 'websocket', publisher: false }, { type: 'sse', heartbeatIntervalInMs: 5000 }] as Api['entrypoints'];
 
-/** A WebSocket + SSE API over an MQTT topic (QoS 0) or a Kafka topic. */
-export function streamApi(id: string, brokers: Brokers, broker: 'mqtt' | 'kafka', topic: string): BundleApi {
+/** A WebSocket + SSE API over an MQTT topic (QoS 0), a Kafka topic or a NATS core subject. */
+export function streamApi(id: string, brokers: Brokers, broker: 'mqtt' | 'kafka' | 'nats', topic: string): BundleApi {
   const [host, port] = brokers.mqtt.replace('mqtt://', '').split(':');
   return api(id, {
     entrypoints: streamEntrypoints,
-    endpoints: [broker === 'mqtt'
+    endpoints: [broker === 'nats'
+      ? { type: 'nats', servers: [brokers.nats!], consumer: { subject: topic } }
+      : broker === 'mqtt'
       ? { type: 'mqtt', serverHost: host!, serverPort: Number(port), consumer: { topic, qos: 0 } }
       : { type: 'kafka', bootstrapServers: [brokers.kafka], consumer: { topics: [topic] } }] as Api['endpoints'],
   });

@@ -1,6 +1,6 @@
 /**
  * Fan-out: N WebSocket or SSE clients (in the client process) receive 256-byte messages
- * published to MQTT or Kafka, through Sluice and through the bare relay. One case:
+ * published to MQTT, Kafka or NATS (core subject), through Sluice and through the bare relay. One case:
  *
  *   full GC, RSS -> connect N -> settle, full GC, RSS: growth per idle client -> warm up (publish until every client got one) ->
  *   window: publish `rate * seconds` messages at `rate`/s -> wait until all arrived (bounded) ->
@@ -97,7 +97,7 @@ export async function fanoutCase(plan: FanoutPlan, clients: ClientProcess, publi
 const RATE: Record<number, number> = { 1: 500, 100: 100, 1000: 20 };
 
 export async function fanoutSection(ctx: BenchContext): Promise<void> {
-  for (const broker of ['mqtt', 'kafka'] as const) {
+  for (const broker of ['mqtt', 'kafka', ...(ctx.brokers.nats ? ['nats' as const] : [])] as const) {
     for (const kind of ['websocket', 'sse'] as Kind[]) {
       const tag = `${broker}-${kind}`;
       if (ctx.cases && !ctx.cases.includes(tag)) continue;
@@ -105,7 +105,7 @@ export async function fanoutSection(ctx: BenchContext): Promise<void> {
       if (broker === 'kafka') await ctx.createTopics(ctx.brokers, Object.values(topics));
       const file = join(ctx.work, `fanout-${tag}.json`);
       writeBundle(file, bundle([streamApi('stream', ctx.brokers, broker, topics.sluice)]));
-      await fanoutRows(ctx, { broker, kind, topics, bundleFile: file, relay: () => startRelay(broker === 'mqtt' ? { mqtt: ctx.brokers.mqtt } : { kafka: ctx.brokers.kafka }, topics.relay), publisher: ctx.publisher });
+      await fanoutRows(ctx, { broker, kind, topics, bundleFile: file, relay: () => startRelay(broker === 'nats' ? { nats: ctx.brokers.nats! } : broker === 'mqtt' ? { mqtt: ctx.brokers.mqtt } : { kafka: ctx.brokers.kafka }, topics.relay), publisher: ctx.publisher });
     }
   }
 }

@@ -148,8 +148,9 @@ export async function startSluice(bundleFile: string, logLevel = 'warn', env: Re
 }
 
 /** The bare relay (bench/relay.ts) for one broker topic. */
-export async function startRelay(broker: { mqtt?: string; kafka?: string; amqp?: string }, topic: string): Promise<ServerProcess> {
-  const args = [...serverNodeFlags, 'bin/run-ts.js', 'bench/relay.ts', '--port', '0', '--topic', topic, ...(broker.mqtt ? ['--mqtt', broker.mqtt] : broker.amqp ? ['--amqp', broker.amqp] : ['--kafka', broker.kafka!])];
+export async function startRelay(broker: { mqtt?: string; kafka?: string; amqp?: string; nats?: string }, topic: string): Promise<ServerProcess> {
+  const source = broker.nats ? ['--nats', broker.nats] : broker.mqtt ? ['--mqtt', broker.mqtt] : broker.amqp ? ['--amqp', broker.amqp] : ['--kafka', broker.kafka!];
+  const args = [...serverNodeFlags, 'bin/run-ts.js', 'bench/relay.ts', '--port', '0', '--topic', topic, ...source];
   const child = own(spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
   const out = track('relay', child);
   const stop = stopper(child);

@@ -1,15 +1,16 @@
 /**
  * Publishes benchmark messages straight to the brokers (MQTT QoS 0 with mqtt.js, Kafka acks 1
- * with kafkajs) at a steady rate. Sequence numbers are global for the run, so every case has
+ * with kafkajs, NATS core publishes with nats.js) at a steady rate. Sequence numbers are global for the run, so every case has
  * its own range and a receiver can tell exactly what it missed.
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { encodePayload } from './payload.ts';
 import type { Brokers } from './bundles.ts';
+import { natsSender } from './nats.ts';
 
 /** 'rabbitmq': published by bench/rabbitmq-fanout.ts's own client, never through `send`. */
-export type Broker = 'mqtt' | 'kafka' | 'rabbitmq';
+export type Broker = 'mqtt' | 'kafka' | 'rabbitmq' | 'nats';
 
 /** Kafka sends in flight at once (beyond it, messages wait their turn: the rate stays steady). */
 const KAFKA_IN_FLIGHT = 64;
@@ -23,13 +24,14 @@ export class Publisher {
   private constructor(
     private readonly mqttClient: MqttClient,
     private readonly producer: Producer,
+    private readonly nats?: Awaited<ReturnType<typeof natsSender>>,
   ) {}
 
   static async start(brokers: Brokers): Promise<Publisher> {
     const client = await mqtt.connectAsync(brokers.mqtt, { protocolVersion: 5, clientId: `bench-publisher-${process.pid}` });
     const producer = new Kafka({ clientId: 'bench-publisher', brokers: [brokers.kafka], logLevel: logLevel.NOTHING }).producer({ allowAutoTopicCreation: true });
     await producer.connect();
-    return new Publisher(client, producer);
+    return new Publisher(client, producer, brokers.nats ? await natsSender(brokers.nats) : undefined);
   }
 
   /** Publishes one message now; resolves once the broker has it (Kafka) or it is written (MQTT). */
@@ -38,6 +40,10 @@ export class Publisher {
     if (broker === 'mqtt') {
       this.mqttClient.publish(topic, payload, { qos: 0 });
       return;
+    }
+    if (broker === 'nats') {
+      if (!this.nats) throw new Error('no NATS server for the benchmark');
+      return this.nats.send(topic, payload);
     }
     while (this.#inFlight >= KAFKA_IN_FLIGHT) await new Promise<void>((resolve) => this.#waiting.push(resolve));
     this.#inFlight++;
@@ -89,6 +95,7 @@ export class Publisher {
   }
 
   async close(): Promise<void> {
+    await this.nats?.close().catch(() => undefined);
     await this.producer.disconnect().catch(() => undefined);
     await this.mqttClient.endAsync(true).catch(() => undefined);
   }

@@ -5,7 +5,7 @@
  * message goes to every connected WebSocket (`ws.send`, a text frame) and SSE client (one `data:` frame built
  * once per message, written to each response). Any path; SSE when Accept is text/event-stream.
  *
- *   node bin/run-ts.js bench/relay.ts --port 0 (--mqtt URL --topic T | --kafka HOST:PORT --topic T | --amqp URL --topic EXCHANGE)
+ *   node bin/run-ts.js bench/relay.ts --port 0 (--mqtt URL --topic T | --kafka HOST:PORT --topic T | --amqp URL --topic EXCHANGE | --nats URL --topic SUBJECT)
  *
  * `GET /bench-stats` answers `{"batches": B, "messages": M}`: Kafka fetch batches processed and the
  * messages in them (kafkajs START_BATCH_PROCESS), for the saturation profile's upstream table.
@@ -18,9 +18,10 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import mqtt from 'mqtt';
 import { Kafka, logLevel } from 'kafkajs';
 import amqp from 'amqplib';
+import { natsRelaySubscription } from './nats.ts';
 
-const { values: args } = parseArgs({ options: { port: { type: 'string', default: '0' }, mqtt: { type: 'string' }, kafka: { type: 'string' }, amqp: { type: 'string' }, topic: { type: 'string' } } });
-if (!args.topic || (!args.mqtt && !args.kafka && !args.amqp)) throw new Error('usage: relay.ts --port P (--mqtt URL | --kafka HOST:PORT | --amqp URL) --topic T');
+const { values: args } = parseArgs({ options: { port: { type: 'string', default: '0' }, mqtt: { type: 'string' }, kafka: { type: 'string' }, amqp: { type: 'string' }, nats: { type: 'string' }, topic: { type: 'string' } } });
+if (!args.topic || (!args.mqtt && !args.kafka && !args.amqp && !args.nats)) throw new Error('usage: relay.ts --port P (--mqtt URL | --kafka HOST:PORT | --amqp URL | --nats URL) --topic T');
 
 const sockets = new Set<WebSocket>();
 const streams = new Set<http.ServerResponse>();
@@ -58,7 +59,9 @@ server.on('upgrade', (req, socket, head) => {
   });
 });
 
-if (args.mqtt) {
+if (args.nats) {
+  await natsRelaySubscription(args.nats, args.topic, relay);
+} else if (args.mqtt) {
   const client = await mqtt.connectAsync(args.mqtt, { protocolVersion: 5, clientId: `bench-relay-${process.pid}` });
   client.on('message', (_topic, payload) => relay(payload));
   await client.subscribeAsync(args.topic, { qos: 0 });

@@ -2,9 +2,9 @@
  * `npm run bench`: Sluice against bare baselines on this machine, loopback only, bounded in
  * count and time (a full run takes about 9 minutes on 2 cores; a hard deadline stops it at 14).
  *
- * Starts Kafka (KRaft, the test harness's jars) and Mosquitto on free ports (RabbitMQ for its
- * fan-out rows: bench/rabbitmq-fanout.ts), then runs:
- *   fanout   N = 1, 100, 1000 WebSocket and SSE clients over MQTT, Kafka and RabbitMQ, Sluice vs bench/relay.ts
+ * Starts Kafka (KRaft, the test harness's jars), Mosquitto and nats-server on free ports (RabbitMQ for
+ * its fan-out rows: bench/rabbitmq-fanout.ts), then runs:
+ *   fanout   N = 1, 100, 1000 WebSocket and SSE clients over MQTT, Kafka, NATS and RabbitMQ, Sluice vs bench/relay.ts
  *   publish  HTTP POST and WebSocket publish to Kafka through Sluice vs kafkajs producing directly
  *   tracing  HTTP POST to Kafka with OTEL_EXPORTER_OTLP_ENDPOINT unset vs set to a local sink (bench/tracing.ts)
  *   swap     a deploy every second for 30 s while 500 clients stream from an unchanged API
@@ -29,6 +29,7 @@ import { parseArgs } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import { startKafka, type KafkaBroker } from '../test/support/brokers/kafka-broker.ts';
 import { startMosquitto, type MosquittoBroker } from '../test/support/brokers/mosquitto-broker.ts';
+import { startNats, type NatsBroker } from '../test/support/brokers/nats-broker.ts';
 import { ClientProcess, serverNodeFlags, type ServerProcess } from './processes.ts';
 import { Publisher } from './publisher.ts';
 import type { Brokers } from './bundles.ts';
@@ -63,6 +64,7 @@ function timeLeft(ms: number): boolean {
 const work = mkdtempSync(join(tmpdir(), 'sluice-bench-'));
 let kafka: KafkaBroker | undefined;
 let mosquitto: MosquittoBroker | undefined;
+let nats: NatsBroker | undefined;
 let clients: ClientProcess | undefined;
 let publisher: Publisher | undefined;
 const servers = new Set<ServerProcess>();
@@ -89,12 +91,13 @@ try {
   const needsBrokers = sections.has('fanout') || sections.has('publish') || sections.has('tracing') || sections.has('swap') || sections.has('saturation');
   let brokers: Brokers | undefined;
   if (needsBrokers) {
-    progress('starting Kafka and Mosquitto');
-    [kafka, mosquitto] = await Promise.all([
+    progress('starting Kafka, Mosquitto and nats-server');
+    [kafka, mosquitto, nats] = await Promise.all([
       process.env.KAFKA_BOOTSTRAP ? undefined : startKafka(),
       process.env.MQTT_URL ? undefined : startMosquitto(),
+      process.env.NATS_URL ? undefined : startNats(),
     ]);
-    brokers = { kafka: process.env.KAFKA_BOOTSTRAP ?? kafka!.bootstrap, mqtt: process.env.MQTT_URL ?? mosquitto!.url };
+    brokers = { kafka: process.env.KAFKA_BOOTSTRAP ?? kafka!.bootstrap, mqtt: process.env.MQTT_URL ?? mosquitto!.url, nats: process.env.NATS_URL ?? nats!.url };
     clients = new ClientProcess();
     publisher = await Publisher.start(brokers);
   }
@@ -116,7 +119,7 @@ try {
   await publisher?.close();
   await clients?.stop();
   for (const server of [...servers]) await stopServer(server);
-  await Promise.all([kafka?.close(), mosquitto?.close()]);
+  await Promise.all([kafka?.close(), mosquitto?.close(), nats?.close()]);
   rmSync(work, { recursive: true, force: true });
 }
 

@@ -7,10 +7,9 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { compileFolder } from '../compiler/compile.ts';
 import { buildAsyncApi, DEFAULT_SERVER_URL } from '../core/asyncapi/build.ts';
 import { parseArgs, UsageError } from './args.ts';
-import { fail, report } from './report.ts';
+import { compileOrReport, fail } from './report.ts';
 
 const USAGE = 'usage: sluice asyncapi [APIS_DIR] --out DIR [--server-url http://localhost:8082]';
 
@@ -42,19 +41,11 @@ export async function run(args: string[]): Promise<number> {
     if (error instanceof UsageError) return fail('asyncapi', `${error.message}\n${USAGE}`);
     throw error;
   }
-  let result;
-  try {
-    result = await compileFolder(root);
-  } catch (error) {
-    return fail('asyncapi', (error as Error).message);
-  }
-  if (!result.bundle) {
-    report(root, 'human', result.diagnostics, undefined, {}, result.omitted);
-    return 1;
-  }
+  const bundle = await compileOrReport('asyncapi', root);
+  if (typeof bundle === 'number') return bundle;
   try {
     await mkdir(out, { recursive: true });
-    for (const api of Object.values(result.bundle.apis)) {
+    for (const api of Object.values(bundle.apis)) {
       const file = join(out, `${api.id}.asyncapi.json`);
       await writeFile(file, `${JSON.stringify(buildAsyncApi(api, { serverUrl: url }), null, 2)}\n`);
       process.stdout.write(`wrote ${file}\n`);

@@ -14,9 +14,8 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { compileFolder } from '../compiler/compile.ts';
 import { parseArgs, UsageError } from './args.ts';
-import { fail, report } from './report.ts';
+import { compileOrReport, fail } from './report.ts';
 import { isPublic, listed, visibleApis } from '../runtime/catalog/model.ts';
 import { contentSecurityPolicy, type PageContext } from '../runtime/catalog/page.ts';
 import { renderIndex } from '../runtime/catalog/render-index.ts';
@@ -65,16 +64,8 @@ export async function run(args: string[]): Promise<number> {
     const root = positionals[0] ?? 'apis';
     const previous = previousPages(out);
 
-    let result;
-    try {
-      result = await compileFolder(root);
-    } catch (error) {
-      return fail('catalog', (error as Error).message);
-    }
-    if (!result.bundle) {
-      report(root, 'human', result.diagnostics, undefined, {}, result.omitted);
-      return 1;
-    }
+    const bundle = await compileOrReport('catalog', root);
+    if (typeof bundle === 'number') return bundle;
     const nonce = randomBytes(16).toString('base64');
     const connect = gateway ? [gateway, gateway.replace(/^http/, 'ws')] : [];
     const base: Omit<PageContext, 'indexHref' | 'apiHref'> = {
@@ -84,7 +75,7 @@ export async function run(args: string[]): Promise<number> {
       metaCsp: contentSecurityPolicy(nonce, connect, true),
     };
     // Public only: a static page cannot ask for a credential.
-    const apis = visibleApis(Object.values(result.bundle.apis).filter((api) => listed(api) && isPublic(api)), () => false);
+    const apis = visibleApis(Object.values(bundle.apis).filter((api) => listed(api) && isPublic(api)), () => false);
     try {
       mkdirSync(out, { recursive: true });
       writeFileSync(join(out, 'index.html'), renderIndex({ ...base, indexHref: './index.html', apiHref: (id) => `./${id}/index.html` }, apis, { credentialForm: false }));
@@ -92,7 +83,7 @@ export async function run(args: string[]): Promise<number> {
         mkdirSync(join(out, api.id), { recursive: true });
         writeFileSync(join(out, api.id, 'index.html'), renderApi({ ...base, indexHref: '../index.html', apiHref: (id) => `../${id}/index.html`, asyncapiHref: () => './asyncapi.json' }, api));
         // Its AsyncAPI 3.0 document beside it, as the runtime serves it at /catalog/<api>/asyncapi.json.
-        writeFileSync(join(out, api.id, 'asyncapi.json'), `${JSON.stringify(buildAsyncApi(result.bundle.apis[api.id], { serverUrl: gateway ?? 'http://localhost:8082' }), null, 2)}\n`);
+        writeFileSync(join(out, api.id, 'asyncapi.json'), `${JSON.stringify(buildAsyncApi(bundle.apis[api.id], { serverUrl: gateway ?? 'http://localhost:8082' }), null, 2)}\n`);
       }
       const current = new Set(apis.map((api) => api.id));
       for (const id of previous.filter((id) => !current.has(id))) {

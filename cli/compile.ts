@@ -6,10 +6,9 @@
  * `sluice compile --ref REF [--repo PATH] [--store DIR | --out DIR]` compiles a git ref instead; that
  * branch lives in compile-ref.ts (GitOps), loaded only when asked for.
  */
-import { compileFolder } from '../compiler/compile.ts';
 import { writeBundle } from '../compiler/bundle.ts';
 import { choice, parseArgs, UsageError } from './args.ts';
-import { fail, FORMATS, report } from './report.ts';
+import { compileOrReport, fail, FORMATS, report } from './report.ts';
 import { loadSigningKey, signerFor } from './sign-key.ts';
 
 const USAGE = 'usage: sluice compile [APIS_DIR] --out DIR [--format human|json|github] [--profile production] [--sign-key FILE|env:NAME] [--env ENV]\n       sluice compile --ref REF [--repo PATH] --store DIR [--sign-key FILE|env:NAME] [--env ENV]';
@@ -29,28 +28,20 @@ export async function run(args: string[]): Promise<number> {
     const root = positionals[0] ?? 'apis';
     const signKey = flags.has('--sign-key') ? loadSigningKey(flags.get('--sign-key')!) : undefined;
 
-    let result;
-    try {
-      result = await compileFolder(root, { profile, environment: flags.get('--env') });
-    } catch (error) {
-      return fail('compile', (error as Error).message); // unreadable folder, unknown --env (EnvironmentError)
-    }
-    if (!result.bundle) {
-      report(root, format, result.diagnostics, undefined, {}, result.omitted);
-      return 1;
-    }
+    const bundle = await compileOrReport('compile', root, { profile, environment: flags.get('--env') }, format);
+    if (typeof bundle === 'number') return bundle;
     let file: string;
     try {
-      file = await writeBundle(out, result.bundle, { sign: signerFor(signKey) });
+      file = await writeBundle(out, bundle, { sign: signerFor(signKey) });
     } catch (error) {
       return fail('compile', `cannot write the bundle to ${out}: ${(error as Error).message}`);
     }
     if (format === 'json') {
-      report(root, format, [], result.bundle, { id: result.bundle.id, file });
+      report(root, format, [], bundle, { id: bundle.id, file });
     } else {
-      report(root, format, [], result.bundle);
-      const environment = result.bundle.environment ? ` for environment ${result.bundle.environment}` : '';
-      process.stdout.write(`wrote ${file}${environment}${signKey ? ` (signed: ${file}.sig)` : ''}\n${result.bundle.id}\n`);
+      report(root, format, [], bundle);
+      const environment = bundle.environment ? ` for environment ${bundle.environment}` : '';
+      process.stdout.write(`wrote ${file}${environment}${signKey ? ` (signed: ${file}.sig)` : ''}\n${bundle.id}\n`);
     }
     return 0;
   } catch (error) {

@@ -4,7 +4,7 @@
  * `$schema` paths re-pointed into node_modules/sluice/schemas/ relative to each file.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { basename, dirname, join, posix, relative, sep } from 'node:path';
+import { basename, dirname, join, posix, relative, resolve, sep } from 'node:path';
 import { packageRoot, packageVersion } from '../core/package-root.ts';
 
 /** The quickstart API's folder inside the package, and its id in the scaffold. */
@@ -15,11 +15,22 @@ export type Scaffold = Map<string, string>;
 
 const toPosix = (path: string): string => path.split(sep).join('/');
 
+/**
+ * `inPackage` (a path in the sluice package, e.g. schemas/subscription.schema.json) as seen from
+ * `projectFile` (a path relative to a project root, `/` separators): through node_modules/sluice/,
+ * where the project has the package installed — or directly when `projectRoot` is the package
+ * itself (sluice's own checkout).
+ */
+export function packagePathFrom(inPackage: string, projectFile: string, projectRoot?: string): string {
+  const base = projectRoot !== undefined && resolve(projectRoot) === resolve(packageRoot()) ? inPackage : `node_modules/sluice/${inPackage}`;
+  return posix.relative(posix.dirname(projectFile), base);
+}
+
 /** A `$schema` value of `file` (in the package) re-pointed from `scaffoldFile` into node_modules/sluice/. */
 function schemaPathFor(value: string, packageFile: string, scaffoldFile: string): string {
   const inPackage = toPosix(relative(packageRoot(), join(dirname(packageFile), value)));
   if (!inPackage.startsWith('schemas/')) return value;
-  return posix.relative(posix.dirname(scaffoldFile), `node_modules/sluice/${inPackage}`);
+  return packagePathFrom(inPackage, scaffoldFile);
 }
 
 /** The quickstart API's files as they go into the scaffold (apis/qs-message-api/…). */

@@ -9,6 +9,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { parseArgs, UsageError } from './args.ts';
 import { fail } from './report.ts';
 import { PLAN_KEY } from '../compiler/layout.ts';
+import { packagePathFrom } from './init-files.ts';
+
+/** Where the printed subscription goes, relative to the project root. */
+const SNIPPET_FILE = 'apis/<api>/subscriptions/<application>.json';
 
 /**
  * A new key and its hash (what api-key subscriptions hold). The key is 32 random bytes, base64url,
@@ -35,7 +39,8 @@ export async function run(args: string[]): Promise<number> {
   }
   const { key, hash } = generateApiKey();
   const snippet = {
-    $schema: '../../../schemas/subscription.schema.json',
+    // Where the snippet is meant to go, from the folder this runs in (the project root).
+    $schema: packagePathFrom('schemas/subscription.schema.json', SNIPPET_FILE, process.cwd()),
     plan,
     status: 'accepted',
     apiKeys: [{ hash, description: `created ${new Date().toISOString().slice(0, 10)}` }],
@@ -46,7 +51,7 @@ export async function run(args: string[]): Promise<number> {
       `sha256: ${hash}`,
       '',
       'Give the key to the application (header X-Api-Key); it is not stored anywhere and cannot be shown again.',
-      'Commit only the hash, e.g. as apis/<api>/subscriptions/<application>.json:',
+      `Commit only the hash, e.g. as ${SNIPPET_FILE}:`,
       '',
       JSON.stringify(snippet, null, 2),
       '',

@@ -1,6 +1,7 @@
 /**
  * What `validate` and `compile` print for a compile result: diagnostics in the chosen format,
- * then a summary line (human, github) — or a single JSON document (json).
+ * then a summary line (human, github) — or a single JSON document (json); compileOrReport for the
+ * commands that go on with the bundle (compile, asyncapi, catalog).
  */
 import type { Bundle } from '../schemas/types.ts';
 import { capPerCode, type Diagnostic, type OmittedCounts } from '../compiler/diagnostic.ts';
@@ -59,6 +60,24 @@ export function report(
 export function fail(command: string, message: string): number {
   process.stderr.write(`sluice ${command}: ${message}\n`);
   return 2;
+}
+
+/**
+ * Compile the folder for a command that needs its bundle: the bundle, or — after printing the
+ * diagnostics in `format` (exit 1) or why the folder could not be read (exit 2) — the exit code.
+ */
+export async function compileOrReport(command: string, root: string, options: Partial<CompileOptions> = {}, format: DiagnosticFormat = 'human'): Promise<Bundle | number> {
+  let result;
+  try {
+    result = await compileFolder(root, options);
+  } catch (error) {
+    return fail(command, (error as Error).message); // unreadable folder, unknown --env (EnvironmentError)
+  }
+  if (!result.bundle) {
+    report(root, format, result.diagnostics, undefined, {}, result.omitted);
+    return 1;
+  }
+  return result.bundle;
 }
 
 /** Compile the folder, print what was found in `format`; the exit code (0 clean, 1 problems, 2 unreadable). */

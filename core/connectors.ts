@@ -5,6 +5,7 @@
  * read it through publishes / subscribes / resumes / configProblems.
  */
 import type { Endpoint, KafkaEndpoint, MqttEndpoint, RabbitmqEndpoint } from '../schemas/types.ts';
+import { natsProblems } from './connectors-nats.ts';
 import { regexProblem } from './regex.ts';
 
 export interface EndpointCapabilities<Config> {
@@ -12,8 +13,10 @@ export interface EndpointCapabilities<Config> {
   publishes(config: Config): boolean;
   /** Broker -> client: it has an enabled consumer (the mock always subscribes). */
   subscribes(config: Config): boolean;
-  /** It can resume from a message id (cursor / Last-Event-ID). */
-  readonly resumes: boolean;
+  /** It can resume from a message id (cursor / Last-Event-ID); a function when that depends on the config (NATS: only with a stream). */
+  readonly resumes: boolean | ((config: Config) => boolean);
+  /** Background subscribers (webhooks) can consume in a group; absent: yes. False: the compiler refuses a webhook entrypoint with `code`. */
+  readonly groups?: (config: Config) => { readonly ok: boolean; readonly code?: string; readonly message?: string };
   /** Settings a schema cannot check (topics vs. pattern, SASL vs. protocol, topic filters); `at` is a JSON pointer into the endpoint. */
   problems(config: Config): ConfigProblem[];
   /** Settings that map channel parameters (`{name}` references; docs/guides/channels.md): where, for which side, and the text. */
@@ -74,13 +77,29 @@ export const ENDPOINT_CAPABILITIES: { readonly [K in Endpoint['type']]: Endpoint
       ...(enabled(config.producer) ? [{ at: '/producer/routingKey', side: 'publish' as const, text: config.producer!.routingKey ?? '' }] : []),
     ],
   },
+  nats: {
+    publishes: (config) => enabled(config.producer),
+    subscribes: (config) => enabled(config.consumer),
+    resumes: (config) => config.stream !== undefined,
+    groups: (config) => (config.stream !== undefined ? { ok: true } : { ok: false, code: 'NATS_STREAM_REQUIRED', message: 'webhooks on NATS need a JetStream stream: add "stream" to the nats endpoint (core subjects keep nothing to acknowledge or redeliver)' }),
+    problems: natsProblems,
+    channelFields: (config) => [
+      ...(enabled(config.consumer) ? [{ at: '/consumer/subject', side: 'subscribe' as const, text: config.consumer!.subject }] : []),
+      ...(enabled(config.producer) ? [{ at: '/producer/subject', side: 'publish' as const, text: config.producer!.subject }] : []),
+    ],
+  },
 };
 
 const capabilities = (endpoint: Endpoint): EndpointCapabilities<Endpoint> => ENDPOINT_CAPABILITIES[endpoint.type] as EndpointCapabilities<Endpoint>;
 
 export const publishes = (endpoint: Endpoint): boolean => capabilities(endpoint).publishes(endpoint);
 export const subscribes = (endpoint: Endpoint): boolean => capabilities(endpoint).subscribes(endpoint);
-export const resumes = (endpoint: Endpoint): boolean => capabilities(endpoint).resumes;
+export const resumes = (endpoint: Endpoint): boolean => {
+  const declared = capabilities(endpoint).resumes;
+  return typeof declared === 'function' ? declared(endpoint) : declared;
+};
+/** Can a webhook consume from it? `code`/`message` say why not. */
+export const groups = (endpoint: Endpoint): { readonly ok: boolean; readonly code?: string; readonly message?: string } => capabilities(endpoint).groups?.(endpoint) ?? { ok: true };
 export const channelFields = (endpoint: Endpoint): ChannelField[] => capabilities(endpoint).channelFields(endpoint);
 export const configProblems = (endpoint: Endpoint): ConfigProblem[] => capabilities(endpoint).problems(endpoint);
 

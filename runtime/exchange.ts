@@ -38,7 +38,7 @@ import type { ApiFingerprint } from '../core/canonical-json.ts';
 import type { Tally, Telemetry } from './metrics/telemetry.ts';
 import type { Tracing, TraceSpan } from './tracing/tracing.ts';
 import { log } from './log.ts';
-import { producerSpan, withTraceHeaders } from './tracing/messaging.ts';
+import { publishInProducerSpan } from './tracing/messaging.ts';
 import { channelAdmission, type ChannelAdmission } from './routing/channels.ts';
 
 export type { SubscribeRequest } from './exchange-port.ts';
@@ -244,16 +244,8 @@ export class Exchange implements ExchangePort {
   }
 
   /** A publish in a PRODUCER span (child of the client's request), whose traceparent the message carries to the broker. */
-  async #tracedPublish(tracing: Tracing, endpoint: Endpoint, message: PublishMessage, parent: TraceSpan | undefined, params: Readonly<Record<string, string>> | undefined): Promise<void> {
-    const span = producerSpan(tracing, endpoint.type, endpoint.publishDestination, this.id, message.content.length, parent);
-    try {
-      await endpoint.publish(withTraceHeaders(message, span), params);
-    } catch (error) {
-      span.fail(error instanceof GatewayError ? error.code : 'INTERNAL');
-      throw error;
-    } finally {
-      span.end();
-    }
+  #tracedPublish(tracing: Tracing, endpoint: Endpoint, message: PublishMessage, parent: TraceSpan | undefined, params: Readonly<Record<string, string>> | undefined): Promise<void> {
+    return publishInProducerSpan(tracing, { system: endpoint.type, destination: endpoint.publishDestination, apiId: this.id }, message, parent, (traced) => endpoint.publish(traced, params));
   }
 
   /** Where a caller's traffic is counted: its connection, else (webhooks, background consumers) the API's `background` meter. */
@@ -297,7 +289,10 @@ export class Exchange implements ExchangePort {
     if (!channel) return undefined;
     const filter = Object.keys(channel.request.params).length > 0 ? this.subscribeEndpoint?.channel?.(channel.request.params) : undefined;
     if (!filter && !this.#subscribeFlow.perCaller) return undefined; // the shared path: no per-client step
-    return { ...(filter ? { accepts: filter.accepts } : {}), context: channel };
+    if (!filter) return { context: channel };
+    // Clients with the same parameters share one filter in the fanout's index (channel-index.ts).
+    const id = JSON.stringify(Object.entries(channel.request.params).sort(([a], [b]) => (a < b ? -1 : 1)));
+    return { accepts: filter.accepts, channel: { id, key: filter.key }, context: channel };
   }
 
   /** The RESUME_CAPACITY refusal `subscribe` would throw now for this cursor, if any (a WebSocket handshake asks before upgrading). */

@@ -5,11 +5,59 @@
 
 export type Entrypoint =
   HttpGetEntrypoint | HttpPostEntrypoint | WebsocketEntrypoint | SseEntrypoint | WebhookEntrypoint;
-export type Endpoint = MockEndpoint | KafkaEndpoint | MqttEndpoint | RabbitmqEndpoint;
+export type Endpoint = MockEndpoint | KafkaEndpoint | MqttEndpoint | RabbitmqEndpoint | NatsEndpoint;
 /**
  * A reference to a secret resolved by the runtime; secrets never appear in git or bundles in plain text.
  */
 export type SecretRef =
+  | {
+      /**
+       * Name of the environment variable holding the secret.
+       */
+      env: string;
+    }
+  | {
+      /**
+       * Path of a file (on the runtime host) holding the secret, e.g. a mounted Kubernetes secret.
+       */
+      file: string;
+    };
+/**
+ * A reference to a secret resolved by the runtime; secrets never appear in git or bundles in plain text.
+ */
+export type SecretRef1 =
+  | {
+      /**
+       * Name of the environment variable holding the secret.
+       */
+      env: string;
+    }
+  | {
+      /**
+       * Path of a file (on the runtime host) holding the secret, e.g. a mounted Kubernetes secret.
+       */
+      file: string;
+    };
+/**
+ * A reference to a secret resolved by the runtime; secrets never appear in git or bundles in plain text.
+ */
+export type SecretRef2 =
+  | {
+      /**
+       * Name of the environment variable holding the secret.
+       */
+      env: string;
+    }
+  | {
+      /**
+       * Path of a file (on the runtime host) holding the secret, e.g. a mounted Kubernetes secret.
+       */
+      file: string;
+    };
+/**
+ * A reference to a secret resolved by the runtime; secrets never appear in git or bundles in plain text.
+ */
+export type SecretRef3 =
   | {
       /**
        * Name of the environment variable holding the secret.
@@ -256,7 +304,7 @@ export interface HttpGetEntrypoint {
    */
   metadataInPayload?: boolean;
   /**
-   * Quality of service; at-least-once needs an endpoint that resumes from a cursor (kafka, mock).
+   * Quality of service; at-least-once needs an endpoint that resumes from a cursor (kafka, mock, nats with a stream).
    */
   qos?: 'auto' | 'at-most-once' | 'at-least-once';
 }
@@ -716,6 +764,98 @@ export interface RabbitmqEndpoint {
       ca?: string;
       /**
        * Verify the broker certificate.
+       */
+      rejectUnauthorized?: boolean;
+    };
+  };
+}
+/**
+ * NATS server (nats.js). Without "stream": core NATS subjects (fan-out, no cursor, at most once). With "stream": a JetStream stream; the stream sequence is the message id and cursor, publishing waits for the JetStream acknowledgement and webhooks use a durable pull consumer. Message metadata: subject, and with a stream: stream, sequence. NATS headers become message headers and back.
+ */
+export interface NatsEndpoint {
+  /**
+   * Selects the nats endpoint.
+   */
+  type: 'nats';
+  /**
+   * NATS servers to connect to (the client picks one and reconnects to any).
+   *
+   * @minItems 1
+   */
+  servers: [string, ...string[]];
+  /**
+   * Connection name shown by the server's monitoring; defaults to sluice-<api>.
+   */
+  name?: string;
+  /**
+   * JetStream stream holding the subjects (it must exist; Sluice never creates or changes streams). Present: subscriptions resume from a cursor (the stream sequence), publishes are acknowledged by JetStream, webhooks consume through a durable pull consumer. Absent: core NATS subjects.
+   */
+  stream?: string;
+  /**
+   * Subscribe side. Absent: the endpoint does not subscribe.
+   */
+  consumer?: {
+    /**
+     * Set false to disable subscribing.
+     */
+    enabled?: boolean;
+    /**
+     * Subject to subscribe to; * matches one token, > the rest (orders.*.created, orders.>). Channel parameters ({name}) each match one token.
+     */
+    subject: string;
+    /**
+     * With a stream: how far back a client may resume from a cursor, in stream messages (1000: at most the last 1000 messages). A cursor older than that starts at the bound, never below the first message the stream keeps. Absent: no bound.
+     */
+    maxReplay?: number;
+  };
+  /**
+   * Publish side. Absent: the endpoint does not publish.
+   */
+  producer?: {
+    /**
+     * Set false to disable publishing.
+     */
+    enabled?: boolean;
+    /**
+     * Subject messages are published to (no wildcards); channel parameters ({name}) are replaced by the caller's values.
+     */
+    subject: string;
+    /**
+     * How long a publish waits for the acknowledgement (JetStream) or the server's round trip (core) before it fails with 503.
+     */
+    timeoutMs?: number;
+  };
+  /**
+   * Connection security: at most one of auth, token, nkey, credentials.
+   */
+  security?: {
+    /**
+     * User name and password authentication.
+     */
+    auth?: {
+      /**
+       * User name.
+       */
+      username: string;
+      password: SecretRef;
+    };
+    token?: SecretRef1;
+    nkey?: SecretRef2;
+    credentials?: SecretRef3;
+    /**
+     * TLS.
+     */
+    tls?: {
+      /**
+       * Require TLS.
+       */
+      enabled?: boolean;
+      /**
+       * PEM of the CA certificate(s) to trust.
+       */
+      ca?: string;
+      /**
+       * Verify the server certificate.
        */
       rejectUnauthorized?: boolean;
     };

@@ -9,7 +9,7 @@ import type { ApiModel } from './model.ts';
 import { subscribes } from './endpoints.ts';
 
 /** Endpoint types whose group consumer can publish a dead letter to a topic of its broker. */
-const PRODUCES_TO_TOPIC: ReadonlySet<string> = new Set(['kafka', 'mqtt', 'rabbitmq']);
+const PRODUCES_TO_TOPIC: ReadonlySet<string> = new Set(['kafka', 'mqtt', 'rabbitmq', 'nats']);
 
 export function checkDeadLetters(model: ApiModel): Diagnostic[] {
   const subscriber = model.api?.value.endpoints.find(subscribes);

@@ -7,7 +7,7 @@ import { diagnosticAt, type Diagnostic } from '../diagnostic.ts';
 import type { ApiModel } from './model.ts';
 import { configProblems } from '../../core/connectors.ts';
 
-export { publishes, resumes, subscribes } from '../../core/connectors.ts';
+export { groups, publishes, resumes, subscribes } from '../../core/connectors.ts';
 
 export function checkEndpoints(model: ApiModel): Diagnostic[] {
   if (!model.api) return [];

@@ -5,7 +5,7 @@
 import type { Entrypoint } from '../../schemas/types.ts';
 import { diagnosticAt, type Diagnostic } from '../diagnostic.ts';
 import type { ApiModel } from './model.ts';
-import { publishes, resumes, subscribes } from './endpoints.ts';
+import { groups, publishes, resumes, subscribes } from './endpoints.ts';
 import { pushes } from '../../core/plans.ts';
 
 /** The modes an entrypoint needs from the endpoints: publish (client -> broker), subscribe (broker -> client). */
@@ -51,8 +51,10 @@ export function checkEntrypoints(model: ApiModel): Diagnostic[] {
       );
     }
     if ((entrypoint.type === 'http-get' || entrypoint.type === 'sse') && entrypoint.qos === 'at-least-once' && subscriber && !resumes(subscriber)) {
-      out.push(diagnosticAt(file, `${at}/qos`, 'QOS_UNSUPPORTED', `qos at-least-once needs an endpoint that resumes from a cursor (kafka, mock); the ${subscriber.type} endpoint cannot`));
+      out.push(diagnosticAt(file, `${at}/qos`, 'QOS_UNSUPPORTED', `qos at-least-once needs an endpoint that resumes from a cursor (kafka, mock, nats with a stream); the ${subscriber.type} endpoint cannot`));
     }
+    const grouping = entrypoint.type === 'webhook' && subscriber ? groups(subscriber) : { ok: true };
+    if (!grouping.ok) out.push(diagnosticAt(file, `${at}/type`, grouping.code ?? 'WEBHOOK_ENDPOINT_UNSUPPORTED', grouping.message ?? `the ${subscriber!.type} endpoint cannot serve webhooks`));
     // A plan file that does not parse or validate may be the push plan: its own diagnostic says what is wrong.
     if (entrypoint.type === 'webhook' && model.brokenPlans.size === 0 && ![...model.plans.values()].some((plan) => pushes(plan.value.type))) {
       out.push(diagnosticAt(file, `${at}/type`, 'WEBHOOK_WITHOUT_PUSH_PLAN', 'a webhook entrypoint needs a push plan (plans/<key>.json with "type": "push") whose subscriptions hold the callbacks'));

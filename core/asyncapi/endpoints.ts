@@ -42,6 +42,15 @@ export const ENDPOINT_VIEWS: { readonly [K in Endpoint['type']]: EndpointView<Ex
     }),
     example: unknown,
   },
+  nats: {
+    describe: (config) => ({
+      type: 'nats',
+      ...(config.stream !== undefined ? { stream: config.stream } : {}),
+      ...(enabled(config.consumer) ? { consumes: config.consumer!.subject } : {}),
+      ...(enabled(config.producer) ? { producesTo: config.producer!.subject } : {}),
+    }),
+    example: unknown,
+  },
 };
 
 const view = (endpoint: Endpoint): EndpointView<Endpoint> => ENDPOINT_VIEWS[endpoint.type] as EndpointView<Endpoint>;

@@ -37,6 +37,11 @@ export type ChannelParams = Readonly<Record<string, string>>;
 export interface EndpointChannel {
   /** Does this upstream message belong to the channel? Cheap: run once per message and client. */
   accepts(message: Message): boolean;
+  /**
+   * Optional: the one value of `channelKeyOf(message)` this channel accepts (an exact MQTT topic, a
+   * Kafka record key), so the fanout finds the channel of a message without testing every channel.
+   */
+  readonly key?: string;
 }
 
 export interface Endpoint {
@@ -77,6 +82,8 @@ export interface Endpoint {
    * subscription stays one per API (a wildcard); `accepts` is the per-client filter run in the fanout.
    */
   channel?(params: ChannelParams): EndpointChannel;
+  /** Optional (channels): the message's value that EndpointChannel.key is compared with (MQTT topic, Kafka record key). */
+  channelKeyOf?(message: Message): string | undefined;
   /**
    * Optional (channels): the upstream subscription a channel needs, when it is not the API's one
    * (Kafka `consumer.topics: ["telemetry.{tenant}"]`: a topic per value). Channels with the same

@@ -8,12 +8,14 @@ import { createMockEndpoint } from './mock/mock.ts';
 import { createKafkaEndpoint } from './kafka/kafka.ts';
 import { createMqttEndpoint } from './mqtt/mqtt.ts';
 import { createRabbitmqEndpoint } from './rabbitmq/rabbitmq.ts';
+import { createNatsEndpoint } from './nats/nats.ts';
 
 export const endpointFactories: EndpointFactories = {
   mock: createMockEndpoint,
   kafka: createKafkaEndpoint,
   mqtt: createMqttEndpoint,
   rabbitmq: createRabbitmqEndpoint,
+  nats: createNatsEndpoint,
 };
 
 /** Builds one endpoint; an unknown type throws (the bundle fails to build, the last good keeps serving). */

@@ -41,9 +41,10 @@ import type { EntrypointFactory } from './entrypoint.ts';
 import { SPECIFICITY, asGatewayError } from './entrypoint.ts';
 import { GatewayError } from '../../core/errors.ts';
 import { pipeable, type ClientQueue } from '../subscribe/fanout.ts';
+import { HIGH_WATER, Heartbeats, chunkOf, piped, type Encodings } from './sse-pipe.ts';
 
-/** Bytes buffered on a response before the loop waits for the client to read. */
-const HIGH_WATER = 256 * 1024;
+export { chunkOf } from './sse-pipe.ts';
+
 /** Longest Last-Event-ID / cursor accepted, in characters. */
 const MAX_EVENT_ID = 16_384;
 
@@ -76,63 +77,6 @@ function errorEvent(error: GatewayError): string {
 
 function acceptsEventStream(accept: string | string[] | undefined): boolean {
   return typeof accept === 'string' && accept.toLowerCase().includes('text/event-stream');
-}
-
-const CRLF = Buffer.from('\r\n');
-
-/**
- * An event as one HTTP/1.1 chunk: the bytes `res.write(event)` puts on a chunked response (size in
- * lowercase hex, CRLF, the event, CRLF), built once per message for every client of a fanout.
- */
-export function chunkOf(event: Buffer): Buffer {
-  return Buffer.concat([Buffer.from(`${event.length.toString(16)}\r\n`, 'latin1'), event, CRLF]);
-}
-
-/**
- * Pipes a fanout client queue into the response: each event is written synchronously as it comes;
- * over HIGH_WATER the queue pauses until that write is flushed. Resolves with the queue's failure
- * (slow consumer, upstream error) or undefined when it ended.
- *
- * While the response is chunked and holds nothing of its own (its writableLength is its socket's),
- * the event goes to the socket as one pre-framed chunk (`chunk`, shared by every client) in one
- * write: the same bytes in the same order as res.write, without its per-client chunk framing
- * (three writes, a cork and a nextTick uncork each). Otherwise (HTTP/1.0, a response still
- * buffering) res.write.
- */
-function piped(
-  queue: ClientQueue,
-  res: ServerResponse,
-  connection: { messages: number },
-  event: (delivery: Delivery) => Buffer,
-  chunk: (delivery: Delivery) => Buffer,
-): Promise<unknown> {
-  return new Promise((resolve) => {
-    queue.pipe({
-      write(delivery) {
-        if (res.writableEnded || res.destroyed) return true;
-        connection.messages++;
-        const socket = res.socket;
-        const length = res.writableLength;
-        if (socket !== null && res.chunkedEncoding && length === socket.writableLength) {
-          if (length < HIGH_WATER) {
-            socket.write(chunk(delivery));
-            return true;
-          }
-          socket.write(chunk(delivery), () => queue.resume());
-          return false;
-        }
-        if (length < HIGH_WATER) {
-          res.write(event(delivery));
-          return true;
-        }
-        res.write(event(delivery), () => queue.resume());
-        return false;
-      },
-      end: resolve,
-      // Written but not flushed (the response's own buffer and its socket's): counts toward fanout.maxQueuedBytes.
-      buffered: () => Math.max(res.writableLength, res.socket?.writableLength ?? 0),
-    });
-  });
 }
 
 /**
@@ -196,6 +140,7 @@ async function opened(source: AsyncIterable<Delivery>): Promise<OpenedStream> {
 
 export const createSseEntrypoint: EntrypointFactory<SseEntrypoint> = (config) => {
   const heartbeatMs = Math.max(2000, config.heartbeatIntervalInMs ?? 5000);
+  const heartbeats = new Heartbeats(heartbeatMs);
   const retryMs = config.retryMs ?? 3000;
   const options: EventOptions = { headers: config.headersAsComment ?? false, metadata: config.metadataAsComment ?? false };
   const memoKey = `sse:${options.headers ? 'h' : ''}${options.metadata ? 'm' : ''}`;
@@ -203,8 +148,12 @@ export const createSseEntrypoint: EntrypointFactory<SseEntrypoint> = (config) =>
   const chunkKey = `${memoKey}:chunk`;
   const encodeChunk = (message: Message) => chunkOf(encodeEvent(message, options));
   // Shared by every stream of this entrypoint (no closures per connection).
-  const eventOf = (delivery: Delivery) => delivery.encoded(memoKey, encode);
-  const chunkOfDelivery = (delivery: Delivery) => delivery.encoded(chunkKey, encodeChunk);
+  const encodings: Encodings = {
+    eventKey: memoKey,
+    event: (delivery) => delivery.encoded(memoKey, encode),
+    chunkKey,
+    chunk: (delivery) => delivery.encoded(chunkKey, encodeChunk),
+  };
 
   return {
     type: 'sse',
@@ -246,15 +195,13 @@ export const createSseEntrypoint: EntrypointFactory<SseEntrypoint> = (config) =>
       res.flushHeaders();
       res.write(`retry: ${retryMs}\n\n`);
       if (ignored) res.write(`: Last-Event-ID ignored (${ignored.code}: ${oneLine(ignored.message)}): the stream starts now\n\n`);
-      const heartbeat = setInterval(() => {
-        if (res.writableLength < HIGH_WATER) res.write(': heartbeat\n\n');
-      }, heartbeatMs);
+      heartbeats.add(res);
 
       let reason: unknown;
       try {
         if (queue) {
           // The queue also ends when the connection aborts (the fanout listens to its signal).
-          const error = await piped(queue, res, connection, eventOf, chunkOfDelivery);
+          const error = await piped(queue, res, connection, encodings);
           reason = error ?? (connection.signal.aborted ? connection.signal.reason : undefined);
         } else {
           const settled = await unlessAborted(pending!, connection.signal);
@@ -271,7 +218,7 @@ export const createSseEntrypoint: EntrypointFactory<SseEntrypoint> = (config) =>
       } catch (error) {
         reason = error;
       } finally {
-        clearInterval(heartbeat);
+        heartbeats.delete(res);
         if (queue) void queue.return();
         else void iterator?.return?.().catch(() => {});
       }

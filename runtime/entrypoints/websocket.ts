@@ -21,9 +21,9 @@ import { SPECIFICITY, asGatewayError } from './entrypoint.ts';
 import { GatewayError, closeCodeOf, errors } from '../../core/errors.ts';
 import { pipeable } from '../subscribe/fanout.ts';
 import { ENVELOPE_KEY, envelopeFrame } from './websocket-envelope.ts';
+import { Keepalive } from './websocket-keepalive.ts';
+import { HIGH_WATER, SocketSink, type WireEncoding } from './websocket-sink.ts';
 
-/** Bytes buffered on a socket before the send loop waits for the client. */
-export const HIGH_WATER = 256 * 1024;
 /** Publishes in flight on one socket before reading pauses. */
 const MAX_IN_FLIGHT = 64;
 
@@ -99,10 +99,12 @@ export const createWebsocketEntrypoint: EntrypointFactory<WebsocketEntrypoint> =
     const frame = frameOf(message);
     return wireFrame(frame.data, frame.options.binary);
   };
+  const encoding: WireEncoding = { key: wireKey, of: (delivery) => delivery.encoded(wireKey, wireOf) };
+  const keepalive = new Keepalive(pingIntervalMs);
   const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxFrameBytes ?? 1024 * 1024, clientTracking: false, perMessageDeflate: false });
 
   function serve(ws: WebSocket, context: UpgradeContext): Promise<void> {
-    const { exchange, caller, url, connection, log, socket } = context;
+    const { exchange, caller, url, connection, socket } = context;
     return new Promise<void>((resolve) => {
       let closing = false;
       const close = (code: number, reason: string) => {
@@ -117,19 +119,19 @@ export const createWebsocketEntrypoint: EntrypointFactory<WebsocketEntrypoint> =
       ws.on('error', (error) => {
         // A protocol error: ws closes with its own code, which is what the log line must say.
         connection.closeCode ??= protocolCloseCode(error);
-        log.debug({ api: exchange.id, err: error.message }, 'websocket error');
+        context.log.debug({ api: exchange.id, err: error.message }, 'websocket error');
       });
       ws.on('close', (code) => {
         connection.closeCode ??= code;
         connection.abort(errors.clientGone());
-        clearInterval(pinger);
+        keepalive.delete(ws);
         resolve();
       });
       const onAbort = () => {
         const reason = connection.signal.reason;
         if ((reason as GatewayError)?.code === 'CLIENT_GONE') return;
         if ((reason as GatewayError)?.code === 'SLOW_CONSUMER') {
-          log.warn({ api: exchange.id, entrypoint: 'websocket', plan: caller.planKey }, 'slow consumer disconnected (1013)');
+          context.log.warn({ api: exchange.id, entrypoint: 'websocket', plan: caller.planKey }, 'slow consumer disconnected (1013)');
           exchange.telemetry.emit({ kind: 'slow-consumer', api: exchange.id, entrypoint: 'websocket' });
         }
         close(closeCodeOf(reason), closeReason(reason));
@@ -138,18 +140,9 @@ export const createWebsocketEntrypoint: EntrypointFactory<WebsocketEntrypoint> =
       // changed for this caller): close at once, an abort event will not come again.
       if (connection.signal.aborted) onAbort();
       else connection.signal.addEventListener('abort', onAbort, { once: true });
-      const aborted = connection.signal.aborted
-        ? Promise.resolve()
-        : new Promise<void>((resolve) => connection.signal.addEventListener('abort', () => resolve(), { once: true }));
 
-      // Keepalive: ping every interval; two missed pongs terminate.
-      let missed = 0;
-      ws.on('pong', () => (missed = 0));
-      const pinger = setInterval(() => {
-        if (++missed > 2) return ws.terminate();
-        ws.ping();
-      }, pingIntervalMs);
-      pinger.unref();
+      // Keepalive: ping every interval; two missed pongs terminate (one timer for the entrypoint's clients).
+      keepalive.add(ws);
 
       if (publisher) {
         let inFlight = 0;
@@ -185,35 +178,17 @@ export const createWebsocketEntrypoint: EntrypointFactory<WebsocketEntrypoint> =
             const cursor = url.searchParams.get('cursor') || undefined;
             const onFailure = (reason: unknown) => connection.abort(reason);
             const source = exchange.subscribe(caller, { cursor, signal: connection.signal, onFailure });
-            // Shared subscriptions: the fanout writes each frame synchronously (no promise per message per client).
-            // The frame's bytes are built once per message and written straight to the client's socket,
-            // which is what ws.send does here: ws never queues a frame of its own on this server
-            // (no permessage-deflate, no Blob data), so a whole frame written in one call cannot
-            // interleave with ws's pings and close frames; bufferedAmount is the socket's writableLength.
+            // Shared subscriptions: the fanout writes frames synchronously (no promise per message per
+            // client), straight to the socket, as ws.send would (websocket-sink.ts).
             const queue = pipeable(source);
             if (queue) {
-              queue.pipe({
-                write(delivery) {
-                  if (closing || ws.readyState !== ws.OPEN) return true;
-                  const wire = delivery.encoded(wireKey, wireOf);
-                  connection.messages++;
-                  if (socket.writableLength < HIGH_WATER) {
-                    socket.write(wire);
-                    return true;
-                  }
-                  // Backpressure: the queue holds what follows until the client read this one.
-                  socket.write(wire, () => queue.resume());
-                  return false;
-                },
-                end(error) {
-                  if (error !== undefined) connection.abort(asGatewayError(error));
-                  else if (!connection.signal.aborted) close(1000, 'The stream ended.');
-                },
-                // Written but not flushed: counts toward fanout.maxQueuedBytes with the queue.
-                buffered: () => socket.writableLength,
-              });
+              queue.pipe(new SocketSink(queue, ws, socket, connection, encoding, close));
               return;
             }
+            // Made here, not per connection: a shared subscription (above) never waits on it.
+            const aborted = connection.signal.aborted
+              ? Promise.resolve()
+              : new Promise<void>((resolve) => connection.signal.addEventListener('abort', () => resolve(), { once: true }));
             for await (const delivery of source) {
               if (closing || ws.readyState !== ws.OPEN) break;
               const frame = delivery.encoded(frameKey, frameOf);

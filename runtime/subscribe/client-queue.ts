@@ -5,46 +5,14 @@
  * SLOW_CONSUMER, WebSocket 1013, and it is logged; `drop-oldest`: its oldest message is dropped
  * and counted). The entrypoint either iterates the queue or pipes it into a synchronous sink.
  */
-import type { Delivery } from './delivery.ts';
+import { DeliveryBatch, type Delivery } from './delivery.ts';
 import { errors } from '../../core/errors.ts';
 import { asGatewayError } from '../entrypoints/entrypoint.ts';
 import { noTrafficMeter, type Tally, type Telemetry } from '../metrics/telemetry.ts';
 import { log } from '../log.ts';
+import { BATCH_BYTES, BATCH_MESSAGES, heldBytes, type DeliverySink, type FanoutSettings, type QueuedBytes } from './sink.ts';
 
-export interface FanoutSettings {
-  readonly queueSize: number;
-  readonly slowConsumerPolicy: 'disconnect' | 'drop-oldest';
-  /** Bytes held for one client (queued deliveries plus the sink's unflushed bytes) before the policy applies. */
-  readonly maxQueuedBytes: number;
-}
-
-/**
- * The bytes a queued delivery pins: its content and every encoding built so far (a frame shared by
- * many clients is one Buffer, but each queue holding it pins it, so each counts it).
- */
-export function heldBytes(delivery: Delivery): number {
-  return delivery.message.content.length + delivery.encodedBytes();
-}
-
-/** Bytes held by every client queue of one fanout, a delivery held by several counted once (metrics). */
-export interface QueuedBytes {
-  bytes: number;
-}
-
-/**
- * The push side of a client queue, for entrypoints that write synchronously: the fast path, with
- * no promise per message per client. `write` takes one delivery and returns false when the
- * client's send buffer is full; the queue then holds what follows (bounded, slow-consumer policy)
- * until the entrypoint calls `resume()`. `write` must not throw. `end` runs exactly once when the
- * stream is over: with the failure (slow consumer, upstream error), or undefined when the upstream
- * ended (after every queued delivery was written) or the client left.
- */
-export interface DeliverySink {
-  write(delivery: Delivery): boolean;
-  end(error?: unknown): void;
-  /** Bytes written to the client but not yet flushed (socket.writableLength); counts toward maxQueuedBytes. */
-  buffered?(): number;
-}
+export { BATCH_BYTES, BATCH_MESSAGES, heldBytes, type DeliverySink, type FanoutSettings, type QueuedBytes } from './sink.ts';
 
 /** The client queue behind a subscription, when the exchange gave a fanout client (pipe it instead of iterating). */
 export function pipeable(source: AsyncIterable<Delivery>): ClientQueue | undefined {
@@ -162,6 +130,24 @@ export class ClientQueue implements AsyncIterableIterator<Delivery> {
   }
 
   /**
+   * Several deliveries at once (one turn's, from the fanout): a piped sink that is not paused gets
+   * them with one writeMany (one write to the client); else each is pushed as above (queued, policy).
+   */
+  pushMany(batch: DeliveryBatch): void {
+    if (this.#ended) return;
+    const sink = this.#sink;
+    if (sink !== undefined && !this.#paused && sink.writeMany !== undefined) {
+      for (const delivery of batch.deliveries) this.tally.delivered(delivery.message.content.length);
+      if (!this.#writeMany(batch)) this.#paused = true;
+      return;
+    }
+    for (const delivery of batch.deliveries) {
+      if (this.#ended) return;
+      this.push(delivery);
+    }
+  }
+
+  /**
    * Push mode: every delivery queued so far, and each later one, goes to `sink.write` as it comes
    * (call once, instead of iterating).
    */
@@ -175,7 +161,24 @@ export class ClientQueue implements AsyncIterableIterator<Delivery> {
   resume(): void {
     if (this.#sink === undefined) return;
     this.#paused = false;
+    const many = this.#sink.writeMany !== undefined;
     while (this.size > 0) {
+      if (many && this.size > 1) {
+        // A client that fell behind catches up with one write per batch, not one per message.
+        const taken: Delivery[] = [];
+        let bytes = 0;
+        while (this.size > 0 && taken.length < BATCH_MESSAGES && bytes < BATCH_BYTES) {
+          const value = this.#shift();
+          bytes += value.message.content.length;
+          this.tally.delivered(value.message.content.length);
+          taken.push(value);
+        }
+        if (!this.#writeMany(new DeliveryBatch(taken))) {
+          this.#paused = true;
+          break;
+        }
+        continue;
+      }
       const value = this.#shift();
       this.tally.delivered(value.message.content.length);
       if (!this.#write(value)) {
@@ -192,6 +195,16 @@ export class ClientQueue implements AsyncIterableIterator<Delivery> {
   #write(delivery: Delivery): boolean {
     try {
       return this.#sink!.write(delivery);
+    } catch (error) {
+      log.error({ api: this.apiId, err: error }, 'a delivery sink threw');
+      this.fail(asGatewayError(error));
+      return false;
+    }
+  }
+
+  #writeMany(batch: DeliveryBatch): boolean {
+    try {
+      return this.#sink!.writeMany!(batch);
     } catch (error) {
       log.error({ api: this.apiId, err: error }, 'a delivery sink threw');
       this.fail(asGatewayError(error));

@@ -52,3 +52,28 @@ export class Delivery {
     return value;
   }
 }
+
+/**
+ * Deliveries handed to a client together: what one turn of the event loop brought (a Kafka fetch,
+ * several MQTT packets from one TCP read, a burst), or what a client that fell behind has queued.
+ * The fanout hands the same batch to every client of a channel, so the entrypoint's joined bytes
+ * (frames back to back, events in one chunk) are built once for all of them: one write per client.
+ */
+export class DeliveryBatch {
+  #key: string | undefined;
+  #joined: Buffer | undefined;
+
+  constructor(readonly deliveries: readonly Delivery[]) {}
+
+  /** The deliveries' encodings (each from `encode`, itself memoized per delivery) back to back, built once per key. */
+  joined(key: string, encode: (delivery: Delivery) => Buffer): Buffer {
+    if (this.deliveries.length === 1) return encode(this.deliveries[0]!);
+    if (this.#key === key) return this.#joined!;
+    const joined = Buffer.concat(this.deliveries.map(encode));
+    if (this.#key === undefined) {
+      this.#key = key;
+      this.#joined = joined;
+    }
+    return joined;
+  }
+}

@@ -5,11 +5,18 @@
  * `drop-oldest` drops its oldest queued message and counts it. The first client starts the
  * upstream, the last one leaving aborts it (one acquire, one release). Subscribe flows run once
  * per upstream message, before the queues, and every client gets the same Delivery (encode once).
+ *
+ * Write coalescing: the deliveries of one turn of the event loop (a Kafka fetch, the MQTT packets of
+ * one TCP read, a burst) are handed to the clients together at the end of that turn (setImmediate,
+ * never a timer), so each client gets them with one write; a lone message goes out at the end of
+ * the turn it arrived in. A turn holds at most TURN_MESSAGES messages / TURN_BYTES bytes (then it
+ * is handed on at once), a client attaching or the upstream ending hands on what is pending first.
  */
 import type { ChannelParams, Endpoint } from '../endpoints/endpoint.ts';
 import type { Flow } from '../../core/policies/flow.ts';
 import type { FlowContext, Message } from '../../core/message.ts';
 import { Delivery } from './delivery.ts';
+import { ChannelIndex, type ChannelFilter } from './channel-index.ts';
 import { GatewayError } from '../../core/errors.ts';
 import { asGatewayError } from '../entrypoints/entrypoint.ts';
 import { ClientQueue, type FanoutSettings, type QueuedBytes } from './client-queue.ts';
@@ -17,6 +24,11 @@ import type { Tally, Telemetry } from '../metrics/telemetry.ts';
 import { log } from '../log.ts';
 import type { Tracing } from '../tracing/tracing.ts';
 import { deliverSpan } from '../tracing/messaging.ts';
+import type { TraceSpan } from '../tracing/tracing.ts';
+
+/** Most messages, and bytes of content, one turn gathers before they are handed to the clients. */
+const TURN_MESSAGES = 64;
+const TURN_BYTES = 64 * 1024;
 
 export { ClientQueue, pipeable, type DeliverySink, type FanoutSettings } from './client-queue.ts';
 
@@ -24,8 +36,7 @@ export { ClientQueue, pipeable, type DeliverySink, type FanoutSettings } from '.
  * A client on a channel (context path template) or with a caller-dependent flow: `accepts` is its
  * channel filter over upstream messages (MQTT topic, Kafka key), `context` what a per-caller flow sees.
  */
-export interface ChannelMember {
-  accepts?(message: Message): boolean;
+export interface ChannelMember extends ChannelFilter {
   readonly context: FlowContext;
 }
 
@@ -34,6 +45,13 @@ export class Fanout {
   /** Channel members by queue (absent: the client takes every message). */
   readonly #members = new Map<ClientQueue, ChannelMember>();
   readonly #queued: QueuedBytes = { bytes: 0 };
+  readonly #index: ChannelIndex;
+  /** This turn's deliveries, not yet handed to the clients (with their upstream messages and trace spans). */
+  #turn: Delivery[] = [];
+  #turnMessages: Message[] = [];
+  #turnSpans: TraceSpan[] = [];
+  #turnBytes = 0;
+  #flushScheduled = false;
   #upstream: AbortController | undefined;
   /** How many upstream subscriptions were ever opened (observability, tests). */
   upstreamSubscriptions = 0;
@@ -49,7 +67,9 @@ export class Fanout {
     private readonly tracing: Tracing | null = null,
     /** The channel this fanout serves, for an endpoint with an upstream per channel (channel-fanouts.ts). */
     private readonly params?: ChannelParams,
-  ) {}
+  ) {
+    this.#index = new ChannelIndex(endpoint.channelKeyOf?.bind(endpoint));
+  }
 
   /**
    * A new client; its iteration ends when `signal` aborts, the upstream ends, or it is too slow.
@@ -62,8 +82,11 @@ export class Fanout {
       queue.end();
       return queue;
     }
+    // What arrived before this client does not go to it.
+    this.#flush();
     this.#clients.add(queue);
     if (member) this.#members.set(queue, member);
+    this.#index.add(queue, member);
     signal.addEventListener('abort', () => void queue.return(), { once: true });
     if (!this.#upstream) this.#startUpstream();
     return queue;
@@ -95,6 +118,7 @@ export class Fanout {
 
   /** Ends every client with this reason and aborts the upstream. */
   close(reason: unknown): void {
+    this.#flush();
     for (const queue of [...this.#clients]) queue.fail(reason);
     this.#stopUpstream();
   }
@@ -102,6 +126,7 @@ export class Fanout {
   #detach(queue: ClientQueue): void {
     if (!this.#clients.delete(queue)) return;
     this.#members.delete(queue);
+    this.#index.delete(queue);
     if (this.#clients.size === 0) this.#stopUpstream();
   }
 
@@ -141,6 +166,36 @@ export class Fanout {
     if (delivered) this.telemetry.emit({ kind: 'message', api: this.apiId, direction: 'subscribe' });
   }
 
+  /** Adds a delivery to this turn's; the turn is handed on at its end, or now when it is full. */
+  #gather(delivery: Delivery, message: Message, span: TraceSpan | undefined): void {
+    this.#turn.push(delivery);
+    this.#turnMessages.push(message);
+    if (span) this.#turnSpans.push(span);
+    this.#turnBytes += message.content.length;
+    if (this.#turn.length >= TURN_MESSAGES || this.#turnBytes >= TURN_BYTES) this.#flush();
+    else if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(() => {
+        this.#flushScheduled = false;
+        this.#flush();
+      });
+    }
+  }
+
+  /** Hands this turn's deliveries to the clients (each client's in one batch: one write). */
+  #flush(): void {
+    const deliveries = this.#turn;
+    if (deliveries.length === 0) return;
+    const messages = this.#turnMessages;
+    const spans = this.#turnSpans;
+    this.#turn = [];
+    this.#turnMessages = [];
+    this.#turnSpans = [];
+    this.#turnBytes = 0;
+    this.#index.deliver(deliveries, messages);
+    for (const span of spans) span.end();
+  }
+
   async #pump(controller: AbortController): Promise<void> {
     try {
       for await (const message of this.endpoint.subscribe({ signal: controller.signal, ...(this.params ? { params: this.params } : {}) })) {
@@ -156,18 +211,17 @@ export class Fanout {
           continue;
         }
         this.telemetry.emit({ kind: 'message', api: this.apiId, direction: 'subscribe' });
-        const delivery = new Delivery(out);
         const span = this.tracing ? deliverSpan(this.tracing, this.endpoint.type, out, this.apiId, this.#clients.size) : undefined;
-        if (this.#members.size === 0) for (const queue of this.#clients) queue.push(delivery);
-        else for (const queue of this.#clients) if (this.#members.get(queue)?.accepts?.(message) ?? true) queue.push(delivery);
-        span?.end();
+        this.#gather(new Delivery(out), message, span);
       }
+      this.#flush();
       if (!controller.signal.aborted && this.#upstream === controller) {
         this.#upstream = undefined;
         for (const queue of [...this.#clients]) queue.end();
       }
     } catch (error) {
       if (controller.signal.aborted || this.#upstream !== controller) return;
+      this.#flush();
       // A coded failure (broker lost) is logged once by its endpoint and once per client (warn): not again here.
       if (error instanceof GatewayError) log.debug({ api: this.apiId, code: error.code }, 'upstream subscription failed');
       else log.error({ api: this.apiId, err: error }, 'upstream subscription failed');

@@ -3,6 +3,7 @@
  *
  * - `send <topic>` PRODUCER, per message published to a broker, child of the client's SERVER span;
  *   its traceparent goes into the message headers (Kafka record headers, MQTT 5 user properties).
+ *   A webhook's dead letter too (each publish of it), child of the message's process span.
  * - `process <topic>` CONSUMER, per message a webhook subscription handles, child of the
  *   message's traceparent (the producer's span) when it carries one.
  * - `deliver <topic>` CONSUMER, per traced message handed to the clients of a shared
@@ -13,7 +14,8 @@
  *
  * messaging.system is the endpoint's type (`kafka`, `mqtt`, `mock`).
  */
-import type { Message } from '../../core/message.ts';
+import type { Message, PublishMessage } from '../../core/message.ts';
+import { GatewayError } from '../../core/errors.ts';
 import type { TraceSpan, Tracing } from './tracing.ts';
 
 /** A message with this span's traceparent (and tracestate) in its headers, replacing any it had. */
@@ -30,6 +32,25 @@ export function producerSpan(tracing: Tracing, system: string, destination: stri
     'messaging.message.body.size': bodySize,
     'sluice.api': apiId,
   }, parent);
+}
+
+/** `publish` of a message in a PRODUCER span (child of `parent`), the message carrying the span's traceparent; a rejection fails the span with its code. */
+export async function publishInProducerSpan(
+  tracing: Tracing,
+  target: { readonly system: string; readonly destination: string | undefined; readonly apiId: string },
+  message: PublishMessage,
+  parent: TraceSpan | undefined,
+  publish: (message: PublishMessage) => Promise<void>,
+): Promise<void> {
+  const span = producerSpan(tracing, target.system, target.destination, target.apiId, message.content.length, parent);
+  try {
+    await publish(withTraceHeaders(message, span));
+  } catch (error) {
+    span.fail(error instanceof GatewayError ? error.code : 'INTERNAL');
+    throw error;
+  } finally {
+    span.end();
+  }
 }
 
 /** Attributes of a consumed message: destination, partition, id. */

@@ -122,3 +122,39 @@ export async function amqpConsume(url: string, queue: string, count: number, ms 
   const { stdout } = await run(process.execPath, [...AMQP_CLI, 'consume', url, queue, String(count)], undefined, ms);
   return stdout.toString('utf8').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as AmqpReceived);
 }
+
+const NATS_CLI = new URL('./nats-cli.mjs', import.meta.url).pathname;
+
+/** Publishes with nats.js in a separate process (core, or JetStream acknowledged): returns the stream sequences printed. */
+export async function natsPub(url: string, subject: string, texts: readonly string[], options: { headers?: Record<string, string>; jetstream?: boolean } = {}): Promise<number[]> {
+  const spec = Object.entries(options.headers ?? {}).map(([k, v]) => `${k}=${v}`).join(',') || '-';
+  const { stdout } = await run(process.execPath, [NATS_CLI, options.jetstream ? 'jspub' : 'pub', url, subject, spec, ...texts]);
+  return stdout.toString('utf8').split('\n').filter(Boolean).map(Number);
+}
+
+/** A NATS subscriber in a separate process; `ready` resolves once it subscribed, `messages` once `count` arrived. */
+export function natsSub(url: string, subject: string, count: number, ms = 20_000): { ready: Promise<void>; messages: Promise<Array<{ subject: string; data: string; headers: Record<string, string> }>> } {
+  const child = spawn(process.execPath, [NATS_CLI, 'sub', url, subject, String(count)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  let markReady!: () => void;
+  const ready = new Promise<void>((resolve) => (markReady = resolve));
+  child.stdout.on('data', (c: Buffer) => {
+    out += c.toString('utf8');
+    if (out.startsWith('ready\n')) markReady();
+  });
+  child.stderr.on('data', (c: Buffer) => (err += c));
+  const messages = new Promise<Array<{ subject: string; data: string; headers: Record<string, string> }>>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`nats subscriber got no ${count} messages within ${ms} ms: ${out} ${err}`));
+    }, ms);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (code !== 0) return reject(new Error(`nats subscriber exited ${code}: ${err}`));
+      resolve(out.split('\n').slice(1).filter(Boolean).map((line) => JSON.parse(line)));
+    });
+  });
+  messages.catch(() => undefined);
+  return { ready, messages };
+}

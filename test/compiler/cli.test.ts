@@ -1,7 +1,7 @@
 /** The `sluice` command as users run it: `node bin/sluice.js …`, exit codes 0/1/2 and output formats. */
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { execFile } from 'node:child_process';
-import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,8 +10,12 @@ const repo = fileURLToPath(new URL('../../', import.meta.url));
 const fixtures = join(repo, 'test/fixtures/invalid');
 
 function sluice(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return sluiceIn(repo, ...args);
+}
+
+function sluiceIn(cwd: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [join(repo, 'bin/sluice.js'), ...args], { cwd: repo, timeout: 60_000 }, (error, stdout, stderr) => {
+    execFile(process.execPath, [join(repo, 'bin/sluice.js'), ...args], { cwd, timeout: 60_000 }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
       resolve({ code, stdout, stderr });
     });
@@ -164,5 +168,17 @@ describe('sluice keygen', () => {
     const snippet = JSON.parse(stdout.slice(stdout.indexOf('{')));
     expect(snippet).toMatchObject({ plan: 'gold', apiKeys: [{ hash }] });
     expect(stdout.slice(stdout.indexOf('{'))).not.toContain(key);
+  });
+
+  it('points $schema from apis/<api>/subscriptions/ to the installed package, or to schemas/ in sluice\'s own checkout', async () => {
+    const schemaOf = (stdout: string) => JSON.parse(stdout.slice(stdout.indexOf('{'))).$schema as string;
+    const project = join(work, 'project');
+    await mkdir(project, { recursive: true });
+    const installed = await sluiceIn(project, 'keygen', '--plan', 'gold');
+    expect(installed.code).toBe(0);
+    expect(schemaOf(installed.stdout)).toBe('../../../node_modules/sluice/schemas/subscription.schema.json');
+    const own = schemaOf((await sluice('keygen')).stdout);
+    expect(own).toBe('../../../schemas/subscription.schema.json');
+    await readFile(join(repo, 'apis/any/subscriptions', own)); // resolves to the schema in this checkout
   });
 });

@@ -50,7 +50,7 @@ const plans: Record<string, Plan> = {
 };
 
 /** POST in, Kafka topic, WebSocket subscribers and a webhook out: one API. */
-function ordersBundle(topic: string, callbackUrl: string) {
+function ordersBundle(topic: string, callbackUrl: string, deadLetterTopic?: string) {
   return makeBundle({
     orders: {
       definition: {
@@ -58,7 +58,7 @@ function ordersBundle(topic: string, callbackUrl: string) {
         endpoints: [{ type: 'kafka', bootstrapServers: [tools.bootstrap], consumer: { topics: [topic], autoOffsetReset: 'earliest' }, producer: { topic } }],
       },
       plans,
-      subscriptions: { acme: { plan: 'push', webhook: { callbackUrl, retry: { strategy: 'linear', initialDelayMs: 50, maxDelayMs: 100, maxAttempts: 5 } } } },
+      subscriptions: { acme: { plan: 'push', webhook: { callbackUrl, retry: { strategy: 'linear', initialDelayMs: 50, maxDelayMs: 100, maxAttempts: 5 }, ...(deadLetterTopic ? { deadLetter: { topic: deadLetterTopic } } : {}) } } },
     },
   });
 }
@@ -163,6 +163,39 @@ describe('traces over OTLP/HTTP', () => {
     expect(receiver.rejected).toEqual([]);
     expect(await sluice.stop()).toBe(0);
     expect(sdkModules(sluice.output())).toBeGreaterThan(0);
+  });
+
+  it('publishes a dead letter in a PRODUCER span, child of the message\'s process span, whose traceparent the dead letter carries', async () => {
+    const topic = await freshTopic(tools.admin, 1);
+    const dlq = await freshTopic(tools.admin, 1);
+    callback = await startCallbackServer(() => 400);
+    sluice = await serve(ordersBundle(topic, callback.url, dlq), [], {
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      OTEL_BSP_SCHEDULE_DELAY: '100',
+    });
+    const { traceId, traceparent } = newTraceparent();
+    const res = await fetch(`${sluice.url}/orders/`, { method: 'POST', headers: { traceparent, 'content-type': 'text/plain' }, body: 'order-dl' });
+    expect(res.status).toBe(202);
+    await waitFor(() => callback!.received.length > 0, 30_000, 'the callback to be called (and answer 400)');
+    // The span ends once the broker acknowledged the dead letter: then it is in the topic.
+    await receiver.waitForTrace(traceId, (s) => s.some((x) => x.kind === KIND.producer && x.name === `send ${dlq}`), 20_000);
+
+    const [letter] = await kcatConsume(tools.bootstrap, dlq, 1);
+    expect(letter!.payload).toBe('order-dl');
+    expect(letter!.headers['x-sluice-status']).toBe('400');
+    const inDlq = parse(letter!.headers.traceparent);
+    expect(inDlq, `dead letter headers ${JSON.stringify(letter!.headers)}`).toBeDefined();
+    expect(inDlq!.traceId).toBe(traceId);
+
+    const spans = await receiver.waitForTrace(traceId, (s) => s.some((x) => x.kind === KIND.producer && x.name === `send ${dlq}`) && s.some((x) => x.kind === KIND.consumer && x.name === `process ${topic}`), 20_000);
+    const process = one(spans, KIND.consumer, 'CONSUMER process', `process ${topic}`);
+    const dead = one(spans, KIND.producer, 'PRODUCER dead letter', `send ${dlq}`);
+    expect(dead.parentSpanId).toBe(process.spanId);
+    expect(dead.spanId).toBe(inDlq!.spanId);
+    expect(dead.attributes).toMatchObject({ 'messaging.system': 'kafka', 'messaging.destination.name': dlq, 'messaging.operation.type': 'send', 'sluice.api': 'orders' });
+    expect(process.attributes).toMatchObject({ 'sluice.webhook.outcome': 'refused' });
+    expect(receiver.rejected).toEqual([]);
   });
 
   it('without an OTEL variable adds no traceparent, no trace_id and loads no SDK', async () => {

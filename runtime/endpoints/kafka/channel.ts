@@ -23,6 +23,8 @@ export function kafkaChannel(match: KafkaMatch | undefined, params: ChannelParam
   const headers = Object.entries(match?.headers ?? {}).map(([name, value]) => [name.toLowerCase(), expand(value, params)] as const);
   if (key === undefined && headers.length === 0) return { accepts: () => true };
   return {
+    // Only the key to match: the fanout finds this channel by the record's key.
+    ...(key !== undefined && headers.length === 0 ? { key } : {}),
     accepts: (message: Message) => {
       if (key !== undefined && message.metadata.key !== key) return false;
       for (const [name, value] of headers) if (headerOf(message, name) !== value) return false;
@@ -30,6 +32,9 @@ export function kafkaChannel(match: KafkaMatch | undefined, params: ChannelParam
     },
   };
 }
+
+/** What EndpointChannel.key is compared with: the record's key. */
+export const recordKeyOf = (message: Message): string | undefined => (typeof message.metadata.key === 'string' ? message.metadata.key : undefined);
 
 function headerOf(message: Message, lowerName: string): string | undefined {
   if (Object.hasOwn(message.headers, lowerName)) return message.headers[lowerName];

@@ -30,6 +30,7 @@ import { log } from '../../log.ts';
 import { re2RegExp } from '../../../core/regex.ts';
 import { everyChannelPattern } from './channel.ts';
 import { recordMessage } from './subscription.ts';
+import { describe } from './client.ts';
 import { reportSkipped, undecodable } from './codecs/undecodable.ts';
 import type { Telemetry } from '../../metrics/telemetry.ts';
 
@@ -260,10 +261,4 @@ function describeAssignment(assignment: Record<string, number[]>): string {
     .map(([topic, partitions]) => `${topic}:${[...partitions].sort((a, b) => a - b).join(',')}`)
     .sort()
     .join(' ');
-}
-
-function describe(error: unknown): string {
-  let current = error as Error & { cause?: unknown };
-  for (let i = 0; i < 10 && current?.cause; i++) current = current.cause as typeof current;
-  return current?.message ?? String(error);
 }

@@ -30,9 +30,9 @@
  * clients reconnect with their cursor once the broker is back. No restart of the gateway is needed.
  */
 import { randomUUID } from 'node:crypto';
-import { CompressionTypes, Kafka, logLevel, type KafkaConfig, type SASLOptions } from 'kafkajs';
+import { CompressionTypes, Kafka } from 'kafkajs';
 import type { KafkaEndpoint as KafkaEndpointConfig } from '../../../schemas/types.ts';
-import type { Endpoint, EndpointContext, EndpointFactory, EndpointHealth, SubscribeOptions } from '../endpoint.ts';
+import type { EndpointFactory, EndpointHealth, SubscribeOptions } from '../endpoint.ts';
 import type { Message, PublishMessage } from '../../../core/message.ts';
 import { GatewayError, errors } from '../../../core/errors.ts';
 import { log } from '../../log.ts';
@@ -41,10 +41,11 @@ import { decodeCursor, kafkaCursorOrder, type Positions } from './cursor.ts';
 import { consume } from './subscription.ts';
 import { checkCursorPartitions, compileMaxReplay, partitionCounter, resumePositions } from './replay.ts';
 import { compileRecordKey } from './key.ts';
-import { channelHeaders, channelRecordKey, kafkaChannel, topicTemplates, usesParameters } from './channel.ts';
+import { channelHeaders, channelRecordKey, kafkaChannel, recordKeyOf, topicTemplates, usesParameters } from './channel.ts';
 import { kafkaGroup } from './group.ts';
 import { batchSender, byTopic } from './batch.ts';
 import { registerKafkaCodecs } from './codecs/index.ts';
+import { brokerRefusal, clientConfig, describe, isUnknownTopic } from './client.ts';
 
 registerKafkaCodecs();
 
@@ -245,6 +246,7 @@ export const createKafkaEndpoint: EndpointFactory<KafkaEndpointConfig> = (config
     },
 
     channel: (params) => kafkaChannel(consumerConfig?.match, params),
+    channelKeyOf: recordKeyOf,
     ...(templates.perChannel ? { channelUpstream: (params: Readonly<Record<string, string>>) => templates.consumerTopics(params).join(',') } : {}),
     channelForbidden: [],
 
@@ -269,61 +271,3 @@ export const createKafkaEndpoint: EndpointFactory<KafkaEndpointConfig> = (config
     },
   };
 };
-
-function clientConfig(config: KafkaEndpointConfig, context: EndpointContext, logger: typeof log): KafkaConfig {
-  const protocol = config.security?.protocol ?? 'PLAINTEXT';
-  const useSsl = protocol === 'SSL' || protocol === 'SASL_SSL';
-  const useSasl = protocol === 'SASL_PLAINTEXT' || protocol === 'SASL_SSL';
-  const sasl = config.security?.sasl;
-  if (useSasl && !sasl) throw new Error(`kafka endpoint of API ${context.apiId}: security.protocol ${protocol} needs security.sasl`);
-  const ssl = config.security?.ssl;
-  return {
-    clientId: config.clientId ?? `sluice-${context.apiId}`,
-    brokers: [...config.bootstrapServers],
-    connectionTimeout: 3_000,
-    requestTimeout: 10_000,
-    retry: { retries: 2, initialRetryTime: 200, maxRetryTime: 1_000 },
-    ssl: useSsl ? { ...(ssl?.ca ? { ca: [ssl.ca] } : {}), rejectUnauthorized: ssl?.rejectUnauthorized ?? true } : false,
-    ...(useSasl && sasl
-      ? {
-          sasl: {
-            mechanism: sasl.mechanism.toLowerCase(),
-            username: sasl.username,
-            password: context.resolveSecret(sasl.password),
-          } as SASLOptions,
-        }
-      : {}),
-    logLevel: logLevel.WARN,
-    logCreator: () => ({ namespace, level, log: entry }) => {
-      // kafkajs is chatty about retries we already report through health(); keep it at debug.
-      logger.debug({ kafkajs: namespace, level, detail: entry.message }, 'kafkajs');
-    },
-  };
-}
-
-function rootCause(error: unknown): Error & { type?: string; retriable?: boolean } {
-  let current = error as Error & { cause?: unknown; type?: string; retriable?: boolean };
-  for (let i = 0; i < 10 && current?.cause; i++) current = current.cause as typeof current;
-  return current;
-}
-
-function describe(error: unknown): string {
-  const root = rootCause(error);
-  return root?.message ?? String(error);
-}
-
-function isUnknownTopic(error: unknown): boolean {
-  return rootCause(error)?.type === 'UNKNOWN_TOPIC_OR_PARTITION';
-}
-
-/** A broker that is up but refuses the record: not an outage, so no 503. */
-function brokerRefusal(error: unknown): GatewayError | undefined {
-  const root = rootCause(error);
-  if (root?.type === 'MESSAGE_TOO_LARGE' || root?.type === 'RECORD_LIST_TOO_LARGE') {
-    return new GatewayError('PAYLOAD_TOO_LARGE', 413, 'Kafka refused the message: it is larger than the topic allows.', 1009);
-  }
-  if (root?.type && root.retriable === false && root.type !== 'UNKNOWN_TOPIC_OR_PARTITION') {
-    return new GatewayError('BROKER_REFUSED', 502, `Kafka refused the message: ${root.type}.`, 1011);
-  }
-  return undefined;
-}

@@ -35,9 +35,12 @@ export function mqttChannel(template: string, params: ChannelParams): EndpointCh
   if (referencedParameters(template).length === 0) return { accepts: () => true };
   const filter = expandReferences(template, (name) => params[name] ?? '+');
   // The common case (no wildcard left once expanded) is one string comparison per client and message.
-  if (!filter.includes('+') && !filter.includes('#')) return { accepts: (message: Message) => message.metadata.topic === filter };
+  if (!filter.includes('+') && !filter.includes('#')) return { accepts: (message: Message) => message.metadata.topic === filter, key: filter };
   return { accepts: (message: Message) => typeof message.metadata.topic === 'string' && topicMatches(filter, message.metadata.topic) };
 }
+
+/** What EndpointChannel.key is compared with: the message's topic. */
+export const topicOf = (message: Message): string | undefined => (typeof message.metadata.topic === 'string' ? message.metadata.topic : undefined);
 
 /** The topic a caller publishes to: the producer template with its values. */
 export function publishTopic(template: string, params: ChannelParams | undefined): string {

@@ -25,7 +25,7 @@ import type { Message, PublishMessage } from '../../../core/message.ts';
 import { GatewayError, errors } from '../../../core/errors.ts';
 import { log } from '../../log.ts';
 import { mqttGroup } from './group.ts';
-import { MQTT_FORBIDDEN, mqttChannel, publishTopic, wildcardFilter } from './channel.ts';
+import { MQTT_FORBIDDEN, mqttChannel, publishTopic, topicOf, wildcardFilter } from './channel.ts';
 
 const MIN_BACKOFF_MS = 250;
 const MAX_BACKOFF_MS = 5_000;
@@ -156,6 +156,7 @@ export const createMqttEndpoint: EndpointFactory<MqttEndpointConfig> = (config, 
     resumable: false,
     channelForbidden: MQTT_FORBIDDEN,
     channel: (params) => mqttChannel(consumer?.topic ?? '', params),
+    channelKeyOf: topicOf,
 
     async start() {
       if (started || stopped) return;

@@ -197,3 +197,13 @@ function retryAfter(value: string | undefined): number | undefined {
   const at = Date.parse(value);
   return Number.isFinite(at) ? Math.max(0, at - Date.now()) : undefined;
 }
+
+/** Origin and path only: a query string may carry a token. */
+export function safeTarget(callbackUrl: string): string {
+  try {
+    const url = new URL(callbackUrl);
+    return `${url.origin}${url.pathname}`;
+  } catch {
+    return '(invalid URL)';
+  }
+}

@@ -24,12 +24,10 @@
  * Window: before `startingAt` no consumer runs (state `pending`, `reason` says when it starts);
  * it starts when the window opens, without a deploy. At `endingAt` it stops the same graceful
  * way and stays `stopped` with the reason (a deploy does not restart it).
- *
- * (Over 300 lines: the state machine — halt, resume, retrying, counters — reads best in one class.)
  */
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { WebhookSubscription as WebhookConfig } from '../../../schemas/types.ts';
 import type { GroupDelivery, GroupStatus } from '../../endpoints/endpoint.ts';
+import type { WebhookSpec, WebhookStatus, WebhookState } from './spec.ts';
+import { Halt } from './halt.ts';
 import type { GroupConsumer } from '../../subscribe/group-consumer.ts';
 import type { Message } from '../../../core/message.ts';
 import type { Flow } from '../../../core/policies/flow.ts';
@@ -37,66 +35,18 @@ import { GatewayError } from '../../../core/errors.ts';
 import { resolveSecret } from '../../secrets.ts';
 import { log } from '../../log.ts';
 import type { TrafficMeter } from '../../metrics/telemetry.ts';
-import type { AllowedHost } from './allowed-hosts.ts';
-import { createCallback, WebhookConfigError, type Callback, type CallbackResult } from './callback.ts';
-import { backoffDelay, deliverWithRetries, retryPolicy, type AttemptFailure, type RetryPolicy } from './attempts.ts';
-import { deadLetterMessage } from './dead-letter.ts';
+import { createCallback, safeTarget, WebhookConfigError, type Callback, type CallbackResult } from './callback.ts';
+import { deliverWithRetries, retryPolicy, type AttemptFailure, type RetryPolicy } from './attempts.ts';
+import { deadLetterMessage, publishDeadLetter } from './dead-letter.ts';
 import { outsideWindow, waitUntil } from './window.ts';
-import type { Tracing, TraceSpan } from '../../tracing/tracing.ts';
-import { callbackSpan, endCallbackSpan, processSpan, withTraceHeaders } from '../../tracing/messaging.ts';
+import type { TraceSpan } from '../../tracing/tracing.ts';
+import { processSpan, publishInProducerSpan } from '../../tracing/messaging.ts';
+import { inProcessSpan, tracedPost } from './traced.ts';
 
 /** How long an attempt in flight at `endingAt` may take before it is cut (as for a stop). */
 const END_GRACE_MS = 10_000;
 
-export interface WebhookSpec {
-  readonly apiId: string;
-  /** The subscription (application) name. */
-  readonly name: string;
-  readonly planKey: string;
-  /** Consumer group / share name, the same on every instance. */
-  readonly group: string;
-  readonly webhook: WebhookConfig;
-  /** A new consumer of the API's subscribing endpoint, with the subscribe flow (the exchange's `groupConsumer`); one per run of the loop. */
-  readonly consumer: () => GroupConsumer;
-  /** Where its traffic is counted: the gateway's meter of (API, `webhook`). */
-  readonly meter: TrafficMeter;
-  /** The gateway's `--webhook-allowed-hosts` (absent: any host). */
-  readonly allowedHosts?: readonly AllowedHost[];
-  readonly concurrency: number;
-  /** Bytes of fetched messages held awaiting delivery (the API's fanout.maxQueuedBytes). */
-  readonly maxInFlightBytes: number;
-  readonly commit: 'after' | 'before';
-  /** Equal fingerprints: the same consumer keeps running across deploys. */
-  readonly fingerprint: string;
-  /** The subscription's window, epoch ms (-Infinity / +Infinity when unbounded). */
-  readonly startingAt: number;
-  readonly endingAt: number;
-  /** The gateway's tracer: a process span per message, a client span per attempt (absent/null: none). */
-  readonly tracing?: Tracing | null;
-  /** The subscribing endpoint's type (the spans' messaging.system). */
-  readonly system?: string;
-}
-
-export type WebhookState = 'pending' | 'started' | 'retrying' | 'failure' | 'stopped';
-
-export interface WebhookStatus {
-  readonly state: WebhookState;
-  /** Why it is `pending` or `stopped` by its window; absent otherwise. */
-  readonly reason?: string;
-  readonly plan: string;
-  readonly callback: string;
-  readonly group: string;
-  readonly consumer: GroupStatus | null;
-  readonly delivered: number;
-  readonly deadLettered: number;
-  /** Dropped by the subscribe flow. */
-  readonly filtered: number;
-  /** Failed attempts that were retried. */
-  readonly retries: number;
-  readonly lastError: { readonly at: string; readonly message: string; readonly status?: number; readonly code?: string } | null;
-  readonly lastDeliveredAt: string | null;
-  readonly startedAt: string;
-}
+export type { WebhookSpec, WebhookState, WebhookStatus } from './spec.ts';
 
 export class WebhookSubscription {
   readonly key: string;
@@ -113,7 +63,7 @@ export class WebhookSubscription {
   #reason: string | undefined;
   #ended = false;
   #grace: NodeJS.Timeout | undefined;
-  #halt: { readonly resumed: Promise<void>; readonly release: () => void } | undefined;
+  readonly #halt = new Halt();
   #retrying = 0;
   #consumer: GroupStatus | null = null;
   #target: string;
@@ -145,7 +95,7 @@ export class WebhookSubscription {
   get state(): WebhookState {
     if (this.#stopped || this.#ended) return 'stopped';
     if (this.#reason) return 'pending';
-    if (this.#halt) return 'failure';
+    if (this.#halt.halted) return 'failure';
     return this.#retrying > 0 ? 'retrying' : 'started';
   }
 
@@ -159,12 +109,9 @@ export class WebhookSubscription {
 
   /** Leaves `failure`: the held message is retried first. False when it was not in failure. */
   resume(): boolean {
-    const halt = this.#halt;
-    if (!halt) return false;
-    this.#halt = undefined;
+    if (!this.#halt.halted) return false;
     this.#log.info({ event: 'webhook-resume' }, 'webhook subscription resumed');
-    halt.release();
-    return true;
+    return this.#halt.resume();
   }
 
   /** Graceful stop (see the module doc); idempotent. */
@@ -250,7 +197,7 @@ export class WebhookSubscription {
         if (this.#stopping.signal.aborted) return;
         const code = error instanceof WebhookConfigError || error instanceof GatewayError ? error.code : (error as { code?: string }).code;
         this.#fail({ error: (error as Error).message }, code);
-        await this.#waitForResume(this.#stopping.signal);
+        await this.#halt.wait(this.#stopping.signal);
       } finally {
         callback?.close();
         await consumer?.stop().catch(() => {});
@@ -277,39 +224,25 @@ export class WebhookSubscription {
     const tracing = this.#spec.tracing;
     if (!tracing) return this.#handle(message, delivery, flow, callback, undefined);
     const { apiId, group, name, system } = this.#spec;
-    const span = processSpan(tracing, system ?? 'unknown', message, apiId, group, name);
-    try {
-      const done = await this.#handle(message, delivery, flow, callback, span);
-      span.set({ 'sluice.webhook.done': done });
-      return done;
-    } catch (error) {
-      span.fail('INTERNAL', (error as Error).message);
-      throw error;
-    } finally {
-      span.end();
-    }
+    return inProcessSpan(processSpan(tracing, system ?? 'unknown', message, apiId, group, name), (span) => this.#handle(message, delivery, flow, callback, span));
   }
 
   /** One attempt; traced: in a client span whose traceparent the callback receives. */
-  async #post(callback: Callback, message: Message, signal: AbortSignal, span: TraceSpan | undefined, attempt: number): Promise<CallbackResult> {
+  #post(callback: Callback, message: Message, signal: AbortSignal, span: TraceSpan | undefined, attempt: number): Promise<CallbackResult> {
     const tracing = this.#spec.tracing;
-    if (!tracing || !span) return callback.post(message, signal);
-    const client = callbackSpan(tracing, span, callback.target, attempt);
-    const result = await callback.post(withTraceHeaders(message, client), signal);
-    endCallbackSpan(client, result);
-    return result;
+    return tracing && span ? tracedPost(tracing, span, callback, message, signal, attempt) : callback.post(message, signal);
   }
 
   async #handle(message: Message, delivery: GroupDelivery, flow: Flow, callback: Callback, span: TraceSpan | undefined): Promise<boolean> {
     const deadLetter = this.#spec.webhook.deadLetter !== undefined;
     while (true) {
-      if (this.#halt && !(await this.#waitForResume(delivery.yielding))) return false;
+      if (!(await this.#halt.wait(delivery.yielding))) return false;
       let out: Message | null;
       try {
         out = flow(message);
       } catch (error) {
         const failure = { error: `the subscribe flow refused the message: ${(error as Error).message}` };
-        if (deadLetter) return this.#deadLetter(message, delivery, failure, 0);
+        if (deadLetter) return this.#deadLetter(message, delivery, failure, 0, span);
         this.#fail(failure, 'POLICY_FAILED');
         continue;
       }
@@ -343,62 +276,34 @@ export class WebhookSubscription {
         this.#meter.delivered(ready.content.length);
         return true;
       }
-      if (deadLetter) return this.#deadLetter(ready, delivery, outcome.failure, outcome.attempts);
+      if (deadLetter) return this.#deadLetter(ready, delivery, outcome.failure, outcome.attempts, span);
       // Halt in place; the loop waits for resume, then tries this message again.
       this.#fail(outcome.failure, outcome.kind === 'refused' ? 'CALLBACK_REFUSED' : 'CALLBACK_ATTEMPTS_EXHAUSTED');
     }
   }
 
-  /** Publishes the dead letter, retrying a failed publish with the backoff; false when given back meanwhile. */
-  async #deadLetter(message: Message, delivery: GroupDelivery, failure: AttemptFailure, attempts: number): Promise<boolean> {
-    const letter = deadLetterMessage(message, { api: this.#spec.apiId, subscription: this.#spec.name, plan: this.#spec.planKey, failure, attempts });
-    for (let n = 1; ; n++) {
-      try {
-        await delivery.deadLetter(letter);
-        this.#counts.deadLettered++;
-        this.#recordError(failure, 'DEAD_LETTERED');
-        this.#log.warn({ event: 'webhook-dead-letter', topic: this.#spec.webhook.deadLetter?.topic, status: failure.status, err: failure.error }, 'message sent to the dead-letter topic');
-        return true;
-      } catch (error) {
-        this.#recordError({ error: `dead letter failed: ${(error as Error).message}` }, 'DEAD_LETTER_FAILED');
-        if (delivery.yielding.aborted) return false;
-        this.#retrying++;
-        try {
-          await sleep(backoffDelay({ ...this.#policy, strategy: 'exponential' }, n), undefined, { signal: delivery.yielding });
-        } catch {
-          return false;
-        } finally {
-          this.#retrying--;
-        }
-      }
-    }
+  /** Publishes the dead letter (retried with the backoff while it fails; traced: each try in a PRODUCER span, child of `span`); false when given back meanwhile. */
+  async #deadLetter(message: Message, delivery: GroupDelivery, failure: AttemptFailure, attempts: number, span: TraceSpan | undefined): Promise<boolean> {
+    const { apiId, tracing, system } = this.#spec;
+    const letter = deadLetterMessage(message, { api: apiId, subscription: this.#spec.name, plan: this.#spec.planKey, failure, attempts });
+    const target = { system: system ?? 'unknown', destination: this.#spec.webhook.deadLetter?.topic, apiId };
+    const sent = await publishDeadLetter(letter, delivery, this.#policy, {
+      failed: (error) => this.#recordError({ error: `dead letter failed: ${error.message}` }, 'DEAD_LETTER_FAILED'),
+      waiting: (delta) => (this.#retrying += delta),
+      ...(tracing && span ? { publish: (out) => publishInProducerSpan(tracing, target, out, span, (traced) => delivery.deadLetter(traced)) } : {}),
+    });
+    if (!sent) return false;
+    this.#counts.deadLettered++;
+    this.#recordError(failure, 'DEAD_LETTERED');
+    this.#log.warn({ event: 'webhook-dead-letter', topic: this.#spec.webhook.deadLetter?.topic, status: failure.status, err: failure.error }, 'message sent to the dead-letter topic');
+    return true;
   }
 
   #fail(failure: AttemptFailure, code?: string): void {
     this.#recordError(failure, code);
-    if (!this.#halt) {
-      let release!: () => void;
-      const resumed = new Promise<void>((resolve) => (release = resolve));
-      this.#halt = { resumed, release };
+    if (this.#halt.halt()) {
       this.#meter.failed(new GatewayError(code ?? 'WEBHOOK_FAILURE', failure.status ?? 502, failure.error));
       this.#log.error({ event: 'webhook-failure', code, status: failure.status, err: failure.error }, 'webhook subscription halted (state failure) until resumed');
-    }
-  }
-
-  /** True once resumed; false when `signal` aborted first. */
-  async #waitForResume(signal: AbortSignal): Promise<boolean> {
-    const halt = this.#halt;
-    if (!halt) return true;
-    if (signal.aborted) return false;
-    let onAbort!: () => void;
-    const aborted = new Promise<false>((resolve) => {
-      onAbort = () => resolve(false);
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
-    try {
-      return await Promise.race([halt.resumed.then(() => true as const), aborted]);
-    } finally {
-      signal.removeEventListener('abort', onAbort);
     }
   }
 
@@ -409,15 +314,5 @@ export class WebhookSubscription {
       ...(failure.status !== undefined ? { status: failure.status } : {}),
       ...(code ? { code } : {}),
     };
-  }
-}
-
-/** Origin and path only: a query string may carry a token. */
-function safeTarget(callbackUrl: string): string {
-  try {
-    const url = new URL(callbackUrl);
-    return `${url.origin}${url.pathname}`;
-  } catch {
-    return '(invalid URL)';
   }
 }

@@ -9,7 +9,8 @@
  * - other fingerprint: the running consumer stops (gracefully) and a new one starts;
  * - no new claim: the last release stops it and it leaves its group.
  */
-import { WebhookSubscription, type WebhookSpec } from './subscription.ts';
+import { WebhookSubscription } from './subscription.ts';
+import type { WebhookSpec } from './spec.ts';
 
 export interface WebhookClaim {
   readonly subscription: WebhookSubscription;

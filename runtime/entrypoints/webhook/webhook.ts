@@ -18,7 +18,7 @@
  */
 import type { WebhookEntrypoint } from '../../../schemas/types.ts';
 import type { EntrypointFactory } from '../entrypoint.ts';
-import type { WebhookSpec } from './subscription.ts';
+import type { WebhookSpec } from './spec.ts';
 import type { WebhookClaim } from './subscriptions.ts';
 import { canonicalJson } from '../../../core/canonical-json.ts';
 import { pushes } from '../../../core/plans.ts';

@@ -5,7 +5,7 @@
  */
 import { inject } from 'vitest';
 
-async function ask(path: '/kafka' | '/mqtt' | '/rabbitmq', envName: string): Promise<string> {
+async function ask(path: '/kafka' | '/mqtt' | '/rabbitmq' | '/nats', envName: string): Promise<string> {
   const fromEnv = process.env[envName];
   if (fromEnv) return fromEnv;
   const control = inject('brokerControl');
@@ -24,3 +24,8 @@ export const mqttUrl = (): Promise<string> => ask('/mqtt', 'MQTT_URL');
 
 /** `amqp://guest:guest@host:port` of the suite's RabbitMQ broker. */
 export const rabbitUrl = (): Promise<string> => ask('/rabbitmq', 'RABBITMQ_URL');
+/** The suite's shared nats-server (JetStream on): client url and monitoring url (`/connz`, `/jsz`). */
+export async function natsServer(): Promise<{ url: string; monitor: string }> {
+  const [url, monitor] = (await ask('/nats', 'NATS_URL')).split(' ');
+  return { url: url!, monitor: monitor ?? '' };
+}

@@ -13,6 +13,7 @@ import type { TestProject } from 'vitest/node';
 import { startKafka, type KafkaBroker } from './kafka-broker.ts';
 import { startMosquitto, type MosquittoBroker } from './mosquitto-broker.ts';
 import { startRabbit, type RabbitBroker } from './rabbitmq-broker.ts';
+import { startNats, type NatsBroker } from './nats-broker.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -24,6 +25,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   let kafka: Promise<KafkaBroker> | undefined;
   let mosquitto: Promise<MosquittoBroker> | undefined;
   let rabbit: Promise<RabbitBroker> | undefined;
+  let nats: Promise<NatsBroker> | undefined;
 
   const resolvers: Record<string, () => Promise<string>> = {
     '/kafka': async () => {
@@ -40,6 +42,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
       if (process.env.RABBITMQ_URL) return process.env.RABBITMQ_URL;
       rabbit ??= timed('RabbitMQ', () => startRabbit());
       return (await rabbit).url;
+    },
+    // `<client url> <monitoring url>` of a shared nats-server (JetStream on).
+    '/nats': async () => {
+      if (process.env.NATS_URL) return `${process.env.NATS_URL} ${process.env.NATS_MONITOR_URL ?? ''}`.trim();
+      nats ??= timed('nats-server', startNats);
+      const broker = await nats;
+      return `${broker.url} ${broker.monitor}`;
     },
   };
 
@@ -63,6 +72,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
       kafka?.then((b) => b.close(), () => {}),
       mosquitto?.then((b) => b.close(), () => {}),
       rabbit?.then((b) => b.close(), () => {}),
+      nats?.then((b) => b.close(), () => {}),
     ]);
   };
 }

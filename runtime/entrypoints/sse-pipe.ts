@@ -1,0 +1,109 @@
+/**
+ * sse (see sse.ts): how a shared subscription's events reach a client, and the streams' heartbeats. Each event is written
+ * synchronously as it comes; several at once (one turn of the event loop, or a client catching up
+ * on its queue) go out as consecutive chunks in one write, their bytes joined once for every client
+ * that gets the same batch (DeliveryBatch).
+ */
+import type { ServerResponse } from 'node:http';
+import { DeliveryBatch, type Delivery } from '../subscribe/delivery.ts';
+import type { ClientQueue, DeliverySink } from '../subscribe/fanout.ts';
+
+/** Bytes buffered on a response before the loop waits for the client to read. */
+export const HIGH_WATER = 256 * 1024;
+
+const CRLF = Buffer.from('\r\n');
+
+/**
+ * An event as one HTTP/1.1 chunk: the bytes `res.write(event)` puts on a chunked response (size in
+ * lowercase hex, CRLF, the event, CRLF), built once per message for every client of a fanout.
+ */
+export function chunkOf(event: Buffer): Buffer {
+  return Buffer.concat([Buffer.from(`${event.length.toString(16)}\r\n`, 'latin1'), event, CRLF]);
+}
+
+/** A delivery's event and pre-framed chunk (memoized on it), with their memo keys (also DeliveryBatch.joined's). */
+export interface Encodings {
+  readonly eventKey: string;
+  readonly event: (delivery: Delivery) => Buffer;
+  readonly chunkKey: string;
+  readonly chunk: (delivery: Delivery) => Buffer;
+}
+
+/**
+ * Pipes a fanout client queue into the response: each event is written synchronously as it comes;
+ * over HIGH_WATER the queue pauses until that write is flushed. Resolves with the queue's failure
+ * (slow consumer, upstream error) or undefined when it ended.
+ *
+ * While the response is chunked and holds nothing of its own (its writableLength is its socket's),
+ * the event goes to the socket as one pre-framed chunk (`chunk`, shared by every client) in one
+ * write: the same bytes in the same order as res.write, without its per-client chunk framing
+ * (three writes, a cork and a nextTick uncork each). Otherwise (HTTP/1.0, a response still
+ * buffering) res.write.
+ */
+export function piped(queue: ClientQueue, res: ServerResponse, connection: { messages: number }, encodings: Encodings): Promise<unknown> {
+  return new Promise((resolve) => queue.pipe(new ResponseSink(queue, res, connection, encodings, resolve)));
+}
+
+/** The sink of one stream: an object with the methods on its prototype (no closures per subscriber). */
+class ResponseSink implements DeliverySink {
+  constructor(
+    private readonly queue: ClientQueue,
+    private readonly res: ServerResponse,
+    private readonly connection: { messages: number },
+    private readonly encodings: Encodings,
+    readonly end: (error?: unknown) => void,
+  ) {}
+
+  write(delivery: Delivery): boolean {
+    return this.writeMany(new DeliveryBatch([delivery]));
+  }
+
+  /** One delivery, or several (one turn's, or a client catching up) as consecutive chunks in one write. */
+  writeMany(batch: DeliveryBatch): boolean {
+    const { res, encodings } = this;
+    if (res.writableEnded || res.destroyed) return true;
+    this.connection.messages += batch.deliveries.length;
+    const socket = res.socket;
+    const length = res.writableLength;
+    const [target, bytes] = socket !== null && res.chunkedEncoding && length === socket.writableLength
+      ? [socket, batch.joined(encodings.chunkKey, encodings.chunk)]
+      : [res, batch.joined(encodings.eventKey, encodings.event)];
+    if (length < HIGH_WATER) {
+      target.write(bytes);
+      return true;
+    }
+    target.write(bytes, () => this.queue.resume());
+    return false;
+  }
+
+  /** Written but not flushed (the response's own buffer and its socket's): counts toward fanout.maxQueuedBytes. */
+  buffered(): number {
+    return Math.max(this.res.writableLength, this.res.socket?.writableLength ?? 0);
+  }
+}
+
+/**
+ * The heartbeat comments of one entrypoint's streams: one timer for all of them (not one per
+ * subscriber), running while any stream is open. A stream whose client is not reading (over
+ * HIGH_WATER) is skipped.
+ */
+export class Heartbeats {
+  readonly #streams = new Set<ServerResponse>();
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly intervalMs: number) {}
+
+  add(res: ServerResponse): void {
+    this.#streams.add(res);
+    this.#timer ??= setInterval(() => {
+      for (const stream of this.#streams) if (stream.writableLength < HIGH_WATER && !stream.writableEnded && !stream.destroyed) stream.write(': heartbeat\n\n');
+    }, this.intervalMs);
+  }
+
+  delete(res: ServerResponse): void {
+    this.#streams.delete(res);
+    if (this.#streams.size > 0 || this.#timer === undefined) return;
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+}
