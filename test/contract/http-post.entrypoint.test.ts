@@ -3,19 +3,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../runtime/gateway.ts';
 import { gatewayWith } from '../support/harness.ts';
 import { makeBundle } from '../support/bundles.ts';
-import { built, numberedMockRegistry } from './numbered-mock.ts';
+import { built, mockBackend, numberedMockRegistry } from './numbered-mock.ts';
 import { entrypointContract } from './entrypoint-suite.ts';
+import { httpPostDriver } from './entrypoint-drivers.ts';
 
-entrypointContract({
-  name: 'http-post',
-  config: { type: 'http-post' },
-  carriesIds: false,
-  async publish(base, content) {
-    const res = await fetch(base, { method: 'POST', body: new Uint8Array(content), headers: { 'content-type': 'application/octet-stream' } });
-    const body = await res.text();
-    return { accepted: res.status === 202, detail: `${res.status} ${body}` };
-  },
-});
+entrypointContract(httpPostDriver, mockBackend());
 
 describe('http-post limits and headers', () => {
   let gateway: Gateway;

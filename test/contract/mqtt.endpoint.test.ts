@@ -4,6 +4,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { createMqttEndpoint } from '../../runtime/endpoints/mqtt/mqtt.ts';
 import { mqttUrl } from '../support/brokers/brokers.ts';
 import { endpointContract, publishedRecords, type Injected } from './endpoint-suite.ts';
+import { delivered } from './mqtt-backend.ts';
 
 let url: URL;
 let injector: MqttClient;
@@ -15,20 +16,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await injector?.endAsync();
 });
-
-/** 1 when some client subscribes to `topic`, 0 when none: MQTT 5 PUBACK reason 16 "No matching subscribers". */
-export async function subscribersOf(client: MqttClient, topic: string): Promise<number> {
-  const reason = new Promise<number>((resolve) => {
-    const onPacket = (packet: { cmd: string; reasonCode?: number }) => {
-      if (packet.cmd !== 'puback') return;
-      client.off('packetreceive', onPacket);
-      resolve(packet.reasonCode ?? 0);
-    };
-    client.on('packetreceive', onPacket);
-  });
-  await client.publishAsync(topic, 'warmup-probe', { qos: 1 });
-  return (await reason) === 16 ? 0 : 1;
-}
 
 endpointContract({
   name: 'mqtt',
@@ -66,7 +53,7 @@ endpointContract({
           close: () => reader.endAsync(),
         };
       },
-      upstreams: () => subscribersOf(injector, `${base}/in/probe`),
+      upstreams: async () => ((await delivered(injector, `${base}/in/probe`, 'warmup-probe')) ? 1 : 0),
       dispose: async () => {},
     };
   },

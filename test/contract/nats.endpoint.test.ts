@@ -5,6 +5,7 @@ import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jet
 import { createNatsEndpoint } from '../../runtime/endpoints/nats/nats.ts';
 import { natsServer } from '../support/brokers/brokers.ts';
 import { endpointContract, publishedRecords, type Injected } from './endpoint-suite.ts';
+import { serverSubscriptions, streamConsumers } from './nats-backend.ts';
 
 let nc: NatsConnection;
 let jsm: JetStreamManager;
@@ -25,17 +26,6 @@ const natsHeaders = (record: Readonly<Record<string, string>> | undefined) => {
   for (const [k, v] of Object.entries(record)) h.set(k, v);
   return h;
 };
-
-/** Subscriptions the server lists for the endpoint's connection on `subject` (monitoring /connz?subs=1). */
-export async function serverSubscriptions(monitor: string, connectionName: string, subject: string): Promise<number> {
-  const connz = (await (await fetch(`${monitor}/connz?subs=1&limit=1024`)).json()) as { connections?: Array<{ name?: string; subscriptions_list?: string[] }> };
-  return (connz.connections ?? []).filter((c) => c.name === connectionName).reduce((n, c) => n + (c.subscriptions_list ?? []).filter((s) => s === subject).length, 0);
-}
-
-/** Consumers the server lists on `stream` (ordered consumers are ephemeral ones). */
-export async function streamConsumers(manager: JetStreamManager, stream: string): Promise<number> {
-  return (await manager.consumers.list(stream).next()).length;
-}
 
 endpointContract({
   name: 'nats (core subjects)',
@@ -62,7 +52,7 @@ endpointContract({
         await nc.flush();
         return { next: records.next, close: async () => sub.unsubscribe() };
       },
-      upstreams: () => serverSubscriptions(server.monitor, `sluice-${context.apiId}-test`, `${base}.in.*`),
+      upstreams: () => serverSubscriptions(server.monitor, `${base}.in.*`, `sluice-${context.apiId}-test`),
       dispose: async () => {},
     };
   },

@@ -13,12 +13,13 @@ import type { Registry } from '../../runtime/registry.ts';
 import { registryWith } from '../support/registry.ts';
 import { createMock, type MockEndpointInstance } from '../../runtime/endpoints/mock/mock.ts';
 import { errors } from '../../core/errors.ts';
+import { contentOf, type EntrypointBackend } from './entrypoint-backend.ts';
 
 export const subscriptions = { active: 0 };
 /** Every mock built, by its messageContent (the test's API kind). */
 export const built: { readonly kind: string; readonly endpoint: MockEndpointInstance }[] = [];
 
-export const binaryContent = (id: string) => Buffer.from([0xff, 0xfe, 0x00, Number(id) & 0xff]);
+export const binaryContent = (id: string) => contentOf('bin', Number(id));
 
 /** The gateway Registry with this mock in place of the built-in one. */
 export function numberedMockRegistry(): Registry {
@@ -47,4 +48,28 @@ export function numberedMockRegistry(): Registry {
       subscribe: (options) => numbered(mock.subscribe(options)),
     };
   } });
+}
+
+/** The entrypoint suite over the numbered mock: message n (id n) flows every 20 ms from each subscription's start; cursors are ids. */
+export function mockBackend(): EntrypointBackend {
+  const kinds = { text: 'text', bin: 'binary', down: 'unhealthy' } as const;
+  return {
+    name: 'numbered mock',
+    numberedIds: true,
+    resumes: true,
+    start: async () => ({
+      registry: numberedMockRegistry(),
+      cursorOf: (_kind, index) => String(index),
+      endpoints: (kind) => [kind === 'slow'
+        ? { type: 'mock', messageInterval: 60_000, messageContent: 'slow' }
+        : { type: 'mock', messageInterval: 20, messageContent: kinds[kind] }],
+      // Every numbered mock of the process: a test waits for none before opening its own.
+      upstreams: async () => subscriptions.active,
+      watchPublished: async (kind) => {
+        const endpoint = () => [...built].reverse().find((b) => b.kind === (kind === 'slow' ? 'slow' : kinds[kind]))!.endpoint;
+        return { received: () => endpoint().recorded().map((m) => m.content), close: async () => {} };
+      },
+      close: async () => {},
+    }),
+  };
 }

@@ -4,6 +4,7 @@ import amqp, { type Channel, type ChannelModel } from 'amqplib';
 import { createRabbitmqEndpoint } from '../../runtime/endpoints/rabbitmq/rabbitmq.ts';
 import { rabbitUrl } from '../support/brokers/brokers.ts';
 import { endpointContract, publishedRecords, type Injected } from './endpoint-suite.ts';
+import { routed } from './rabbitmq-backend.ts';
 
 let url: URL;
 let client: ChannelModel;
@@ -17,19 +18,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await client?.close();
 });
-
-/** Queues bound to `exchange` with a consumer, as the broker reports them (exchange-to-queue bindings). */
-async function consumersOn(exchange: string, probe: string): Promise<number> {
-  // A mandatory publish to an exchange with no bound queue comes back (basic.return); one that is routed does not.
-  const channel = await client.createConfirmChannel();
-  try {
-    const returned = new Promise<boolean>((resolve) => channel.once('return', () => resolve(true)));
-    await new Promise<void>((resolve, reject) => channel.publish(exchange, probe, Buffer.from('warmup-probe'), { mandatory: true }, (e: unknown) => (e ? reject(e) : resolve())));
-    return (await Promise.race([returned, new Promise<boolean>((r) => setTimeout(() => r(false), 200))])) ? 0 : 1;
-  } finally {
-    await channel.close().catch(() => {});
-  }
-}
 
 endpointContract({
   name: 'rabbitmq',
@@ -68,7 +56,7 @@ endpointContract({
         }, { noAck: true });
         return { next: records.next, close: () => reader.close() };
       },
-      upstreams: () => consumersOn(inbound, 'in.probe'),
+      upstreams: async () => ((await routed(client, inbound, 'in.probe', Buffer.from('warmup-probe'))) ? 1 : 0),
       dispose: async () => {
         await admin.deleteExchange(inbound).catch(() => {});
         await admin.deleteExchange(outbound).catch(() => {});

@@ -3,36 +3,12 @@ import { EventSource } from 'eventsource';
 import type { Gateway } from '../../runtime/gateway.ts';
 import { gatewayWith, waitFor } from '../support/harness.ts';
 import { makeBundle } from '../support/bundles.ts';
-import { numberedMockRegistry } from './numbered-mock.ts';
+import { mockBackend, numberedMockRegistry } from './numbered-mock.ts';
 import { entrypointContract } from './entrypoint-suite.ts';
-import { openSse, sseContent } from './sse-client.ts';
+import { sseDriver } from './entrypoint-drivers.ts';
+import { openSse } from './sse-client.ts';
 
-entrypointContract({
-  name: 'sse',
-  config: { type: 'sse', heartbeatIntervalInMs: 2000 },
-  carriesIds: true,
-  async subscribe(base, cursor) {
-    const stream = await openSse(base, cursor === undefined ? {} : { 'last-event-id': cursor });
-    if (stream.status !== 200) throw new Error(`SSE answered ${stream.status}: ${stream.body}`);
-    const received: { id?: string; content: Buffer }[] = [];
-    let seen = 0;
-    const sync = () => {
-      for (; seen < stream.events.length; seen++) {
-        const event = stream.events[seen]!;
-        if (event.event === 'message' || event.event === 'message-base64') received.push({ id: event.id, content: sseContent(event) });
-      }
-      return received;
-    };
-    return {
-      received,
-      until: (n, ms = 10_000) => stream.until(() => sync().length >= n, ms, `${n} SSE messages`),
-      close: async () => {
-        stream.close();
-        await stream.ended;
-      },
-    };
-  },
-});
+entrypointContract(sseDriver, mockBackend());
 
 describe('sse framing', () => {
   let gateway: Gateway;
