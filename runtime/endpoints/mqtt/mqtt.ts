@@ -9,7 +9,9 @@
  *
  * Subscribe (`shared: true`, `resumable: false`: a cursor is ignored): the consumer topic filter at
  * `consumer.qos`, subscribed while at least one subscription iterates and unsubscribed when the
- * last one ends. Messages arrive in broker order; ids are a per-endpoint counter. Metadata: topic,
+ * last one ends. Messages arrive in broker order; ids are a per-endpoint counter. A subscription
+ * holds at most 10,000 messages / 64 MiB while its reader is busy (../pushed-messages.ts), then
+ * ends with SLOW_CONSUMER. Metadata: topic,
  * qos, retain; MQTT 5 user properties become message headers and back. A lost connection keeps
  * subscriptions open: mqtt.js reconnects (backoff 250 ms doubling to 5 s) and the session resumes.
  *
@@ -25,14 +27,13 @@ import type { Message, PublishMessage } from '../../../core/message.ts';
 import { GatewayError, errors } from '../../../core/errors.ts';
 import { log } from '../../log.ts';
 import { mqttGroup } from './group.ts';
+import { PushedMessages } from '../pushed-messages.ts';
 import { MQTT_FORBIDDEN, mqttChannel, publishTopic, topicOf, wildcardFilter } from './channel.ts';
 
 const MIN_BACKOFF_MS = 250;
 const MAX_BACKOFF_MS = 5_000;
 const START_WAIT_MS = 5_000;
 const PUBLISH_TIMEOUT_MS = 10_000;
-/** Messages one subscription may hold while its reader is busy; beyond it the subscription fails. */
-const BUFFER = 10_000;
 
 export const createMqttEndpoint: EndpointFactory<MqttEndpointConfig> = (config, context) => {
   const logger = log.child({ endpoint: 'mqtt', api: context.apiId });
@@ -110,37 +111,15 @@ export const createMqttEndpoint: EndpointFactory<MqttEndpointConfig> = (config, 
   async function* subscription(signal: AbortSignal): AsyncGenerator<Message> {
     if (!consumer) throw new GatewayError('ENDPOINT_NOT_SUBSCRIBING', 405, 'This API does not subscribe to MQTT.', 1008);
     if (!client.connected) throw errors.endpointUnavailable('the MQTT broker is unreachable');
-    const buffer: Message[] = [];
-    let failure: GatewayError | undefined;
-    let wakeReader: (() => void) | undefined;
-    const wake = () => {
-      const reader = wakeReader;
-      wakeReader = undefined;
-      reader?.();
-    };
+    const pushed = new PushedMessages('MQTT');
     const onMessage = (topic: string, payload: Buffer, packet: IPublishPacket) => {
-      if (failure) return;
-      if (buffer.length >= BUFFER) {
-        failure = new GatewayError('SLOW_CONSUMER', 503, `More than ${BUFFER} MQTT messages were waiting: the subscription ended.`, 1013);
-      } else {
-        buffer.push(toMessage(String(nextId++), topic, payload, packet));
-      }
-      wake();
+      if (!pushed.failed) pushed.push(toMessage(String(nextId++), topic, payload, packet));
     };
     client.on('message', onMessage);
-    signal.addEventListener('abort', wake, { once: true });
     try {
       await acquire();
-      while (!signal.aborted) {
-        if (buffer.length > 0) {
-          yield buffer.shift()!;
-          continue;
-        }
-        if (failure) throw failure;
-        await new Promise<void>((resolve) => (wakeReader = resolve));
-      }
+      yield* pushed.drain(signal);
     } finally {
-      signal.removeEventListener('abort', wake);
       client.off('message', onMessage);
       release();
     }

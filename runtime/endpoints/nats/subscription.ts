@@ -17,9 +17,8 @@ import type { Message } from '../../../core/message.ts';
 import { GatewayError, errors } from '../../../core/errors.ts';
 import type { NatsConnectionHolder } from './connection.ts';
 import { coreMessage, streamMessage } from './message.ts';
+import { PushedMessages } from '../pushed-messages.ts';
 
-const BUFFER_COUNT = 10_000;
-const BUFFER_BYTES = 64 * 1024 * 1024;
 const PULL_BYTES = 8 * 1024 * 1024;
 
 /** Where a stream subscription starts: after a sequence, or at the first message stored at or after a time. */
@@ -27,46 +26,18 @@ export type StreamStart = { readonly sequence: number } | { readonly time: numbe
 
 export async function* coreSubscription(holder: NatsConnectionHolder, subject: string, signal: AbortSignal, nextId: () => string): AsyncGenerator<Message> {
   const nc = connected(holder);
-  const buffer: Message[] = [];
-  let bytes = 0;
-  let failure: GatewayError | undefined;
-  let wakeReader: (() => void) | undefined;
-  const wake = () => {
-    const reader = wakeReader;
-    wakeReader = undefined;
-    reader?.();
-  };
-  const fail = (error: GatewayError) => {
-    failure ??= error;
-    wake();
-  };
+  const pushed = new PushedMessages('NATS');
   const sub = nc.subscribe(subject, {
     callback: (error, msg) => {
-      if (failure) return;
-      if (error) return fail(errors.endpointUnavailable(`the NATS subscription failed: ${error.message}`));
-      if (buffer.length >= BUFFER_COUNT || bytes + msg.data.byteLength > BUFFER_BYTES) {
-        return fail(new GatewayError('SLOW_CONSUMER', 503, `More than ${BUFFER_COUNT} NATS messages or ${BUFFER_BYTES} bytes were waiting: the subscription ended.`, 1013));
-      }
-      bytes += msg.data.byteLength;
-      buffer.push(coreMessage(nextId(), msg.subject, msg.data, msg.headers));
-      wake();
+      if (pushed.failed) return;
+      if (error) return pushed.fail(errors.endpointUnavailable(`the NATS subscription failed: ${error.message}`));
+      pushed.push(coreMessage(nextId(), msg.subject, msg.data, msg.headers));
     },
   });
-  const offLost = holder.onDisconnect(() => fail(errors.endpointUnavailable('the NATS connection was lost')));
-  signal.addEventListener('abort', wake, { once: true });
+  const offLost = holder.onDisconnect(() => pushed.fail(errors.endpointUnavailable('the NATS connection was lost')));
   try {
-    while (!signal.aborted) {
-      const next = buffer.shift();
-      if (next) {
-        bytes -= next.content.length;
-        yield next;
-        continue;
-      }
-      if (failure) throw failure;
-      await new Promise<void>((resolve) => (wakeReader = resolve));
-    }
+    yield* pushed.drain(signal);
   } finally {
-    signal.removeEventListener('abort', wake);
     offLost();
     if (!nc.isClosed()) sub.unsubscribe();
   }

@@ -7,7 +7,7 @@
  * Messages are acknowledged once handed to every subscription's buffer; the broker keeps at most
  * `prefetch` unacknowledged messages in flight to us. A delivered message larger than
  * `maxMessageBytes` is rejected without requeue. Each subscription buffers at most 10 000
- * messages and 64 MiB; beyond that it ends with SLOW_CONSUMER.
+ * messages and 64 MiB (../pushed-messages.ts); beyond that it ends with SLOW_CONSUMER.
  *
  * A lost connection keeps subscriptions open: on reconnection the consumer is set up again
  * (messages published to the exchange meanwhile had no queue of ours and are not seen).
@@ -19,9 +19,8 @@ import { GatewayError, errors } from '../../../core/errors.ts';
 import type { Logger } from '../../log.ts';
 import type { RabbitConnection } from './connection.ts';
 import { toMessage } from './message.ts';
+import { PushedMessages } from '../pushed-messages.ts';
 
-const BUFFER = 10_000;
-const BUFFER_BYTES = 64 * 1024 * 1024;
 
 export interface FanoutSource {
   readonly queue?: string;
@@ -34,17 +33,12 @@ export interface FanoutSource {
   readonly queuePrefix: string;
 }
 
-interface Sink {
-  push(message: Message): void;
-  fail(error: GatewayError): void;
-}
-
 export interface RabbitFanout {
   subscribe(signal: AbortSignal): AsyncGenerator<Message>;
 }
 
 export function rabbitFanout(connection: RabbitConnection, source: FanoutSource, logger: Logger): RabbitFanout {
-  const sinks = new Set<Sink>();
+  const sinks = new Set<PushedMessages>();
   let nextId = 0;
   /** The channel consuming now (undefined: none), and the model it lives on. */
   let consuming: { model: ChannelModel; channel: Promise<Channel | undefined> } | undefined;
@@ -112,47 +106,12 @@ export function rabbitFanout(connection: RabbitConnection, source: FanoutSource,
   return {
     async *subscribe(signal) {
       if (!connection.current()) throw errors.endpointUnavailable('the RabbitMQ broker is unreachable');
-      const buffer: Message[] = [];
-      let bytes = 0;
-      let failure: GatewayError | undefined;
-      let wakeReader: (() => void) | undefined;
-      const wake = () => {
-        const reader = wakeReader;
-        wakeReader = undefined;
-        reader?.();
-      };
-      const sink: Sink = {
-        push(message) {
-          if (failure) return;
-          if (buffer.length >= BUFFER || bytes + message.content.length > BUFFER_BYTES) {
-            failure = new GatewayError('SLOW_CONSUMER', 503, `More than ${BUFFER} RabbitMQ messages or ${BUFFER_BYTES} bytes were waiting: the subscription ended.`, 1013);
-          } else {
-            buffer.push(message);
-            bytes += message.content.length;
-          }
-          wake();
-        },
-        fail(error) {
-          failure ??= error;
-          wake();
-        },
-      };
+      const sink = new PushedMessages('RabbitMQ');
       sinks.add(sink);
-      signal.addEventListener('abort', wake, { once: true });
       try {
         await ensure();
-        while (!signal.aborted) {
-          const next = buffer.shift();
-          if (next) {
-            bytes -= next.content.length;
-            yield next;
-            continue;
-          }
-          if (failure) throw failure;
-          await new Promise<void>((resolve) => (wakeReader = resolve));
-        }
+        yield* sink.drain(signal);
       } finally {
-        signal.removeEventListener('abort', wake);
         sinks.delete(sink);
         release();
       }
