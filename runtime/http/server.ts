@@ -192,12 +192,18 @@ export class GatewayServer {
     const visit = newVisit(req, this.options);
     res.setHeader('X-Request-Id', visit.requestId);
     res.on('error', (error) => visit.log.debug({ err: error.message }, 'response error'));
-    this.#serve(req, res, visit)
-      .catch((error: unknown) => writeError(res, this.#failed(visit, error), visit.headers))
-      .finally(() => {
-        visit.trace.status = res.writableFinished || res.headersSent ? res.statusCode : 499;
-        this.#finish(req, visit);
-      });
+    this.#serve(req, res, visit).then(
+      () => this.#served(req, res, visit),
+      (error: unknown) => {
+        writeError(res, this.#failed(visit, error), visit.headers);
+        this.#served(req, res, visit);
+      },
+    );
+  }
+
+  #served(req: IncomingMessage, res: ServerResponse, visit: Visit): void {
+    visit.trace.status = res.writableFinished || res.headersSent ? res.statusCode : 499;
+    this.#finish(req, visit);
   }
 
   /** Routes and admits the request, then hands it to its entrypoint: settles when the entrypoint is done. */
@@ -217,7 +223,7 @@ export class GatewayServer {
     });
     const { exchange, caller, url, entrypoint } = admitted;
     // Returned, not awaited: this frame ends now (see #request).
-    return entrypoint.handle!({ exchange, caller, url, req, res, connection, log: visit.log });
+    return entrypoint.handle!({ exchange, caller, url, req, res, connection, get log() { return visit.log; } });
   }
 
   /** A request for the developer catalog (before routing): answered, true; else false. */
