@@ -37,7 +37,7 @@ import type { ServerResponse } from 'node:http';
 import type { SseEntrypoint } from '../../schemas/types.ts';
 import type { Message } from '../../core/message.ts';
 import type { Delivery } from '../subscribe/delivery.ts';
-import type { EntrypointFactory } from './entrypoint.ts';
+import type { EntrypointFactory, HttpContext } from './entrypoint.ts';
 import { SPECIFICITY, asGatewayError } from './entrypoint.ts';
 import { GatewayError } from '../../core/errors.ts';
 import { pipeable, type ClientQueue } from '../subscribe/fanout.ts';
@@ -138,6 +138,41 @@ async function opened(source: AsyncIterable<Delivery>): Promise<OpenedStream> {
   return { queue: undefined, iterator, pending, refused: undefined };
 }
 
+/** Writes a subscription of its own until it ends or the connection aborts: resolves with why it ended (undefined: it ended). */
+async function iterated(
+  iterator: AsyncIterator<Delivery>,
+  pending: NonNullable<OpenedStream['pending']>,
+  res: ServerResponse,
+  connection: { readonly signal: AbortSignal; messages: number },
+  memoKey: string,
+  encode: (message: Message) => Buffer,
+): Promise<unknown> {
+  const settled = await unlessAborted(pending, connection.signal);
+  let next = settled?.first;
+  if (settled?.failure !== undefined) throw settled.failure;
+  while (next && !next.done && !connection.signal.aborted) {
+    connection.messages++;
+    await write(res, next.value.encoded(memoKey, encode), connection.signal);
+    if (connection.signal.aborted) break;
+    next = await unlessAborted(iterator.next(), connection.signal);
+  }
+  return connection.signal.aborted ? connection.signal.reason : undefined;
+}
+
+/** The end of a stream that started: its error event (unless the client left), then the end of the response. */
+function ended(exchange: HttpContext['exchange'], res: ServerResponse, reason: unknown): void {
+  const gatewayError = reason === undefined ? undefined : asGatewayError(reason);
+  if (gatewayError?.code === 'SLOW_CONSUMER') exchange.telemetry.emit({ kind: 'slow-consumer', api: exchange.id, entrypoint: 'sse' });
+  if (res.writableEnded || res.destroyed) return;
+  const retryAfter = Number(gatewayError?.headers['Retry-After']);
+  if (retryAfter > 0) res.write(`retry: ${Math.round(retryAfter * 1000 * (1 + Math.random()))}\n\n`);
+  if (gatewayError && gatewayError.code !== 'CLIENT_GONE') res.write(errorEvent(gatewayError));
+  res.end();
+  // A slow consumer that still does not read is cut after a grace period: what it was not
+  // sent stays in memory until then (as a WebSocket that never answers the close handshake).
+  if (gatewayError?.code === 'SLOW_CONSUMER') setTimeout(() => res.writableFinished || res.destroy(), 2000).unref();
+}
+
 export const createSseEntrypoint: EntrypointFactory<SseEntrypoint> = (config) => {
   const heartbeatMs = Math.max(2000, config.heartbeatIntervalInMs ?? 5000);
   const heartbeats = new Heartbeats(heartbeatMs);
@@ -197,42 +232,21 @@ export const createSseEntrypoint: EntrypointFactory<SseEntrypoint> = (config) =>
       if (ignored) res.write(`: Last-Event-ID ignored (${ignored.code}: ${oneLine(ignored.message)}): the stream starts now\n\n`);
       heartbeats.add(res);
 
-      let reason: unknown;
-      try {
-        if (queue) {
-          // The queue also ends when the connection aborts (the fanout listens to its signal).
-          const error = await piped(queue, res, connection, encodings);
-          reason = error ?? (connection.signal.aborted ? connection.signal.reason : undefined);
-        } else {
-          const settled = await unlessAborted(pending!, connection.signal);
-          let next = settled?.first;
-          if (settled?.failure !== undefined) throw settled.failure;
-          while (next && !next.done && !connection.signal.aborted) {
-            connection.messages++;
-            await write(res, next.value.encoded(memoKey, encode), connection.signal);
-            if (connection.signal.aborted) break;
-            next = await unlessAborted(iterator!.next(), connection.signal);
-          }
-          if (connection.signal.aborted) reason = connection.signal.reason;
-        }
-      } catch (error) {
-        reason = error;
-      } finally {
+      // Returned, not awaited: no frame of handle stays suspended for the life of the stream.
+      const done = (reason: unknown) => {
         heartbeats.delete(res);
         if (queue) void queue.return();
         else void iterator?.return?.().catch(() => {});
+        ended(exchange, res, reason);
+      };
+      if (queue) {
+        // The queue also ends when the connection aborts (the fanout listens to its signal).
+        return piped(queue, res, connection, encodings).then(
+          (error) => done(error ?? (connection.signal.aborted ? connection.signal.reason : undefined)),
+          done,
+        );
       }
-      const gatewayError = reason === undefined ? undefined : asGatewayError(reason);
-      if (gatewayError?.code === 'SLOW_CONSUMER') exchange.telemetry.emit({ kind: 'slow-consumer', api: exchange.id, entrypoint: 'sse' });
-      if (!res.writableEnded && !res.destroyed) {
-        const retryAfter = Number(gatewayError?.headers['Retry-After']);
-        if (retryAfter > 0) res.write(`retry: ${Math.round(retryAfter * 1000 * (1 + Math.random()))}\n\n`);
-        if (gatewayError && gatewayError.code !== 'CLIENT_GONE') res.write(errorEvent(gatewayError));
-        res.end();
-        // A slow consumer that still does not read is cut after a grace period: what it was not
-        // sent stays in memory until then (as a WebSocket that never answers the close handshake).
-        if (gatewayError?.code === 'SLOW_CONSUMER') setTimeout(() => res.writableFinished || res.destroy(), 2000).unref();
-      }
+      return iterated(iterator!, pending!, res, connection, memoKey, encode).then(done, done);
     },
   };
 };

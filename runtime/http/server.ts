@@ -55,7 +55,7 @@ export class GatewayServer {
     // Node's own request listener, no framework: the gateway routes by itself, and a router's
     // per-request state (params, query, the `next` closure and its scope) would stay alive as long as
     // each SSE stream does (about 1 KB per subscriber).
-    const app = (req: IncomingMessage, res: ServerResponse) => void this.#request(req, res);
+    const app = (req: IncomingMessage, res: ServerResponse) => this.#request(req, res);
     const headersTimeout = options.headersTimeoutMs ?? 60_000;
     const serverOptions: http.ServerOptions = {
       maxHeaderSize: 16 * 1024,
@@ -182,32 +182,51 @@ export class GatewayServer {
     if (visit.span) endServerSpan(visit.span, { ...trace, method: req.method, path: safePath(req.url), contextPaths: exchange?.contextPaths, requestId: visit.requestId });
   }
 
-  async #request(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /**
+   * One request. No frame of it stays suspended while an entrypoint streams (SSE, long-poll):
+   * `#serve` returns the entrypoint's promise without awaiting it, so what lives as long as the
+   * stream is the entrypoint's own state and the two callbacks below (req, res, visit), not the
+   * URL, the context object or an async function's registers (with sse.ts' own, 0.8 KB of heap per SSE stream).
+   */
+  #request(req: IncomingMessage, res: ServerResponse): void {
     const visit = newVisit(req, this.options);
     res.setHeader('X-Request-Id', visit.requestId);
     res.on('error', (error) => visit.log.debug({ err: error.message }, 'response error'));
-    try {
-      if (await this.#catalog(req, res, visit)) return;
-      const admitted = await this.#admit(req, false, visit);
-      if ('preflight' in admitted) {
-        closeIfBodyUnread(req, res);
-        res.writeHead(204, { ...admitted.preflight, 'Content-Length': '0' }).end();
-        return;
-      }
-      for (const [name, value] of Object.entries(visit.headers)) res.setHeader(name, value);
-      if (!admitted.entrypoint.readsBody) closeIfBodyUnread(req, res);
-      const connection = this.#open(visit, admitted, (abort) => {
-        res.on('close', abort);
-        if (res.destroyed || req.destroyed) abort();
-      });
-      const { exchange, caller, url, entrypoint } = admitted;
-      await entrypoint.handle!({ exchange, caller, url, req, res, connection, log: visit.log });
-    } catch (error) {
-      writeError(res, this.#failed(visit, error), visit.headers);
-    } finally {
-      visit.trace.status = res.writableFinished || res.headersSent ? res.statusCode : 499;
-      this.#finish(req, visit);
+    this.#serve(req, res, visit).then(
+      () => this.#served(req, res, visit),
+      (error: unknown) => {
+        try {
+          writeError(res, this.#failed(visit, error), visit.headers);
+        } finally {
+          this.#served(req, res, visit);
+        }
+      },
+    );
+  }
+
+  #served(req: IncomingMessage, res: ServerResponse, visit: Visit): void {
+    visit.trace.status = res.writableFinished || res.headersSent ? res.statusCode : 499;
+    this.#finish(req, visit);
+  }
+
+  /** Routes and admits the request, then hands it to its entrypoint: settles when the entrypoint is done. */
+  async #serve(req: IncomingMessage, res: ServerResponse, visit: Visit): Promise<void> {
+    if (await this.#catalog(req, res, visit)) return;
+    const admitted = await this.#admit(req, false, visit);
+    if ('preflight' in admitted) {
+      closeIfBodyUnread(req, res);
+      res.writeHead(204, { ...admitted.preflight, 'Content-Length': '0' }).end();
+      return;
     }
+    for (const [name, value] of Object.entries(visit.headers)) res.setHeader(name, value);
+    if (!admitted.entrypoint.readsBody) closeIfBodyUnread(req, res);
+    const connection = this.#open(visit, admitted, (abort) => {
+      res.on('close', abort);
+      if (res.destroyed || req.destroyed) abort();
+    });
+    const { exchange, caller, url, entrypoint } = admitted;
+    // Returned, not awaited: this frame ends now (see #request).
+    return entrypoint.handle!({ exchange, caller, url, req, res, connection, get log() { return visit.log; } });
   }
 
   /** A request for the developer catalog (before routing): answered, true; else false. */

@@ -85,6 +85,7 @@ export interface Visit {
   readonly requestId: string;
   /** The client address (the peer, or what a trusted proxy forwarded): throttling, rate limits, log. */
   readonly client: string;
+  /** This visit's logger (its request id bound), made on first use: an idle stream holds none. */
   readonly log: Logger;
   readonly trace: Trace;
   /** The SERVER span of this request or connection (tracing on only). */
@@ -99,11 +100,14 @@ export function newVisit(req: IncomingMessage, options: VisitOptions): Visit {
   const requestId = requestIdOf(req);
   const client = clientAddress(req.socket.remoteAddress ?? '', req.headers, options.trustedProxies);
   const span = options.tracing ? serverSpan(options.tracing, req, safePath(req.url), client, options.tls !== undefined) : undefined;
+  let child: Logger | undefined;
   return {
     started: performance.now(),
     requestId,
     client,
-    log: log.child(span ? { requestId, trace_id: span.traceId, span_id: span.spanId } : { requestId }),
+    get log() {
+      return (child ??= log.child(span ? { requestId, trace_id: span.traceId, span_id: span.spanId } : { requestId }));
+    },
     trace: { api: null, entrypoint: null, plan: null, status: 0, messages: 0 },
     span,
     headers: {},
