@@ -37,7 +37,7 @@ export function saturationMarkdown(saturation: readonly SaturationCase[], upstre
   }
   if (upstream.length) {
     lines.push('## Upstream cost at saturation (one subscriber)', '',
-      'Ingesting as fast as the broker delivers with one WebSocket subscriber (Sluice starts its shared upstream subscription only while someone subscribes): server CPU ÷ messages. Kafka batch = messages per fetch batch seen by the relay\'s kafkajs consumer (START_BATCH_PROCESS); Sluice does not expose its batch sizes (–).', '',
+      'Ingesting as fast as the broker delivers with one WebSocket subscriber (Sluice starts its shared upstream subscription only while someone subscribes): server CPU ÷ messages. Kafka batch = messages per fetch batch seen by the kafkajs consumer (START_BATCH_PROCESS batchSize) over the measured window: the relay\'s `/bench-stats`; Sluice\'s `sluice_kafka_fetch_batch_messages` histogram (sum ÷ count) on its admin `/metrics`.', '',
       '| server | broker | messages/s | CPU µs per upstream message | Kafka messages per fetch batch |', '| --- | --- | ---: | ---: | ---: |');
     for (const r of upstream) lines.push(`| ${r.impl} | ${r.broker} | ${f(r.perSecond)} | ${f(r.cpuMicrosPerMessage, 2)} | ${f(r.kafkaBatch, 1)} |`);
     lines.push('');

@@ -8,7 +8,8 @@
  * fresh nginx per row (its RSS per idle subscriber is measured on it).
  *
  * Then the upstream side: Sluice and the relay ingesting at saturation with one subscriber (CPU per
- * upstream message) and the relay's Kafka fetch batch size (messages per batch).
+ * upstream message) and the Kafka fetch batch size (messages per batch): the relay's `/bench-stats`,
+ * Sluice's `sluice_kafka_fetch_batch_messages` histogram (sum and count) on its admin `/metrics`.
  */
 import { join } from 'node:path';
 import type { BenchContext } from './context.ts';
@@ -32,6 +33,8 @@ interface Row {
   readonly server: ServerProcess;
   /** http://host:port/path */
   readonly url: string;
+  /** Sluice's API id (its fetch batch histogram's `api` label). */
+  readonly api?: string;
   publish(count: number): Promise<void>;
 }
 
@@ -93,12 +96,28 @@ async function saturationRow(ctx: BenchContext, clients: readonly ClientProcess[
   }
 }
 
+interface FetchStats {
+  readonly batches: number;
+  readonly messages: number;
+}
+
+/** Kafka fetch batches so far: the relay's `/bench-stats`, or Sluice's fetch batch histogram (count, sum) on its admin `/metrics`. */
+async function fetchStats(row: Row): Promise<FetchStats> {
+  if (row.impl === 'relay') return (await fetch(`${row.server.url}/bench-stats`)).json() as Promise<FetchStats>;
+  const text = await (await fetch(`${row.server.adminUrl}/metrics`)).text();
+  const sample = (suffix: string): number => {
+    const line = text.split('\n').find((l) => l.startsWith(`sluice_kafka_fetch_batch_messages_${suffix}{`) && l.includes(`api="${row.api}"`));
+    return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
+  };
+  return { batches: sample('count'), messages: sample('sum') };
+}
+
 async function upstreamRow(ctx: BenchContext, clients: readonly ClientProcess[], row: Row, broker: Broker): Promise<UpstreamCase> {
-  const stats = () => fetch(`${row.server.url}/bench-stats`).then((r) => r.json() as Promise<{ batches: number; messages: number }>);
+  const stats = () => fetchStats(row);
   try {
     await connect(clients.slice(0, 1), 'websocket', row.url.replace(/^http/, 'ws'), 1);
     await warmUp(row, clients.slice(0, 1), 1);
-    const before = row.impl === 'relay' && broker === 'kafka' ? await stats() : undefined;
+    const before = broker === 'kafka' && (row.impl === 'relay' || row.server.adminUrl) ? await stats() : undefined;
     const d = await drive({ server: row.server, clients: clients.slice(0, 1), subscribers: 1, publish: row.publish, window: UPSTREAM_WINDOW, steadyMs: 500, windowMs: Math.min(ctx.seconds, 3) * 1000 });
     const after = before ? await stats() : undefined;
     return {
@@ -134,7 +153,7 @@ export async function saturationSection(ctx: BenchContext): Promise<void> {
         ctx.serverOf(() => startRelay({ kafka: ctx.brokers.kafka }, topics.relay)),
       ]);
       const brokered = (impl: 'sluice' | 'relay', broker: Broker, server: ServerProcess, path: string): Row => ({
-        impl, upstream: broker, server, url: `${server.url}${path}`, publish: (count) => ctx.publisher.burst(broker, topics[impl], count),
+        impl, upstream: broker, server, url: `${server.url}${path}`, api: path.replaceAll('/', ''), publish: (count) => ctx.publisher.burst(broker, topics[impl], count),
       });
       const rows = [
         brokered('sluice', 'mqtt', sluice, '/sat-mqtt/'), brokered('relay', 'mqtt', relayMqtt, '/'),

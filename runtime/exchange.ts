@@ -3,8 +3,9 @@
  * endpoint meet. Read top to bottom:
  *
  *   authenticate (plans in order) -> admit (rate limits) ->
- *     publish:   publish flow -> endpoint.publish
+ *     publish:   publish flow -> endpoint.publish                          (exchange-publish.ts)
  *     subscribe: endpoint.subscribe -> subscribe flow -> fanout (shared endpoints) -> client
+ *                                                              (subscribe/subscribe-side.ts)
  *
  * Built once per bundle for each started API whose compiled definition changed (configure once);
  * kept across deploys otherwise. `start()` warms it, `drain()` ends its connections, `stop()`
@@ -22,23 +23,21 @@ import { createEndpoint } from './endpoints/registry.ts';
 import { builtInRegistry, type Registry } from './registry.ts';
 import { createGatewayState, type GatewayState } from './gateway-state.ts';
 import { buildAdmission, concerned, stopEntrypoints, type Admission } from './admission.ts';
-import { compileFlow, type Flow } from '../core/policies/flow.ts';
+import { compileFlow } from '../core/policies/flow.ts';
 import { compileCors, type CorsPolicy } from './http/cors.ts';
 import { Connections, type Connection } from './connections.ts';
 import type { Delivery } from './subscribe/delivery.ts';
-import { Fanout, type ChannelMember, type FanoutSettings } from './subscribe/fanout.ts';
-import { ChannelFanouts } from './subscribe/channel-fanouts.ts';
-import { ResumeCapacity } from './subscribe/resume-capacity.ts';
-import { ownSubscription } from './subscribe/own-subscription.ts';
+import type { Fanout } from './subscribe/fanout.ts';
+import type { ChannelFanouts } from './subscribe/channel-fanouts.ts';
+import type { ResumeCapacity } from './subscribe/resume-capacity.ts';
+import { SubscribeSide } from './subscribe/subscribe-side.ts';
 import { groupConsumer, type GroupConsumer } from './subscribe/group-consumer.ts';
 import { errors, GatewayError } from '../core/errors.ts';
-import { message as makeMessage } from '../core/message.ts';
 import { resolveSecret } from './secrets.ts';
 import type { ApiFingerprint } from '../core/canonical-json.ts';
 import type { Tally, Telemetry } from './metrics/telemetry.ts';
-import type { Tracing, TraceSpan } from './tracing/tracing.ts';
 import { log } from './log.ts';
-import { publishInProducerSpan } from './tracing/messaging.ts';
+import { publishMessage, type PublishPath } from './exchange-publish.ts';
 import { channelAdmission, type ChannelAdmission } from './routing/channels.ts';
 
 export type { SubscribeRequest } from './exchange-port.ts';
@@ -77,9 +76,10 @@ export class Exchange implements ExchangePort {
   /** The admission each caller was authenticated under. */
   readonly #authenticatedUnder = new WeakMap<Caller, Admission>();
   readonly #endpoints: Endpoint[];
-  readonly #publishFlow: Flow;
-  readonly #subscribeFlow: Flow;
-  readonly #fanoutSettings: FanoutSettings;
+  /** The publish path (exchange-publish.ts), bound once. */
+  readonly #publishing: PublishPath;
+  /** Fanouts, resume capacity and own subscriptions (absent: the API does not subscribe). */
+  readonly #subscribing: SubscribeSide | undefined;
   readonly #channel: ChannelAdmission;
   #stopped: Promise<void> | undefined;
   #background: Tally | undefined;
@@ -101,23 +101,15 @@ export class Exchange implements ExchangePort {
     this.publishEndpoint = this.#endpoints.find((e) => e.publishes);
     this.subscribeEndpoint = this.#endpoints.find((e) => e.subscribes);
     const counters = this.telemetry.policyCountersFor(api.id);
-    this.#publishFlow = compileFlow(definition.flows?.publish, 'publish', { counters });
-    this.#subscribeFlow = compileFlow(definition.flows?.subscribe, 'subscribe', { counters });
-
-    const fanoutSettings: FanoutSettings = {
-      queueSize: definition.fanout?.queueSize ?? 1000,
-      slowConsumerPolicy: definition.fanout?.slowConsumerPolicy ?? 'disconnect',
-      maxQueuedBytes: definition.fanout?.maxQueuedBytes ?? 1024 * 1024,
+    this.#publishing = {
+      apiId: api.id, endpoint: this.publishEndpoint, flow: compileFlow(definition.flows?.publish, 'publish', { counters }), telemetry: this.telemetry,
+      tracing: this.#state.tracing, connections: this.connections, admit: (caller) => this.admit(caller, 'publish'),
     };
-    this.#fanoutSettings = fanoutSettings;
-    this.fanout = this.subscribeEndpoint?.shared
-      ? new Fanout(this.subscribeEndpoint, this.#subscribeFlow, fanoutSettings, api.id, this.telemetry, this.#state.tracing)
-      : undefined;
-    const endpoint = this.subscribeEndpoint;
-    this.channels = endpoint?.shared && endpoint.channelUpstream
-      ? new ChannelFanouts((params) => new Fanout(endpoint, this.#subscribeFlow, fanoutSettings, api.id, this.telemetry, this.#state.tracing, params), definition.fanout?.maxChannels ?? 100)
-      : undefined;
-    this.resuming = this.fanout ? new ResumeCapacity(definition.fanout?.maxResumingSubscriptions ?? 100) : undefined;
+    const subscribeFlow = compileFlow(definition.flows?.subscribe, 'subscribe', { counters });
+    this.#subscribing = this.subscribeEndpoint && new SubscribeSide(this.subscribeEndpoint, subscribeFlow, definition.fanout, api.id, this.telemetry, this.#state.tracing);
+    this.fanout = this.#subscribing?.fanout;
+    this.channels = this.#subscribing?.channels;
+    this.resuming = this.#subscribing?.resuming;
     this.#channel = channelAdmission(api, this.#endpoints);
     this.#subscribeConfig = this.subscribeEndpoint && definition.endpoints[this.#endpoints.indexOf(this.subscribeEndpoint)];
     this.#admission = buildAdmission(api, fingerprint, this.#instanceId, this.#subscribeConfig, this.#registry, this.#state);
@@ -213,39 +205,9 @@ export class Exchange implements ExchangePort {
     return this.subscribeEndpoint !== undefined;
   }
 
-  /**
-   * A client's message: rate limit, publish flow (may throw 400/413, may drop: resolves false), endpoint.
-   * `admitted`: the request that carries this one message was already counted (HTTP POST), so it
-   * does not count twice.
-   */
-  async publish(caller: Caller, message: PublishMessage, options: { readonly admitted?: boolean } = {}): Promise<boolean> {
-    const tally = this.#tally(caller);
-    tally.received(message.content.length);
-    try {
-      const endpoint = this.publishEndpoint;
-      if (!endpoint) throw errors.badRequest('PUBLISH_NOT_SUPPORTED', 'This API does not accept messages from clients.');
-      if (!options.admitted) await this.admit(caller, 'publish');
-      const out = this.#publishFlow(makeMessage({ id: '', content: message.content, headers: message.headers, metadata: message.metadata }));
-      if (out === null) {
-        this.telemetry.emit({ kind: 'dropped', api: this.id, reason: 'policy', count: 1 });
-        tally.dropped('policy', 1);
-        return false;
-      }
-      const published = { content: out.content, headers: out.headers, metadata: out.metadata };
-      const tracing = this.#state.tracing;
-      if (tracing) await this.#tracedPublish(tracing, endpoint, published, this.connections.of(caller)?.span, caller.channel?.request.params);
-      else await endpoint.publish(published, caller.channel?.request.params);
-      this.telemetry.emit({ kind: 'message', api: this.id, direction: 'publish' });
-      return true;
-    } catch (error) {
-      tally.failed(error);
-      throw error;
-    }
-  }
-
-  /** A publish in a PRODUCER span (child of the client's request), whose traceparent the message carries to the broker. */
-  #tracedPublish(tracing: Tracing, endpoint: Endpoint, message: PublishMessage, parent: TraceSpan | undefined, params: Readonly<Record<string, string>> | undefined): Promise<void> {
-    return publishInProducerSpan(tracing, { system: endpoint.type, destination: endpoint.publishDestination, apiId: this.id }, message, parent, (traced) => endpoint.publish(traced, params));
+  /** A client's message through rate limit, publish flow and endpoint (exchange-publish.ts); false when a policy dropped it. */
+  publish(caller: Caller, message: PublishMessage, options: { readonly admitted?: boolean } = {}): Promise<boolean> {
+    return publishMessage(this.#publishing, caller, this.#tally(caller), message, options.admitted === true);
   }
 
   /** Where a caller's traffic is counted: its connection, else (webhooks, background consumers) the API's `background` meter. */
@@ -265,58 +227,24 @@ export class Exchange implements ExchangePort {
    * up with the fanout it switches onto it, its own consumer is closed and the slot given back (resume-handover.ts: no message lost or repeated).
    */
   subscribe(caller: Caller, request: SubscribeRequest): AsyncIterable<Delivery> {
-    const endpoint = this.subscribeEndpoint;
-    if (!endpoint) throw errors.badRequest('SUBSCRIBE_NOT_SUPPORTED', 'This API does not deliver messages to clients.');
-    const tally = this.#tally(caller);
-    // An endpoint that cannot replay (MQTT) ignores a cursor on every entrypoint, as SSE must for EventSource's Last-Event-ID.
-    const cursor = endpoint.resumable ? request.cursor : undefined;
-    const member = this.#member(caller);
-    const params = caller.channel?.request.params;
-    const upstream = params && this.channels ? endpoint.channelUpstream?.(params) : undefined;
-    if (upstream !== undefined && cursor === undefined) return this.channels!.attach(upstream, params!, request.signal, request.onFailure, tally, member);
-    if (this.fanout && cursor === undefined && upstream === undefined) return this.fanout.attach(request.signal, request.onFailure, tally, member);
-    const slot = cursor !== undefined ? this.resuming?.acquire(request.signal) : undefined;
-    const fanout = upstream !== undefined ? this.channels!.get(upstream) : this.fanout;
-    return ownSubscription(endpoint, { ...request, cursor }, {
-      apiId: this.id, telemetry: this.telemetry, flow: this.#subscribeFlow, tally, slot, fanout, fanoutSettings: this.#fanoutSettings, tracing: this.#state.tracing,
-      ...(member ? { member } : {}), ...(upstream !== undefined ? { params: params! } : {}),
-    });
-  }
-
-  /** What the fanout runs per client for this caller: its channel filter and, for caller-dependent flows, its context. */
-  #member(caller: Caller): ChannelMember | undefined {
-    const channel = caller.channel;
-    if (!channel) return undefined;
-    const filter = Object.keys(channel.request.params).length > 0 ? this.subscribeEndpoint?.channel?.(channel.request.params) : undefined;
-    if (!filter && !this.#subscribeFlow.perCaller) return undefined; // the shared path: no per-client step
-    if (!filter) return { context: channel };
-    // Clients with the same parameters share one filter in the fanout's index (channel-index.ts).
-    const id = JSON.stringify(Object.entries(channel.request.params).sort(([a], [b]) => (a < b ? -1 : 1)));
-    return { accepts: filter.accepts, channel: { id, key: filter.key }, context: channel };
+    const subscribing = this.#subscribing;
+    if (!subscribing) throw errors.badRequest('SUBSCRIBE_NOT_SUPPORTED', 'This API does not deliver messages to clients.');
+    return subscribing.subscribe(caller, request, this.#tally(caller));
   }
 
   /** The RESUME_CAPACITY refusal `subscribe` would throw now for this cursor, if any (a WebSocket handshake asks before upgrading). */
   resumeRefusal(cursor: string | undefined): GatewayError | undefined {
-    return cursor !== undefined && this.subscribeEndpoint?.resumable ? this.resuming?.refusal() : undefined;
+    return this.#subscribing?.resumeRefusal(cursor);
   }
 
   /** The CHANNEL_CAPACITY refusal `subscribe` would throw now for this caller's channel, if any (a WebSocket handshake asks before upgrading). */
   channelRefusal(caller: Caller): GatewayError | undefined {
-    const params = caller.channel?.request.params;
-    const upstream = params && this.channels ? this.subscribeEndpoint?.channelUpstream?.(params) : undefined;
-    return upstream !== undefined ? this.channels!.refusal(upstream) : undefined;
+    return this.#subscribing?.channelRefusal(caller);
   }
 
   /** The 4xx refusal (INVALID_CURSOR) `subscribe` would end with for this cursor, if the endpoint can tell now (asked before a stream starts). */
   async cursorRefusal(cursor: string | undefined): Promise<GatewayError | undefined> {
-    const endpoint = this.subscribeEndpoint;
-    if (cursor === undefined || !endpoint?.resumable || !endpoint.checkCursor) return undefined;
-    try {
-      await endpoint.checkCursor(cursor);
-      return undefined;
-    } catch (error) {
-      return error instanceof GatewayError && error.status < 500 ? error : undefined;
-    }
+    return this.#subscribing?.cursorRefusal(cursor);
   }
 
   /** See ExchangePort.groupConsumer: built from the registry and the definition only, so it outlives this exchange. */
@@ -336,15 +264,13 @@ export class Exchange implements ExchangePort {
   /** Ends every open connection with this reason (SERVICE_RESTART, GATEWAY_STOPPING). */
   drain(reason: GatewayError): void {
     this.connections.abortAll(reason);
-    this.fanout?.close(reason);
-    this.channels?.close(reason);
+    this.#subscribing?.close(reason);
   }
 
   /** Releases entrypoints and endpoints; idempotent (the work runs exactly once). */
   stop(): Promise<void> {
     this.#stopped ??= (async () => {
-      this.fanout?.close(errors.serviceRestart());
-      this.channels?.close(errors.serviceRestart());
+      this.#subscribing?.close(errors.serviceRestart());
       await stopEntrypoints(this.id, this.entrypoints);
       await Promise.all(this.#endpoints.map(async (endpoint) => {
         try {
@@ -363,7 +289,7 @@ export class Exchange implements ExchangePort {
       state: 'started',
       contextPaths: this.contextPaths,
       connections: this.connections.byEntrypoint(),
-      ...(this.fanout ? { fanout: { clients: this.fanout.clients, upstreamActive: this.fanout.upstreamActive, resuming: this.resuming!.active, ...(this.channels ? { channels: this.channels.channels, channelClients: this.channels.clients } : {}) } } : {}),
+      ...this.#subscribing?.status(),
       ...(Object.keys(extra).length ? { entrypoints: extra } : {}),
     };
   }

@@ -12,7 +12,10 @@
  * Per endpoint: sluice_endpoint_up (0/1, read at scrape time), sluice_endpoint_reconnects_total
  *   (unhealthy -> healthy after having been healthy), sluice_kafka_consumer_lag{topic,partition}
  *   (kafkajs END_BATCH_PROCESS offsetLag of the shared consumer plus what it buffered; gone when it stops),
- *   sluice_kafka_batches_skipped_total{topic,partition,reason="undecodable"} (KAFKA_BATCH_UNDECODABLE).
+ *   sluice_kafka_batches_skipped_total{topic,partition,reason="undecodable"} (KAFKA_BATCH_UNDECODABLE),
+ *   sluice_upstream_messages_total{endpoint} (messages the API's subscriptions received from the
+ *   broker, before flows), sluice_kafka_fetch_batch_messages (histogram: records per kafkajs fetch
+ *   batch of one partition, START_BATCH_PROCESS batchSize).
  * Per deploy: sluice_bundle_info{bundle_id,tag} 1, sluice_swap_duration_seconds (histogram),
  *   sluice_swaps_total{result="deployed"|"failed",reason} (reason of a failure: BUNDLE_INVALID, or a
  *   source's refusal under --trust-key: BUNDLE_UNSIGNED, BUNDLE_SIGNATURE_INVALID; "" when deployed). Plus prom-client's default process metrics.
@@ -28,7 +31,7 @@ import type { RouterSwitch } from '../routing/router.ts';
 import type { Exchange } from '../exchange.ts';
 import type { AdminRoute, AdminView } from '../http/admin.ts';
 import { asGatewayError } from '../entrypoints/entrypoint.ts';
-import { Telemetry, type Meters, type TelemetryEvent, type TrafficMeter } from './telemetry.ts';
+import { Telemetry, type Meters, type TelemetryEvent, type TrafficMeter, type UpstreamMeter } from './telemetry.ts';
 import type { PolicyCounters } from '../../core/policies/counters.ts';
 import { CellFamily, type Cell } from './cells.ts';
 
@@ -55,6 +58,14 @@ function families(registry: Registry) {
     reconnects: new CellFamily(registry, 'counter', 'sluice_endpoint_reconnects_total', 'Endpoints that became healthy again after having been healthy before.', ['api', 'endpoint', 'index'] as const),
     lag: new CellFamily(registry, 'gauge', 'sluice_kafka_consumer_lag', 'Records behind the partition end after the last batch of the shared Kafka consumer.', ['api', 'topic', 'partition'] as const),
     skipped: new CellFamily(registry, 'counter', 'sluice_kafka_batches_skipped_total', 'Kafka record batches skipped by a consumer because they could not be decoded (KAFKA_BATCH_UNDECODABLE).', ['api', 'topic', 'partition', 'reason'] as const),
+    upstream: new CellFamily(registry, 'counter', 'sluice_upstream_messages_total', 'Messages the API\'s subscriptions received from the endpoint (shared upstream and per-client consumers), before flows.', ['api', 'endpoint'] as const),
+    fetchBatch: new Histogram({
+      name: 'sluice_kafka_fetch_batch_messages',
+      help: 'Records per Kafka fetch batch (one partition) handed to the API\'s consumers (kafkajs START_BATCH_PROCESS batchSize).',
+      labelNames: ['api'] as const,
+      buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000],
+      registers: [registry],
+    }),
     bundle: new CellFamily(registry, 'gauge', 'sluice_bundle_info', 'The bundle served (value 1).', ['bundle_id', 'tag'] as const),
     swaps: new CellFamily(registry, 'counter', 'sluice_swaps_total', 'Bundle deploys: result="deployed" (current flipped) or "failed" (the last good keeps serving; reason: BUNDLE_INVALID, BUNDLE_UNSIGNED, BUNDLE_SIGNATURE_INVALID).', ['result', 'reason'] as const),
     swapDuration: new Histogram({
@@ -143,6 +154,7 @@ export class Metrics implements Meters {
   readonly #family: Families;
   readonly #meters = new Map<string, Meter>();
   readonly #counters = new Map<string, PolicyCounters>();
+  readonly #upstream = new Map<string, UpstreamMeter>();
   /** Endpoint health seen last, per exchange: for the up gauge and reconnect counting. */
   readonly #seen = new WeakMap<Exchange, { up: boolean[]; everUp: boolean[] }>();
 
@@ -174,6 +186,16 @@ export class Metrics implements Meters {
     return counters;
   }
 
+  upstreamMeterFor(apiId: string, endpoint: string): UpstreamMeter {
+    const key = `${apiId}\u0000${endpoint}`;
+    let meter = this.#upstream.get(key);
+    if (!meter) {
+      const cell = this.#family.upstream.cell(apiId, endpoint);
+      this.#upstream.set(key, (meter = { received: () => void cell.value++ }));
+    }
+    return meter;
+  }
+
   #record(event: TelemetryEvent): void {
     const family = this.#family;
     if (event.kind === 'deploy') {
@@ -184,6 +206,8 @@ export class Metrics implements Meters {
     } else if (event.kind === 'consumer-lag') {
       if (event.lag === undefined) family.lag.remove(event.api, event.topic, String(event.partition));
       else family.lag.cell(event.api, event.topic, String(event.partition)).value = event.lag;
+    } else if (event.kind === 'kafka-fetch-batch') {
+      family.fetchBatch.observe({ api: event.api }, event.messages);
     } else if (event.kind === 'kafka-batch-skipped') {
       family.skipped.cell(event.api, event.topic, String(event.partition), event.reason).value++;
     }

@@ -29,9 +29,18 @@ export interface TrafficMeter extends Tally {
   closed(): void;
 }
 
+/**
+ * Messages one API's subscriptions received from one endpoint (the shared upstream, or a client's
+ * own consumer), before any flow. Bound once per subscription; `received` is one addition.
+ */
+export interface UpstreamMeter {
+  received(): void;
+}
+
 const noop = (): void => undefined;
 /** Counts nothing (no metrics). */
 export const noTrafficMeter: TrafficMeter = { opened: noop, closed: noop, received: noop, delivered: noop, dropped: noop, failed: noop };
+const noUpstreamMeter: UpstreamMeter = { received: noop };
 
 export type TelemetryEvent =
   /** One request or connection ended (the same fields as its log line). */
@@ -48,6 +57,8 @@ export type TelemetryEvent =
   | { kind: 'deploy'; bundleId: string; changed: string[]; kept: string[]; removed: string[]; added: string[]; durationMs?: number }
   /** Kafka lag of an API's shared consumer after a fetched batch (records not yet passed on); undefined: it stopped. */
   | { kind: 'consumer-lag'; api: string; topic: string; partition: number; lag: number | undefined }
+  /** A kafkajs consumer of the API fetched a batch of `messages` records of one partition (START_BATCH_PROCESS). */
+  | { kind: 'kafka-fetch-batch'; api: string; messages: number }
   /** A Kafka record batch that could not be decoded was skipped (KAFKA_BATCH_UNDECODABLE). */
   | { kind: 'kafka-batch-skipped'; api: string; topic: string; partition: number; reason: 'undecodable' }
   /**
@@ -64,10 +75,12 @@ export interface Meters {
   trafficMeterFor(apiId: string, entrypoint: string): TrafficMeter;
   /** Where an API's policy outcomes are counted. */
   policyCountersFor(apiId: string): PolicyCounters;
+  /** The upstream meter of one API and endpoint type (cached: call it once per subscription, not per message). */
+  upstreamMeterFor(apiId: string, endpoint: string): UpstreamMeter;
 }
 
 /** Counts nothing. */
-export const noMeters: Meters = { trafficMeterFor: () => noTrafficMeter, policyCountersFor: () => noPolicyCounters };
+export const noMeters: Meters = { trafficMeterFor: () => noTrafficMeter, policyCountersFor: () => noPolicyCounters, upstreamMeterFor: () => noUpstreamMeter };
 
 /**
  * One gateway's telemetry: its listeners and its meters. startGateway makes one per gateway (bound
@@ -108,5 +121,9 @@ export class Telemetry implements Meters {
 
   policyCountersFor(apiId: string): PolicyCounters {
     return this.meters.policyCountersFor(apiId);
+  }
+
+  upstreamMeterFor(apiId: string, endpoint: string): UpstreamMeter {
+    return this.meters.upstreamMeterFor(apiId, endpoint);
   }
 }

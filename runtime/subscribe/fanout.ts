@@ -20,7 +20,7 @@ import { ChannelIndex, type ChannelFilter } from './channel-index.ts';
 import { GatewayError } from '../../core/errors.ts';
 import { asGatewayError } from '../entrypoints/entrypoint.ts';
 import { ClientQueue, type FanoutSettings, type QueuedBytes } from './client-queue.ts';
-import type { Tally, Telemetry } from '../metrics/telemetry.ts';
+import type { Tally, Telemetry, UpstreamMeter } from '../metrics/telemetry.ts';
 import { log } from '../log.ts';
 import type { Tracing } from '../tracing/tracing.ts';
 import { deliverSpan } from '../tracing/messaging.ts';
@@ -53,6 +53,8 @@ export class Fanout {
   #turnBytes = 0;
   #flushScheduled = false;
   #upstream: AbortController | undefined;
+  /** Counts the messages the upstream subscription received (sluice_upstream_messages_total). */
+  readonly #received: UpstreamMeter;
   /** How many upstream subscriptions were ever opened (observability, tests). */
   upstreamSubscriptions = 0;
 
@@ -69,6 +71,7 @@ export class Fanout {
     private readonly params?: ChannelParams,
   ) {
     this.#index = new ChannelIndex(endpoint.channelKeyOf?.bind(endpoint));
+    this.#received = telemetry.upstreamMeterFor(apiId, endpoint.type);
   }
 
   /**
@@ -200,6 +203,7 @@ export class Fanout {
     try {
       for await (const message of this.endpoint.subscribe({ signal: controller.signal, ...(this.params ? { params: this.params } : {}) })) {
         if (controller.signal.aborted) break;
+        this.#received.received();
         if (this.flow.perCaller) {
           this.#perCaller(message);
           continue;

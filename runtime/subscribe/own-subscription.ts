@@ -37,6 +37,7 @@ export interface OwnSubscriptionContext {
 
 export async function* ownSubscription(endpoint: Endpoint, request: SubscribeRequest, context: OwnSubscriptionContext): AsyncGenerator<Delivery> {
   const { apiId, telemetry, flow, tally, slot, fanout } = context;
+  const upstream = telemetry.upstreamMeterFor(apiId, endpoint.type);
   slot?.started();
   const controller = new AbortController();
   /** The upstream subscription of this client's own (closed at a hand-over, see resume-handover.ts). */
@@ -75,6 +76,7 @@ export async function* ownSubscription(endpoint: Endpoint, request: SubscribeReq
         yield delivery;
         continue;
       }
+      upstream.received(); // from this client's own consumer (a delivery came through the fanout, counted there)
       const member = context.member;
       if (member?.accepts && !member.accepts(message)) continue;
       const evaluated = flow.perCaller && member ? flow(Object.freeze({ ...message, context: member.context })) : flow(message);

@@ -1,7 +1,9 @@
 /**
  * /metrics with a real Kafka broker: the endpoint's health, the shared consumer's lag (kafkajs
  * END_BATCH_PROCESS) while a WebSocket client streams, and the lag series gone once the last
- * client left (the shared consumer stopped).
+ * client left (the shared consumer stopped); the upstream side: messages received from Kafka
+ * (sluice_upstream_messages_total) and records per fetch batch (sluice_kafka_fetch_batch_messages)
+ * moving by exactly what one produce request carried.
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -66,5 +68,39 @@ describe('/metrics with Kafka', () => {
     client.ws.close();
     await within(client.closed, 5000, 'the WebSocket to close');
     await until((m) => !m.has('sluice_kafka_consumer_lag', { api: 'orders' }), 'the lag series to go once the consumer stopped');
+  }, 90_000);
+
+  it('counts the records of one produce request as one fetch batch of that size and as upstream messages', async () => {
+    const client = connect(wsUrl(gateway, '/orders/'));
+    await within(client.opened, 5000, 'the WebSocket to open');
+    let sent = 0;
+    await within((async () => {
+      while (client.messages.length === 0) {
+        await producer.send({ topic, messages: [{ value: 'warm-up' }] });
+        sent++;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    })(), 30_000, 'the first message through the shared consumer');
+    // Nothing of the warm-up may still be on its way when the "before" scrape is taken.
+    const seen = await until((m) => m.value('sluice_upstream_messages_total', { api: 'orders', endpoint: 'kafka' }) > 0 && client.messages.length > 0, 'the warm-up to be counted');
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const before = await scrape(gateway.adminUrl!);
+    const delivered = client.messages.length;
+    expect(sent).toBeGreaterThanOrEqual(delivered);
+    expect(seen.has('sluice_kafka_fetch_batch_messages_count', { api: 'orders' })).toBe(true);
+
+    const N = 40;
+    await producer.send({ topic, messages: Array.from({ length: N }, (_, i) => ({ value: `batch-${i}` })) }); // one produce request: one record batch
+    await waitFor(() => client.messages.length >= delivered + N, 10_000, `${N} more messages`);
+    const after = await until((m) => m.value('sluice_upstream_messages_total', { api: 'orders', endpoint: 'kafka' }) >= before.value('sluice_upstream_messages_total', { api: 'orders', endpoint: 'kafka' }) + N, `${N} more upstream messages`);
+    const moved = (name: string, labels: Record<string, string> = {}) => after.value(name, { api: 'orders', ...labels }) - before.value(name, { api: 'orders', ...labels });
+    expect(moved('sluice_upstream_messages_total', { endpoint: 'kafka' })).toBe(N);
+    expect(moved('sluice_kafka_fetch_batch_messages_count')).toBe(1);
+    expect(moved('sluice_kafka_fetch_batch_messages_sum')).toBe(N);
+    expect(moved('sluice_kafka_fetch_batch_messages_bucket', { le: '50' })).toBe(1);
+    expect(moved('sluice_kafka_fetch_batch_messages_bucket', { le: '25' })).toBe(0);
+
+    client.ws.close();
+    await within(client.closed, 5000, 'the WebSocket to close');
   }, 90_000);
 });

@@ -29,7 +29,7 @@ import { GatewayError, errors } from '../../../core/errors.ts';
 import { log } from '../../log.ts';
 import { re2RegExp } from '../../../core/regex.ts';
 import { everyChannelPattern } from './channel.ts';
-import { recordMessage } from './subscription.ts';
+import { recordMessage, reportFetchBatches } from './subscription.ts';
 import { describe } from './client.ts';
 import { reportSkipped, undecodable } from './codecs/undecodable.ts';
 import type { Telemetry } from '../../metrics/telemetry.ts';
@@ -130,6 +130,7 @@ async function runConsumer(kafka: Kafka, options: RunOptions): Promise<unknown> 
     crashed ??= payload.error;
     stop();
   });
+  reportFetchBatches(consumer, options.telemetry, options.apiId);
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
     options.onJoined();
     options.onStatus?.({ connected: true, assignment: describeAssignment(payload.memberAssignment) });

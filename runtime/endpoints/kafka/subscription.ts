@@ -92,6 +92,7 @@ export async function* consume(plan: ConsumePlan): AsyncGenerator<Message> {
   };
   signal.addEventListener('abort', close, { once: true });
   consumer.on(consumer.events.CRASH, ({ payload }) => fail(payload.error));
+  reportFetchBatches(consumer, plan.telemetry, plan.apiId);
   const lagged = new Map<string, [topic: string, partition: number]>();
   if (plan.onLag) {
     consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
@@ -215,6 +216,12 @@ async function subscribeWhenTopicsExist(consumer: Consumer, topics: readonly str
       });
     }
   }
+}
+
+/** Each fetch batch's record count (kafkajs START_BATCH_PROCESS batchSize) as a `kafka-fetch-batch` event on the gateway's telemetry. */
+export function reportFetchBatches(consumer: Consumer, telemetry: Telemetry | undefined, api: string): void {
+  if (!telemetry) return;
+  consumer.on(consumer.events.START_BATCH_PROCESS, ({ payload }) => telemetry.emit({ kind: 'kafka-fetch-batch', api, messages: payload.batchSize }));
 }
 
 /** The Kafka error code at the root of a kafkajs error chain, if the broker answered with one. */
