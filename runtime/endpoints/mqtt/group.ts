@@ -29,6 +29,7 @@ import type { Endpoint, EndpointContext, GroupConsumeOptions } from '../endpoint
 import type { Message, PublishMessage } from '../../../core/message.ts';
 import { GatewayError, errors } from '../../../core/errors.ts';
 import { log } from '../../log.ts';
+import { withDeadline } from '../deadline.ts';
 
 const PUBLISH_TIMEOUT_MS = 10_000;
 const MIN_BACKOFF_MS = 250;
@@ -171,16 +172,10 @@ function onceConnected(client: MqttClient, ms: number): Promise<void> {
 }
 
 async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(errors.endpointUnavailable(what)), ms);
-  });
   try {
-    return await Promise.race([promise, timeout]);
+    return await withDeadline(promise, ms, () => errors.endpointUnavailable(what));
   } catch (error) {
     throw error instanceof GatewayError ? error : errors.endpointUnavailable(`${what}: ${(error as Error).message}`);
-  } finally {
-    clearTimeout(timer);
   }
 }
 

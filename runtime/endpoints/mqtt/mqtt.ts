@@ -28,6 +28,7 @@ import { GatewayError, errors } from '../../../core/errors.ts';
 import { log } from '../../log.ts';
 import { mqttGroup } from './group.ts';
 import { PushedMessages } from '../pushed-messages.ts';
+import { withDeadline } from '../deadline.ts';
 import { MQTT_FORBIDDEN, mqttChannel, publishTopic, topicOf, wildcardFilter } from './channel.ts';
 
 const MIN_BACKOFF_MS = 250;
@@ -167,17 +168,11 @@ export const createMqttEndpoint: EndpointFactory<MqttEndpointConfig> = (config, 
         retain: producer.retained ?? false,
         properties: Object.keys(message.headers).length > 0 ? { userProperties: { ...message.headers } } : {},
       });
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(errors.endpointUnavailable(`the MQTT broker did not acknowledge within ${PUBLISH_TIMEOUT_MS} ms`)), PUBLISH_TIMEOUT_MS);
-      });
       try {
-        await Promise.race([sent, timeout]);
+        await withDeadline(sent, PUBLISH_TIMEOUT_MS, () => errors.endpointUnavailable(`the MQTT broker did not acknowledge within ${PUBLISH_TIMEOUT_MS} ms`));
       } catch (error) {
         if (error instanceof GatewayError) throw error;
         throw errors.endpointUnavailable('the MQTT publish failed');
-      } finally {
-        clearTimeout(timer);
       }
     },
 

@@ -33,6 +33,7 @@ import { decodeSequence, natsCursorOrder, resumeSequence } from './cursor.ts';
 import { NATS_FORBIDDEN, natsChannel, publishSubject, wildcardSubject } from './subject.ts';
 import { toHeaders } from './message.ts';
 import { natsGroup } from './group.ts';
+import { withDeadline } from '../deadline.ts';
 
 const DEFAULT_PUBLISH_TIMEOUT_MS = 5_000;
 
@@ -103,16 +104,11 @@ export const createNatsEndpoint: EndpointFactory<NatsEndpointConfig> = (config, 
       const nc = holder.current();
       if (!nc) throw errors.endpointUnavailable('NATS is unreachable');
       const to = publishSubject(producer.subject, params);
-      let timer: NodeJS.Timeout | undefined;
-      const expired = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(errors.endpointUnavailable(`NATS did not acknowledge within ${timeout} ms`)), timeout);
-      });
       try {
-        await Promise.race([stream ? publishStream(nc, to, message) : publishCore(nc, to, message), expired]);
+        await withDeadline(stream ? publishStream(nc, to, message) : publishCore(nc, to, message), timeout,
+          () => errors.endpointUnavailable(`NATS did not acknowledge within ${timeout} ms`));
       } catch (error) {
         throw publishFailure(error, to, stream);
-      } finally {
-        clearTimeout(timer);
       }
     },
 

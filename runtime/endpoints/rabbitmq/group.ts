@@ -24,6 +24,7 @@ import { log } from '../../log.ts';
 import { connectOptions, rabbitConnection } from './connection.ts';
 import { publishOptions, toMessage } from './message.ts';
 import { wildcardBinding } from './channel.ts';
+import { withDeadline } from '../deadline.ts';
 
 const DEAD_LETTER_TIMEOUT_MS = 10_000;
 
@@ -67,10 +68,8 @@ async function consumeGroup(
       channel.then((ch) => ch.on('close', () => deadLetters?.channel === channel && (deadLetters = undefined)), () => (deadLetters = undefined));
     }
     const ch = await deadLetters.channel;
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(errors.endpointUnavailable('the RabbitMQ broker did not confirm the dead letter')), DEAD_LETTER_TIMEOUT_MS);
+    await withDeadline(new Promise<void>((resolve, reject) => {
       const settle = (error: unknown) => {
-        clearTimeout(timer);
         if (error) reject(errors.endpointUnavailable(`the dead letter to exchange "${exchange}" failed: ${error instanceof Error ? error.message : String(error)}`));
         else resolve();
       };
@@ -79,7 +78,7 @@ async function consumeGroup(
       } catch (error) {
         settle(error);
       }
-    });
+    }), DEAD_LETTER_TIMEOUT_MS, () => errors.endpointUnavailable('the RabbitMQ broker did not confirm the dead letter'));
   };
 
   const handle = (channel: Channel) => (delivery: ConsumeMessage | null) => {

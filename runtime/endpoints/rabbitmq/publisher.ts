@@ -12,6 +12,7 @@ import type { PublishMessage } from '../../../core/message.ts';
 import { GatewayError, errors } from '../../../core/errors.ts';
 import type { RabbitConnection } from './connection.ts';
 import { publishOptions } from './message.ts';
+import { withDeadline } from '../deadline.ts';
 
 const CONFIRM_TIMEOUT_MS = 10_000;
 const MAX_PENDING = 10_000;
@@ -61,19 +62,16 @@ export function rabbitPublisher(connection: RabbitConnection): RabbitPublisher {
       }
       pending++;
       pendingBytes += message.content.length;
-      let timer: NodeJS.Timeout | undefined;
       try {
-        await new Promise<void>((resolve, reject) => {
-          timer = setTimeout(() => reject(errors.endpointUnavailable(`the RabbitMQ broker did not confirm within ${CONFIRM_TIMEOUT_MS} ms`)), CONFIRM_TIMEOUT_MS);
+        await withDeadline(new Promise<void>((resolve, reject) => {
           try {
             ch.publish(exchange, routingKey, message.content, publishOptions(message, persistent), (error: unknown) => (error ? reject(refusal(error, exchange)) : resolve()));
           } catch (error) {
             // A closed channel or an oversized header table throws synchronously.
             reject(error instanceof RangeError ? new GatewayError('BROKER_REFUSED', 502, `RabbitMQ cannot take the message: ${error.message}.`, 1011) : errors.endpointUnavailable(`the RabbitMQ publish failed: ${(error as Error).message}`));
           }
-        });
+        }), CONFIRM_TIMEOUT_MS, () => errors.endpointUnavailable(`the RabbitMQ broker did not confirm within ${CONFIRM_TIMEOUT_MS} ms`));
       } finally {
-        clearTimeout(timer);
         pending--;
         pendingBytes -= message.content.length;
       }
