@@ -97,6 +97,11 @@ export function fitsTemplate(template: string, text: string): boolean {
   return text.length - last.length > at;
 }
 
+/** `text` split at its `{name}` references: literal, name, literal, …, literal (odd indexes are names). */
+export function splitReferences(text: string): string[] {
+  return text.split(REFERENCE);
+}
+
 /** `text` with each `{name}` replaced by `replace(name)`. */
 export function expandReferences(text: string, replace: (name: string) => string): string {
   return text.replace(REFERENCE, (_, name: string) => replace(name));

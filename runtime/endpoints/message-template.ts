@@ -9,6 +9,7 @@
  * missing value is the empty string. Objects and arrays are written as JSON.
  */
 import type { PublishMessage } from '../../core/message.ts';
+import { splitReferences } from '../../core/channel.ts';
 
 type Part = (message: PublishMessage, json: () => unknown) => string | undefined;
 
@@ -62,6 +63,30 @@ export function compileRecordKey(template: string): (message: PublishMessage) =>
     };
     if (single) return parts[0]!(message, json) ?? null;
     return parts.map((part) => part(message, json) ?? '').join('');
+  };
+}
+
+/**
+ * A template that also names channel parameters (`orders.{region}.{header.kind}`), compiled once:
+ * the placeholders per message, and each parameter's value from `value(name)` put in as it is — a
+ * caller's value is never read as a placeholder, whatever braces it holds. Without parameters it is
+ * compileRecordKey's (null for a lone missing placeholder); with them, missing placeholders are ''.
+ */
+export function compileParameterTemplate(template: string): (message: PublishMessage, value: (name: string) => string) => string | null {
+  const pieces = splitReferences(template);
+  if (pieces.length === 1) {
+    const fixed = compileRecordKey(template);
+    return (message) => fixed(message);
+  }
+  // Even pieces are literal text with placeholders, odd pieces parameter names.
+  const segments = pieces.map((piece, index) => (index % 2 === 0 ? compileRecordKey(piece) : undefined));
+  return (message, value) => {
+    let out = '';
+    for (let index = 0; index < pieces.length; index++) {
+      const segment = segments[index];
+      out += segment ? segment(message) ?? '' : value(pieces[index]!);
+    }
+    return out;
   };
 }
 

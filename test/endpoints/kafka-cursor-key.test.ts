@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CursorTracker, checkPartitions, decodeCursor, kafkaCursorOrder } from '../../runtime/endpoints/kafka/cursor.ts';
-import { compileRecordKey } from '../../runtime/endpoints/kafka/key.ts';
+import { compileRecordKey } from '../../runtime/endpoints/message-template.ts';
+import { channelRecordKey } from '../../runtime/endpoints/kafka/channel.ts';
 import { GatewayError } from '../../core/errors.ts';
 import { message } from '../../core/message.ts';
 
@@ -107,5 +108,15 @@ describe('kafka record key', () => {
     expect(compileRecordKey('{$.id}')(msg('not json'))).toBeNull();
     expect(compileRecordKey('{$.constructor}')(msg('{}'))).toBeNull();
     expect(compileRecordKey('k-{$.id}')(msg('{}'))).toBe('k-');
+  });
+});
+
+describe('kafka record key with channel parameters', () => {
+  it('puts a caller value in as it is: braces in it are never read as a placeholder', () => {
+    const key = channelRecordKey('{tenant}-{header.kind}');
+    const published = { content: Buffer.from('{"secret":"body"}'), headers: { kind: 'paid' }, metadata: {} };
+    expect(key(published, { tenant: 'acme' })).toBe('acme-paid');
+    expect(key(published, { tenant: '{$}' })).toBe('{$}-paid');
+    expect(key(published, {})).toBe('-paid');
   });
 });

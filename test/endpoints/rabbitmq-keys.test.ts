@@ -40,6 +40,13 @@ describe('rabbitmq channels', () => {
     expect(routingKeys('fixed.key')(published, undefined)).toBe('fixed.key');
     expect(routingKeys('{$.type}')({ ...published, content: Buffer.from('{"type":"refund"}') }, undefined)).toBe('refund');
   });
+
+  it('a channel value is put in as it is, never read as a placeholder', () => {
+    const key = routingKeys('orders.{region}');
+    const published = { content: Buffer.from('{"secret":"body"}'), headers: { 'x-kind': 'paid' }, metadata: {} };
+    expect(key(published, { region: '{$}' })).toBe('orders.{$}');
+    expect(key(published, { region: '{header.x-kind}' })).toBe('orders.{header.x-kind}');
+  });
 });
 
 describe('rabbitmq messages', () => {

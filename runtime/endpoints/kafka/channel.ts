@@ -9,7 +9,7 @@ import type { ChannelParams, EndpointChannel } from '../endpoint.ts';
 import type { Message, PublishMessage } from '../../../core/message.ts';
 import { expandReferences, fitsTemplate, referencedParameters } from '../../../core/channel.ts';
 import { errors } from '../../../core/errors.ts';
-import { compileRecordKey } from './key.ts';
+import { compileParameterTemplate } from '../message-template.ts';
 
 export interface KafkaMatch {
   readonly key?: string;
@@ -43,11 +43,12 @@ function headerOf(message: Message, lowerName: string): string | undefined {
 }
 
 /**
- * The record key for a publish: the `producer.key` template, its channel parameters replaced by the
- * caller's values first (a key without parameters is compiled once, by the caller of this).
+ * The record key for a publish: the `producer.key` template compiled once, with the caller's channel
+ * values put in as they are (a missing one is '').
  */
-export function channelRecordKey(template: string, params: ChannelParams): (message: PublishMessage) => string | null {
-  return compileRecordKey(expand(template, params));
+export function channelRecordKey(template: string): (message: PublishMessage, params: ChannelParams) => string | null {
+  const key = compileParameterTemplate(template);
+  return (message, params) => key(message, (name) => params[name] ?? '');
 }
 
 /** Does the key template use channel parameters (then it is expanded per publish)? */

@@ -40,7 +40,7 @@ import { compileRegex } from '../../../core/regex.ts';
 import { decodeCursor, kafkaCursorOrder, type Positions } from './cursor.ts';
 import { consume } from './subscription.ts';
 import { checkCursorPartitions, compileMaxReplay, partitionCounter, resumePositions } from './replay.ts';
-import { compileRecordKey } from './key.ts';
+import { compileRecordKey } from '../message-template.ts';
 import { channelHeaders, channelRecordKey, kafkaChannel, recordKeyOf, topicTemplates, usesParameters } from './channel.ts';
 import { kafkaGroup } from './group.ts';
 import { batchSender, byTopic } from './batch.ts';
@@ -68,6 +68,7 @@ export const createKafkaEndpoint: EndpointFactory<KafkaEndpointConfig> = (config
   const earliest = consumerConfig?.autoOffsetReset === 'earliest';
   const replayBound = compileMaxReplay(consumerConfig?.maxReplay);
   const recordKey = producerConfig?.key ? compileRecordKey(producerConfig.key) : () => null;
+  const keyWithParameters = usesParameters(producerConfig?.key) ? channelRecordKey(producerConfig!.key!) : undefined;
   const acks = producerConfig?.acks ?? -1;
   const compression = COMPRESSION[producerConfig?.compression ?? 'none'];
 
@@ -253,7 +254,7 @@ export const createKafkaEndpoint: EndpointFactory<KafkaEndpointConfig> = (config
     async publish(message: PublishMessage, params) {
       if (!producerConfig) throw new GatewayError('ENDPOINT_NOT_PUBLISHING', 405, 'This API does not publish to Kafka.', 1008);
       if (!started || !health.healthy) throw errors.endpointUnavailable('Kafka is unreachable');
-      const key = params && usesParameters(producerConfig.key) ? channelRecordKey(producerConfig.key!, params)(message) : recordKey(message);
+      const key = params && keyWithParameters ? keyWithParameters(message, params) : recordKey(message);
       const topic = templates.producerTopic(params);
       return batches.publish({ topic, key, value: message.content, headers: channelHeaders(consumerConfig?.match, params, message.headers) }, message.content.length);
     },

@@ -2,15 +2,16 @@
  * RabbitMQ channels: a binding key template `orders.{region}.*` is bound once per API and
  * instance as `orders.*.*` (each parameter one word); each client then keeps the messages whose
  * routing key matches the template with its own values (`accepts`, topic-exchange rules). The
- * routing key template of the producer is expanded with the publishing caller's values, then
- * its `{header.x}` / `{metadata.x}` / `{$.path}` placeholders per message. Values may not contain
+ * routing key template of the producer is compiled once: its `{header.x}` / `{metadata.x}` /
+ * `{$.path}` placeholders per message, the publishing caller's channel values put in last (a value
+ * is never read as a template, whatever braces it holds). Values may not contain
  * `.`, `*` or `#` (refused as INVALID_CHANNEL before this runs), so a value is one exact word.
  */
 import type { ChannelParams, EndpointChannel } from '../endpoint.ts';
 import type { Message, PublishMessage } from '../../../core/message.ts';
 import { expandReferences, referencedParameters } from '../../../core/channel.ts';
 import { errors } from '../../../core/errors.ts';
-import { compileRecordKey } from '../message-template.ts';
+import { compileParameterTemplate } from '../message-template.ts';
 
 export const RABBITMQ_FORBIDDEN = Object.freeze(['.', '*', '#']);
 
@@ -44,16 +45,13 @@ export function rabbitmqChannel(template: string | undefined, params: ChannelPar
   return { accepts: (message: Message) => typeof message.metadata.routingKey === 'string' && routingKeyMatches(pattern, message.metadata.routingKey) };
 }
 
-/** The routing key of a published message: channel parameters first, then the per-message placeholders. */
+/** The routing key of a published message: per-message placeholders, and the channel parameters' values as they are. */
 export function routingKeys(template: string): (message: PublishMessage, params: ChannelParams | undefined) => string {
-  const fixed = compileRecordKey(template);
-  if (referencedParameters(template).length === 0) return (message) => fixed(message) ?? '';
-  return (message, params) => {
-    const expanded = expandReferences(template, (name) => {
+  const key = compileParameterTemplate(template);
+  return (message, params) =>
+    key(message, (name) => {
       const value = params?.[name];
       if (value === undefined) throw errors.invalidChannel(`the routing key needs the channel parameter ${name}, which this request does not carry`);
       return value;
-    });
-    return compileRecordKey(expanded)(message) ?? '';
-  };
+    }) ?? '';
 }
