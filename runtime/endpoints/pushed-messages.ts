@@ -1,7 +1,7 @@
 /**
  * The hand-over from a broker that pushes (an MQTT or NATS subscription callback, an AMQP consumer)
  * to a subscription's reader, which pulls: messages wait here while the reader is busy, bounded in
- * count and bytes. Such a broker does not wait for us, so past either bound the subscription fails
+ * count and bytes (content and headers). Such a broker does not wait for us, so past either bound the subscription fails
  * with SLOW_CONSUMER (503 / 1013) rather than grow; a failure reaches the reader after the messages
  * that came before it. One per subscription; used by the mqtt, nats (core subjects) and rabbitmq
  * endpoints. (Kafka pulls, so its subscription pauses the fetch instead: kafka/subscription.ts.)
@@ -9,7 +9,7 @@
 import type { Message } from '../../core/message.ts';
 import { GatewayError } from '../../core/errors.ts';
 
-/** At most this many messages, and bytes of content, wait for one reader. */
+/** At most this many messages, and bytes (content plus header names and values), wait for one reader. */
 export const PUSHED_MAX_MESSAGES = 10_000;
 export const PUSHED_MAX_BYTES = 64 * 1024 * 1024;
 
@@ -33,12 +33,13 @@ export class PushedMessages {
 
   push(message: Message): void {
     if (this.#failure) return;
-    if (this.#buffer.length >= this.maxMessages || this.#bytes + message.content.length > this.maxBytes) {
+    const bytes = weight(message);
+    if (this.#buffer.length >= this.maxMessages || this.#bytes + bytes > this.maxBytes) {
       this.#failure = new GatewayError('SLOW_CONSUMER', 503,
         `More than ${this.maxMessages} ${this.broker} messages or ${this.maxBytes} bytes were waiting: the subscription ended.`, 1013);
     } else {
       this.#buffer.push(message);
-      this.#bytes += message.content.length;
+      this.#bytes += bytes;
     }
     this.#wake();
   }
@@ -56,7 +57,7 @@ export class PushedMessages {
       while (!signal.aborted) {
         const next = this.#buffer.shift();
         if (next) {
-          this.#bytes -= next.content.length;
+          this.#bytes -= weight(next);
           yield next;
           continue;
         }
@@ -73,4 +74,11 @@ export class PushedMessages {
     this.#wakeReader = undefined;
     reader?.();
   };
+}
+
+/** What a waiting message holds: its content and its headers (a broker may send large header tables). */
+function weight(message: Message): number {
+  let bytes = message.content.length;
+  for (const name in message.headers) bytes += name.length + (message.headers[name]?.length ?? 0);
+  return bytes;
 }

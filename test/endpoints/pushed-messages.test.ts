@@ -70,3 +70,11 @@ describe('PushedMessages: a broker push handed to a subscription reader', () => 
     expect(await reading).toEqual([]);
   });
 });
+
+describe('PushedMessages counts headers as bytes too', () => {
+  it('a message with large headers fills the byte bound', () => {
+    const pushed = new PushedMessages('RabbitMQ', 100, 1_000);
+    pushed.push({ id: 'h', content: Buffer.alloc(1), headers: { big: 'x'.repeat(2_000) }, metadata: {} } as unknown as Message);
+    expect(pushed.failed).toBe(true);
+  });
+});
