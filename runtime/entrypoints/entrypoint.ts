@@ -29,8 +29,8 @@ export interface HttpContext {
   /** CORS and rate-limit headers are already set on it. */
   readonly res: ServerResponse;
   /**
-   * This request in the exchange's connection tracker. `connection.signal` aborts when the request
-   * must end: client gone, API redeployed (reason code SERVICE_RESTART), gateway stopping
+   * This request in the exchange's connection tracker, and its abort signal (Abortable; `.signal`
+   * makes an AbortSignal for APIs that need one): it aborts when the request must end: client gone, API redeployed (reason code SERVICE_RESTART), gateway stopping
    * (GATEWAY_STOPPING), credential expired. Count delivered/published messages in `connection.messages`.
    */
   readonly connection: Connection;

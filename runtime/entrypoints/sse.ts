@@ -41,6 +41,7 @@ import type { EntrypointFactory, HttpContext } from './entrypoint.ts';
 import { SPECIFICITY, asGatewayError } from './entrypoint.ts';
 import { GatewayError } from '../../core/errors.ts';
 import { pipeable, type ClientQueue } from '../subscribe/fanout.ts';
+import type { Abortable } from '../abortable.ts';
 import { HIGH_WATER, Heartbeats, chunkOf, piped, type Encodings } from './sse-pipe.ts';
 
 export { chunkOf } from './sse-pipe.ts';
@@ -84,7 +85,7 @@ function acceptsEventStream(accept: string | string[] | undefined): boolean {
  * call: racing each message against one promise that lives as long as the connection would keep
  * every race's reaction alive until the connection ends (hundreds of bytes per message).
  */
-function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
+function unlessAborted<T>(promise: Promise<T>, signal: Abortable): Promise<T | undefined> {
   if (signal.aborted) return Promise.resolve(undefined);
   return new Promise<T | undefined>((resolve, reject) => {
     const onAbort = () => resolve(undefined);
@@ -103,7 +104,7 @@ function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T |
 }
 
 /** Writes, waiting for the client to read while the buffer is over HIGH_WATER (or the connection ends). */
-async function write(res: ServerResponse, chunk: Buffer | string, signal: AbortSignal): Promise<void> {
+async function write(res: ServerResponse, chunk: Buffer | string, signal: Abortable): Promise<void> {
   if (res.writableLength < HIGH_WATER) {
     res.write(chunk);
     return;
@@ -143,20 +144,20 @@ async function iterated(
   iterator: AsyncIterator<Delivery>,
   pending: NonNullable<OpenedStream['pending']>,
   res: ServerResponse,
-  connection: { readonly signal: AbortSignal; messages: number },
+  connection: Abortable & { messages: number },
   memoKey: string,
   encode: (message: Message) => Buffer,
 ): Promise<unknown> {
-  const settled = await unlessAborted(pending, connection.signal);
+  const settled = await unlessAborted(pending, connection);
   let next = settled?.first;
   if (settled?.failure !== undefined) throw settled.failure;
-  while (next && !next.done && !connection.signal.aborted) {
+  while (next && !next.done && !connection.aborted) {
     connection.messages++;
-    await write(res, next.value.encoded(memoKey, encode), connection.signal);
-    if (connection.signal.aborted) break;
-    next = await unlessAborted(iterator.next(), connection.signal);
+    await write(res, next.value.encoded(memoKey, encode), connection);
+    if (connection.aborted) break;
+    next = await unlessAborted(iterator.next(), connection);
   }
-  return connection.signal.aborted ? connection.signal.reason : undefined;
+  return connection.aborted ? connection.reason : undefined;
 }
 
 /** The end of a stream that started: its error event (unless the client left), then the end of the response. */
@@ -202,7 +203,7 @@ export const createSseEntrypoint: EntrypointFactory<SseEntrypoint> = (config) =>
         const onFailure = (reason: unknown) => connection.abort(reason);
         let source: AsyncIterable<Delivery>;
         try {
-          source = exchange.subscribe(caller, { cursor: from, signal: connection.signal, onFailure });
+          source = exchange.subscribe(caller, { cursor: from, signal: connection, onFailure });
         } catch (error) {
           const refused = asGatewayError(error);
           return Promise.resolve(refused.status < 500 ? refusedWith(refused) : failedWith(refused));
@@ -242,7 +243,7 @@ export const createSseEntrypoint: EntrypointFactory<SseEntrypoint> = (config) =>
       if (queue) {
         // The queue also ends when the connection aborts (the fanout listens to its signal).
         return piped(queue, res, connection, encodings).then(
-          (error) => done(error ?? (connection.signal.aborted ? connection.signal.reason : undefined)),
+          (error) => done(error ?? (connection.aborted ? connection.reason : undefined)),
           done,
         );
       }

@@ -128,7 +128,7 @@ export const createWebsocketEntrypoint: EntrypointFactory<WebsocketEntrypoint> =
         resolve();
       });
       const onAbort = () => {
-        const reason = connection.signal.reason;
+        const reason = connection.reason;
         if ((reason as GatewayError)?.code === 'CLIENT_GONE') return;
         if ((reason as GatewayError)?.code === 'SLOW_CONSUMER') {
           context.log.warn({ api: exchange.id, entrypoint: 'websocket', plan: caller.planKey }, 'slow consumer disconnected (1013)');
@@ -138,8 +138,8 @@ export const createWebsocketEntrypoint: EntrypointFactory<WebsocketEntrypoint> =
       };
       // Aborted already (a handshake that landed on a drained exchange, or on plans a deploy just
       // changed for this caller): close at once, an abort event will not come again.
-      if (connection.signal.aborted) onAbort();
-      else connection.signal.addEventListener('abort', onAbort, { once: true });
+      if (connection.aborted) onAbort();
+      else connection.addEventListener('abort', onAbort);
 
       // Keepalive: ping every interval; two missed pongs terminate (one timer for the entrypoint's clients).
       keepalive.add(ws);
@@ -177,7 +177,7 @@ export const createWebsocketEntrypoint: EntrypointFactory<WebsocketEntrypoint> =
           try {
             const cursor = url.searchParams.get('cursor') || undefined;
             const onFailure = (reason: unknown) => connection.abort(reason);
-            const source = exchange.subscribe(caller, { cursor, signal: connection.signal, onFailure });
+            const source = exchange.subscribe(caller, { cursor, signal: connection, onFailure });
             // Shared subscriptions: the fanout writes frames synchronously (no promise per message per
             // client), straight to the socket, as ws.send would (websocket-sink.ts).
             const queue = pipeable(source);
@@ -186,9 +186,9 @@ export const createWebsocketEntrypoint: EntrypointFactory<WebsocketEntrypoint> =
               return;
             }
             // Made here, not per connection: a shared subscription (above) never waits on it.
-            const aborted = connection.signal.aborted
+            const aborted = connection.aborted
               ? Promise.resolve()
-              : new Promise<void>((resolve) => connection.signal.addEventListener('abort', () => resolve(), { once: true }));
+              : new Promise<void>((resolve) => connection.addEventListener('abort', () => resolve()));
             for await (const delivery of source) {
               if (closing || ws.readyState !== ws.OPEN) break;
               const frame = delivery.encoded(frameKey, frameOf);
@@ -200,7 +200,7 @@ export const createWebsocketEntrypoint: EntrypointFactory<WebsocketEntrypoint> =
                 await Promise.race([new Promise<void>((done) => ws.send(frame.data, frame.options, () => done())), aborted]);
               }
             }
-            if (!connection.signal.aborted) close(1000, 'The stream ended.');
+            if (!connection.aborted) close(1000, 'The stream ended.');
           } catch (error) {
             connection.abort(asGatewayError(error));
           }

@@ -21,7 +21,7 @@ import { log, safePath } from '../log.ts';
 import type { TrustedProxies } from './client-address.ts';
 import type { Tracing } from '../tracing/tracing.ts';
 import { endServerSpan } from '../tracing/server-span.ts';
-import { clientErrorAnswer, clientGone, newVisit, notReady, parseUrl, requestView, type Admitted, type Visit } from './visit.ts';
+import { clientErrorAnswer, clientGone, HandshakeContext, newVisit, notReady, parseUrl, RequestContext, requestView, type Admitted, type Visit } from './visit.ts';
 import type { CatalogRoute } from '../catalog/route.ts';
 import { sameOrigin } from './cors.ts';
 
@@ -224,9 +224,8 @@ export class GatewayServer {
       res.on('close', abort);
       if (res.destroyed || req.destroyed) abort();
     });
-    const { exchange, caller, url, entrypoint } = admitted;
     // Returned, not awaited: this frame ends now (see #request).
-    return entrypoint.handle!({ exchange, caller, url, req, res, connection, get log() { return visit.log; } });
+    return admitted.entrypoint.handle!(new RequestContext(admitted, req, connection, visit, res));
   }
 
   /** A request for the developer catalog (before routing): answered, true; else false. */
@@ -248,8 +247,7 @@ export class GatewayServer {
       if ('preflight' in admitted || socket.destroyed) throw clientGone();
       const connection = this.#open(visit, admitted, (abort) => socket.on('close', abort));
       visit.trace.status = 101;
-      const { exchange, caller, url, entrypoint } = admitted;
-      await entrypoint.upgrade!({ exchange, caller, url, req, socket, head, responseHeaders: visit.headers, connection, log: visit.log });
+      await admitted.entrypoint.upgrade!(new HandshakeContext(admitted, req, connection, visit, socket, head, visit.headers));
     } catch (error) {
       const gatewayError = this.#failed(visit, error);
       visit.trace.status = gatewayError.status;
