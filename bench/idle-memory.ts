@@ -73,8 +73,8 @@ const child = spawn(process.execPath, ['-e', CLIENT, String(gateway.port), Strin
 await new Promise((resolve) => child.once('message', resolve));
 const after = await settle();
 if (snapshotDir) writeHeapSnapshot(join(snapshotDir, `idle-${clients}.heapsnapshot`));
-const per = (key: 'rss' | 'heapUsed' | 'external' | 'arrayBuffers') => Math.round((after[key] - before[key]) / clients);
-console.log(JSON.stringify({ kind, clients, rssPerClient: per('rss'), heapPerClient: per('heapUsed'), externalPerClient: per('external') }));
+const per = (key: 'rss' | 'heapUsed' | 'heapTotal' | 'external' | 'arrayBuffers') => Math.round((after[key] - before[key]) / clients);
+console.log(JSON.stringify({ kind, clients, rssPerClient: per('rss'), heapPerClient: per('heapUsed'), heapTotalPerClient: per('heapTotal'), externalPerClient: per('external') }));
 child.kill();
 warm.kill();
 await gateway.close();

@@ -207,3 +207,12 @@ export class Connections {
     return new Promise((resolve) => this.#waiters.push(resolve));
   }
 }
+
+/**
+ * What a subscription calls when it fails (SubscribeRequest.onFailure): aborts the connection with
+ * the reason. Made here, so that the closure holds the connection alone, not the scope of the
+ * request that made it (it lives as long as the subscription).
+ */
+export function abortsOnFailure(connection: Connection): (reason: unknown) => void {
+  return (reason) => connection.abort(reason);
+}

@@ -42,7 +42,8 @@ import { SPECIFICITY, asGatewayError } from './entrypoint.ts';
 import { GatewayError } from '../../core/errors.ts';
 import { pipeable, type ClientQueue } from '../subscribe/fanout.ts';
 import type { Abortable } from '../abortable.ts';
-import { HIGH_WATER, Heartbeats, chunkOf, piped, type Encodings } from './sse-pipe.ts';
+import { abortsOnFailure } from '../connections.ts';
+import { HIGH_WATER, Heartbeats, chunkOf, pipe, type Encodings, type StreamEnd } from './sse-pipe.ts';
 
 export { chunkOf } from './sse-pipe.ts';
 
@@ -191,16 +192,25 @@ export const createSseEntrypoint: EntrypointFactory<SseEntrypoint> = (config) =>
     chunk: (delivery) => delivery.encoded(chunkKey, encodeChunk),
   };
 
+  // How a stream of a shared subscription ends: one function for all of them (see HttpContext.detach).
+  const endPiped: StreamEnd = (context, queue, reason) => {
+    heartbeats.delete(context.res);
+    void queue.return();
+    ended(context.exchange, context.res, reason);
+    context.ended();
+  };
+
   return {
     type: 'sse',
     specificity: SPECIFICITY.eventStream,
     accepts: (req, upgrade) => !upgrade && req.method === 'GET' && acceptsEventStream(req.headers.accept),
-    async handle({ exchange, caller, url, req, res, connection }) {
+    async handle(context) {
+      const { exchange, caller, url, req, res, connection } = context;
       const header = req.headers['last-event-id'];
       const lastEventId = typeof header === 'string' && header !== '' ? header : undefined;
       const cursor = lastEventId ?? (url.searchParams.get('cursor') || undefined);
       const subscribe = (from: string | undefined) => {
-        const onFailure = (reason: unknown) => connection.abort(reason);
+        const onFailure = abortsOnFailure(connection);
         let source: AsyncIterable<Delivery>;
         try {
           source = exchange.subscribe(caller, { cursor: from, signal: connection, onFailure });
@@ -233,20 +243,20 @@ export const createSseEntrypoint: EntrypointFactory<SseEntrypoint> = (config) =>
       if (ignored) res.write(`: Last-Event-ID ignored (${ignored.code}: ${oneLine(ignored.message)}): the stream starts now\n\n`);
       heartbeats.add(res);
 
+      if (queue) {
+        // Detached: handle resolves now, and the stream's end comes by endPiped (the queue also
+        // ends when the connection aborts: the fanout listens to it). No frame, closure or promise
+        // of this request lives as long as the stream.
+        context.detach();
+        pipe(queue, context, encodings, endPiped);
+        return;
+      }
       // Returned, not awaited: no frame of handle stays suspended for the life of the stream.
       const done = (reason: unknown) => {
         heartbeats.delete(res);
-        if (queue) void queue.return();
-        else void iterator?.return?.().catch(() => {});
+        void iterator?.return?.().catch(() => {});
         ended(exchange, res, reason);
       };
-      if (queue) {
-        // The queue also ends when the connection aborts (the fanout listens to its signal).
-        return piped(queue, res, connection, encodings).then(
-          (error) => done(error ?? (connection.aborted ? connection.reason : undefined)),
-          done,
-        );
-      }
       return iterated(iterator!, pending!, res, connection, memoKey, encode).then(done, done);
     },
   };

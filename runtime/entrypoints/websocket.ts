@@ -20,6 +20,7 @@ import type { EntrypointFactory, UpgradeContext } from './entrypoint.ts';
 import { SPECIFICITY, asGatewayError } from './entrypoint.ts';
 import { GatewayError, closeCodeOf, errors } from '../../core/errors.ts';
 import { pipeable } from '../subscribe/fanout.ts';
+import { abortsOnFailure } from '../connections.ts';
 import { ENVELOPE_KEY, envelopeFrame } from './websocket-envelope.ts';
 import { Keepalive } from './websocket-keepalive.ts';
 import { HIGH_WATER, SocketSink, type WireEncoding } from './websocket-sink.ts';
@@ -176,7 +177,7 @@ export const createWebsocketEntrypoint: EntrypointFactory<WebsocketEntrypoint> =
         void (async () => {
           try {
             const cursor = url.searchParams.get('cursor') || undefined;
-            const onFailure = (reason: unknown) => connection.abort(reason);
+            const onFailure = abortsOnFailure(connection);
             const source = exchange.subscribe(caller, { cursor, signal: connection, onFailure });
             // Shared subscriptions: the fanout writes frames synchronously (no promise per message per
             // client), straight to the socket, as ws.send would (websocket-sink.ts).

@@ -119,27 +119,67 @@ export function newVisit(req: IncomingMessage, options: VisitOptions): Visit {
 class AdmittedContext {
   readonly exchange: Exchange;
   readonly caller: Caller;
-  readonly url: URL;
+  #url: URL | undefined;
+  readonly #visit: Visit;
 
   constructor(
     admitted: Admitted,
     readonly req: IncomingMessage,
     readonly connection: Connection,
-    private readonly visit: Visit,
+    visit: Visit,
   ) {
+    this.#visit = visit;
     this.exchange = admitted.exchange;
     this.caller = admitted.caller;
-    this.url = admitted.url;
+    this.#url = admitted.url;
+  }
+
+  get url(): URL {
+    if (this.#url === undefined) throw new Error('the request detached from its entrypoint: its URL is no longer held');
+    return this.#url;
+  }
+
+  /** What a detached stream does not need is not held as long as it (the URL: about 0.4 KB). */
+  protected release(): void {
+    this.#url = undefined;
   }
 
   get log(): Logger {
-    return this.visit.log;
+    return this.#visit.log;
   }
 }
 
 export class RequestContext extends AdmittedContext implements HttpContext {
-  constructor(admitted: Admitted, req: IncomingMessage, connection: Connection, visit: Visit, readonly res: ServerResponse) {
+  /** attached: the request is over when handle settles; detached: when `ended` is called; ended: it was. */
+  #state: 'attached' | 'detached' | 'ended' = 'attached';
+
+  constructor(
+    admitted: Admitted,
+    req: IncomingMessage,
+    connection: Connection,
+    readonly visit: Visit,
+    readonly res: ServerResponse,
+    /** The server's end of a request (its log line, the release of its connection): one function for all requests. */
+    private readonly onEnded: (context: RequestContext) => void,
+  ) {
     super(admitted, req, connection, visit);
+  }
+
+  /** Has the entrypoint taken over telling when the request is over (see HttpContext.detach)? */
+  get detached(): boolean {
+    return this.#state !== 'attached';
+  }
+
+  detach(): void {
+    if (this.#state !== 'attached') return;
+    this.#state = 'detached';
+    this.release();
+  }
+
+  ended(): void {
+    if (this.#state !== 'detached') return;
+    this.#state = 'ended';
+    this.onEnded(this);
   }
 }
 
