@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { ConsumeMessage } from 'amqplib';
-import { compileRoutingPattern, rabbitmqChannel, routingKeys, wildcardBinding } from '../../runtime/endpoints/rabbitmq/channel.ts';
+import { compileRoutingPattern, rabbitmqChannel, routingKeys } from '../../runtime/endpoints/rabbitmq/channel.ts';
+import { wildcardReferences } from '../../core/channel.ts';
 import { publishOptions, toMessage } from '../../runtime/endpoints/rabbitmq/message.ts';
 import { message } from '../../core/message.ts';
 import { GatewayError } from '../../core/errors.ts';
@@ -49,7 +50,7 @@ describe('rabbitmq channels', () => {
   });
 
   it('binds one wildcard per API and keeps each client to its values', () => {
-    expect(wildcardBinding('orders.{region}.#')).toBe('orders.*.#');
+    expect(wildcardReferences('orders.{region}.#', '*')).toBe('orders.*.#');
     const eu = rabbitmqChannel('orders.{region}.#', { region: 'eu' });
     const at = (routingKey: string) => message({ id: '1', content: Buffer.alloc(0), metadata: { routingKey } });
     expect(eu.accepts(at('orders.eu.paid'))).toBe(true);

@@ -15,9 +15,6 @@ import { compileParameterTemplate } from '../message-template.ts';
 
 export const RABBITMQ_FORBIDDEN = Object.freeze(['.', '*', '#']);
 
-/** The binding key on the broker: every `{name}` becomes `*`. */
-export const wildcardBinding = (template: string): string => expandReferences(template, () => '*');
-
 /**
  * A topic-exchange pattern compiled once (per client channel): `*` is exactly one word, `#` zero or
  * more words. A key is matched by walking its words once while keeping the set of pattern

@@ -25,7 +25,7 @@ import { log } from '../../log.ts';
 import { connectOptions, rabbitConnection } from './connection.ts';
 import { toMessage } from './message.ts';
 import { rabbitPublisher } from './publisher.ts';
-import { wildcardBinding } from './channel.ts';
+import { wildcardReferences } from '../../../core/channel.ts';
 
 export function rabbitGroup(config: RabbitmqEndpointConfig, context: EndpointContext): Pick<Endpoint, 'consumeGroup'> {
   const consumer = config.consumer && config.consumer.enabled !== false ? config.consumer : undefined;
@@ -33,7 +33,7 @@ export function rabbitGroup(config: RabbitmqEndpointConfig, context: EndpointCon
     consumeGroup(options) {
       if (!consumer) return Promise.reject(new GatewayError('ENDPOINT_NOT_SUBSCRIBING', 405, 'This API does not subscribe to RabbitMQ.', 1008));
       const queue = consumer.queue ?? options.group;
-      const binding = consumer.queue === undefined ? { exchange: consumer.exchange!, key: wildcardBinding(consumer.bindingKey ?? '#') } : undefined;
+      const binding = consumer.queue === undefined ? { exchange: consumer.exchange!, key: wildcardReferences(consumer.bindingKey ?? '#', '*') } : undefined;
       return consumeGroup(config, context, queue, binding, options);
     },
   };
