@@ -1,13 +1,7 @@
 /** NATS endpoint settings a schema cannot check: subjects' tokens and wildcards, one credential kind. */
 import type { NatsEndpoint } from '../schemas/types.ts';
+import type { ConfigProblem } from './connectors.ts';
 import { wildcardReferences } from './channel.ts';
-
-/** A problem at a JSON pointer into the endpoint (connectors.ts ConfigProblem). */
-interface ConfigProblem {
-  readonly at: string;
-  readonly code: string;
-  readonly message: string;
-}
 
 export function natsProblems(endpoint: NatsEndpoint): ConfigProblem[] {
   const out: ConfigProblem[] = [];
