@@ -56,7 +56,7 @@ async function started(bundleValue: unknown): Promise<Gateway> {
   return gateway;
 }
 
-interface Row { state: string; delivered: number; deadLettered: number; consumer: { connected: boolean; assignment?: string } | null }
+interface Row { state: string; delivered: number; deadLettered: number; consumer: { connected: boolean; assignment?: string } | null; lastError: { message: string; code?: string } | null }
 
 async function acme(gateway: Gateway): Promise<Row | undefined> {
   const res = await fetch(`${gateway.adminUrl}/subscriptions`);
@@ -158,5 +158,28 @@ describe('webhooks over RabbitMQ', () => {
     expect(letter.content.toString()).toBe('m2');
     expect(letter.fields.routingKey).toBe('orders.eu');
     expect(letter.properties.headers).toMatchObject({ 'x-sluice-status': '400', 'x-sluice-subscription': 'acme', source: 'amqplib' });
+  });
+
+  it('a dead-letter exchange that does not exist: the error names it, the message stays unacknowledged, and it goes once the exchange exists', async () => {
+    const source = await exchange();
+    const dlx = `dlx-missing-${randomUUID().slice(0, 8)}`;
+    const api = `orders${randomUUID().slice(0, 6)}`;
+    const target = await startCallbackServer(() => 400);
+    servers.push(target);
+    const gateway = await started(bundle(api, source, { callbackUrl: target.url, deadLetter: { topic: dlx } }));
+    await until(gateway, (row) => row.consumer?.connected === true, 10_000, 'the shared queue');
+    await publish(source, ['refused']);
+    await until(gateway, (row) => row.lastError?.code === 'DEAD_LETTER_FAILED', 10_000, 'a failed dead letter');
+    const row = (await acme(gateway))!;
+    expect(row.lastError!.message).toBe(`dead letter failed: RabbitMQ refused the message: the exchange "${dlx}" does not exist.`);
+    expect(row.deadLettered).toBe(0);
+    // Retried on the same endpoint publisher (its channel reopened after the broker closed it): it goes once the exchange exists.
+    await channel.assertExchange(dlx, 'topic', { durable: false, autoDelete: false });
+    const { queue: letters } = await channel.assertQueue('', { exclusive: true });
+    await channel.bindQueue(letters, dlx, '#');
+    await until(gateway, (r) => r.deadLettered === 1, 10_000, 'the dead letter once the exchange exists');
+    const letter = await channel.get(letters, { noAck: true });
+    expect(letter && letter.content.toString()).toBe('refused');
+    await channel.deleteExchange(dlx);
   });
 });
