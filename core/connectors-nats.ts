@@ -1,6 +1,6 @@
 /** NATS endpoint settings a schema cannot check: subjects' tokens and wildcards, one credential kind. */
 import type { NatsEndpoint } from '../schemas/types.ts';
-import type { ConfigProblem } from './connectors.ts';
+import type { ConfigProblem } from './config-problem.ts';
 import { wildcardReferences } from './channel.ts';
 
 export function natsProblems(endpoint: NatsEndpoint): ConfigProblem[] {

@@ -34,7 +34,7 @@ describe('example APIs', () => {
     expect(qs.definition.contextPaths).toEqual(['/qs-message-api/']);
     expect(qs.definition.entrypoints).toEqual([
       { type: 'http-get', messagesLimitCount: 500, messagesLimitDurationMs: 5000, headersInPayload: false, metadataInPayload: false, qos: 'auto' },
-      { type: 'websocket', publisher: true, subscriber: true, maxFrameBytes: 1048576, maxPublishInFlightBytes: 4194304, pingIntervalMs: 30000, messageEnvelope: false, qos: 'auto' },
+      { type: 'websocket', publisher: true, subscriber: true, maxFrameBytes: 1048576, pingIntervalMs: 30000, messageEnvelope: false, qos: 'auto' },
     ]);
     expect(qs.definition.endpoints[0]).toMatchObject({ type: 'mock', messageInterval: 1000, messageContent: 'mock message' });
     expect(qs.plans.open).toMatchObject({ type: 'keyless', status: 'published' });
