@@ -3,11 +3,13 @@
  * END_BATCH_PROCESS) while a WebSocket client streams, and the lag series gone once the last
  * client left (the shared consumer stopped); the upstream side: messages received from Kafka
  * (sluice_upstream_messages_total) and records per fetch batch (sluice_kafka_fetch_batch_messages)
- * moving by exactly what one produce request carried.
+ * moving by exactly what one produce request carried; a client arriving while the previous shared
+ * consumer still leaves its group (the last client just left) gets the shared consumer again: the
+ * API's group as the broker lists it, its lag series, the messages produced after it connected.
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Kafka, logLevel, type Producer } from 'kafkajs';
+import { AssignerProtocol, Kafka, logLevel, type Producer } from 'kafkajs';
 import type { Gateway } from '../../runtime/gateway.ts';
 import { kafkaBootstrap } from '../support/brokers/brokers.ts';
 import { connect, gatewayWith, type Client, waitFor, within, wsUrl } from '../support/harness.ts';
@@ -61,6 +63,20 @@ async function warmUp(client: Client, topic: string): Promise<number> {
     }
   })(), 30_000, 'the first message through the shared consumer');
   return sent;
+}
+
+/** The consumer groups the broker lists with a member subscribed to `topic`. */
+async function groupsReading(topic: string): Promise<string[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const { groups } = await admin.listGroups();
+    const described = await admin.describeGroups(groups.map((g) => g.groupId));
+    const subscribed = (metadata: Buffer) => metadata.length > 0 && AssignerProtocol.MemberMetadata.decode(metadata)?.topics.includes(topic) === true;
+    return described.groups.filter((g) => g.members.some((m) => subscribed(m.memberMetadata))).map((g) => g.groupId);
+  } finally {
+    await admin.disconnect();
+  }
 }
 
 beforeAll(async () => {
@@ -120,5 +136,28 @@ describe('/metrics with Kafka', () => {
 
     client.ws.close();
     await within(client.closed, 5000, 'the WebSocket to close');
+  }, 90_000);
+
+  it('gives a client arriving while the last one\'s consumer still leaves its group the shared consumer: its group, its lag, what is produced after it connected', async () => {
+    const { topic, gateway } = await streaming();
+    const first = connect(wsUrl(gateway, '/orders/'));
+    await within(first.opened, 5000, 'the first WebSocket to open');
+    await warmUp(first, topic);
+    const shared = await groupsReading(topic);
+    expect(shared).toHaveLength(1);
+
+    // The last client leaves and the next one arrives at once (a load balancer bouncing): the first consumer is still leaving its group.
+    first.ws.close();
+    await within(first.closed, 5000, 'the first WebSocket to close');
+    const second = connect(wsUrl(gateway, '/orders/'));
+    await within(second.opened, 5000, 'the second WebSocket to open');
+    await producer.send({ topic, messages: [{ value: 'after-reconnect' }] });
+    await waitFor(() => second.texts().includes('after-reconnect'), 20_000, 'the message produced after the second client connected');
+    expect(await groupsReading(topic)).toEqual(shared); // the API's shared group, not a group of its own
+    await until(gateway, (m) => m.has('sluice_kafka_consumer_lag', { api: 'orders', topic, partition: '0' }), 'the lag series of the second client\'s consumer');
+    expect(second.texts().filter((t) => t === 'after-reconnect')).toHaveLength(1);
+
+    second.ws.close();
+    await within(second.closed, 5000, 'the second WebSocket to close');
   }, 90_000);
 });
