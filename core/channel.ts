@@ -102,6 +102,14 @@ export function splitReferences(text: string): string[] {
   return text.split(REFERENCE);
 }
 
+/**
+ * `text` with every `{name}` replaced by `wildcard`: the one upstream subscription that covers
+ * every channel of an API (`orders.{region}.#` bound as `orders.*.#`, `telemetry/{id}` as `telemetry/+`).
+ */
+export function wildcardReferences(text: string, wildcard: string): string {
+  return expandReferences(text, () => wildcard);
+}
+
 /** `text` with each `{name}` replaced by `replace(name)`. */
 export function expandReferences(text: string, replace: (name: string) => string): string {
   return text.replace(REFERENCE, (_, name: string) => replace(name));

@@ -1,23 +1,17 @@
 /** NATS endpoint settings a schema cannot check: subjects' tokens and wildcards, one credential kind. */
 import type { NatsEndpoint } from '../schemas/types.ts';
-import { expandReferences } from './channel.ts';
-
-/** A problem at a JSON pointer into the endpoint (connectors.ts ConfigProblem). */
-interface ConfigProblem {
-  readonly at: string;
-  readonly code: string;
-  readonly message: string;
-}
+import type { ConfigProblem } from './config-problem.ts';
+import { wildcardReferences } from './channel.ts';
 
 export function natsProblems(endpoint: NatsEndpoint): ConfigProblem[] {
   const out: ConfigProblem[] = [];
   const consumer = endpoint.consumer;
   if (consumer) {
-    const problem = subjectProblem(expandReferences(consumer.subject, () => '*'), true);
+    const problem = subjectProblem(wildcardReferences(consumer.subject, '*'), true);
     if (problem) out.push({ at: '/consumer/subject', code: 'INVALID_SUBJECT', message: `NATS subject "${consumer.subject}" ${problem}` });
   }
   if (endpoint.producer) {
-    const problem = subjectProblem(expandReferences(endpoint.producer.subject, () => 'x'), false);
+    const problem = subjectProblem(wildcardReferences(endpoint.producer.subject, 'x'), false);
     if (problem) out.push({ at: '/producer/subject', code: 'INVALID_SUBJECT', message: `NATS subject "${endpoint.producer.subject}" ${problem}` });
   }
   if (consumer?.maxReplay !== undefined && endpoint.stream === undefined) {

@@ -7,6 +7,7 @@
 import type { Endpoint, KafkaEndpoint, MqttEndpoint, RabbitmqEndpoint } from '../schemas/types.ts';
 import { natsProblems } from './connectors-nats.ts';
 import { regexProblem } from './regex.ts';
+import type { ConfigProblem } from './config-problem.ts';
 
 export interface EndpointCapabilities<Config> {
   /** Client -> broker: it has an enabled producer (the mock always publishes). */
@@ -31,11 +32,7 @@ export interface ChannelField {
   readonly topic?: boolean;
 }
 
-export interface ConfigProblem {
-  readonly at: string;
-  readonly code: string;
-  readonly message: string;
-}
+export type { ConfigProblem } from './config-problem.ts';
 
 const enabled = (part: { readonly enabled?: boolean } | undefined): boolean => part !== undefined && part.enabled !== false;
 

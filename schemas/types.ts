@@ -350,6 +350,10 @@ export interface WebsocketEntrypoint {
    */
   maxFrameBytes?: number;
   /**
+   * Bytes of inbound frames one client may have waiting to be published (in arrival order) before the gateway stops reading its socket, so the client meets TCP backpressure instead of the gateway buffering; reading resumes once they are below half. Also at most 64 frames. A frame larger than this (up to maxFrameBytes) is still accepted, alone. Default 4194304 (4 MiB), applied by the gateway rather than written into compiled bundles: a bundle compiled before this setting existed keeps its fingerprint, so redeploying an unchanged API does not close its WebSocket clients.
+   */
+  maxPublishInFlightBytes?: number;
+  /**
    * Interval of server pings; a client that misses two is closed.
    */
   pingIntervalMs?: number;

@@ -10,10 +10,11 @@
  * Backpressure: while the socket's send buffer is over HIGH_WATER the loop waits for it to
  * drain, so a client that stops reading fills its bounded fanout queue and meets the
  * slow-consumer policy (fanout.queueSize messages or fanout.maxQueuedBytes bytes, the socket's
- * unflushed bytes included).
+ * unflushed bytes included). Inbound frames are published in order, with reading paused while
+ * too many (count or bytes) are in flight (websocket-publish.ts).
  */
 import { isUtf8 } from 'node:buffer';
-import { WebSocketServer, type WebSocket, type RawData } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import type { WebsocketEntrypoint } from '../../schemas/types.ts';
 import type { Message } from '../../core/message.ts';
 import type { EntrypointFactory, UpgradeContext } from './entrypoint.ts';
@@ -24,9 +25,7 @@ import { abortsOnFailure } from '../connections.ts';
 import { ENVELOPE_KEY, envelopeFrame } from './websocket-envelope.ts';
 import { Keepalive } from './websocket-keepalive.ts';
 import { HIGH_WATER, SocketSink, type WireEncoding } from './websocket-sink.ts';
-
-/** Publishes in flight on one socket before reading pauses. */
-const MAX_IN_FLIGHT = 64;
+import { DEFAULT_MAX_IN_FLIGHT_BYTES, publishFrames } from './websocket-publish.ts';
 
 interface Frame {
   readonly data: Buffer;
@@ -62,12 +61,6 @@ export function wireFrame(data: Buffer, binary: boolean): Buffer {
   return wire;
 }
 
-function toBuffer(data: RawData): Buffer {
-  if (Buffer.isBuffer(data)) return data;
-  if (Array.isArray(data)) return Buffer.concat(data);
-  return Buffer.from(data);
-}
-
 /**
  * The close code ws sends when a client breaks the protocol (its error's `code`, see ws's
  * receiver): 1007 bad UTF-8, 1008 too many fragments, 1009 too big, else 1002. Undefined for
@@ -94,6 +87,7 @@ export const createWebsocketEntrypoint: EntrypointFactory<WebsocketEntrypoint> =
   const publisher = config.publisher ?? true;
   const subscriber = config.subscriber ?? true;
   const pingIntervalMs = config.pingIntervalMs ?? 30_000;
+  const maxPublishInFlightBytes = config.maxPublishInFlightBytes ?? DEFAULT_MAX_IN_FLIGHT_BYTES;
   const [frameKey, frameOf] = config.messageEnvelope ? [ENVELOPE_KEY, envelopeFrame] : ['websocket', encodeFrame];
   const wireKey = `${frameKey}:wire`;
   const wireOf = (message: Message): Buffer => {
@@ -146,29 +140,7 @@ export const createWebsocketEntrypoint: EntrypointFactory<WebsocketEntrypoint> =
       keepalive.add(ws);
 
       if (publisher) {
-        let inFlight = 0;
-        let chain = Promise.resolve();
-        ws.on('message', (data) => {
-          if (closing) return;
-          const content = toBuffer(data);
-          if (++inFlight >= MAX_IN_FLIGHT) ws.pause();
-          chain = chain.then(async () => {
-            try {
-              if (closing) return;
-              await exchange.publish(caller, { content, headers: {}, metadata: {} });
-              connection.messages++;
-            } catch (error) {
-              const gatewayError = asGatewayError(error);
-              if (gatewayError.status === 401 || gatewayError.status === 429 || gatewayError.status >= 500) {
-                close(gatewayError.closeCode, closeReason(gatewayError));
-              } else if (ws.readyState === ws.OPEN) {
-                ws.send(JSON.stringify({ error: gatewayError.toJSON() }));
-              }
-            } finally {
-              if (--inFlight < MAX_IN_FLIGHT / 2 && ws.isPaused) ws.resume();
-            }
-          });
-        });
+        publishFrames(ws, context, maxPublishInFlightBytes, { closing: () => closing, close: (error) => close(error.closeCode, closeReason(error)) });
       } else {
         ws.on('message', () => undefined);
       }

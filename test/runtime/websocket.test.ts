@@ -19,6 +19,7 @@ beforeAll(async () => {
     counted: { definition: { entrypoints: [{ type: 'websocket' }], endpoints: [{ type: 'mock', messageInterval: 5, messageCount: 3 }] } },
     'sub-only': { definition: { entrypoints: [{ type: 'websocket', publisher: false }], endpoints: [{ type: 'mock', messageInterval: 20 }] } },
     'pub-only': { definition: { entrypoints: [{ type: 'websocket', subscriber: false }], endpoints: [{ type: 'mock', messageInterval: 5 }] } },
+    'pub-small': { definition: { entrypoints: [{ type: 'websocket', subscriber: false, maxPublishInFlightBytes: 1024 }], endpoints: [{ type: 'mock', messageInterval: 5 }] } },
     broker: { definition: { entrypoints: [{ type: 'websocket', pingIntervalMs: 1000 }], endpoints: [kafkaConfig as never] } },
   }), { registry });
 });
@@ -48,6 +49,18 @@ describe('websocket', () => {
     // subscriber: false -> nothing is delivered.
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(client.messages).toHaveLength(0);
+    client.ws.close();
+  });
+
+  it('publishes frames larger than maxPublishInFlightBytes one at a time, all of them, in order', async () => {
+    const client = connect(wsUrl(gateway, '/pub-small'));
+    await client.opened;
+    // Each frame alone reaches the bound (reading pauses), and reading resumes once it is published.
+    const frames = Array.from({ length: 40 }, (_, i) => `${String(i).padStart(2, '0')}${'x'.repeat(4000)}`);
+    for (const frame of frames) client.ws.send(frame);
+    await waitFor(() => mockOf('pub-small').recorded().length === frames.length, 5000, `${frames.length} recorded messages`);
+    expect(mockOf('pub-small').recorded().map((m) => m.content.toString())).toEqual(frames);
+    expect(client.ws.readyState).toBe(client.ws.OPEN);
     client.ws.close();
   });
 

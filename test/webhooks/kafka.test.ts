@@ -11,6 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../runtime/gateway.ts';
 import { gatewayWith } from '../support/harness.ts';
 import { startCallbackServer, type CallbackServer } from './callback-server.ts';
+import { acme, until, type Row } from './webhook-rig.ts';
 import { byPartition, committed, freshTopic, kafkaTools, kafkaWebhookBundle, produceSequences, range, type KafkaTools } from './kafka-fixtures.ts';
 
 const run = promisify(execFile);
@@ -31,25 +32,6 @@ afterEach(async () => {
   target = undefined;
 });
 
-interface Row { subscription: string; state: string; delivered: number; deadLettered: number; retries: number; lastError: { status?: number; code?: string; message: string } | null; consumer: { connected: boolean; assignment?: string } | null }
-
-async function subscription(name: string): Promise<Row | undefined> {
-  const res = await fetch(`${gateway!.adminUrl}/subscriptions`);
-  return ((await res.json()) as { subscriptions: Row[] }).subscriptions.find((r) => r.subscription === name);
-}
-
-/** Polls /subscriptions until `test` holds; bounded, names what it waited for. */
-async function until(name: string, test: (row: Row) => boolean, ms: number, what: string): Promise<Row> {
-  const deadline = Date.now() + ms;
-  let last: Row | undefined;
-  while (Date.now() < deadline) {
-    last = await subscription(name);
-    if (last && test(last)) return last;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`timed out after ${ms} ms waiting for ${what} (last: ${JSON.stringify(last)})`);
-}
-
 const assigned = (partitions: number) => (row: Row) => row.consumer?.connected === true && (row.consumer.assignment?.split(':')[1]?.split(',').length ?? 0) === partitions;
 
 describe('webhooks over Kafka', () => {
@@ -57,7 +39,7 @@ describe('webhooks over Kafka', () => {
     const topic = await freshTopic(tools.admin, 4);
     target = await startCallbackServer();
     gateway = await gatewayWith(kafkaWebhookBundle({ api: 'orders', topic, bootstrap: tools.bootstrap, subscriptions: { acme: { callbackUrl: target.url } } }));
-    await until('acme', assigned(4), 30_000, 'the consumer to join with 4 partitions');
+    await until(gateway!, assigned(4), 30_000, 'the consumer to join with 4 partitions');
     await produceSequences(tools.producer, topic, 4, 250);
     await target.waitForDelivered(1_000, 60_000);
     const partitions = byPartition(target.delivered());
@@ -66,7 +48,7 @@ describe('webhooks over Kafka', () => {
     expect(target.received).toHaveLength(1_000);
     const offsets = await committed(tools.admin, 'sluice-webhook-orders-acme', topic);
     expect([...offsets.values()]).toEqual([250, 250, 250, 250]);
-    expect(await subscription('acme')).toMatchObject({ state: 'started', delivered: 1_000 });
+    expect(await acme(gateway!)).toMatchObject({ state: 'started', delivered: 1_000 });
   });
 
   it('keeps retrying while the callback answers 503, then delivers every message in order', async () => {
@@ -81,7 +63,7 @@ describe('webhooks over Kafka', () => {
       subscriptions: { acme: { callbackUrl: target.url, retry: { strategy: 'exponential', initialDelayMs: 50, maxDelayMs: 400, maxAttempts: 100 } } },
     }));
     await produceSequences(tools.producer, topic, 2, 50);
-    await until('acme', (row) => row.state === 'retrying', 20_000, 'state retrying');
+    await until(gateway!, (row) => row.state === 'retrying', 20_000, 'state retrying');
     await target.waitForDelivered(100, 30_000);
     const partitions = byPartition(target.delivered());
     expect(partitions.get(0)).toEqual(range(50));
@@ -90,7 +72,7 @@ describe('webhooks over Kafka', () => {
     expect(refused.length).toBeGreaterThan(1);
     // While refused, only the first message of one partition was tried: nothing overtook it.
     expect(new Set(refused.map((r) => r.body)).size).toBeLessThanOrEqual(2);
-    expect(await subscription('acme')).toMatchObject({ state: 'started', delivered: 100, lastError: { status: 503 } });
+    expect(await acme(gateway!)).toMatchObject({ state: 'started', delivered: 100, lastError: { status: 503 } });
   });
 
   it('puts a message refused with 400 into the dead-letter topic (read with kcat) and goes on', async () => {
@@ -104,7 +86,7 @@ describe('webhooks over Kafka', () => {
     await produceSequences(tools.producer, topic, 1, 20);
     await target.waitForDelivered(19, 30_000);
     expect(byPartition(target.delivered()).get(0)).toEqual(range(20).filter((n) => n !== 7));
-    await until('acme', (row) => row.deadLettered === 1, 5_000, 'the dead letter counted');
+    await until(gateway!, (row) => row.deadLettered === 1, 5_000, 'the dead letter counted');
 
     const { stdout } = await run('kcat', ['-C', '-b', tools.bootstrap, '-t', dlq, '-o', 'beginning', '-c', '1', '-e', '-q', '-f', '%s\\n%h\\n'], { timeout: 30_000 });
     const [content, headers] = stdout.split('\n');
@@ -124,10 +106,10 @@ describe('webhooks over Kafka', () => {
       subscriptions: { acme: { callbackUrl: target.url } },
     }));
     await produceSequences(tools.producer, topic, 1, 10);
-    const failed = await until('acme', (row) => row.state === 'failure', 30_000, 'state failure');
+    const failed = await until(gateway!, (row) => row.state === 'failure', 30_000, 'state failure');
     expect(failed.lastError).toMatchObject({ status: 400, code: 'CALLBACK_REFUSED' });
     expect(target.delivered()).toEqual(['p0-0', 'p0-1', 'p0-2']);
-    await until('acme', () => true, 1_000, 'status');
+    await until(gateway!, () => true, 1_000, 'status');
     expect([...(await committed(tools.admin, 'sluice-webhook-orders-acme', topic)).values()]).toEqual([3]);
 
     fixed = true;
@@ -135,6 +117,6 @@ describe('webhooks over Kafka', () => {
     expect(await res.json()).toMatchObject({ api: 'orders', subscription: 'acme', resumed: true });
     await target.waitForDelivered(10, 20_000);
     expect(byPartition(target.delivered()).get(0)).toEqual(range(10));
-    await until('acme', (row) => row.state === 'started' && row.delivered === 10, 5_000, 'started again');
+    await until(gateway!, (row) => row.state === 'started' && row.delivered === 10, 5_000, 'started again');
   });
 });

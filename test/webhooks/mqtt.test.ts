@@ -8,65 +8,21 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import mqtt from 'mqtt';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Plan, Subscription, WebhookSubscription } from '../../schemas/types.ts';
-import type { Gateway } from '../../runtime/gateway.ts';
-import { gatewayWith, waitFor } from '../support/harness.ts';
-import { makeBundle } from '../support/bundles.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../support/harness.ts';
 import { mqttUrl } from '../support/brokers/brokers.ts';
-import { startCallbackServer, type CallbackServer } from './callback-server.ts';
+import { acme, connected, until, webhookBundle, webhookRig, type Webhook } from './webhook-rig.ts';
 
 const run = promisify(execFile);
+const rig = webhookRig();
 let broker: URL;
-const gateways: Gateway[] = [];
-const servers: CallbackServer[] = [];
 
 beforeAll(async () => {
   broker = new URL(await mqttUrl());
 });
-afterEach(async () => {
-  await Promise.all(gateways.splice(0).map((g) => g.close()));
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
 
-const push: Record<string, Plan> = { push: { type: 'push', name: 'Push', status: 'published' } };
-
-function bundle(topic: string, webhook: Partial<WebhookSubscription> & { callbackUrl: string }) {
-  const subscriptions: Record<string, Subscription> = { acme: { plan: 'push', webhook: { retry: { strategy: 'linear', initialDelayMs: 20, maxDelayMs: 50, maxAttempts: 50 }, ...webhook } } };
-  return makeBundle({
-    sensors: {
-      definition: {
-        entrypoints: [{ type: 'webhook' }],
-        endpoints: [{ type: 'mqtt', serverHost: broker.hostname, serverPort: Number(broker.port), consumer: { topic, qos: 1 } }],
-      },
-      plans: push,
-      subscriptions,
-    },
-  });
-}
-
-async function started(bundleValue: unknown): Promise<Gateway> {
-  const gateway = await gatewayWith(bundleValue);
-  gateways.push(gateway);
-  return gateway;
-}
-
-interface Row { state: string; delivered: number; deadLettered: number; lastError: { status?: number; code?: string } | null; consumer: { connected: boolean; assignment?: string } | null }
-
-async function acme(gateway: Gateway): Promise<Row | undefined> {
-  const res = await fetch(`${gateway.adminUrl}/subscriptions`);
-  return ((await res.json()) as { subscriptions: Row[] }).subscriptions[0];
-}
-
-async function until(gateway: Gateway, test: (row: Row) => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  let last: Row | undefined;
-  while (Date.now() < deadline) {
-    last = await acme(gateway);
-    if (last && test(last)) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error(`timed out after ${ms} ms waiting for ${what} (last: ${JSON.stringify(last)})`);
+function bundle(topic: string, webhook: Webhook) {
+  return webhookBundle('sensors', { type: 'mqtt', serverHost: broker.hostname, serverPort: Number(broker.port), consumer: { topic, qos: 1 } }, webhook);
 }
 
 /** mosquitto_pub, MQTT 5, QoS 1: one message per line, with a user property. */
@@ -82,11 +38,10 @@ const order = (bodies: string[]) => bodies.map((b) => Number(b.slice(1)));
 describe('webhooks over MQTT', () => {
   it('two gateways share the subscription: each message delivered once, in order per gateway, through 503s', async () => {
     const topic = `sensors/${randomUUID().slice(0, 8)}`;
-    const target = await startCallbackServer(({ index }) => (index < 3 ? 503 : 200));
-    servers.push(target);
-    const a = await started(bundle(topic, { callbackUrl: target.url, headers: [{ name: 'X-Gateway', value: 'a' }] }));
-    const b = await started(bundle(topic, { callbackUrl: target.url, headers: [{ name: 'X-Gateway', value: 'b' }] }));
-    for (const gateway of [a, b]) await until(gateway, (row) => row.consumer?.connected === true, 10_000, 'the shared subscription');
+    const target = await rig.callbackServer(({ index }) => (index < 3 ? 503 : 200));
+    const a = await rig.started(bundle(topic, { callbackUrl: target.url, headers: [{ name: 'X-Gateway', value: 'a' }] }));
+    const b = await rig.started(bundle(topic, { callbackUrl: target.url, headers: [{ name: 'X-Gateway', value: 'b' }] }));
+    for (const gateway of [a, b]) await until(gateway, connected, 10_000, 'the shared subscription');
     expect((await acme(a))!.consumer!.assignment).toBe(`$share/sluice-webhook-sensors-acme/${topic}`);
 
     await publish(topic, sequence(100));
@@ -111,10 +66,9 @@ describe('webhooks over MQTT', () => {
     reader.on('message', (_topic, payload, packet) => letters.push({ payload: payload.toString(), properties: packet.properties?.userProperties ?? {} }));
     await reader.subscribeAsync(`${topic}/dlq`, { qos: 1 });
     try {
-      const target = await startCallbackServer(({ body }) => (body === 'm2' ? 400 : 200));
-      servers.push(target);
-      const gateway = await started(bundle(topic, { callbackUrl: target.url, deadLetter: { topic: `${topic}/dlq` } }));
-      await until(gateway, (row) => row.consumer?.connected === true, 10_000, 'the shared subscription');
+      const target = await rig.callbackServer(({ body }) => (body === 'm2' ? 400 : 200));
+      const gateway = await rig.started(bundle(topic, { callbackUrl: target.url, deadLetter: { topic: `${topic}/dlq` } }));
+      await until(gateway, connected, 10_000, 'the shared subscription');
       await publish(topic, sequence(5));
       await target.waitForDelivered(4, 10_000);
       expect(target.delivered()).toEqual(['m0', 'm1', 'm3', 'm4']);
@@ -124,12 +78,11 @@ describe('webhooks over MQTT', () => {
       await reader.endAsync();
     }
 
-    await Promise.all(gateways.splice(0).map((g) => g.close()));
+    await rig.stop();
     let fixed = false;
-    const held = await startCallbackServer(({ body }) => (body === 'm1' && !fixed ? 400 : 200));
-    servers.push(held);
-    const gateway = await started(bundle(topic, { callbackUrl: held.url }));
-    await until(gateway, (row) => row.consumer?.connected === true, 10_000, 'the shared subscription');
+    const held = await rig.callbackServer(({ body }) => (body === 'm1' && !fixed ? 400 : 200));
+    const gateway = await rig.started(bundle(topic, { callbackUrl: held.url }));
+    await until(gateway, connected, 10_000, 'the shared subscription');
     await publish(topic, sequence(4));
     await until(gateway, (row) => row.state === 'failure', 10_000, 'state failure');
     expect(held.delivered()).toEqual(['m0']);

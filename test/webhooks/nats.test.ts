@@ -6,22 +6,17 @@
  * hands it to the next one); a 400 goes to the dead-letter subject, stored by a stream.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect as natsConnect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
-import type { Plan, Subscription, WebhookSubscription } from '../../schemas/types.ts';
-import type { Gateway } from '../../runtime/gateway.ts';
-import { gatewayWith } from '../support/harness.ts';
-import { makeBundle } from '../support/bundles.ts';
 import { natsServer } from '../support/brokers/brokers.ts';
 import { natsPub } from '../brokers-e2e/clients.ts';
-import { startCallbackServer, type CallbackServer } from './callback-server.ts';
+import { connected, until, webhookBundle, webhookRig, type Webhook } from './webhook-rig.ts';
 
+const rig = webhookRig();
 let server: { url: string; monitor: string };
 let nc: NatsConnection;
 let jsm: JetStreamManager;
-const gateways: Gateway[] = [];
-const servers: CallbackServer[] = [];
 const streams: string[] = [];
 
 beforeAll(async () => {
@@ -29,16 +24,10 @@ beforeAll(async () => {
   nc = await natsConnect({ servers: server.url });
   jsm = await jetstreamManager(nc);
 });
-afterEach(async () => {
-  await Promise.all(gateways.splice(0).map((g) => g.close()));
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
 afterAll(async () => {
   for (const stream of streams) await jsm.streams.delete(stream).catch(() => {});
   await nc?.close();
 });
-
-const push: Record<string, Plan> = { push: { type: 'push', name: 'Push', status: 'published' } };
 
 async function freshStream(): Promise<{ stream: string; base: string }> {
   const id = randomUUID().slice(0, 8);
@@ -48,49 +37,18 @@ async function freshStream(): Promise<{ stream: string; base: string }> {
   return { stream, base: `hooks.${id}` };
 }
 
-function bundle(stream: string, base: string, webhook: Partial<WebhookSubscription> & { callbackUrl: string }) {
-  const subscriptions: Record<string, Subscription> = { acme: { plan: 'push', webhook: { retry: { strategy: 'linear', initialDelayMs: 20, maxDelayMs: 50, maxAttempts: 1000 }, ...webhook } } };
-  return makeBundle({
-    orders: {
-      definition: {
-        entrypoints: [{ type: 'webhook' }],
-        endpoints: [{ type: 'nats', servers: [server.url], stream, consumer: { subject: `${base}.orders.*` } }],
-      } as never,
-      plans: push,
-      subscriptions,
-    },
-  });
-}
-
-async function started(value: unknown): Promise<Gateway> {
-  const gateway = await gatewayWith(value);
-  gateways.push(gateway);
-  return gateway;
-}
-
-interface Row { state: string; delivered: number; deadLettered: number; consumer: { connected: boolean; assignment?: string } | null }
-
-async function until(gateway: Gateway, test: (row: Row) => boolean, ms: number, what: string): Promise<Row> {
-  const deadline = Date.now() + ms;
-  let last: Row | undefined;
-  while (Date.now() < deadline) {
-    last = ((await (await fetch(`${gateway.adminUrl}/subscriptions`)).json()) as { subscriptions: Row[] }).subscriptions[0];
-    if (last && test(last)) return last;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error(`timed out after ${ms} ms waiting for ${what} (last: ${JSON.stringify(last)})`);
+function bundle(stream: string, base: string, webhook: Webhook) {
+  return webhookBundle('orders', { type: 'nats', servers: [server.url], stream, consumer: { subject: `${base}.orders.*` } }, webhook, 1000);
 }
 
 const sequence = (n: number) => Array.from({ length: n }, (_, i) => `m${i}`);
-const connected = (row: Row) => row.consumer?.connected === true;
 
 describe('webhooks over NATS JetStream', () => {
   it('two gateways share one durable consumer: each message once, in stream order, through 503s', { timeout: 60_000 }, async () => {
     const { stream, base } = await freshStream();
-    const target = await startCallbackServer(({ index }) => (index < 3 ? 503 : 200));
-    servers.push(target);
-    const a = await started(bundle(stream, base, { callbackUrl: target.url, headers: [{ name: 'X-Gateway', value: 'a' }] }));
-    const b = await started(bundle(stream, base, { callbackUrl: target.url, headers: [{ name: 'X-Gateway', value: 'b' }] }));
+    const target = await rig.callbackServer(({ index }) => (index < 3 ? 503 : 200));
+    const a = await rig.started(bundle(stream, base, { callbackUrl: target.url, headers: [{ name: 'X-Gateway', value: 'a' }] }));
+    const b = await rig.started(bundle(stream, base, { callbackUrl: target.url, headers: [{ name: 'X-Gateway', value: 'b' }] }));
     for (const gateway of [a, b]) await until(gateway, connected, 15_000, 'the durable consumer');
     expect((await until(a, connected, 1000, 'assignment')).consumer!.assignment).toBe(`${stream}>sluice-webhook-orders-acme`);
 
@@ -109,9 +67,8 @@ describe('webhooks over NATS JetStream', () => {
 
   it('acknowledges only after a 2xx: a stopped gateway leaves the message to the next one', { timeout: 60_000 }, async () => {
     const { stream, base } = await freshStream();
-    const refusing = await startCallbackServer(() => 503);
-    servers.push(refusing);
-    const first = await started(bundle(stream, base, { callbackUrl: refusing.url }));
+    const refusing = await rig.callbackServer(() => 503);
+    const first = await rig.started(bundle(stream, base, { callbackUrl: refusing.url }));
     await until(first, connected, 15_000, 'the durable consumer');
     const [seq] = await natsPub(server.url, `${base}.orders.eu`, ['held'], { jetstream: true });
     for (let i = 0; refusing.received.length < 3; i++) {
@@ -121,11 +78,10 @@ describe('webhooks over NATS JetStream', () => {
     const held = await jsm.consumers.info(stream, 'sluice-webhook-orders-acme');
     expect(held.ack_floor.stream_seq).toBeLessThan(seq!);
     expect(held.num_ack_pending).toBe(1);
-    await gateways.splice(0, 1)[0]!.close();
+    await rig.stop(first);
 
-    const accepting = await startCallbackServer(() => 200);
-    servers.push(accepting);
-    await started(bundle(stream, base, { callbackUrl: accepting.url }));
+    const accepting = await rig.callbackServer(() => 200);
+    await rig.started(bundle(stream, base, { callbackUrl: accepting.url }));
     await accepting.waitForDelivered(1, 10_000); // given back (nak) at stop: no wait for the ack timeout
     expect(accepting.delivered()).toEqual(['held']);
     for (let i = 0; (await jsm.consumers.info(stream, 'sluice-webhook-orders-acme')).ack_floor.stream_seq < seq!; i++) {
@@ -137,9 +93,8 @@ describe('webhooks over NATS JetStream', () => {
   it('a 400 goes to the dead-letter subject, stored by a stream, and the next message follows', { timeout: 60_000 }, async () => {
     const { stream, base } = await freshStream();
     const dlq = await freshStream();
-    const target = await startCallbackServer(({ body }) => (body === 'm1' ? 400 : 200));
-    servers.push(target);
-    const gateway = await started(bundle(stream, base, { callbackUrl: target.url, deadLetter: { topic: `${dlq.base}.dead` } }));
+    const target = await rig.callbackServer(({ body }) => (body === 'm1' ? 400 : 200));
+    const gateway = await rig.started(bundle(stream, base, { callbackUrl: target.url, deadLetter: { topic: `${dlq.base}.dead` } }));
     await until(gateway, connected, 15_000, 'the durable consumer');
     await natsPub(server.url, `${base}.orders.eu`, sequence(3), { jetstream: true, headers: { source: 'nats.js' } });
     await target.waitForDelivered(2, 15_000);

@@ -3,7 +3,8 @@
  *
  * Subscribe: one consumer group per API per runtime instance (`consumer.groupId`, default
  * `sluice-<api>-<instance>-<build>`, unique per endpoint build so a redeploy never rebalances
- * against the old build's consumer), shared by all clients through the fanout (`shared: true`). Offsets
+ * against the old build's consumer), shared by all clients through the fanout (`shared: true`); a
+ * client arriving while the previous one still leaves the group waits for it (shared-turns.ts). Offsets
  * are never committed: a subscription without a cursor starts (`autoOffsetReset: latest`) at the
  * first record of each partition stamped at or after the moment `subscribe()` was called (so a
  * record produced after a client connected is never missed, even while the consumer is still
@@ -46,6 +47,7 @@ import { kafkaGroup } from './group.ts';
 import { batchSender, byTopic } from './batch.ts';
 import { registerKafkaCodecs } from './codecs/index.ts';
 import { brokerRefusal, clientConfig, describe, isUnknownTopic } from './client.ts';
+import { SharedTurns, settled } from './shared-turns.ts';
 
 registerKafkaCodecs();
 
@@ -90,9 +92,8 @@ export const createKafkaEndpoint: EndpointFactory<KafkaEndpointConfig> = (config
   let probeTimer: NodeJS.Timeout | undefined;
   let probing: Promise<void> | undefined;
   let failures = 0;
-  // Per channel key ('' without topic templates): is its shared consumer running, and when has its last one left its group?
-  const sharedActive = new Set<string>();
-  const sharedReleased = new Map<string, Promise<void>>();
+  // Per channel key: its shared consumers, one after the other (shared-turns.ts).
+  const sharedTurns = new SharedTurns(logger);
   const stopping = new AbortController();
 
   const setHealth = (next: EndpointHealth) => {
@@ -183,19 +184,11 @@ export const createKafkaEndpoint: EndpointFactory<KafkaEndpointConfig> = (config
     if (cursor) checkCursor(cursor);
     if (!health.healthy) throw errors.endpointUnavailable('Kafka is unreachable');
     const channelKey = templates.perChannel ? templates.consumerTopics(options.params).join(',') : '';
-    const shared = cursor === undefined && !sharedActive.has(channelKey);
-    let release = () => {};
-    if (shared) {
-      sharedActive.add(channelKey);
-      const previous = sharedReleased.get(channelKey);
-      const released = new Promise<void>((resolve) => (release = () => {
-        if (sharedReleased.get(channelKey) === released) sharedReleased.delete(channelKey);
-        resolve();
-      }));
-      sharedReleased.set(channelKey, released);
-      await previous; // the group's previous member has left: no rebalance with a ghost
-    }
+    // Without a cursor: the channel's shared consumer, once the previous one left the group (no rebalance with a ghost).
+    const turn = cursor === undefined ? sharedTurns.take(channelKey) : undefined;
+    const shared = turn !== undefined;
     try {
+      if (turn && !(await turn.ready(options.signal))) return;
       let topics: string[];
       let start: Positions;
       try {
@@ -212,10 +205,7 @@ export const createKafkaEndpoint: EndpointFactory<KafkaEndpointConfig> = (config
       const onLag = shared && telemetry ? (topic: string, partition: number, lag: number | undefined) => telemetry.emit({ kind: 'consumer-lag', api: context.apiId, topic, partition, lag }) : undefined;
       yield* consume({ kafka, apiId: context.apiId, telemetry: context.telemetry, groupId, topics, start, signal: options.signal, onBrokerFailure: brokerFailed, onLag });
     } finally {
-      if (shared) {
-        sharedActive.delete(channelKey);
-        release();
-      }
+      turn?.release();
     }
   }
 
@@ -265,9 +255,9 @@ export const createKafkaEndpoint: EndpointFactory<KafkaEndpointConfig> = (config
       stopping.abort();
       clearTimeout(probeTimer);
       await probing;
-      await Promise.race([batches.idle(), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]); // acknowledged or failed, not cut
+      await settled(batches.idle(), 5_000); // acknowledged or failed, not cut
       // The shared consumer leaves its group once its reader sees the abort; bounded for a reader that went away.
-      await Promise.race([Promise.all(sharedReleased.values()), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
+      await sharedTurns.released();
       await Promise.allSettled([producer.disconnect(), admin.disconnect()]);
     },
   };

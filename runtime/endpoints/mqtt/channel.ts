@@ -12,11 +12,6 @@ import { errors } from '../../../core/errors.ts';
 
 export const MQTT_FORBIDDEN = Object.freeze(['+', '#', '/']);
 
-/** The broker-side filter: every `{name}` becomes `+`. */
-export function wildcardFilter(template: string): string {
-  return expandReferences(template, () => '+');
-}
-
 /** MQTT filter matching (`+` one level, `#` the rest; `$`-topics are not matched by a leading wildcard). */
 export function topicMatches(filter: string, topic: string): boolean {
   const f = filter.split('/');

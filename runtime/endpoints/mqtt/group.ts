@@ -22,7 +22,7 @@
  * A PUBLISH for dead letters cannot share the consuming client (its incoming packets wait behind
  * the message in hand, PUBACKs included): dead letters use a second client, connected on first use.
  */
-import { wildcardFilter } from './channel.ts';
+import { wildcardReferences } from '../../../core/channel.ts';
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import type { MqttEndpoint as MqttEndpointConfig } from '../../../schemas/types.ts';
 import type { Endpoint, EndpointContext, GroupConsumeOptions } from '../endpoint.ts';
@@ -46,7 +46,7 @@ export function mqttGroup(base: IClientOptions, config: MqttEndpointConfig, cont
       if (!consumer) return Promise.reject(new GatewayError('ENDPOINT_NOT_SUBSCRIBING', 405, 'This API does not subscribe to MQTT.', 1008));
       const share = options.group.replace(/[/+#]/g, '_');
       const clientId = `${share}-${context.instanceId}`.slice(0, MAX_CLIENT_ID);
-      return consume({ ...options, filter: `$share/${share}/${wildcardFilter(consumer.topic)}`, clientId, base, logger });
+      return consume({ ...options, filter: `$share/${share}/${wildcardReferences(consumer.topic, '+')}`, clientId, base, logger });
     },
   };
 }

@@ -29,7 +29,8 @@ import { log } from '../../log.ts';
 import { mqttGroup } from './group.ts';
 import { PushedMessages } from '../pushed-messages.ts';
 import { withDeadline } from '../deadline.ts';
-import { MQTT_FORBIDDEN, mqttChannel, publishTopic, topicOf, wildcardFilter } from './channel.ts';
+import { MQTT_FORBIDDEN, mqttChannel, publishTopic, topicOf } from './channel.ts';
+import { wildcardReferences } from '../../../core/channel.ts';
 
 const MIN_BACKOFF_MS = 250;
 const MAX_BACKOFF_MS = 5_000;
@@ -61,7 +62,7 @@ export const createMqttEndpoint: EndpointFactory<MqttEndpointConfig> = (config, 
   };
   const address = `${options.host}:${options.port}`;
   /** The one upstream filter: a consumer topic template's parameters subscribed as `+`. */
-  const filter = consumer ? wildcardFilter(consumer.topic) : '';
+  const filter = consumer ? wildcardReferences(consumer.topic, '+') : '';
   const client: MqttClient = mqtt.connect(options);
   let health: EndpointHealth = { healthy: false, detail: 'not started' };
   let lastError = 'not connected yet';

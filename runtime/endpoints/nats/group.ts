@@ -28,7 +28,7 @@ import { GatewayError, errors } from '../../../core/errors.ts';
 import { log } from '../../log.ts';
 import { connectionOptions, natsConnection, type NatsConnectionHolder } from './connection.ts';
 import { streamMessage, toHeaders } from './message.ts';
-import { wildcardSubject } from './subject.ts';
+import { wildcardReferences } from '../../../core/channel.ts';
 import { streamFailure } from './subscription.ts';
 
 const MIN_BACKOFF_MS = 250;
@@ -47,7 +47,7 @@ export function natsGroup(config: NatsEndpointConfig, context: EndpointContext):
       if (!config.stream) throw new GatewayError('NATS_STREAM_REQUIRED', 500, 'Webhooks on NATS need a JetStream stream ("stream" on the endpoint).');
       const durable = options.group.replace(/[^A-Za-z0-9_-]/g, '_');
       const holder = natsConnection(connectionOptions(config, context, `${config.name ?? `sluice-${context.apiId}`}-${context.instanceId}-webhook`), logger);
-      const run = { ...options, holder, stream: config.stream, subject: wildcardSubject(consumer.subject), durable };
+      const run = { ...options, holder, stream: config.stream, subject: wildcardReferences(consumer.subject, '*'), durable };
       let failures = 0;
       try {
         await holder.start();

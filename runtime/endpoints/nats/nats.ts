@@ -30,7 +30,8 @@ import { log } from '../../log.ts';
 import { connectionOptions, natsConnection } from './connection.ts';
 import { coreSubscription, streamBounds, streamSubscription } from './subscription.ts';
 import { decodeSequence, natsCursorOrder, resumeSequence } from './cursor.ts';
-import { NATS_FORBIDDEN, natsChannel, publishSubject, wildcardSubject } from './subject.ts';
+import { NATS_FORBIDDEN, natsChannel, publishSubject } from './subject.ts';
+import { wildcardReferences } from '../../../core/channel.ts';
 import { toHeaders } from './message.ts';
 import { natsGroup } from './group.ts';
 import { withDeadline } from '../deadline.ts';
@@ -42,7 +43,7 @@ export const createNatsEndpoint: EndpointFactory<NatsEndpointConfig> = (config, 
   const consumer = config.consumer && config.consumer.enabled !== false ? config.consumer : undefined;
   const producer = config.producer && config.producer.enabled !== false ? config.producer : undefined;
   const stream = config.stream;
-  const subject = consumer ? wildcardSubject(consumer.subject) : '';
+  const subject = consumer ? wildcardReferences(consumer.subject, '*') : '';
   const timeout = producer?.timeoutMs ?? DEFAULT_PUBLISH_TIMEOUT_MS;
   const holder = natsConnection(connectionOptions(config, context, `${config.name ?? `sluice-${context.apiId}`}-${context.instanceId}`), logger);
   let started = false;

@@ -12,11 +12,6 @@ import { errors } from '../../../core/errors.ts';
 
 export const NATS_FORBIDDEN = Object.freeze(['.', '*', '>', ' ', '\t']);
 
-/** The subject subscribed upstream: every `{name}` becomes `*`. */
-export function wildcardSubject(template: string): string {
-  return expandReferences(template, () => '*');
-}
-
 /** NATS subject matching: `*` one token, `>` one or more trailing tokens. */
 export function subjectMatches(filter: string, subject: string): boolean {
   const f = filter.split('.');

@@ -15,26 +15,49 @@ import { compileParameterTemplate } from '../message-template.ts';
 
 export const RABBITMQ_FORBIDDEN = Object.freeze(['.', '*', '#']);
 
-/** The binding key on the broker: every `{name}` becomes `*`. */
-export const wildcardBinding = (template: string): string => expandReferences(template, () => '*');
-
-/** Topic exchange matching: `*` is exactly one word, `#` zero or more words. */
-export function routingKeyMatches(pattern: string, key: string): boolean {
-  const p = pattern.split('.');
-  const k = key.split('.');
-  // reachable[j]: the pattern so far can match the first j words of the key.
-  let reachable = new Array<boolean>(k.length + 1).fill(false);
-  reachable[0] = true;
-  for (const word of p) {
-    const next = new Array<boolean>(k.length + 1).fill(false);
-    for (let j = 0; j <= k.length; j++) {
-      if (!reachable[j]) continue;
-      if (word === '#') for (let m = j; m <= k.length; m++) next[m] = true;
-      else if (j < k.length && (word === '*' || word === k[j])) next[j + 1] = true;
+/**
+ * A topic-exchange pattern compiled once (per client channel): `*` is exactly one word, `#` zero or
+ * more words. A key is matched by walking its words once while keeping the set of pattern
+ * positions reached so far (no backtracking): at most one step per pattern word per key word, so
+ * linear in the key's length whatever the pattern (`#.#.#.x`, `#.a.#.a.x` included). The two
+ * position sets are the matcher's own and reused; matching is synchronous, so never shared.
+ */
+export function compileRoutingPattern(pattern: string): (key: string) => boolean {
+  // `#.#` matches what `#` does: a run of them is one.
+  const words = pattern.split('.').filter((word, i, all) => word !== '#' || all[i - 1] !== '#');
+  const n = words.length;
+  let reached = new Uint8Array(n + 1);
+  let next = new Uint8Array(n + 1);
+  /** A `#` may match no word: a position before one also reaches the position after it. */
+  const skipHashes = (set: Uint8Array) => {
+    for (let i = 0; i < n; i++) if (set[i] === 1 && words[i] === '#') set[i + 1] = 1;
+  };
+  return (key) => {
+    reached.fill(0);
+    reached[0] = 1;
+    skipHashes(reached);
+    for (let start = 0; ; ) {
+      const dot = key.indexOf('.', start);
+      const end = dot < 0 ? key.length : dot;
+      next.fill(0);
+      let alive = false;
+      for (let i = 0; i < n; i++) {
+        if (reached[i] !== 1) continue;
+        const word = words[i]!;
+        if (word === '#') next[i] = 1;
+        else if (word === '*' || (word.length === end - start && key.startsWith(word, start))) next[i + 1] = 1;
+        else continue;
+        alive = true;
+      }
+      if (!alive) return false;
+      skipHashes(next);
+      const swap = reached;
+      reached = next;
+      next = swap;
+      if (dot < 0) return reached[n] === 1;
+      start = dot + 1;
     }
-    reachable = next;
-  }
-  return reachable[k.length] === true;
+  };
 }
 
 /** A client's channel on a binding key template (a template without parameters accepts everything). */
@@ -42,7 +65,8 @@ export function rabbitmqChannel(template: string | undefined, params: ChannelPar
   if (template === undefined || referencedParameters(template).length === 0) return { accepts: () => true };
   const pattern = expandReferences(template, (name) => params[name] ?? '*');
   if (!pattern.includes('*') && !pattern.includes('#')) return { accepts: (message: Message) => message.metadata.routingKey === pattern };
-  return { accepts: (message: Message) => typeof message.metadata.routingKey === 'string' && routingKeyMatches(pattern, message.metadata.routingKey) };
+  const matches = compileRoutingPattern(pattern);
+  return { accepts: (message: Message) => typeof message.metadata.routingKey === 'string' && matches(message.metadata.routingKey) };
 }
 
 /** The routing key of a published message: per-message placeholders, and the channel parameters' values as they are. */

@@ -6,6 +6,7 @@
  * broker blocks publishing (a resource alarm, `connection.blocked`).
  */
 import { isIP } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import amqp, { type ChannelModel, type Options } from 'amqplib';
 import type { RabbitmqEndpoint as RabbitmqEndpointConfig } from '../../../schemas/types.ts';
 import type { EndpointContext, EndpointHealth } from '../endpoint.ts';
@@ -66,17 +67,6 @@ export function rabbitConnection(options: ReturnType<typeof connectOptions>, log
   let firstAttempt: () => void = () => {};
   const firstSettled = new Promise<void>((resolve) => (firstAttempt = resolve));
 
-  const pause = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        stopping.signal.removeEventListener('abort', done);
-        resolve();
-      }
-      stopping.signal.addEventListener('abort', done, { once: true });
-    });
-
   async function loop(): Promise<void> {
     let backoff = MIN_BACKOFF_MS;
     while (!stopping.signal.aborted) {
@@ -110,7 +100,8 @@ export function rabbitConnection(options: ReturnType<typeof connectOptions>, log
         health = { healthy: false, detail: `RabbitMQ broker ${options.address} unreachable: ${(error as Error).message}` };
         firstAttempt();
       }
-      await pause(backoff);
+      // stop() ends the wait at once (its AbortError swallowed; the loop condition then exits).
+      await sleep(backoff, undefined, { signal: stopping.signal }).catch(() => {});
       backoff = Math.min(MAX_BACKOFF_MS, backoff * 2);
     }
   }

@@ -13,20 +13,19 @@
  *   in hand when the connection drops is redelivered by the broker (to this or another instance).
  * - `commit: 'before'` (at-most-once): acknowledged before `deliver` runs.
  * - Dead letters go to the exchange named by `deadLetterTopic` (the subscription's dead-letter
- *   exchange), published with confirms on the same connection, with the message's routing key.
+ *   exchange), with the message's routing key, through the endpoint's publisher (publisher.ts) on
+ *   this connection: confirmed, bounded and refused exactly as an HTTP POST is.
  */
-import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
+import type { Channel, ConsumeMessage } from 'amqplib';
 import type { RabbitmqEndpoint as RabbitmqEndpointConfig } from '../../../schemas/types.ts';
 import type { Endpoint, EndpointContext, GroupConsumeOptions, GroupDelivery } from '../endpoint.ts';
 import type { PublishMessage } from '../../../core/message.ts';
-import { GatewayError, errors } from '../../../core/errors.ts';
+import { GatewayError } from '../../../core/errors.ts';
 import { log } from '../../log.ts';
 import { connectOptions, rabbitConnection } from './connection.ts';
-import { publishOptions, toMessage } from './message.ts';
-import { wildcardBinding } from './channel.ts';
-import { withDeadline } from '../deadline.ts';
-
-const DEAD_LETTER_TIMEOUT_MS = 10_000;
+import { toMessage } from './message.ts';
+import { rabbitPublisher } from './publisher.ts';
+import { wildcardReferences } from '../../../core/channel.ts';
 
 export function rabbitGroup(config: RabbitmqEndpointConfig, context: EndpointContext): Pick<Endpoint, 'consumeGroup'> {
   const consumer = config.consumer && config.consumer.enabled !== false ? config.consumer : undefined;
@@ -34,7 +33,7 @@ export function rabbitGroup(config: RabbitmqEndpointConfig, context: EndpointCon
     consumeGroup(options) {
       if (!consumer) return Promise.reject(new GatewayError('ENDPOINT_NOT_SUBSCRIBING', 405, 'This API does not subscribe to RabbitMQ.', 1008));
       const queue = consumer.queue ?? options.group;
-      const binding = consumer.queue === undefined ? { exchange: consumer.exchange!, key: wildcardBinding(consumer.bindingKey ?? '#') } : undefined;
+      const binding = consumer.queue === undefined ? { exchange: consumer.exchange!, key: wildcardReferences(consumer.bindingKey ?? '#', '*') } : undefined;
       return consumeGroup(config, context, queue, binding, options);
     },
   };
@@ -55,30 +54,14 @@ async function consumeGroup(
   if (options.signal.aborted) stop();
   let failure: { error: unknown } | undefined;
   let inFlight: Promise<void> = Promise.resolve();
-  let deadLetters: { model: ChannelModel; channel: Promise<ConfirmChannel> } | undefined;
 
+  // Dead letters go through the endpoint's publisher on this connection: the same blocked-connection
+  // check, pending-confirm bounds (count and bytes), confirm deadline and 404/403 errors as a POST.
+  const publisher = rabbitPublisher(connection);
   const deadLetter = (routingKey: string) => async (message: PublishMessage): Promise<void> => {
     const exchange = options.deadLetterTopic;
     if (exchange === undefined) throw new GatewayError('DEAD_LETTER_UNSUPPORTED', 500, 'No dead-letter exchange is configured.');
-    const model = connection.current();
-    if (!model) throw errors.endpointUnavailable('the RabbitMQ broker is unreachable for dead letters');
-    if (deadLetters?.model !== model) {
-      const channel = model.createConfirmChannel();
-      deadLetters = { model, channel };
-      channel.then((ch) => ch.on('close', () => deadLetters?.channel === channel && (deadLetters = undefined)), () => (deadLetters = undefined));
-    }
-    const ch = await deadLetters.channel;
-    await withDeadline(new Promise<void>((resolve, reject) => {
-      const settle = (error: unknown) => {
-        if (error) reject(errors.endpointUnavailable(`the dead letter to exchange "${exchange}" failed: ${error instanceof Error ? error.message : String(error)}`));
-        else resolve();
-      };
-      try {
-        ch.publish(exchange, routingKey, message.content, publishOptions(message, true), settle);
-      } catch (error) {
-        settle(error);
-      }
-    }), DEAD_LETTER_TIMEOUT_MS, () => errors.endpointUnavailable('the RabbitMQ broker did not confirm the dead letter'));
+    await publisher.publish(exchange, routingKey, message, true);
   };
 
   const handle = (channel: Channel) => (delivery: ConsumeMessage | null) => {

@@ -23,7 +23,8 @@ import { connectOptions, rabbitConnection } from './connection.ts';
 import { rabbitFanout } from './fanout.ts';
 import { rabbitPublisher } from './publisher.ts';
 import { rabbitGroup } from './group.ts';
-import { RABBITMQ_FORBIDDEN, rabbitmqChannel, routingKeys, wildcardBinding } from './channel.ts';
+import { RABBITMQ_FORBIDDEN, rabbitmqChannel, routingKeys } from './channel.ts';
+import { wildcardReferences } from '../../../core/channel.ts';
 
 export const createRabbitmqEndpoint: EndpointFactory<RabbitmqEndpointConfig> = (config, context) => {
   const logger = log.child({ endpoint: 'rabbitmq', api: context.apiId });
@@ -36,7 +37,7 @@ export const createRabbitmqEndpoint: EndpointFactory<RabbitmqEndpointConfig> = (
     {
       ...(consumer?.queue !== undefined ? { queue: consumer.queue } : {}),
       ...(consumer?.exchange !== undefined ? { exchange: consumer.exchange } : {}),
-      bindingKey: wildcardBinding(bindingKey ?? '#'),
+      bindingKey: wildcardReferences(bindingKey ?? '#', '*'),
       prefetch: consumer?.prefetch ?? 100,
       maxMessageBytes: consumer?.maxMessageBytes ?? 4 * 1024 * 1024,
       queuePrefix: `sluice.${context.apiId}.${context.instanceId}`.slice(0, 200),

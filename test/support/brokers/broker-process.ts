@@ -1,9 +1,12 @@
 /**
- * The lifecycle both test brokers share: one child process at a time, its output kept (bounded)
+ * The lifecycle the test brokers share: one child process at a time, its output kept (bounded)
  * for error messages, readiness awaited against an early exit, killed with the test process.
  * `start()` and `stop()` are idempotent; a failed start stops the child and throws with the log tail.
+ * `startBrokerProcess` starts one and adds `close()` (stop, then remove its folder);
+ * `pollReady` is the bounded readiness loop each broker's `ready` runs.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 
 export interface BrokerProcessOptions {
   /** For messages: "Kafka", "Mosquitto". */
@@ -77,4 +80,39 @@ export function brokerProcess(options: BrokerProcessOptions): BrokerProcess {
     },
   };
   return broker;
+}
+
+export interface RunningBroker extends BrokerProcess {
+  /** Stops the broker and removes its folder (`cwd`) unless `keepDir`. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** `brokerProcess(options)`, started (throws with why and the log tail when it does not come up). */
+export async function startBrokerProcess(options: BrokerProcessOptions & { readonly keepDir?: boolean }): Promise<RunningBroker> {
+  const process_ = brokerProcess(options);
+  const broker: RunningBroker = {
+    ...process_,
+    async close() {
+      await process_.stop();
+      if (!options.keepDir) rmSync(options.cwd, { recursive: true, force: true });
+    },
+  };
+  await broker.start();
+  return broker;
+}
+
+/** Runs `attempt` every `pauseMs` until it resolves; rejects after `ms` with the last failure. */
+export async function pollReady(attempt: () => Promise<void>, ms: number, pauseMs = 100): Promise<void> {
+  const deadline = Date.now() + ms;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      await attempt();
+      return;
+    } catch (error) {
+      last = error;
+      await new Promise((r) => setTimeout(r, pauseMs));
+    }
+  }
+  throw new Error(`not ready after ${ms} ms: ${(last as Error)?.message ?? last}`);
 }

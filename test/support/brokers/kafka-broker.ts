@@ -11,13 +11,13 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
 import { loopbackPort } from './loopback-port.ts';
-import { brokerProcess } from './broker-process.ts';
+import { pollReady, startBrokerProcess } from './broker-process.ts';
 
 export const KAFKA_LIB = join(dirname(fileURLToPath(import.meta.url)), '.kafka', 'lib');
 const READY_TIMEOUT_MS = 90_000;
@@ -60,7 +60,7 @@ export async function startKafka(ports: KafkaOptions = {}): Promise<KafkaBroker>
     await java(dir, ['kafka.tools.StorageTool', 'format', '-t', clusterId(), '-c', join(dir, 'server.properties')]);
   }
 
-  const process_ = brokerProcess({
+  const broker = await startBrokerProcess({
     name: 'Kafka',
     command: 'java',
     args: [...JVM_OPTS(dir), 'kafka.Kafka', join(dir, 'server.properties')],
@@ -69,45 +69,27 @@ export async function startKafka(ports: KafkaOptions = {}): Promise<KafkaBroker>
     ready: () => ready(bootstrap, ports.saslPlainUsers !== undefined),
     installHint: 'apt-get install default-jre-headless',
     logLimit: LOG_LIMIT,
+    keepDir: ports.dir !== undefined,
   });
-
-  const broker: KafkaBroker = {
-    bootstrap,
-    log: process_.log,
-    start: process_.start,
-    stop: process_.stop,
-    async close() {
-      await broker.stop();
-      if (!ports.dir) rmSync(dir, { recursive: true, force: true });
-    },
-  };
-  await broker.start();
-  return broker;
+  return { bootstrap, ...broker };
 }
 
 /** Resolves once the broker answers a metadata request and has a controller; bounded. */
-async function ready(bootstrap: string, sasl: boolean): Promise<void> {
+function ready(bootstrap: string, sasl: boolean): Promise<void> {
   const kafka = new Kafka({
     clientId: 'sluice-test-ready', brokers: [bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 0 },
     ...(sasl ? { sasl: { mechanism: 'plain' as const, ...SASL_ADMIN } } : {}),
   });
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  let last: unknown;
-  while (Date.now() < deadline) {
+  return pollReady(async () => {
     const admin = kafka.admin();
     try {
       await admin.connect();
       const cluster = await admin.describeCluster();
-      if (cluster.brokers.length > 0 && cluster.controller !== null) return;
-      last = new Error('no controller yet');
-    } catch (error) {
-      last = error;
+      if (cluster.brokers.length === 0 || cluster.controller === null) throw new Error('no controller yet');
     } finally {
       await admin.disconnect().catch(() => {});
     }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`not ready after ${READY_TIMEOUT_MS} ms: ${(last as Error)?.message ?? last}`);
+  }, READY_TIMEOUT_MS, 200);
 }
 
 /** A Kafka cluster id (base64url of 16 random bytes); like Kafka's own, never starting with '-', which the tool would read as an option. */

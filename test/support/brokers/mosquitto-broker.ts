@@ -6,12 +6,12 @@
  * `stop()` kills it, `start()` starts it again on the same port, `close()` stops and removes the
  * temp dir. All idempotent.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { loopbackPort } from './loopback-port.ts';
-import { brokerProcess } from './broker-process.ts';
+import { pollReady, startBrokerProcess } from './broker-process.ts';
 
 const READY_TIMEOUT_MS = 20_000;
 
@@ -31,7 +31,7 @@ export async function startMosquitto(port?: number): Promise<MosquittoBroker> {
   const conf = join(dir, 'mosquitto.conf');
   writeFileSync(conf, [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'log_dest stdout', ''].join('\n'));
   const url = `mqtt://127.0.0.1:${port}`;
-  const process_ = brokerProcess({
+  const broker = await startBrokerProcess({
     name: 'Mosquitto',
     command: 'mosquitto',
     args: ['-c', conf],
@@ -41,34 +41,12 @@ export async function startMosquitto(port?: number): Promise<MosquittoBroker> {
     installHint: 'apt-get install mosquitto',
     logLimit: 32_768,
   });
-
-  const broker: MosquittoBroker = {
-    url,
-    port,
-    log: process_.log,
-    start: process_.start,
-    stop: process_.stop,
-    async close() {
-      await broker.stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-  await broker.start();
-  return broker;
+  return { url, port, ...broker };
 }
 
-async function ready(url: string): Promise<void> {
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const client = await mqtt.connectAsync(url, { protocolVersion: 5, reconnectPeriod: 0, connectTimeout: 2000 });
-      await client.endAsync(true);
-      return;
-    } catch (error) {
-      last = error;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  throw new Error(`not ready after ${READY_TIMEOUT_MS} ms: ${(last as Error)?.message ?? last}`);
+function ready(url: string): Promise<void> {
+  return pollReady(async () => {
+    const client = await mqtt.connectAsync(url, { protocolVersion: 5, reconnectPeriod: 0, connectTimeout: 2000 });
+    await client.endAsync(true);
+  }, READY_TIMEOUT_MS);
 }

@@ -7,13 +7,13 @@
  * `stop()` kills it, `start()` starts it again on the same ports with the same store (JetStream
  * keeps what it acknowledged), `close()` stops and removes the temp dir. All idempotent.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NodeConnectionOptions } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { loopbackPort } from './loopback-port.ts';
-import { brokerProcess } from './broker-process.ts';
+import { pollReady, startBrokerProcess } from './broker-process.ts';
 
 const READY_TIMEOUT_MS = 20_000;
 
@@ -67,7 +67,7 @@ export async function startNats(port?: number, auth?: { user: string; pass: stri
     ...(security.token ? { token: security.token } : {}),
     ...security.connect,
   };
-  const process_ = brokerProcess({
+  const broker = await startBrokerProcess({
     name: 'nats-server',
     command: process.env.NATS_SERVER ?? 'nats-server',
     args: ['-a', '127.0.0.1', '-p', String(port), '-m', String(monitorPort), '-js', '-sd', join(dir, 'store'), ...(auth ? ['--user', auth.user, '--pass', auth.pass] : []), ...extra],
@@ -77,38 +77,16 @@ export async function startNats(port?: number, auth?: { user: string; pass: stri
     installHint: 'apt-get install nats-server',
     logLimit: 32_768,
   });
-  const broker: NatsBroker = {
-    url,
-    port,
-    monitor: `http://127.0.0.1:${monitorPort}`,
-    log: process_.log,
-    start: process_.start,
-    stop: process_.stop,
-    async close() {
-      await broker.stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-  await broker.start();
-  return broker;
+  return { url, port, monitor: `http://127.0.0.1:${monitorPort}`, ...broker };
 }
 
-async function ready(url: string, options: Partial<NodeConnectionOptions>): Promise<void> {
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  let last: unknown;
-  while (Date.now() < deadline) {
+function ready(url: string, options: Partial<NodeConnectionOptions>): Promise<void> {
+  return pollReady(async () => {
+    const nc = await connect({ servers: url, reconnect: false, timeout: 2_000, ...options });
     try {
-      const nc = await connect({ servers: url, reconnect: false, timeout: 2_000, ...options });
-      try {
-        await (await jetstreamManager(nc)).getAccountInfo();
-      } finally {
-        await nc.close();
-      }
-      return;
-    } catch (error) {
-      last = error;
-      await new Promise((r) => setTimeout(r, 100));
+      await (await jetstreamManager(nc)).getAccountInfo();
+    } finally {
+      await nc.close();
     }
-  }
-  throw new Error(`not ready after ${READY_TIMEOUT_MS} ms: ${(last as Error)?.message ?? last}`);
+  }, READY_TIMEOUT_MS);
 }

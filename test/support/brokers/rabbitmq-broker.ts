@@ -10,12 +10,12 @@
  * (the broker's own listing: `list_queues`, `list_consumers`).
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import amqp from 'amqplib';
 import { loopbackPort } from './loopback-port.ts';
-import { brokerProcess } from './broker-process.ts';
+import { pollReady, startBrokerProcess } from './broker-process.ts';
 
 const READY_TIMEOUT_MS = 60_000;
 /** The Debian package's scripts: run as the current user (/usr/sbin/rabbitmq-* switch to the rabbitmq user). */
@@ -79,7 +79,7 @@ export async function startRabbit(options: RabbitOptions = {}): Promise<RabbitBr
     RUNNING_UNDER_SYSTEMD: 'true',
   };
   const url = `amqp://guest:guest@127.0.0.1:${port}`;
-  const process_ = brokerProcess({
+  const broker = await startBrokerProcess({
     name: 'RabbitMQ',
     command: join(SCRIPTS, 'rabbitmq-server'),
     args: [],
@@ -90,19 +90,12 @@ export async function startRabbit(options: RabbitOptions = {}): Promise<RabbitBr
     installHint: 'apt-get install rabbitmq-server',
     logLimit: 64 * 1024,
   });
-
-  const broker: RabbitBroker = {
+  return {
     url,
     port,
     ...(tlsPort !== undefined ? { tlsPort } : {}),
     node,
-    log: process_.log,
-    start: process_.start,
-    stop: process_.stop,
-    async close() {
-      await broker.stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
+    ...broker,
     ctl: (...args) =>
       new Promise((resolve, reject) =>
         execFile(join(SCRIPTS, 'rabbitmqctl'), ['-n', node, '-q', ...args], { env, timeout: 60_000 }, (error, stdout, stderr) =>
@@ -110,22 +103,11 @@ export async function startRabbit(options: RabbitOptions = {}): Promise<RabbitBr
         ),
       ),
   };
-  await broker.start();
-  return broker;
 }
 
-async function ready(url: string): Promise<void> {
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const connection = await amqp.connect(url, { timeout: 2000 });
-      await connection.close();
-      return;
-    } catch (error) {
-      last = error;
-      await new Promise((r) => setTimeout(r, 150));
-    }
-  }
-  throw new Error(`not ready after ${READY_TIMEOUT_MS} ms: ${(last as Error)?.message ?? last}`);
+function ready(url: string): Promise<void> {
+  return pollReady(async () => {
+    const connection = await amqp.connect(url, { timeout: 2000 });
+    await connection.close();
+  }, READY_TIMEOUT_MS, 150);
 }
