@@ -90,6 +90,17 @@ export interface ChannelsCase {
   readonly ratio: number;
 }
 
+/** bench/idle.ts: memory per idle subscriber, N idle subscribers on a fresh server. */
+export interface IdleCase {
+  readonly case: 'idle';
+  readonly impl: 'sluice' | 'relay' | 'nchan';
+  readonly upstream: Broker | 'http';
+  readonly entrypoint: Kind;
+  readonly clients: number;
+  /** RSS growth ÷ clients, both readings after a full GC (Node servers). */
+  readonly rssPerClientBytes: number;
+}
+
 /** bench/saturation.ts: a server delivering as fast as the path allows (open loop bounded by a window). */
 export interface SaturationCase {
   readonly case: 'saturation';

@@ -11,6 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { cpuMicros } from './processes.ts';
 import type { ClientProcess, ServerProcess } from './processes.ts';
+import type { Kind } from './cases.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -109,4 +110,18 @@ export async function drive(plan: DrivePlan): Promise<Drive> {
       await sleep(2);
     }
   }
+}
+
+/** Opens `n` counting subscribers, half in each client process (all in the first for one). */
+export async function connect(clients: readonly ClientProcess[], kind: Kind, url: string, n: number): Promise<void> {
+  const first = clients.length > 1 && n > 1 ? Math.ceil(n / 2) : n;
+  await Promise.all([
+    clients[0]!.request({ cmd: 'count', kind, url, count: first }, 120_000),
+    ...(n > first ? [clients[1]!.request({ cmd: 'count', kind, url, count: n - first }, 120_000)] : []),
+  ]);
+}
+
+export async function closeAll(clients: readonly ClientProcess[]): Promise<void> {
+  await Promise.all(clients.map((c) => c.request({ cmd: 'close' }, 30_000)));
+  await sleep(300);
 }

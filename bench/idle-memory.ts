@@ -3,7 +3,11 @@
  * subscription as in the fanout bench), N raw-socket clients in a child process (so their own
  * sockets do not count), full GC before and after, RSS and heapUsed growth per client.
  *
- *   node --expose-gc bin/run-ts.js bench/idle-memory.ts [--clients 1000] [--kind sse|ws] [--snapshot DIR]
+ *   node --expose-gc bin/run-ts.js bench/idle-memory.ts [--clients 1000] [--kind sse|ws] [--snapshot DIR] [--sources]
+ *
+ * The gateway is the build (dist/, `npm run build` first), as `sluice serve` and `npm run bench` run
+ * it: `--sources` runs the TypeScript sources instead, through tsx, whose esbuild transform names
+ * every function with `Object.defineProperty` (hundreds of bytes more per closure than the build).
  *
  * `--snapshot DIR` writes DIR/idle-0.heapsnapshot and DIR/idle-N.heapsnapshot (compare them in
  * Chrome DevTools' Comparison view: what each stream retains).
@@ -12,8 +16,6 @@ import { spawn } from 'node:child_process';
 import { writeHeapSnapshot } from 'node:v8';
 import { join } from 'node:path';
 import { startMosquitto } from '../test/support/brokers/mosquitto-broker.ts';
-import { startGateway } from '../runtime/gateway.ts';
-import { setLogLevel } from '../runtime/log.ts';
 import { bundle, streamApi } from './bundles.ts';
 
 const arg = (name: string, fallback: string) => {
@@ -50,6 +52,12 @@ for (let i = 0; i < Number(n); i++) {
 }
 `;
 
+const fromSources = process.argv.includes('--sources');
+type Gateway = typeof import('../runtime/gateway.ts');
+type Log = typeof import('../runtime/log.ts');
+const [{ startGateway }, { setLogLevel }] = fromSources
+  ? await Promise.all([import('../runtime/gateway.ts') as Promise<Gateway>, import('../runtime/log.ts') as Promise<Log>])
+  : await Promise.all([import('../dist/runtime/gateway.js' as string) as Promise<Gateway>, import('../dist/runtime/log.js' as string) as Promise<Log>]);
 setLogLevel('silent');
 const broker = await startMosquitto();
 const gateway = await startGateway({ port: 0, adminPort: null, shutdownGraceMs: 1000 });
@@ -65,8 +73,8 @@ const child = spawn(process.execPath, ['-e', CLIENT, String(gateway.port), Strin
 await new Promise((resolve) => child.once('message', resolve));
 const after = await settle();
 if (snapshotDir) writeHeapSnapshot(join(snapshotDir, `idle-${clients}.heapsnapshot`));
-const per = (key: 'rss' | 'heapUsed' | 'external' | 'arrayBuffers') => Math.round((after[key] - before[key]) / clients);
-console.log(JSON.stringify({ kind, clients, rssPerClient: per('rss'), heapPerClient: per('heapUsed'), externalPerClient: per('external') }));
+const per = (key: 'rss' | 'heapUsed' | 'heapTotal' | 'external' | 'arrayBuffers') => Math.round((after[key] - before[key]) / clients);
+console.log(JSON.stringify({ kind, clients, rssPerClient: per('rss'), heapPerClient: per('heapUsed'), heapTotalPerClient: per('heapTotal'), externalPerClient: per('external') }));
 child.kill();
 warm.kill();
 await gateway.close();

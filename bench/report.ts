@@ -3,10 +3,11 @@
  * section with Sluice / baseline ratios, and the targets with met / missed.
  */
 import { availableParallelism, cpus } from 'node:os';
-import type { ChannelsCase, CompileCase, FanoutCase, PublishCase, SaturationCase, SwapCase, Target, TracingCase, UpstreamCase } from './cases.ts';
+import type { ChannelsCase, CompileCase, FanoutCase, IdleCase, PublishCase, SaturationCase, SwapCase, Target, TracingCase, UpstreamCase } from './cases.ts';
+import { idleMarkdown, idleRow } from './idle-report.ts';
 import { nchanRss, saturationMarkdown, saturationTargets } from './saturation-report.ts';
 
-export type Result = FanoutCase | PublishCase | SwapCase | CompileCase | TracingCase | ChannelsCase | SaturationCase | UpstreamCase;
+export type Result = FanoutCase | PublishCase | SwapCase | CompileCase | TracingCase | ChannelsCase | SaturationCase | UpstreamCase | IdleCase;
 export type { Target } from './cases.ts';
 
 export interface Machine {
@@ -26,6 +27,7 @@ const ratio = (a: number, b: number): number => a / b;
 export function targets(results: readonly Result[]): Target[] {
   const fanout = results.filter((r): r is FanoutCase => r.case === 'fanout');
   const saturation = results.filter((r): r is SaturationCase => r.case === 'saturation');
+  const idle = results.filter((r): r is IdleCase => r.case === 'idle');
   const out: Target[] = [];
   for (const broker of ['mqtt', 'kafka'] as const) {
     for (const kind of ['websocket', 'sse'] as const) {
@@ -34,9 +36,12 @@ export function targets(results: readonly Result[]): Target[] {
       const b = at('relay');
       const cpu = s && b ? ratio(s.cpuMicrosPerMessage, b.cpuMicrosPerMessage) : Number.NaN;
       out.push({ name: `fan-out CPU per delivered message, Sluice / relay ≤ 1.0 (${kind}, ${broker}, 1,000 clients)`, measured: f(cpu, 2), met: Number.isFinite(cpu) ? cpu <= 1.0 : undefined });
-      const rss = s ? s.rssPerClientBytes / 1024 : Number.NaN;
-      const nchan = nchanRss(saturation, kind) / 1024;
-      out.push({ name: `RSS per idle subscriber ≤ 12 KB (${kind}, ${broker}, 1,000 clients)`, measured: `${f(rss, 1)} KB${Number.isFinite(nchan) ? ` (nchan ${f(nchan, 1)} KB)` : ''}`, met: Number.isFinite(rss) ? rss <= 12 : undefined });
+      // The idle section's rows (N = 4,000) when measured, else the fan-out row's reading at 1,000.
+      const quiet = idleRow(idle, 'sluice', broker, kind);
+      const rss = (quiet ?? s)?.rssPerClientBytes ?? Number.NaN;
+      const nchan = idleRow(idle, 'nchan', 'http', kind)?.rssPerClientBytes ?? nchanRss(saturation, kind);
+      const clients = f((quiet ?? s)?.clients ?? 1000);
+      out.push({ name: `RSS per idle subscriber ≤ 12 KB (${kind}, ${broker}, ${clients} idle clients)`, measured: `${f(rss / 1024, 1)} KB${Number.isFinite(nchan) ? ` (nchan ${f(nchan / 1024, 1)} KB)` : ''}`, met: Number.isFinite(rss) ? rss / 1024 <= 12 : undefined });
     }
   }
   out.push(...saturationTargets(saturation));
@@ -105,6 +110,7 @@ export function markdown(results: readonly Result[], m: Machine, notes: readonly
     for (const c of channels) lines.push(`| ${f(c.clients)} | ${f(c.messages)} | ${f(c.oneChannelMicrosPerDelivered, 2)} | ${f(c.hundredChannelsMicrosPerDelivered, 2)} | ${f(c.ratio, 2)} |`);
     lines.push('');
   }
+  lines.push(...idleMarkdown(results.filter((r): r is IdleCase => r.case === 'idle')));
   lines.push(...saturationMarkdown(results.filter((r): r is SaturationCase => r.case === 'saturation'), results.filter((r): r is UpstreamCase => r.case === 'upstream')));
   const compile = results.filter((r): r is CompileCase => r.case === 'compile');
   if (compile.length) {

@@ -10,12 +10,13 @@
  *   swap     a deploy every second for 30 s while 500 clients stream from an unchanged API
  *   compile  1,000 and 10,000 APIs (bench/compile.ts)
  *   channels fanout CPU per delivered message, 1,000 clients over 100 channels vs one (bench/channels.ts, in process)
+ *   idle       memory per idle subscriber: 4,000 idle WebSocket / SSE clients on a fresh relay, Sluice (MQTT, Kafka) and nginx + nchan (bench/idle.ts)
  *   saturation N = 100, 1000 WebSocket and SSE clients as fast as the path delivers: Sluice and the relay (MQTT, Kafka)
  *            vs nginx + nchan (HTTP publish), and the upstream cost with one subscriber (bench/saturation.ts)
  * Servers and clients are separate child processes. Each case prints one JSON line on stdout; the
  * markdown table goes to bench/results/latest.md (progress goes to stderr).
  *
- *   npm run bench [-- --only fanout,publish,tracing,swap,compile,channels,saturation] [--quick] [--sizes 1000] [--cases mqtt-websocket] [--seconds 4]
+ *   npm run bench [-- --only fanout,idle,publish,tracing,swap,compile,channels,saturation] [--quick] [--sizes 1000] [--cases mqtt-websocket] [--seconds 4]
  *                    [--out FILE] [--cpu-prof DIR]
  *
  * `--quick` (N up to 100, shorter windows), `--only`, `--sizes` and `--cases` (fan-out broker-entrypoint
@@ -41,11 +42,12 @@ import { tracingSection } from './tracing.ts';
 import { compileSection } from './compile-cases.ts';
 import { channelsSection } from './channels-cases.ts';
 import { saturationSection } from './saturation.ts';
+import { idleSection } from './idle.ts';
 import { machine, markdown, type Result } from './report.ts';
 
 const { values: flags } = parseArgs({ options: { only: { type: 'string' }, quick: { type: 'boolean', default: false }, out: { type: 'string' }, sizes: { type: 'string' }, cases: { type: 'string' }, seconds: { type: 'string' }, 'cpu-prof': { type: 'string' } } });
 if (flags['cpu-prof']) serverNodeFlags.push('--cpu-prof', '--cpu-prof-dir', flags['cpu-prof']);
-const sections = new Set((flags.only ?? 'fanout,publish,tracing,swap,compile,channels,saturation').split(','));
+const sections = new Set((flags.only ?? 'fanout,idle,publish,tracing,swap,compile,channels,saturation').split(','));
 const quick = flags.quick;
 const DEADLINE = Date.now() + 14 * 60_000;
 const began = Date.now();
@@ -88,7 +90,7 @@ async function createTopics(brokers: Brokers, topics: string[]): Promise<void> {
 }
 
 try {
-  const needsBrokers = sections.has('fanout') || sections.has('publish') || sections.has('tracing') || sections.has('swap') || sections.has('saturation');
+  const needsBrokers = sections.has('fanout') || sections.has('publish') || sections.has('tracing') || sections.has('swap') || sections.has('saturation') || sections.has('idle');
   let brokers: Brokers | undefined;
   if (needsBrokers) {
     progress('starting Kafka, Mosquitto and nats-server');
@@ -114,6 +116,7 @@ try {
   if (sections.has('swap')) await swapSection(context);
   if (sections.has('compile')) await compileSection(context);
   if (sections.has('channels')) await channelsSection(context);
+  if (sections.has('idle')) await idleSection(context);
   if (sections.has('saturation')) await saturationSection(context);
 } finally {
   await publisher?.close();

@@ -17,7 +17,7 @@ import type { Kind, SaturationCase, UpstreamCase } from './cases.ts';
 import { bundle, streamApi, writeBundle } from './bundles.ts';
 import { ClientProcess, startRelay, startSluice, type ServerProcess } from './processes.ts';
 import { startNchan } from './nchan.ts';
-import { counted, drive } from './drive.ts';
+import { closeAll, connect, counted, drive } from './drive.ts';
 import type { Broker } from './publisher.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -43,20 +43,6 @@ function limitedBy(serverCores: number, clientCores: number, machineBusy: number
   if (clientCores >= 0.85) return 'client CPU';
   if (machineBusy >= 0.9) return 'machine CPU (2 cores: server, clients, broker)';
   return 'upstream (publish path)';
-}
-
-/** Opens `n` counting subscribers, half in each client process (all in the first for one). */
-async function connect(clients: readonly ClientProcess[], kind: Kind, url: string, n: number): Promise<void> {
-  const first = clients.length > 1 && n > 1 ? Math.ceil(n / 2) : n;
-  await Promise.all([
-    clients[0]!.request({ cmd: 'count', kind, url, count: first }, 120_000),
-    ...(n > first ? [clients[1]!.request({ cmd: 'count', kind, url, count: n - first }, 120_000)] : []),
-  ]);
-}
-
-async function closeAll(clients: readonly ClientProcess[]): Promise<void> {
-  await Promise.all(clients.map((c) => c.request({ cmd: 'close' }, 30_000)));
-  await sleep(300);
 }
 
 /** Publishes small bursts until every subscriber has counted a message (the upstream subscription is live). */

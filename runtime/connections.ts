@@ -8,11 +8,18 @@ import type { Caller } from './plans/plan.ts';
 import { asGatewayError, errors, type GatewayError } from '../core/errors.ts';
 import type { Meters, Tally, TrafficMeter } from './metrics/telemetry.ts';
 import type { TraceSpan } from './tracing/tracing.ts';
+import type { Abortable, AbortListener } from './abortable.ts';
+import { log } from './log.ts';
 
 /** The longest delay a node timer takes (a longer one fires at once). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-export class Connection implements Tally {
+/**
+ * One client's request or stream. It is its own abort signal (Abortable): an AbortController is made
+ * only when `signal` is read (an HTTP request, a subscription of its own), never for an idle
+ * subscriber of a shared one (see abortable.ts).
+ */
+export class Connection implements Tally, Abortable {
   /** Messages delivered to or published by this client; entrypoints count, the log line reports. */
   messages = 0;
   /** How a WebSocket ended (for the log line). */
@@ -22,7 +29,11 @@ export class Connection implements Tally {
   readonly openedAt = Date.now();
   /** The request's SERVER span (tracing on): the parent of what this client publishes. */
   span?: TraceSpan;
-  readonly #controller = new AbortController();
+  #aborted = false;
+  #reason: unknown;
+  /** The abort listeners: none, one, or several. */
+  #listeners: AbortListener | AbortListener[] | undefined;
+  #controller: AbortController | undefined;
   #expiry?: NodeJS.Timeout;
   /** The last failure counted, so an error rethrown along the same path counts once. */
   #counted: unknown;
@@ -44,17 +55,62 @@ export class Connection implements Tally {
   }
 
   /**
-   * Aborts when this connection must end; `signal.reason` says why: a GatewayError (SERVICE_RESTART
-   * -> 1012, GATEWAY_STOPPING -> 1013, CREDENTIAL_EXPIRED -> 1008) or CLIENT_GONE.
+   * Aborted when this connection must end; `reason` says why: a GatewayError (SERVICE_RESTART ->
+   * 1012, GATEWAY_STOPPING -> 1013, CREDENTIAL_EXPIRED -> 1008) or CLIENT_GONE.
    */
+  get aborted(): boolean {
+    return this.#aborted;
+  }
+
+  get reason(): unknown {
+    return this.#reason;
+  }
+
+  addEventListener(_type: 'abort', listener: AbortListener): void {
+    if (this.#aborted) return;
+    const listeners = this.#listeners;
+    if (listeners === undefined) this.#listeners = listener;
+    else if (Array.isArray(listeners)) listeners.push(listener);
+    else this.#listeners = [listeners, listener];
+  }
+
+  removeEventListener(_type: 'abort', listener: AbortListener): void {
+    const listeners = this.#listeners;
+    if (listeners === listener) this.#listeners = undefined;
+    else if (Array.isArray(listeners)) {
+      const at = listeners.indexOf(listener);
+      if (at !== -1) listeners.splice(at, 1);
+    }
+  }
+
+  /** The same as an AbortSignal, for APIs that take one (made on first use). */
   get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#aborted) this.#controller.abort(this.#reason);
+    }
     return this.#controller.signal;
   }
 
-  /** Idempotent: the first reason wins. */
+  /** Idempotent: the first reason wins. Listeners run in the order they were added. */
   abort(reason: unknown): void {
     clearTimeout(this.#expiry);
-    if (!this.#controller.signal.aborted) this.#controller.abort(reason);
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#reason = reason;
+    const listeners = this.#listeners;
+    this.#listeners = undefined;
+    this.#controller?.abort(reason);
+    if (listeners === undefined) return;
+    for (const listener of Array.isArray(listeners) ? listeners : [listeners]) {
+      // As an EventTarget: one listener's throw neither stops the others nor reaches the caller.
+      try {
+        if (typeof listener === 'function') listener();
+        else listener.handleEvent();
+      } catch (error) {
+        log.error({ err: error, entrypoint: this.entrypoint }, 'connection abort listener failed');
+      }
+    }
   }
 
   /** Called by the tracker on release. */
@@ -150,4 +206,13 @@ export class Connections {
     if (this.#open.size === 0) return Promise.resolve();
     return new Promise((resolve) => this.#waiters.push(resolve));
   }
+}
+
+/**
+ * What a subscription calls when it fails (SubscribeRequest.onFailure): aborts the connection with
+ * the reason. Made here, so that the closure holds the connection alone, not the scope of the
+ * request that made it (it lives as long as the subscription).
+ */
+export function abortsOnFailure(connection: Connection): (reason: unknown) => void {
+  return (reason) => connection.abort(reason);
 }

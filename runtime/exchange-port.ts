@@ -9,11 +9,13 @@ import type { Endpoint } from './endpoints/endpoint.ts';
 import type { Delivery } from './subscribe/delivery.ts';
 import type { GroupConsumer } from './subscribe/group-consumer.ts';
 import type { Telemetry } from './metrics/telemetry.ts';
+import type { Abortable } from './abortable.ts';
 
 export interface SubscribeRequest {
   /** Resume strictly after this message id (resumable endpoints; bypasses the shared fanout); ignored by others. */
   readonly cursor?: string;
-  readonly signal: AbortSignal;
+  /** Ends the subscription: an AbortSignal, or the client's Connection (no AbortController per subscriber). */
+  readonly signal: Abortable;
   /**
    * Called at once when the subscription fails while the consumer may be busy elsewhere (a slow
    * consumer blocked on a socket that does not drain): entrypoints abort their connection with it.

@@ -143,9 +143,9 @@ export const createHttpGetEntrypoint: EntrypointFactory<HttpGetEntrypoint> = (co
       const deadline = Date.now() + maxDurationMs;
       const timer = setTimeout(() => poll.abort(), maxDurationMs);
       const stop = () => poll.abort();
-      connection.signal.addEventListener('abort', stop, { once: true });
+      connection.addEventListener('abort', stop);
       try {
-        if (connection.signal.aborted) poll.abort();
+        if (connection.aborted) poll.abort();
         for await (const delivery of exchange.subscribe(caller, { cursor, signal: poll.signal })) {
           if (Date.now() >= deadline) break;
           items.push(delivery.message);
@@ -157,7 +157,7 @@ export const createHttpGetEntrypoint: EntrypointFactory<HttpGetEntrypoint> = (co
         failure = error;
       } finally {
         clearTimeout(timer);
-        connection.signal.removeEventListener('abort', stop);
+        connection.removeEventListener('abort', stop);
         poll.abort();
       }
       if (res.destroyed || !res.writable) return;

@@ -7,6 +7,8 @@
 import type { ServerResponse } from 'node:http';
 import { DeliveryBatch, type Delivery } from '../subscribe/delivery.ts';
 import type { ClientQueue, DeliverySink } from '../subscribe/fanout.ts';
+import type { HttpContext } from './entrypoint.ts';
+import type { Connection } from '../connections.ts';
 
 /** Bytes buffered on a response before the loop waits for the client to read. */
 export const HIGH_WATER = 256 * 1024;
@@ -30,9 +32,15 @@ export interface Encodings {
 }
 
 /**
+ * How a piped stream ends, with why (the queue's failure, the connection's abort reason, or
+ * undefined when the upstream ended): one function per entrypoint, given the stream's context.
+ */
+export type StreamEnd = (context: HttpContext, queue: ClientQueue, reason: unknown) => void;
+
+/**
  * Pipes a fanout client queue into the response: each event is written synchronously as it comes;
- * over HIGH_WATER the queue pauses until that write is flushed. Resolves with the queue's failure
- * (slow consumer, upstream error) or undefined when it ended.
+ * over HIGH_WATER the queue pauses until that write is flushed. When the queue is over (slow
+ * consumer, upstream error, the connection aborted, the upstream ended) `end` runs, once.
  *
  * While the response is chunked and holds nothing of its own (its writableLength is its socket's),
  * the event goes to the socket as one pre-framed chunk (`chunk`, shared by every client) in one
@@ -40,19 +48,32 @@ export interface Encodings {
  * (three writes, a cork and a nextTick uncork each). Otherwise (HTTP/1.0, a response still
  * buffering) res.write.
  */
-export function piped(queue: ClientQueue, res: ServerResponse, connection: { messages: number }, encodings: Encodings): Promise<unknown> {
-  return new Promise((resolve) => queue.pipe(new ResponseSink(queue, res, connection, encodings, resolve)));
+export function pipe(queue: ClientQueue, context: HttpContext, encodings: Encodings, end: StreamEnd): void {
+  queue.pipe(new ResponseSink(queue, context, encodings, end));
 }
 
-/** The sink of one stream: an object with the methods on its prototype (no closures per subscriber). */
+/**
+ * The sink of one stream: an object with the methods on its prototype, and nothing else per
+ * subscriber (no closure, no promise).
+ */
 class ResponseSink implements DeliverySink {
+  private readonly res: ServerResponse;
+  private readonly connection: Connection;
+
   constructor(
     private readonly queue: ClientQueue,
-    private readonly res: ServerResponse,
-    private readonly connection: { messages: number },
+    private readonly context: HttpContext,
     private readonly encodings: Encodings,
-    readonly end: (error?: unknown) => void,
-  ) {}
+    private readonly onEnd: StreamEnd,
+  ) {
+    this.res = context.res;
+    this.connection = context.connection;
+  }
+
+  end(error?: unknown): void {
+    const { connection } = this;
+    this.onEnd(this.context, this.queue, error ?? (connection.aborted ? connection.reason : undefined));
+  }
 
   write(delivery: Delivery): boolean {
     return this.writeMany(new DeliveryBatch([delivery]));

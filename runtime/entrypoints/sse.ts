@@ -41,7 +41,9 @@ import type { EntrypointFactory, HttpContext } from './entrypoint.ts';
 import { SPECIFICITY, asGatewayError } from './entrypoint.ts';
 import { GatewayError } from '../../core/errors.ts';
 import { pipeable, type ClientQueue } from '../subscribe/fanout.ts';
-import { HIGH_WATER, Heartbeats, chunkOf, piped, type Encodings } from './sse-pipe.ts';
+import type { Abortable } from '../abortable.ts';
+import { abortsOnFailure } from '../connections.ts';
+import { HIGH_WATER, Heartbeats, chunkOf, pipe, type Encodings, type StreamEnd } from './sse-pipe.ts';
 
 export { chunkOf } from './sse-pipe.ts';
 
@@ -84,7 +86,7 @@ function acceptsEventStream(accept: string | string[] | undefined): boolean {
  * call: racing each message against one promise that lives as long as the connection would keep
  * every race's reaction alive until the connection ends (hundreds of bytes per message).
  */
-function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
+function unlessAborted<T>(promise: Promise<T>, signal: Abortable): Promise<T | undefined> {
   if (signal.aborted) return Promise.resolve(undefined);
   return new Promise<T | undefined>((resolve, reject) => {
     const onAbort = () => resolve(undefined);
@@ -103,7 +105,7 @@ function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T |
 }
 
 /** Writes, waiting for the client to read while the buffer is over HIGH_WATER (or the connection ends). */
-async function write(res: ServerResponse, chunk: Buffer | string, signal: AbortSignal): Promise<void> {
+async function write(res: ServerResponse, chunk: Buffer | string, signal: Abortable): Promise<void> {
   if (res.writableLength < HIGH_WATER) {
     res.write(chunk);
     return;
@@ -143,20 +145,20 @@ async function iterated(
   iterator: AsyncIterator<Delivery>,
   pending: NonNullable<OpenedStream['pending']>,
   res: ServerResponse,
-  connection: { readonly signal: AbortSignal; messages: number },
+  connection: Abortable & { messages: number },
   memoKey: string,
   encode: (message: Message) => Buffer,
 ): Promise<unknown> {
-  const settled = await unlessAborted(pending, connection.signal);
+  const settled = await unlessAborted(pending, connection);
   let next = settled?.first;
   if (settled?.failure !== undefined) throw settled.failure;
-  while (next && !next.done && !connection.signal.aborted) {
+  while (next && !next.done && !connection.aborted) {
     connection.messages++;
-    await write(res, next.value.encoded(memoKey, encode), connection.signal);
-    if (connection.signal.aborted) break;
-    next = await unlessAborted(iterator.next(), connection.signal);
+    await write(res, next.value.encoded(memoKey, encode), connection);
+    if (connection.aborted) break;
+    next = await unlessAborted(iterator.next(), connection);
   }
-  return connection.signal.aborted ? connection.signal.reason : undefined;
+  return connection.aborted ? connection.reason : undefined;
 }
 
 /** The end of a stream that started: its error event (unless the client left), then the end of the response. */
@@ -190,19 +192,28 @@ export const createSseEntrypoint: EntrypointFactory<SseEntrypoint> = (config) =>
     chunk: (delivery) => delivery.encoded(chunkKey, encodeChunk),
   };
 
+  // How a stream of a shared subscription ends: one function for all of them (see HttpContext.detach).
+  const endPiped: StreamEnd = (context, queue, reason) => {
+    heartbeats.delete(context.res);
+    void queue.return();
+    ended(context.exchange, context.res, reason);
+    context.ended();
+  };
+
   return {
     type: 'sse',
     specificity: SPECIFICITY.eventStream,
     accepts: (req, upgrade) => !upgrade && req.method === 'GET' && acceptsEventStream(req.headers.accept),
-    async handle({ exchange, caller, url, req, res, connection }) {
+    async handle(context) {
+      const { exchange, caller, url, req, res, connection } = context;
       const header = req.headers['last-event-id'];
       const lastEventId = typeof header === 'string' && header !== '' ? header : undefined;
       const cursor = lastEventId ?? (url.searchParams.get('cursor') || undefined);
       const subscribe = (from: string | undefined) => {
-        const onFailure = (reason: unknown) => connection.abort(reason);
+        const onFailure = abortsOnFailure(connection);
         let source: AsyncIterable<Delivery>;
         try {
-          source = exchange.subscribe(caller, { cursor: from, signal: connection.signal, onFailure });
+          source = exchange.subscribe(caller, { cursor: from, signal: connection, onFailure });
         } catch (error) {
           const refused = asGatewayError(error);
           return Promise.resolve(refused.status < 500 ? refusedWith(refused) : failedWith(refused));
@@ -232,20 +243,20 @@ export const createSseEntrypoint: EntrypointFactory<SseEntrypoint> = (config) =>
       if (ignored) res.write(`: Last-Event-ID ignored (${ignored.code}: ${oneLine(ignored.message)}): the stream starts now\n\n`);
       heartbeats.add(res);
 
+      if (queue) {
+        // Detached: handle resolves now, and the stream's end comes by endPiped (the queue also
+        // ends when the connection aborts: the fanout listens to it). No frame, closure or promise
+        // of this request lives as long as the stream.
+        context.detach();
+        pipe(queue, context, encodings, endPiped);
+        return;
+      }
       // Returned, not awaited: no frame of handle stays suspended for the life of the stream.
       const done = (reason: unknown) => {
         heartbeats.delete(res);
-        if (queue) void queue.return();
-        else void iterator?.return?.().catch(() => {});
+        void iterator?.return?.().catch(() => {});
         ended(exchange, res, reason);
       };
-      if (queue) {
-        // The queue also ends when the connection aborts (the fanout listens to its signal).
-        return piped(queue, res, connection, encodings).then(
-          (error) => done(error ?? (connection.signal.aborted ? connection.signal.reason : undefined)),
-          done,
-        );
-      }
       return iterated(iterator!, pending!, res, connection, memoKey, encode).then(done, done);
     },
   };

@@ -27,7 +27,7 @@ export class SocketSink implements DeliverySink {
     private readonly queue: ClientQueue,
     private readonly ws: WebSocket,
     private readonly socket: Duplex,
-    private readonly connection: { messages: number; readonly signal: AbortSignal; abort(reason: unknown): void },
+    private readonly connection: { messages: number; readonly aborted: boolean; abort(reason: unknown): void },
     private readonly encoding: WireEncoding,
     /** Closes the WebSocket (1000 when the stream ended). */
     private readonly close: (code: number, reason: string) => void,
@@ -43,7 +43,7 @@ export class SocketSink implements DeliverySink {
 
   end(error?: unknown): void {
     if (error !== undefined) this.connection.abort(asGatewayError(error));
-    else if (!this.connection.signal.aborted) this.close(1000, 'The stream ended.');
+    else if (!this.connection.aborted) this.close(1000, 'The stream ended.');
   }
 
   /** Written but not flushed: counts toward fanout.maxQueuedBytes with the queue. */

@@ -21,6 +21,7 @@ import type { EntrypointFactory, UpgradeContext } from './entrypoint.ts';
 import { SPECIFICITY, asGatewayError } from './entrypoint.ts';
 import { GatewayError, closeCodeOf, errors } from '../../core/errors.ts';
 import { pipeable } from '../subscribe/fanout.ts';
+import { abortsOnFailure } from '../connections.ts';
 import { ENVELOPE_KEY, envelopeFrame } from './websocket-envelope.ts';
 import { Keepalive } from './websocket-keepalive.ts';
 import { HIGH_WATER, SocketSink, type WireEncoding } from './websocket-sink.ts';
@@ -122,7 +123,7 @@ export const createWebsocketEntrypoint: EntrypointFactory<WebsocketEntrypoint> =
         resolve();
       });
       const onAbort = () => {
-        const reason = connection.signal.reason;
+        const reason = connection.reason;
         if ((reason as GatewayError)?.code === 'CLIENT_GONE') return;
         if ((reason as GatewayError)?.code === 'SLOW_CONSUMER') {
           context.log.warn({ api: exchange.id, entrypoint: 'websocket', plan: caller.planKey }, 'slow consumer disconnected (1013)');
@@ -132,8 +133,8 @@ export const createWebsocketEntrypoint: EntrypointFactory<WebsocketEntrypoint> =
       };
       // Aborted already (a handshake that landed on a drained exchange, or on plans a deploy just
       // changed for this caller): close at once, an abort event will not come again.
-      if (connection.signal.aborted) onAbort();
-      else connection.signal.addEventListener('abort', onAbort, { once: true });
+      if (connection.aborted) onAbort();
+      else connection.addEventListener('abort', onAbort);
 
       // Keepalive: ping every interval; two missed pongs terminate (one timer for the entrypoint's clients).
       keepalive.add(ws);
@@ -148,8 +149,8 @@ export const createWebsocketEntrypoint: EntrypointFactory<WebsocketEntrypoint> =
         void (async () => {
           try {
             const cursor = url.searchParams.get('cursor') || undefined;
-            const onFailure = (reason: unknown) => connection.abort(reason);
-            const source = exchange.subscribe(caller, { cursor, signal: connection.signal, onFailure });
+            const onFailure = abortsOnFailure(connection);
+            const source = exchange.subscribe(caller, { cursor, signal: connection, onFailure });
             // Shared subscriptions: the fanout writes frames synchronously (no promise per message per
             // client), straight to the socket, as ws.send would (websocket-sink.ts).
             const queue = pipeable(source);
@@ -158,9 +159,9 @@ export const createWebsocketEntrypoint: EntrypointFactory<WebsocketEntrypoint> =
               return;
             }
             // Made here, not per connection: a shared subscription (above) never waits on it.
-            const aborted = connection.signal.aborted
+            const aborted = connection.aborted
               ? Promise.resolve()
-              : new Promise<void>((resolve) => connection.signal.addEventListener('abort', () => resolve(), { once: true }));
+              : new Promise<void>((resolve) => connection.addEventListener('abort', () => resolve()));
             for await (const delivery of source) {
               if (closing || ws.readyState !== ws.OPEN) break;
               const frame = delivery.encoded(frameKey, frameOf);
@@ -172,7 +173,7 @@ export const createWebsocketEntrypoint: EntrypointFactory<WebsocketEntrypoint> =
                 await Promise.race([new Promise<void>((done) => ws.send(frame.data, frame.options, () => done())), aborted]);
               }
             }
-            if (!connection.signal.aborted) close(1000, 'The stream ended.');
+            if (!connection.aborted) close(1000, 'The stream ended.');
           } catch (error) {
             connection.abort(asGatewayError(error));
           }

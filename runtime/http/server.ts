@@ -21,7 +21,7 @@ import { log, safePath } from '../log.ts';
 import type { TrustedProxies } from './client-address.ts';
 import type { Tracing } from '../tracing/tracing.ts';
 import { endServerSpan } from '../tracing/server-span.ts';
-import { clientErrorAnswer, clientGone, newVisit, notReady, parseUrl, requestView, type Admitted, type Visit } from './visit.ts';
+import { clientErrorAnswer, clientGone, HandshakeContext, newVisit, notReady, parseUrl, RequestContext, requestView, type Admitted, type Visit } from './visit.ts';
 import type { CatalogRoute } from '../catalog/route.ts';
 import { sameOrigin } from './cors.ts';
 
@@ -147,13 +147,12 @@ export class GatewayServer {
     return { url, exchange, entrypoint, caller };
   }
 
-  /** Opens the admitted caller's connection; it aborts with CLIENT_GONE when `gone` fires. */
-  #open(visit: Visit, { exchange, entrypoint, caller }: Admitted, gone: (abort: () => void) => void): Connection {
+  /** Opens the admitted caller's connection (the caller aborts it with CLIENT_GONE when the client goes). */
+  #open(visit: Visit, { exchange, entrypoint, caller }: Admitted): Connection {
     const connection = exchange.open(entrypoint.type, caller);
     visit.connection = connection;
     if (visit.span) connection.span = visit.span;
     this.routers.state.telemetry.emit({ kind: 'connection', api: exchange.id, entrypoint: entrypoint.type, delta: 1 });
-    gone(() => connection.abort(clientGone()));
     return connection;
   }
 
@@ -184,16 +183,18 @@ export class GatewayServer {
 
   /**
    * One request. No frame of it stays suspended while an entrypoint streams (SSE, long-poll):
-   * `#serve` returns the entrypoint's promise without awaiting it, so what lives as long as the
-   * stream is the entrypoint's own state and the two callbacks below (req, res, visit), not the
-   * URL, the context object or an async function's registers (with sse.ts' own, 0.8 KB of heap per SSE stream).
+   * `#serve` chains on the entrypoint's promise without awaiting it, so what lives as long as the
+   * stream is the entrypoint's own state and the callbacks below (req, res, visit), not the URL or
+   * an async function's registers. An SSE stream of a shared subscription detaches
+   * (HttpContext.detach): its end comes by `#ended`, and no promise lives as long as it does.
    */
   #request(req: IncomingMessage, res: ServerResponse): void {
     const visit = newVisit(req, this.options);
     res.setHeader('X-Request-Id', visit.requestId);
-    res.on('error', (error) => visit.log.debug({ err: error.message }, 'response error'));
+    this.#visits.set(res, visit);
+    res.on('error', this.#responseFailed);
     this.#serve(req, res, visit).then(
-      () => this.#served(req, res, visit),
+      (context) => context?.detached || this.#served(req, res, visit),
       (error: unknown) => {
         try {
           writeError(res, this.#failed(visit, error), visit.headers);
@@ -209,24 +210,48 @@ export class GatewayServer {
     this.#finish(req, visit);
   }
 
-  /** Routes and admits the request, then hands it to its entrypoint: settles when the entrypoint is done. */
-  async #serve(req: IncomingMessage, res: ServerResponse, visit: Visit): Promise<void> {
-    if (await this.#catalog(req, res, visit)) return;
+  /**
+   * Each response's visit, for the two listeners below: one function each for every response, not
+   * a closure per request (with its scope, about 0.2 KB per SSE stream).
+   */
+  readonly #visits = new WeakMap<ServerResponse, Visit>();
+  readonly #responseFailed = (() => {
+    const visits = this.#visits;
+    return function responseFailed(this: ServerResponse, error: Error): void {
+      visits.get(this)?.log.debug({ err: error.message }, 'response error');
+    };
+  })();
+  /** The client went away (or the response ended): the request's connection, if open, aborts with CLIENT_GONE. */
+  readonly #responseClosed = (() => {
+    const visits = this.#visits;
+    return function responseClosed(this: ServerResponse): void {
+      visits.get(this)?.connection?.abort(clientGone());
+    };
+  })();
+
+  /** A detached request's end (see HttpContext.detach): one function for every request. */
+  readonly #ended = (context: RequestContext) => this.#served(context.req, context.res, context.visit);
+
+  /**
+   * Routes and admits the request, then hands it to its entrypoint: settles when the entrypoint is
+   * done, with its context (undefined when the request never reached one).
+   */
+  async #serve(req: IncomingMessage, res: ServerResponse, visit: Visit): Promise<RequestContext | undefined> {
+    if (await this.#catalog(req, res, visit)) return undefined;
     const admitted = await this.#admit(req, false, visit);
     if ('preflight' in admitted) {
       closeIfBodyUnread(req, res);
       res.writeHead(204, { ...admitted.preflight, 'Content-Length': '0' }).end();
-      return;
+      return undefined;
     }
     for (const [name, value] of Object.entries(visit.headers)) res.setHeader(name, value);
     if (!admitted.entrypoint.readsBody) closeIfBodyUnread(req, res);
-    const connection = this.#open(visit, admitted, (abort) => {
-      res.on('close', abort);
-      if (res.destroyed || req.destroyed) abort();
-    });
-    const { exchange, caller, url, entrypoint } = admitted;
-    // Returned, not awaited: this frame ends now (see #request).
-    return entrypoint.handle!({ exchange, caller, url, req, res, connection, get log() { return visit.log; } });
+    const connection = this.#open(visit, admitted);
+    res.on('close', this.#responseClosed);
+    if (res.destroyed || req.destroyed) connection.abort(clientGone());
+    // Not awaited: this frame ends now (see #request).
+    const context = new RequestContext(admitted, req, connection, visit, res, this.#ended);
+    return admitted.entrypoint.handle!(context).then(() => context);
   }
 
   /** A request for the developer catalog (before routing): answered, true; else false. */
@@ -246,10 +271,10 @@ export class GatewayServer {
     try {
       const admitted = await this.#admit(req, true, visit);
       if ('preflight' in admitted || socket.destroyed) throw clientGone();
-      const connection = this.#open(visit, admitted, (abort) => socket.on('close', abort));
+      const connection = this.#open(visit, admitted);
+      socket.on('close', () => connection.abort(clientGone()));
       visit.trace.status = 101;
-      const { exchange, caller, url, entrypoint } = admitted;
-      await entrypoint.upgrade!({ exchange, caller, url, req, socket, head, responseHeaders: visit.headers, connection, log: visit.log });
+      await admitted.entrypoint.upgrade!(new HandshakeContext(admitted, req, connection, visit, socket, head, visit.headers));
     } catch (error) {
       const gatewayError = this.#failed(visit, error);
       visit.trace.status = gatewayError.status;

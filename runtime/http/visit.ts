@@ -1,10 +1,11 @@
 /** One request or handshake at the gateway port before it is routed: its URL, id, client address, log line and SERVER span (server.ts). */
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Exchange } from '../exchange.ts';
 import type { Connection } from '../connections.ts';
 import type { Caller, RequestView } from '../plans/plan.ts';
-import type { Entrypoint } from '../entrypoints/entrypoint.ts';
+import type { Entrypoint, HttpContext, UpgradeContext } from '../entrypoints/entrypoint.ts';
 import { errors, GatewayError } from '../../core/errors.ts';
 import { log, safePath, type Logger } from '../log.ts';
 import { clientAddress, type TrustedProxies } from './client-address.ts';
@@ -68,7 +69,12 @@ const REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
  */
 export function requestIdOf(req: IncomingMessage): string {
   const given = req.headers['x-request-id'];
-  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+  if (typeof given === 'string' && REQUEST_ID.test(given)) return given;
+  const id = randomUUID();
+  // Node builds the UUID by concatenation: a rope of 13 parts (about 0.4 KB, held as long as a
+  // stream's log line needs the id). Reading a character flattens it in place (about 80 bytes).
+  id.charCodeAt(0);
+  return id;
 }
 
 /** A request or handshake admitted by every check: where it goes and who calls. */
@@ -79,39 +85,121 @@ export interface Admitted {
   readonly caller: Caller;
 }
 
-/** One request or handshake as it goes through the gateway: its log line and what it holds. */
-export interface Visit {
-  readonly started: number;
-  readonly requestId: string;
-  /** The client address (the peer, or what a trusted proxy forwarded): throttling, rate limits, log. */
-  readonly client: string;
-  /** This visit's logger (its request id bound), made on first use: an idle stream holds none. */
-  readonly log: Logger;
-  readonly trace: Trace;
-  /** The SERVER span of this request or connection (tracing on only). */
-  readonly span: TraceSpan | undefined;
+/**
+ * One request or handshake as it goes through the gateway: its log line and what it holds. A class
+ * of fixed shape: it lives as long as an SSE stream or a WebSocket does.
+ */
+export class Visit {
+  readonly started = performance.now();
+  readonly trace: Trace = { api: null, entrypoint: null, plan: null, status: 0, messages: 0 };
   /** Headers for the answer (CORS, rate limit), success or error. */
-  readonly headers: Record<string, string>;
-  exchange?: Exchange;
-  connection?: Connection;
+  readonly headers: Record<string, string> = {};
+  exchange: Exchange | undefined = undefined;
+  connection: Connection | undefined = undefined;
+  #log: Logger | undefined = undefined;
+
+  constructor(
+    readonly requestId: string,
+    /** The client address (the peer, or what a trusted proxy forwarded): throttling, rate limits, log. */
+    readonly client: string,
+    /** The SERVER span of this request or connection (tracing on only). */
+    readonly span: TraceSpan | undefined,
+  ) {}
+
+  /** This visit's logger (its request id bound), made on first use: an idle stream holds none. */
+  get log(): Logger {
+    const span = this.span;
+    return (this.#log ??= log.child(span ? { requestId: this.requestId, trace_id: span.traceId, span_id: span.spanId } : { requestId: this.requestId }));
+  }
 }
 
 export function newVisit(req: IncomingMessage, options: VisitOptions): Visit {
   const requestId = requestIdOf(req);
   const client = clientAddress(req.socket.remoteAddress ?? '', req.headers, options.trustedProxies);
   const span = options.tracing ? serverSpan(options.tracing, req, safePath(req.url), client, options.tls !== undefined) : undefined;
-  let child: Logger | undefined;
-  return {
-    started: performance.now(),
-    requestId,
-    client,
-    get log() {
-      return (child ??= log.child(span ? { requestId, trace_id: span.traceId, span_id: span.spanId } : { requestId }));
-    },
-    trace: { api: null, entrypoint: null, plan: null, status: 0, messages: 0 },
-    span,
-    headers: {},
-  };
+  return new Visit(requestId, client, span);
+}
+
+/** What an entrypoint gets for an admitted request or handshake; its logger is the visit's, made on first use. */
+class AdmittedContext {
+  readonly exchange: Exchange;
+  readonly caller: Caller;
+  #url: URL | undefined;
+  readonly #visit: Visit;
+
+  constructor(
+    admitted: Admitted,
+    readonly req: IncomingMessage,
+    readonly connection: Connection,
+    visit: Visit,
+  ) {
+    this.#visit = visit;
+    this.exchange = admitted.exchange;
+    this.caller = admitted.caller;
+    this.#url = admitted.url;
+  }
+
+  get url(): URL {
+    if (this.#url === undefined) throw new Error('the request detached from its entrypoint: its URL is no longer held');
+    return this.#url;
+  }
+
+  /** What a detached stream does not need is not held as long as it (the URL: about 0.4 KB). */
+  protected release(): void {
+    this.#url = undefined;
+  }
+
+  get log(): Logger {
+    return this.#visit.log;
+  }
+}
+
+export class RequestContext extends AdmittedContext implements HttpContext {
+  /** attached: the request is over when handle settles; detached: when `ended` is called; ended: it was. */
+  #state: 'attached' | 'detached' | 'ended' = 'attached';
+
+  constructor(
+    admitted: Admitted,
+    req: IncomingMessage,
+    connection: Connection,
+    readonly visit: Visit,
+    readonly res: ServerResponse,
+    /** The server's end of a request (its log line, the release of its connection): one function for all requests. */
+    private readonly onEnded: (context: RequestContext) => void,
+  ) {
+    super(admitted, req, connection, visit);
+  }
+
+  /** Has the entrypoint taken over telling when the request is over (see HttpContext.detach)? */
+  get detached(): boolean {
+    return this.#state !== 'attached';
+  }
+
+  detach(): void {
+    if (this.#state !== 'attached') return;
+    this.#state = 'detached';
+    this.release();
+  }
+
+  ended(): void {
+    if (this.#state !== 'detached') return;
+    this.#state = 'ended';
+    this.onEnded(this);
+  }
+}
+
+export class HandshakeContext extends AdmittedContext implements UpgradeContext {
+  constructor(
+    admitted: Admitted,
+    req: IncomingMessage,
+    connection: Connection,
+    visit: Visit,
+    readonly socket: Duplex,
+    readonly head: Buffer,
+    readonly responseHeaders: Readonly<Record<string, string>>,
+  ) {
+    super(admitted, req, connection, visit);
+  }
 }
 
 export interface Trace {

@@ -8,6 +8,7 @@
  */
 import type { ChannelParams } from '../endpoints/endpoint.ts';
 import type { Tally } from '../metrics/telemetry.ts';
+import type { Abortable } from '../abortable.ts';
 import type { ChannelMember, ClientQueue, Fanout } from './fanout.ts';
 import { errors } from '../../core/errors.ts';
 
@@ -25,7 +26,7 @@ export class ChannelFanouts {
   }
 
   /** A client on the channel `key` (its upstream opened with `params` if it is not open). Throws CHANNEL_CAPACITY when it cannot be opened. */
-  attach(key: string, params: ChannelParams, signal: AbortSignal, onFailure?: (reason: unknown) => void, tally?: Tally, member?: ChannelMember): ClientQueue {
+  attach(key: string, params: ChannelParams, signal: Abortable, onFailure?: (reason: unknown) => void, tally?: Tally, member?: ChannelMember): ClientQueue {
     let fanout = this.#open.get(key);
     if (!fanout) {
       for (const [open, candidate] of this.#open) if (candidate.clients === 0) this.#open.delete(open); // its upstream stopped with its last client

@@ -268,6 +268,11 @@ export class ClientQueue implements AsyncIterableIterator<Delivery> {
     });
   }
 
+  /** Its client's connection aborted (the queue is that signal's listener, see Fanout.attach): it ends. */
+  handleEvent(): void {
+    void this.return();
+  }
+
   return(): Promise<IteratorResult<Delivery>> {
     this.#failure = undefined;
     this.#clear();

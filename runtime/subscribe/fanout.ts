@@ -22,6 +22,7 @@ import { asGatewayError } from '../entrypoints/entrypoint.ts';
 import { ClientQueue, type FanoutSettings, type QueuedBytes } from './client-queue.ts';
 import type { Tally, Telemetry, UpstreamMeter } from '../metrics/telemetry.ts';
 import { log } from '../log.ts';
+import type { Abortable } from '../abortable.ts';
 import type { Tracing } from '../tracing/tracing.ts';
 import { deliverSpan } from '../tracing/messaging.ts';
 import type { TraceSpan } from '../tracing/tracing.ts';
@@ -55,6 +56,8 @@ export class Fanout {
   #upstream: AbortController | undefined;
   /** Counts the messages the upstream subscription received (sluice_upstream_messages_total). */
   readonly #received: UpstreamMeter;
+  /** What each client queue calls when it is done (one function for all of them). */
+  readonly #detached = (queue: ClientQueue) => this.#detach(queue);
   /** How many upstream subscriptions were ever opened (observability, tests). */
   upstreamSubscriptions = 0;
 
@@ -79,8 +82,8 @@ export class Fanout {
    * `onFailure` is called at once when the client fails (slow consumer, upstream error), even
    * while its consumer is not waiting on the queue. `tally` counts the client's traffic (metrics).
    */
-  attach(signal: AbortSignal, onFailure?: (reason: unknown) => void, tally?: Tally, member?: ChannelMember): ClientQueue {
-    const queue = new ClientQueue(this.settings, (q) => this.#detach(q), this.apiId, this.telemetry, onFailure, tally, this.#queued);
+  attach(signal: Abortable, onFailure?: (reason: unknown) => void, tally?: Tally, member?: ChannelMember): ClientQueue {
+    const queue = new ClientQueue(this.settings, this.#detached, this.apiId, this.telemetry, onFailure, tally, this.#queued);
     if (signal.aborted) {
       queue.end();
       return queue;
@@ -90,7 +93,8 @@ export class Fanout {
     this.#clients.add(queue);
     if (member) this.#members.set(queue, member);
     this.#index.add(queue, member);
-    signal.addEventListener('abort', () => void queue.return(), { once: true });
+    // The queue is the listener (ClientQueue.handleEvent ends it): no closure per client.
+    signal.addEventListener('abort', queue, { once: true });
     if (!this.#upstream) this.#startUpstream();
     return queue;
   }

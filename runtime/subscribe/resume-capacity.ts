@@ -10,6 +10,7 @@
  * by `release` (the subscription ended, its consumer released) or, for a subscription that was
  * never iterated, when its signal aborts.
  */
+import type { Abortable } from '../abortable.ts';
 import { errors, type GatewayError } from '../../core/errors.ts';
 
 /** Seconds a refused client is asked to wait (Retry-After; SSE clients get it as their retry, with jitter). */
@@ -31,7 +32,7 @@ export class ResumeCapacity {
   }
 
   /** A slot, or throws RESUME_CAPACITY. */
-  acquire(signal: AbortSignal): ResumeSlot {
+  acquire(signal: Abortable): ResumeSlot {
     const refusal = this.refusal();
     if (refusal) throw refusal;
     this.#active++;
@@ -42,10 +43,10 @@ export class ResumeCapacity {
 /** One held slot. Given back once: by `release`, or on abort while not `started`. */
 export class ResumeSlot {
   #give: (() => void) | undefined;
-  readonly #signal: AbortSignal;
+  readonly #signal: Abortable;
   readonly #onAbort = () => this.release();
 
-  constructor(give: () => void, signal: AbortSignal) {
+  constructor(give: () => void, signal: Abortable) {
     this.#give = give;
     this.#signal = signal;
     if (signal.aborted) this.release();

@@ -27,6 +27,7 @@
  * After the switch the client is a fanout client: the API's queue size and slow-consumer policy
  * apply, and upstream failures end it as they end every fanout client.
  */
+import type { Abortable } from '../abortable.ts';
 import type { Message } from '../../core/message.ts';
 import type { Delivery } from './delivery.ts';
 import type { ChannelMember, Fanout } from './fanout.ts';
@@ -49,7 +50,7 @@ export interface HandoverPlan<Position> {
   /** The catch-up subscription; aborting `ownController` ends it. */
   readonly own: AsyncIterable<Message>;
   readonly ownController: AbortController;
-  readonly signal: AbortSignal;
+  readonly signal: Abortable;
   /** The catch-up consumer is released: runs once, at the switch. */
   readonly onSwitch: () => void;
   readonly onFailure?: (reason: unknown) => void;
@@ -73,7 +74,7 @@ class Attempt {
   constructor(
     fanout: Fanout,
     private readonly settings: FanoutSettings,
-    signal: AbortSignal,
+    signal: Abortable,
     private readonly switched: () => boolean,
     private readonly onDropped: () => void,
     private readonly onFailure: ((reason: unknown) => void) | undefined,

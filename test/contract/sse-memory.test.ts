@@ -12,6 +12,8 @@ import { createSseEntrypoint } from '../../runtime/entrypoints/sse.ts';
 import type { HttpContext } from '../../runtime/entrypoints/entrypoint.ts';
 import { Delivery } from '../../runtime/subscribe/delivery.ts';
 import { message } from '../../core/message.ts';
+import { Connections } from '../../runtime/connections.ts';
+import { noMeters } from '../../runtime/metrics/telemetry.ts';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -39,10 +41,10 @@ it(`an SSE stream of its own keeps its heap flat over ${MESSAGES} messages`, { t
     await new Promise<void>((resolve) => stop.signal.addEventListener('abort', () => resolve(), { once: true }));
   }
   const exchange = { id: 'memory', subscribeEndpoint: { resumable: true }, subscribe: () => source(), cursorRefusal: async () => undefined };
-  const controller = new AbortController();
-  const connection = { signal: controller.signal, messages: 0, abort: (reason: unknown) => controller.abort(reason) };
+  const connection = new Connections('memory', noMeters).open('sse', { planKey: 'open', planType: 'keyless', rateKey: 'addr:test' });
   server = createServer((req, res) => {
-    void entrypoint.handle!({ exchange, caller: {}, url: new URL(req.url!, 'http://x'), req, res, connection, log: {} } as unknown as HttpContext);
+    const context = { exchange, caller: {}, url: new URL(req.url!, 'http://x'), req, res, connection, log: {}, detach: () => {}, ended: () => {} };
+    void entrypoint.handle!(context as unknown as HttpContext);
   });
   await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', () => resolve()));
   const { port } = server.address() as AddressInfo;
@@ -72,7 +74,7 @@ it(`an SSE stream of its own keeps its heap flat over ${MESSAGES} messages`, { t
   // The connection is still open: whatever the stream attached per message is still reachable.
   const grown = heapAfterGc() - baseline;
   stop.abort();
-  controller.abort(new Error('test over'));
+  connection.abort(new Error('test over'));
   response.destroy();
   expect(grown, `heap grew ${(grown / 1e6).toFixed(1)} MB over ${MESSAGES - 10_000} messages`).toBeLessThan(10e6);
 });

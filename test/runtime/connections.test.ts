@@ -29,4 +29,35 @@ describe('connections', () => {
     connections.release(connection);
     expect(vi.getTimerCount()).toBe(0);
   });
+
+  it('is its own abort signal: listeners (functions or handleEvent objects) run once, in order, with the first reason; removed or late ones never', () => {
+    const connections = new Connections('a', noMeters);
+    const connection = connections.open('sse', { planKey: 'open', planType: 'keyless', rateKey: 'addr:x' });
+    const calls: string[] = [];
+    const removed = () => calls.push('removed');
+    connection.addEventListener('abort', () => calls.push(`first:${(connection.reason as { code: string }).code}`));
+    connection.addEventListener('abort', removed);
+    connection.addEventListener('abort', { handleEvent: () => calls.push('object') });
+    connection.addEventListener('abort', () => {
+      throw new Error('a listener fails');
+    });
+    connection.addEventListener('abort', () => calls.push('after the failing one'));
+    connection.removeEventListener('abort', removed);
+    expect(connection.aborted).toBe(false);
+    connection.abort({ code: 'SERVICE_RESTART' });
+    connection.abort({ code: 'GATEWAY_STOPPING' });
+    connection.addEventListener('abort', () => calls.push('late'));
+    expect(calls).toEqual(['first:SERVICE_RESTART', 'object', 'after the failing one']);
+    expect(connection.aborted).toBe(true);
+    // An AbortSignal made after the abort is aborted with the same reason; one made before follows it.
+    expect(connection.signal.aborted).toBe(true);
+    expect((connection.signal.reason as { code: string }).code).toBe('SERVICE_RESTART');
+    const other = connections.open('sse', { planKey: 'open', planType: 'keyless', rateKey: 'addr:y' });
+    const signal = other.signal;
+    expect(signal.aborted).toBe(false);
+    other.abort({ code: 'CLIENT_GONE' });
+    expect((signal.reason as { code: string }).code).toBe('CLIENT_GONE');
+    connections.release(connection);
+    connections.release(other);
+  });
 });

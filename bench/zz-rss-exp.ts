@@ -1,0 +1,33 @@
+import { fork } from 'node:child_process';
+import { join } from 'node:path';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { startMosquitto } from '../test/support/brokers/mosquitto-broker.ts';
+import { bundle, streamApi, writeBundle } from './bundles.ts';
+import { startSluice, startRelay, ClientProcess } from './processes.ts';
+const kind = (process.argv[2] ?? 'sse') as 'sse' | 'websocket';
+const impl = process.argv[3] ?? 'sluice';
+const n = Number(process.argv[4] ?? 1000);
+const broker = await startMosquitto();
+const dir = mkdtempSync(join(tmpdir(), 'rssexp-'));
+const file = join(dir, 'b.json');
+writeBundle(file, bundle([streamApi('stream', { kafka: '', mqtt: broker.url } as never, 'mqtt', 'exp/topic')]));
+const server = impl === 'sluice' ? await startSluice(file) : await startRelay({ mqtt: broker.url }, 'exp/relay');
+const clients = new ClientProcess();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+await sleep(500); await server.gc();
+const before = server.rssBytes();
+const url = `${kind === 'websocket' ? server.url.replace(/^http/, 'ws') : server.url}${impl === 'sluice' ? '/stream/' : '/'}`;
+await clients.request({ cmd: 'subscribe', kind, url, count: n }, 120_000);
+const out: string[] = [];
+for (const t of [1, 3, 6, 10, 15, 20]) {
+  await sleep(t === 1 ? 1000 : 2000 * (t > 6 ? 2 : 1));
+  await server.gc();
+  out.push(`${t}s:${((server.rssBytes() - before) / n / 1024).toFixed(1)}`);
+}
+console.log(impl, kind, n, out.join(' '));
+await clients.request({ cmd: 'close' }).catch(() => {});
+await clients.stop();
+await server.stop();
+await broker.close();
+process.exit(0);
