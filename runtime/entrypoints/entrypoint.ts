@@ -36,18 +36,19 @@ export interface HttpContext {
   readonly connection: Connection;
   readonly log: Logger;
   /**
-   * For a response that outlives `handle` (an SSE stream of a shared subscription): called before
-   * `handle` resolves, it makes the server wait for `ended()` (called exactly once, when the
-   * response is over) instead of `handle`'s promise, for the request's log line and the release of
-   * its connection. No promise chain then lives as long as the stream (about 0.6 KB per idle
-   * subscriber). After `detach`, `url` is no longer available.
+   * For a response or connection that outlives `handle`/`upgrade` (an SSE stream of a shared
+   * subscription, a WebSocket): called before `handle`/`upgrade` resolves, it makes the server wait
+   * for `ended()` (called exactly once, when it is over) instead of their promise, for the log line
+   * and the release of the connection. No promise chain or suspended frame then lives as long as
+   * the stream (about 0.6 KB per idle subscriber). After `detach`, `url` (and a handshake's `req`
+   * and `head`) are no longer available.
    */
   detach(): void;
   ended(): void;
 }
 
 /** A WebSocket (or other upgrade) handshake that passed routing, CORS and authentication. */
-export interface UpgradeContext extends Omit<HttpContext, 'res' | 'detach' | 'ended'> {
+export interface UpgradeContext extends Omit<HttpContext, 'res'> {
   readonly socket: Duplex;
   readonly head: Buffer;
   /** Headers to add to the 101 answer (CORS, rate limit). */

@@ -98,88 +98,92 @@ export const createWebsocketEntrypoint: EntrypointFactory<WebsocketEntrypoint> =
   const keepalive = new Keepalive(pingIntervalMs);
   const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxFrameBytes ?? 1024 * 1024, clientTracking: false, perMessageDeflate: false });
 
-  function serve(ws: WebSocket, context: UpgradeContext): Promise<void> {
-    const { exchange, caller, url, connection, socket } = context;
-    return new Promise<void>((resolve) => {
-      let closing = false;
-      const close = (code: number, reason: string) => {
-        if (closing) return;
-        closing = true;
-        connection.closeCode = code;
-        ws.close(code, reason);
-        // A client that never answers the close handshake is cut after a grace period.
-        setTimeout(() => ws.terminate(), 2000).unref();
-      };
+  /**
+   * Serves an open WebSocket. Detached (HttpContext.detach): `upgrade` resolves at once and the
+   * connection's end reaches the server by `context.ended()` when the socket closes, so no promise,
+   * suspended frame, handshake request or URL lives as long as the connection.
+   */
+  function serve(ws: WebSocket, context: UpgradeContext): void {
+    const { exchange, caller, connection, socket } = context;
+    const cursor = subscriber ? context.url.searchParams.get('cursor') || undefined : undefined;
+    context.detach();
+    let closing = false;
+    const close = (code: number, reason: string) => {
+      if (closing) return;
+      closing = true;
+      connection.closeCode = code;
+      ws.close(code, reason);
+      // A client that never answers the close handshake is cut after a grace period.
+      setTimeout(() => ws.terminate(), 2000).unref();
+    };
 
-      ws.on('error', (error) => {
-        // A protocol error: ws closes with its own code, which is what the log line must say.
-        connection.closeCode ??= protocolCloseCode(error);
-        context.log.debug({ api: exchange.id, err: error.message }, 'websocket error');
-      });
-      ws.on('close', (code) => {
-        connection.closeCode ??= code;
-        connection.abort(errors.clientGone());
-        keepalive.delete(ws);
-        resolve();
-      });
-      const onAbort = () => {
-        const reason = connection.reason;
-        if ((reason as GatewayError)?.code === 'CLIENT_GONE') return;
-        if ((reason as GatewayError)?.code === 'SLOW_CONSUMER') {
-          context.log.warn({ api: exchange.id, entrypoint: 'websocket', plan: caller.planKey }, 'slow consumer disconnected (1013)');
-          exchange.telemetry.emit({ kind: 'slow-consumer', api: exchange.id, entrypoint: 'websocket' });
-        }
-        close(closeCodeOf(reason), closeReason(reason));
-      };
-      // Aborted already (a handshake that landed on a drained exchange, or on plans a deploy just
-      // changed for this caller): close at once, an abort event will not come again.
-      if (connection.aborted) onAbort();
-      else connection.addEventListener('abort', onAbort);
-
-      // Keepalive: ping every interval; two missed pongs terminate (one timer for the entrypoint's clients).
-      keepalive.add(ws);
-
-      if (publisher) {
-        publishFrames(ws, context, maxPublishInFlightBytes, { closing: () => closing, close: (error) => close(error.closeCode, closeReason(error)) });
-      } else {
-        ws.on('message', () => undefined);
-      }
-
-      if (subscriber) {
-        void (async () => {
-          try {
-            const cursor = url.searchParams.get('cursor') || undefined;
-            const onFailure = abortsOnFailure(connection);
-            const source = exchange.subscribe(caller, { cursor, signal: connection, onFailure });
-            // Shared subscriptions: the fanout writes frames synchronously (no promise per message per
-            // client), straight to the socket, as ws.send would (websocket-sink.ts).
-            const queue = pipeable(source);
-            if (queue) {
-              queue.pipe(new SocketSink(queue, ws, socket, connection, encoding, close));
-              return;
-            }
-            // Made here, not per connection: a shared subscription (above) never waits on it.
-            const aborted = connection.aborted
-              ? Promise.resolve()
-              : new Promise<void>((resolve) => connection.addEventListener('abort', () => resolve()));
-            for await (const delivery of source) {
-              if (closing || ws.readyState !== ws.OPEN) break;
-              const frame = delivery.encoded(frameKey, frameOf);
-              connection.messages++;
-              if (ws.bufferedAmount < HIGH_WATER) {
-                ws.send(frame.data, frame.options);
-              } else {
-                // Backpressure: wait until the client read enough (or the connection must end).
-                await Promise.race([new Promise<void>((done) => ws.send(frame.data, frame.options, () => done())), aborted]);
-              }
-            }
-            if (!connection.aborted) close(1000, 'The stream ended.');
-          } catch (error) {
-            connection.abort(asGatewayError(error));
-          }
-        })();
-      }
+    ws.on('error', (error) => {
+      // A protocol error: ws closes with its own code, which is what the log line must say.
+      connection.closeCode ??= protocolCloseCode(error);
+      context.log.debug({ api: exchange.id, err: error.message }, 'websocket error');
     });
+    ws.on('close', (code) => {
+      connection.closeCode ??= code;
+      connection.abort(errors.clientGone());
+      keepalive.delete(ws);
+      context.ended();
+    });
+    const onAbort = () => {
+      const reason = connection.reason;
+      if ((reason as GatewayError)?.code === 'CLIENT_GONE') return;
+      if ((reason as GatewayError)?.code === 'SLOW_CONSUMER') {
+        context.log.warn({ api: exchange.id, entrypoint: 'websocket', plan: caller.planKey }, 'slow consumer disconnected (1013)');
+        exchange.telemetry.emit({ kind: 'slow-consumer', api: exchange.id, entrypoint: 'websocket' });
+      }
+      close(closeCodeOf(reason), closeReason(reason));
+    };
+    // Aborted already (a handshake that landed on a drained exchange, or on plans a deploy just
+    // changed for this caller): close at once, an abort event will not come again.
+    if (connection.aborted) onAbort();
+    else connection.addEventListener('abort', onAbort);
+
+    // Keepalive: ping every interval; two missed pongs terminate (one timer for the entrypoint's clients).
+    keepalive.add(ws);
+
+    if (publisher) {
+      publishFrames(ws, context, maxPublishInFlightBytes, { closing: () => closing, close: (error) => close(error.closeCode, closeReason(error)) });
+    } else {
+      ws.on('message', () => undefined);
+    }
+
+    if (subscriber) {
+      void (async () => {
+        try {
+          const onFailure = abortsOnFailure(connection);
+          const source = exchange.subscribe(caller, { cursor, signal: connection, onFailure });
+          // Shared subscriptions: the fanout writes frames synchronously (no promise per message per
+          // client), straight to the socket, as ws.send would (websocket-sink.ts).
+          const queue = pipeable(source);
+          if (queue) {
+            queue.pipe(new SocketSink(queue, ws, socket, connection, encoding, close));
+            return;
+          }
+          // Made here, not per connection: a shared subscription (above) never waits on it.
+          const aborted = connection.aborted
+            ? Promise.resolve()
+            : new Promise<void>((resolve) => connection.addEventListener('abort', () => resolve()));
+          for await (const delivery of source) {
+            if (closing || ws.readyState !== ws.OPEN) break;
+            const frame = delivery.encoded(frameKey, frameOf);
+            connection.messages++;
+            if (ws.bufferedAmount < HIGH_WATER) {
+              ws.send(frame.data, frame.options);
+            } else {
+              // Backpressure: wait until the client read enough (or the connection must end).
+              await Promise.race([new Promise<void>((done) => ws.send(frame.data, frame.options, () => done())), aborted]);
+            }
+          }
+          if (!connection.aborted) close(1000, 'The stream ended.');
+        } catch (error) {
+          connection.abort(asGatewayError(error));
+        }
+      })();
+    }
   }
 
   return {
@@ -224,6 +228,7 @@ export const createWebsocketEntrypoint: EntrypointFactory<WebsocketEntrypoint> =
     }
     // ws destroyed a socket that was no longer readable or writable.
     if (!ws) return Promise.reject(errors.clientGone());
-    return serve(ws, context);
+    serve(ws, context);
+    return Promise.resolve();
   }
 };

@@ -27,6 +27,16 @@ import { sameOrigin } from './cors.ts';
 
 export { requestIdOf } from './visit.ts';
 
+/** A socket's `error` listener in the upgrade path: its closure holds the path alone, not the request. */
+function socketFailed(path: string): (error: Error) => void {
+  return (error) => log.debug({ err: error.message, path }, 'socket error in upgrade');
+}
+
+/** A handshake's socket closing aborts its connection with CLIENT_GONE (a closure over the connection alone). */
+function abortsOnClose(connection: Connection): () => void {
+  return () => connection.abort(clientGone());
+}
+
 export interface ServerOptions {
   readonly host: string;
   readonly port: number;
@@ -73,7 +83,7 @@ export class GatewayServer {
     this.server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) =>
       writeError(res, new GatewayError('EXPECTATION_FAILED', 417, 'Only "Expect: 100-continue" is supported.', 1002)));
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      socket.on('error', (error) => log.debug({ err: error.message, path: safePath(req.url) }, 'socket error in upgrade'));
+      socket.on('error', socketFailed(safePath(req.url)));
       this.#upgraded.add(socket);
       socket.once('close', () => this.#upgraded.delete(socket));
       void this.#upgrade(req, socket, head);
@@ -166,7 +176,7 @@ export class GatewayServer {
   }
 
   /** Releases the connection (exactly once) and writes the visit's log line. */
-  #finish(req: IncomingMessage, visit: Visit): void {
+  #finish(visit: Visit): void {
     const { connection, exchange, trace } = visit;
     if (connection && exchange) {
       exchange.connections.release(connection);
@@ -177,8 +187,8 @@ export class GatewayServer {
     }
     // A client whose stream or request the gateway failed (5xx: broker lost, internal) is one warn
     // line, without a stack: the endpoint's own state change is the one error line of an outage.
-    this.#log(req, visit, (connection?.failure?.status ?? 0) >= 500);
-    if (visit.span) endServerSpan(visit.span, { ...trace, method: req.method, path: safePath(req.url), contextPaths: exchange?.contextPaths, requestId: visit.requestId });
+    this.#log(visit, (connection?.failure?.status ?? 0) >= 500);
+    if (visit.span) endServerSpan(visit.span, { ...trace, method: visit.method, path: visit.path, contextPaths: exchange?.contextPaths, requestId: visit.requestId });
   }
 
   /**
@@ -207,7 +217,7 @@ export class GatewayServer {
 
   #served(req: IncomingMessage, res: ServerResponse, visit: Visit): void {
     visit.trace.status = res.writableFinished || res.headersSent ? res.statusCode : 499;
-    this.#finish(req, visit);
+    this.#finish(visit);
   }
 
   /**
@@ -265,28 +275,34 @@ export class GatewayServer {
     return true;
   }
 
+  /** A detached connection's end (a WebSocket: see HttpContext.detach): one function for every handshake. */
+  readonly #upgradeEnded = (context: HandshakeContext) => this.#finish(context.visit);
+
+  /** One handshake. Once the entrypoint detached (the WebSocket is open), this frame ends: nothing of it lives as long as the connection. */
   async #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const visit = newVisit(req, this.options);
     visit.headers['X-Request-Id'] = visit.requestId;
+    let context: HandshakeContext | undefined;
     try {
       const admitted = await this.#admit(req, true, visit);
       if ('preflight' in admitted || socket.destroyed) throw clientGone();
       const connection = this.#open(visit, admitted);
-      socket.on('close', () => connection.abort(clientGone()));
+      socket.on('close', abortsOnClose(connection));
       visit.trace.status = 101;
-      await admitted.entrypoint.upgrade!(new HandshakeContext(admitted, req, connection, visit, socket, head, visit.headers));
+      context = new HandshakeContext(admitted, req, connection, visit, socket, head, visit.headers, this.#upgradeEnded);
+      await admitted.entrypoint.upgrade!(context);
     } catch (error) {
       const gatewayError = this.#failed(visit, error);
       visit.trace.status = gatewayError.status;
       writeHandshakeError(socket, gatewayError, visit.headers);
     } finally {
-      this.#finish(req, visit);
+      if (!context?.detached) this.#finish(visit);
     }
   }
 
-  #log(req: IncomingMessage, { trace, started, log: requestLog, client }: Visit, failed = false): void {
+  #log({ trace, started, log: requestLog, client, method, path }: Visit, failed = false): void {
     const durationMs = Math.round(performance.now() - started);
-    requestLog[failed ? 'warn' : 'info']({ event: 'request', method: req.method, path: safePath(req.url), client, ...trace, durationMs }, 'request');
+    requestLog[failed ? 'warn' : 'info']({ event: 'request', method, path, client, ...trace, durationMs }, 'request');
     this.routers.state.telemetry.emit({ kind: 'request', api: trace.api, entrypoint: trace.entrypoint, plan: trace.plan, status: trace.status, durationMs, messages: trace.messages, code: trace.code });
   }
 }

@@ -104,6 +104,9 @@ export class Visit {
     readonly client: string,
     /** The SERVER span of this request or connection (tracing on only). */
     readonly span: TraceSpan | undefined,
+    /** The request's method and path (no query), for the log line: a detached connection holds no request. */
+    readonly method: string,
+    readonly path: string,
   ) {}
 
   /** This visit's logger (its request id bound), made on first use: an idle stream holds none. */
@@ -116,61 +119,42 @@ export class Visit {
 export function newVisit(req: IncomingMessage, options: VisitOptions): Visit {
   const requestId = requestIdOf(req);
   const client = clientAddress(req.socket.remoteAddress ?? '', req.headers, options.trustedProxies);
-  const span = options.tracing ? serverSpan(options.tracing, req, safePath(req.url), client, options.tls !== undefined) : undefined;
-  return new Visit(requestId, client, span);
+  const path = safePath(req.url);
+  const span = options.tracing ? serverSpan(options.tracing, req, path, client, options.tls !== undefined) : undefined;
+  return new Visit(requestId, client, span, req.method ?? 'GET', path);
 }
 
-/** What an entrypoint gets for an admitted request or handshake; its logger is the visit's, made on first use. */
-class AdmittedContext {
+/**
+ * What an entrypoint gets for an admitted request or handshake; its logger is the visit's, made on
+ * first use. A response or connection that outlives `handle`/`upgrade` detaches (HttpContext.detach):
+ * the server then waits for `ended()`, and the context stops holding what only the start needed.
+ */
+abstract class AdmittedContext {
   readonly exchange: Exchange;
   readonly caller: Caller;
   #url: URL | undefined;
-  readonly #visit: Visit;
+  /** attached: over when handle/upgrade settles; detached: when `ended` is called; ended: it was. */
+  #state: 'attached' | 'detached' | 'ended' = 'attached';
 
   constructor(
     admitted: Admitted,
-    readonly req: IncomingMessage,
     readonly connection: Connection,
-    visit: Visit,
+    readonly visit: Visit,
   ) {
-    this.#visit = visit;
     this.exchange = admitted.exchange;
     this.caller = admitted.caller;
     this.#url = admitted.url;
   }
 
   get url(): URL {
-    if (this.#url === undefined) throw new Error('the request detached from its entrypoint: its URL is no longer held');
-    return this.#url;
-  }
-
-  /** What a detached stream does not need is not held as long as it (the URL: about 0.4 KB). */
-  protected release(): void {
-    this.#url = undefined;
+    return this.#url ?? gone('URL');
   }
 
   get log(): Logger {
-    return this.#visit.log;
-  }
-}
-
-export class RequestContext extends AdmittedContext implements HttpContext {
-  /** attached: the request is over when handle settles; detached: when `ended` is called; ended: it was. */
-  #state: 'attached' | 'detached' | 'ended' = 'attached';
-
-  constructor(
-    admitted: Admitted,
-    req: IncomingMessage,
-    connection: Connection,
-    readonly visit: Visit,
-    readonly res: ServerResponse,
-    /** The server's end of a request (its log line, the release of its connection): one function for all requests. */
-    private readonly onEnded: (context: RequestContext) => void,
-  ) {
-    super(admitted, req, connection, visit);
+    return this.visit.log;
   }
 
-  /** Has the entrypoint taken over telling when the request is over (see HttpContext.detach)? */
+  /** Has the entrypoint taken over telling when it is over (see HttpContext.detach)? */
   get detached(): boolean {
     return this.#state !== 'attached';
   }
@@ -184,21 +168,77 @@ export class RequestContext extends AdmittedContext implements HttpContext {
   ended(): void {
     if (this.#state !== 'detached') return;
     this.#state = 'ended';
+    this.finish();
+  }
+
+  /** What a detached response or connection does not need is not held as long as it (the URL: about 0.4 KB). */
+  protected release(): void {
+    this.#url = undefined;
+  }
+
+  /** The server's end of it: its log line, the release of its connection. */
+  protected abstract finish(): void;
+}
+
+const gone = (what: string): never => {
+  throw new Error(`the request detached from its entrypoint: its ${what} is no longer held`);
+};
+
+export class RequestContext extends AdmittedContext implements HttpContext {
+  constructor(
+    admitted: Admitted,
+    readonly req: IncomingMessage,
+    connection: Connection,
+    visit: Visit,
+    readonly res: ServerResponse,
+    /** One function for all requests (the server's). */
+    private readonly onEnded: (context: RequestContext) => void,
+  ) {
+    super(admitted, connection, visit);
+  }
+
+  protected finish(): void {
     this.onEnded(this);
   }
 }
 
 export class HandshakeContext extends AdmittedContext implements UpgradeContext {
+  #req: IncomingMessage | undefined;
+  #head: Buffer | undefined;
+
   constructor(
     admitted: Admitted,
     req: IncomingMessage,
     connection: Connection,
     visit: Visit,
     readonly socket: Duplex,
-    readonly head: Buffer,
+    head: Buffer,
     readonly responseHeaders: Readonly<Record<string, string>>,
+    /** One function for all handshakes (the server's). */
+    private readonly onEnded: (context: HandshakeContext) => void,
   ) {
-    super(admitted, req, connection, visit);
+    super(admitted, connection, visit);
+    this.#req = req;
+    this.#head = head;
+  }
+
+  /** The handshake request: a connection that detached holds it no longer (nor the head, which pins a read buffer). */
+  get req(): IncomingMessage {
+    return this.#req ?? gone('request');
+  }
+
+  get head(): Buffer {
+    return this.#head ?? gone('head');
+  }
+
+  protected override release(): void {
+    super.release();
+    this.#req = undefined;
+    this.#head = undefined;
+  }
+
+  protected finish(): void {
+    this.onEnded(this);
   }
 }
 
