@@ -80,3 +80,8 @@ export class DeliveryBatch {
     return joined;
   }
 }
+
+/** A delivery's encoding (memoized on it), or a batch's joined (once per key): what a sink writes, with one write. */
+export function bytesOf(item: Delivery | DeliveryBatch, key: string, encode: (delivery: Delivery) => Buffer): Buffer {
+  return item instanceof DeliveryBatch ? item.joined(key, encode) : encode(item);
+}
