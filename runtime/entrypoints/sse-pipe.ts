@@ -5,13 +5,14 @@
  * that gets the same batch (DeliveryBatch).
  */
 import type { ServerResponse } from 'node:http';
-import { DeliveryBatch, type Delivery } from '../subscribe/delivery.ts';
+import { bytesOf, type Delivery, type DeliveryBatch } from '../subscribe/delivery.ts';
 import type { ClientQueue, DeliverySink } from '../subscribe/fanout.ts';
+import { HIGH_WATER, writeTo } from '../subscribe/sink.ts';
 import type { HttpContext } from './entrypoint.ts';
 import type { Connection } from '../connections.ts';
 
-/** Bytes buffered on a response before the loop waits for the client to read. */
-export const HIGH_WATER = 256 * 1024;
+/** Bytes buffered on a response before the loop waits for the client to read (the sinks' own, sink.ts). */
+export { HIGH_WATER };
 
 const CRLF = Buffer.from('\r\n');
 
@@ -76,25 +77,23 @@ class ResponseSink implements DeliverySink {
   }
 
   write(delivery: Delivery): boolean {
-    return this.writeMany(new DeliveryBatch([delivery]));
+    return this.#send(delivery, 1);
   }
 
-  /** One delivery, or several (one turn's, or a client catching up) as consecutive chunks in one write. */
   writeMany(batch: DeliveryBatch): boolean {
+    return this.#send(batch, batch.deliveries.length);
+  }
+
+  /** One delivery, or several (one turn's, or a client catching up) as consecutive chunks, in one write. */
+  #send(item: Delivery | DeliveryBatch, count: number): boolean {
     const { res, encodings } = this;
     if (res.writableEnded || res.destroyed) return true;
-    this.connection.messages += batch.deliveries.length;
+    this.connection.messages += count;
     const socket = res.socket;
     const length = res.writableLength;
-    const [target, bytes] = socket !== null && res.chunkedEncoding && length === socket.writableLength
-      ? [socket, batch.joined(encodings.chunkKey, encodings.chunk)]
-      : [res, batch.joined(encodings.eventKey, encodings.event)];
-    if (length < HIGH_WATER) {
-      target.write(bytes);
-      return true;
-    }
-    target.write(bytes, () => this.queue.resume());
-    return false;
+    return socket !== null && res.chunkedEncoding && length === socket.writableLength
+      ? writeTo(socket, length, bytesOf(item, encodings.chunkKey, encodings.chunk), this.queue)
+      : writeTo(res, length, bytesOf(item, encodings.eventKey, encodings.event), this.queue);
   }
 
   /** Written but not flushed (the response's own buffer and its socket's): counts toward fanout.maxQueuedBytes. */

@@ -8,12 +8,13 @@
  */
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
-import type { Delivery, DeliveryBatch } from '../subscribe/delivery.ts';
+import { bytesOf, type Delivery, type DeliveryBatch } from '../subscribe/delivery.ts';
 import type { ClientQueue, DeliverySink } from '../subscribe/fanout.ts';
+import { HIGH_WATER, writeTo } from '../subscribe/sink.ts';
 import { asGatewayError } from './entrypoint.ts';
 
-/** Bytes buffered on a socket before the send loop waits for the client. */
-export const HIGH_WATER = 256 * 1024;
+/** Bytes buffered on a socket before the send loop waits for the client (the sinks' own, sink.ts). */
+export { HIGH_WATER };
 
 /** A delivery's wire frame (memoized on it) and its memo key (also DeliveryBatch.joined's). */
 export interface WireEncoding {
@@ -34,11 +35,11 @@ export class SocketSink implements DeliverySink {
   ) {}
 
   write(delivery: Delivery): boolean {
-    return this.#send(this.encoding.of(delivery), 1);
+    return this.#send(delivery, 1);
   }
 
   writeMany(batch: DeliveryBatch): boolean {
-    return this.#send(batch.joined(this.encoding.key, this.encoding.of), batch.deliveries.length);
+    return this.#send(batch, batch.deliveries.length);
   }
 
   end(error?: unknown): void {
@@ -51,16 +52,12 @@ export class SocketSink implements DeliverySink {
     return this.socket.writableLength;
   }
 
-  #send(wire: Buffer, count: number): boolean {
+  /** One frame, or several (one turn's, or a client catching up) back to back, in one write. */
+  #send(item: Delivery | DeliveryBatch, count: number): boolean {
     // Closing (our close frame is on its way) or closed: nothing more goes out.
     if (this.ws.readyState !== this.ws.OPEN) return true;
     this.connection.messages += count;
-    if (this.socket.writableLength < HIGH_WATER) {
-      this.socket.write(wire);
-      return true;
-    }
-    // Backpressure: the queue holds what follows until the client read this one.
-    this.socket.write(wire, () => this.queue.resume());
-    return false;
+    // Over HIGH_WATER the queue holds what follows until the client read this.
+    return writeTo(this.socket, this.socket.writableLength, bytesOf(item, this.encoding.key, this.encoding.of), this.queue);
   }
 }

@@ -60,20 +60,28 @@ export class Delivery {
  * (frames back to back, events in one chunk) are built once for all of them: one write per client.
  */
 export class DeliveryBatch {
-  #key: string | undefined;
-  #joined: Buffer | undefined;
+  /**
+   * The joined bytes per key, made when a second delivery is joined: one entry per entrypoint
+   * encoding its clients use (a WebSocket frame, an SSE chunk or event), a handful at most.
+   */
+  #joined: Map<string, Buffer> | undefined;
 
   constructor(readonly deliveries: readonly Delivery[]) {}
 
   /** The deliveries' encodings (each from `encode`, itself memoized per delivery) back to back, built once per key. */
   joined(key: string, encode: (delivery: Delivery) => Buffer): Buffer {
     if (this.deliveries.length === 1) return encode(this.deliveries[0]!);
-    if (this.#key === key) return this.#joined!;
-    const joined = Buffer.concat(this.deliveries.map(encode));
-    if (this.#key === undefined) {
-      this.#key = key;
-      this.#joined = joined;
+    this.#joined ??= new Map();
+    let joined = this.#joined.get(key);
+    if (joined === undefined) {
+      joined = Buffer.concat(this.deliveries.map(encode));
+      this.#joined.set(key, joined);
     }
     return joined;
   }
+}
+
+/** A delivery's encoding (memoized on it), or a batch's joined (once per key): what a sink writes, with one write. */
+export function bytesOf(item: Delivery | DeliveryBatch, key: string, encode: (delivery: Delivery) => Buffer): Buffer {
+  return item instanceof DeliveryBatch ? item.joined(key, encode) : encode(item);
 }

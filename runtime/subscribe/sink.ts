@@ -1,6 +1,7 @@
 /**
  * What a client queue (client-queue.ts) is bounded by and writes into: the fanout settings, the
- * bytes a queued delivery pins, and the synchronous sink an entrypoint pipes a queue into.
+ * bytes a queued delivery pins, the synchronous sink an entrypoint pipes a queue into, and that
+ * sink's write with backpressure (writeTo).
  */
 import type { Delivery, DeliveryBatch } from './delivery.ts';
 
@@ -42,6 +43,23 @@ export interface DeliverySink {
   end(error?: unknown): void;
   /** Bytes written to the client but not yet flushed (socket.writableLength); counts toward maxQueuedBytes. */
   buffered?(): number;
+}
+
+/** Bytes a client's socket (or response) buffers before its queue waits for the client to read. */
+export const HIGH_WATER = 256 * 1024;
+
+/**
+ * A sink's one write of a delivery's (or a batch's) bytes to its client, `buffered` bytes being
+ * unflushed there: true while those were under HIGH_WATER; else false (the queue holds what follows)
+ * and the queue resumes once these bytes are flushed (a closure only then).
+ */
+export function writeTo(target: { write(bytes: Buffer, flushed?: () => void): unknown }, buffered: number, bytes: Buffer, queue: { resume(): void }): boolean {
+  if (buffered < HIGH_WATER) {
+    target.write(bytes);
+    return true;
+  }
+  target.write(bytes, () => queue.resume());
+  return false;
 }
 
 /** Most deliveries (and bytes) one writeMany takes when a client catches up on its queue. */

@@ -2,7 +2,8 @@
  * Write coalescing in the fanout: the deliveries of one turn of the event loop reach each client
  * with one write (DeliverySink.writeMany), in order; a lone message is written at the end of the
  * turn it arrived in (no timer); a client that fell behind catches up with batched writes; and a
- * message on a channel is matched once per channel, not once per client (channel-index.ts).
+ * message on a channel is matched once per channel, not once per client (channel-index.ts); a turn
+ * reaching clients of several entrypoints is joined once per encoding, not once per client.
  */
 import { describe, expect, it } from 'vitest';
 import { Telemetry } from '../../runtime/metrics/telemetry.ts';
@@ -10,6 +11,9 @@ import { Fanout, type ChannelMember, type DeliverySink, type FanoutSettings } fr
 import type { Delivery, DeliveryBatch } from '../../runtime/subscribe/delivery.ts';
 import type { Message } from '../../core/message.ts';
 import { CountingEndpoint } from './counting-endpoint.ts';
+import { pipe, type Encodings } from '../../runtime/entrypoints/sse-pipe.ts';
+import { SocketSink, type WireEncoding } from '../../runtime/entrypoints/websocket-sink.ts';
+import type { HttpContext } from '../../runtime/entrypoints/entrypoint.ts';
 import { waitFor } from '../support/harness.ts';
 
 const settings: FanoutSettings = { queueSize: 1000, slowConsumerPolicy: 'disconnect', maxQueuedBytes: 1024 * 1024 };
@@ -50,6 +54,45 @@ async function piped(count: number, fanout: Fanout, endpoint: CountingEndpoint, 
   return sinks;
 }
 
+/** A client socket stand-in that keeps what was written to it (never full). */
+class Wire {
+  writableLength = 0;
+  readonly parts: Buffer[] = [];
+  write(bytes: Buffer): boolean {
+    this.parts.push(bytes);
+    return true;
+  }
+  get text(): string {
+    return Buffer.concat(this.parts).toString();
+  }
+}
+
+/** The real SSE and WebSocket sinks on stand-in sockets; each encoding counts the deliveries it is asked for. */
+function entrypointClients() {
+  const calls = { event: 0, chunk: 0, frame: 0 };
+  const memo = (key: 'event' | 'chunk' | 'frame', encode: (m: Message) => string) => (delivery: Delivery) =>
+    (calls[key]++, delivery.encoded(key, (m: Message) => Buffer.from(encode(m))));
+  const encodings: Encodings = { eventKey: 'event', event: memo('event', (m) => `data:${m.content}\n\n`), chunkKey: 'chunk', chunk: memo('chunk', (m) => `<data:${m.content}\n\n>`) };
+  const wire: WireEncoding = { key: 'frame', of: memo('frame', (m) => `[${m.content}]`) };
+  const connection = () => ({ messages: 0, aborted: false, abort: () => undefined });
+  return {
+    calls,
+    /** An SSE client: chunked (HTTP/1.1, the pre-framed chunk straight to the socket) or not (HTTP/1.0, the event to res). */
+    sse(queue: ReturnType<Fanout['attach']>, chunked: boolean): Wire {
+      const socket = new Wire();
+      const res = Object.assign(new Wire(), { socket, chunkedEncoding: chunked, writableEnded: false, destroyed: false });
+      pipe(queue, { res, connection: connection() } as unknown as HttpContext, encodings, () => undefined);
+      return chunked ? socket : res;
+    },
+    websocket(queue: ReturnType<Fanout['attach']>): Wire {
+      const socket = new Wire();
+      const ws = { readyState: 1, OPEN: 1 } as unknown as ConstructorParameters<typeof SocketSink>[1];
+      queue.pipe(new SocketSink(queue, ws, socket as never, connection(), wire, () => undefined));
+      return socket;
+    },
+  };
+}
+
 /** After every pending promise reaction (the fanout's pump), within the same turn of the event loop. */
 const endOfMicrotasks = () => new Promise<void>((resolve) => process.nextTick(resolve));
 const ids = (from: number, count: number) => Array.from({ length: count }, (_, i) => String(from + i));
@@ -73,6 +116,26 @@ describe('fanout write coalescing', () => {
     expect(joins).toBe(50);
     expect(bytes[0]!.toString()).toBe(ids(0, 50).map((i) => `m${i}`).join(''));
     expect(bytes[1]).toBe(bytes[0]);
+    fanout.close(new Error('done'));
+  });
+
+  it('a turn reaching SSE and WebSocket clients (alternately attached) is joined once per encoding, not once per client', async () => {
+    const endpoint = new CountingEndpoint();
+    const fanout = new Fanout(endpoint, (m) => m, settings, 'x', new Telemetry());
+    const clients = entrypointClients();
+    const attach = () => fanout.attach(new AbortController().signal);
+    // SSE (chunked), WebSocket, SSE over HTTP/1.0 (events, not chunks), and again: three encodings, two clients each.
+    const wires = [0, 1].flatMap(() => [clients.sse(attach(), true), clients.websocket(attach()), clients.sse(attach(), false)]);
+    await waitFor(() => endpoint.activeSubscriptions === 1, 1000, 'the upstream');
+    for (let i = 0; i < 10; i++) endpoint.emit(`m${i}`);
+    await turns();
+    const each = (format: (i: number) => string) => ids(0, 10).map((i) => format(Number(i))).join('');
+    for (const i of [0, 3]) expect(wires[i]!.text).toBe(each((n) => `<data:m${n}\n\n>`));
+    for (const i of [1, 4]) expect(wires[i]!.text).toBe(each((n) => `[m${n}]`));
+    for (const i of [2, 5]) expect(wires[i]!.text).toBe(each((n) => `data:m${n}\n\n`));
+    for (const wire of wires) expect(wire.parts).toHaveLength(1); // one write per client
+    // Each encoding joined the 10 deliveries once (per client it would be 20).
+    expect(clients.calls).toEqual({ chunk: 10, frame: 10, event: 10 });
     fanout.close(new Error('done'));
   });
 
