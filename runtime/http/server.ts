@@ -183,7 +183,9 @@ export class GatewayServer {
       this.routers.state.telemetry.emit({ kind: 'connection', api: exchange.id, entrypoint: connection.entrypoint, delta: -1 });
       trace.messages = connection.messages;
       if (connection.closeCode !== undefined) trace.closeCode = connection.closeCode;
-      if (connection.failure) trace.code ??= connection.failure.code;
+      // Why it ended, when the gateway ended it (redeploy, stopping, credential expired) or it failed; not when the client left.
+      const ended = connection.failure ?? (connection.aborted ? connection.reason : undefined);
+      if (ended instanceof GatewayError && ended.code !== 'CLIENT_GONE') trace.code ??= ended.code;
     }
     // A client whose stream or request the gateway failed (5xx: broker lost, internal) is one warn
     // line, without a stack: the endpoint's own state change is the one error line of an outage.
