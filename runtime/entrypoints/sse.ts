@@ -194,10 +194,14 @@ export const createSseEntrypoint: EntrypointFactory<SseEntrypoint> = (config) =>
 
   // How a stream of a shared subscription ends: one function for all of them (see HttpContext.detach).
   const endPiped: StreamEnd = (context, queue, reason) => {
-    heartbeats.delete(context.res);
-    void queue.return();
-    ended(context.exchange, context.res, reason);
-    context.ended();
+    try {
+      heartbeats.delete(context.res);
+      void queue.return();
+      ended(context.exchange, context.res, reason);
+    } finally {
+      // Whatever happened above, the request gets its log line and its connection is released.
+      context.ended();
+    }
   };
 
   return {

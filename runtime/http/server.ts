@@ -263,7 +263,15 @@ export class GatewayServer {
     if (res.destroyed || req.destroyed) connection.abort(clientGone());
     // Not awaited: this frame ends now (see #request).
     const context = new RequestContext(admitted, req, connection, visit, res, this.#ended);
-    return admitted.entrypoint.handle!(context).then(() => context);
+    return admitted.entrypoint.handle!(context).then(
+      () => context,
+      (error: unknown) => {
+        // After detaching, the response is the entrypoint's (it may be streaming): its end still comes by `ended`.
+        if (!context.detached) throw error;
+        visit.log.error({ err: error, api: visit.trace.api }, 'stream failed after it started');
+        return context;
+      },
+    );
   }
 
   /** A request for the developer catalog (before routing): answered, true; else false. */
@@ -294,6 +302,8 @@ export class GatewayServer {
       context = new HandshakeContext(admitted, req, connection, visit, socket, head, visit.headers, this.#upgradeEnded);
       await admitted.entrypoint.upgrade!(context);
     } catch (error) {
+      // The WebSocket is open (detached): no HTTP answer on it; its end still comes by `ended`.
+      if (context?.detached) return void visit.log.error({ err: error, api: visit.trace.api }, 'connection failed after it opened');
       const gatewayError = this.#failed(visit, error);
       visit.trace.status = gatewayError.status;
       writeHandshakeError(socket, gatewayError, visit.headers);

@@ -10,6 +10,7 @@ import { errors } from '../../core/errors.ts';
 import { asGatewayError } from '../entrypoints/entrypoint.ts';
 import { noTrafficMeter, type Tally, type Telemetry } from '../metrics/telemetry.ts';
 import { log } from '../log.ts';
+import type { Abortable } from '../abortable.ts';
 import { BATCH_BYTES, BATCH_MESSAGES, heldBytes, type DeliverySink, type FanoutSettings, type QueuedBytes } from './sink.ts';
 
 export { BATCH_BYTES, BATCH_MESSAGES, heldBytes, type DeliverySink, type FanoutSettings, type QueuedBytes } from './sink.ts';
@@ -39,6 +40,8 @@ export class ClientQueue implements AsyncIterableIterator<Delivery> {
   dropped = 0;
   /** Most messages ever queued at once (<= queueSize). */
   highWater = 0;
+  /** The signal this queue listens to (Fanout.attach), until it is done. */
+  abortedBy: Abortable | undefined = undefined;
 
   constructor(
     readonly settings: FanoutSettings,

@@ -108,7 +108,10 @@ export class Fanout {
     this.#flush();
     this.#clients.set(queue, member);
     this.#index.add(queue, member);
-    // The queue is the listener (ClientQueue.handleEvent ends it): no closure per client.
+    // The queue is the listener (ClientQueue.handleEvent ends it): no closure per client. Removed
+    // when the queue is done, so a queue that ended first (a resuming client's abandoned hand-over
+    // attempt) is not held until its signal aborts.
+    queue.abortedBy = signal;
     signal.addEventListener('abort', queue, { once: true });
     if (!this.#upstream) this.#startUpstream();
     return queue;
@@ -146,6 +149,8 @@ export class Fanout {
   }
 
   #detach(queue: ClientQueue): void {
+    queue.abortedBy?.removeEventListener('abort', queue);
+    queue.abortedBy = undefined;
     if (!this.#clients.delete(queue)) return;
     this.#index.delete(queue);
     if (this.#clients.size === 0) this.#stopUpstream();

@@ -113,8 +113,11 @@ class Attempt {
     this.over = true;
     this.failure = failure;
     this.detach();
+    // Abandoned before the switch (the own subscription goes on; a new attempt may follow): what it
+    // kept aside goes now, not when the client's signal aborts.
+    if (!this.switched()) this.kept.length = this.#weights.length = this.#keptBytes = 0;
     // Served by the fanout: fail at once, as a fanout client does (the consumer may be stuck writing).
-    if (failure !== undefined && this.switched()) {
+    else if (failure !== undefined) {
       this.kept.length = this.#weights.length = this.#keptBytes = 0;
       this.onFailure?.(failure);
     }

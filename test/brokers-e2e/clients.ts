@@ -30,6 +30,9 @@ export function run(command: string, args: readonly string[], input?: string | B
       if (code === 0) resolve({ stdout: Buffer.concat(out), stderr: err });
       else reject(new Error(`${command} ${args.join(' ')} exited ${code}: ${err}`));
     });
+    // A command that exits without reading its input (mosquitto_sub, a failed start) closes the pipe:
+    // EPIPE here is not the failure to report (its exit code and stderr are).
+    child.stdin.on('error', () => undefined);
     child.stdin.end(input ?? '');
   });
 }

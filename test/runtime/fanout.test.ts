@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../runtime/gateway.ts';
 import { registryWith } from '../support/registry.ts';
-import { Telemetry, type TelemetryEvent } from '../../runtime/metrics/telemetry.ts';
+import { noMeters, Telemetry, type TelemetryEvent } from '../../runtime/metrics/telemetry.ts';
 import { Fanout } from '../../runtime/subscribe/fanout.ts';
+import { Connections } from '../../runtime/connections.ts';
 import { CountingEndpoint as Endpoint } from './counting-endpoint.ts';
 import { makeBundle } from '../support/bundles.ts';
 import { countingFactory, kafkaConfig, type CountingEndpoint } from './counting-endpoint.ts';
@@ -128,6 +129,25 @@ describe('fanout internals', () => {
     b.abort();
     await waitFor(() => endpoint.activeSubscriptions === 0, 1000, 'the upstream to stop');
     expect(await qa.next()).toEqual({ value: undefined, done: true });
+  });
+
+  it('a queue that ends before its signal aborts stops listening to it (a long-lived connection does not keep every queue it had)', async () => {
+    const endpoint = new Endpoint();
+    const fanout = new Fanout(endpoint, (m) => m, { queueSize: 4, slowConsumerPolicy: 'disconnect', maxQueuedBytes: 1024 * 1024 }, 'x', new Telemetry());
+    // One connection (a resuming client) over which hand-over attempts come and go.
+    const connection = new Connections('x', noMeters).open('sse', { planKey: 'open', planType: 'keyless', rateKey: 'addr:x' });
+    const listening = new Set<unknown>();
+    const add = connection.addEventListener.bind(connection);
+    const remove = connection.removeEventListener.bind(connection);
+    connection.addEventListener = (type, listener) => (listening.add(listener), add(type, listener));
+    connection.removeEventListener = (type, listener) => (listening.delete(listener), remove(type, listener));
+    for (let i = 0; i < 3; i++) await fanout.attach(connection).return();
+    expect(listening.size).toBe(0);
+    const live = fanout.attach(connection);
+    expect(listening.size).toBe(1);
+    connection.abort(new Error('client gone'));
+    expect(await live.next()).toEqual({ value: undefined, done: true });
+    expect(listening.size).toBe(0);
   });
 
   it('fails a full queue at once under disconnect and reports it through onFailure', async () => {
