@@ -4,6 +4,11 @@
  * class and two maps: about 0.75 KB of heap per idle subscriber, more than a third of what Sluice
  * itself holds for an SSE stream. A listener is a function or an object with `handleEvent` (as for
  * an EventTarget), so a queue can listen without a closure of its own.
+ *
+ * Connection's listeners differ from an EventTarget's where no caller relies on it: the same
+ * listener added twice runs twice, every listener runs once (`once` is implied: an abort happens
+ * once), one removed while the abort is being dispatched still runs, and an AbortSignal made by
+ * `Connection.signal` has its listeners run first.
  */
 export type AbortListener = (() => void) | { handleEvent(): void };
 
