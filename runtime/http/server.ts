@@ -24,18 +24,9 @@ import { endServerSpan } from '../tracing/server-span.ts';
 import { clientErrorAnswer, clientGone, HandshakeContext, newVisit, notReady, parseUrl, RequestContext, requestView, type Admitted, type Visit } from './visit.ts';
 import type { CatalogRoute } from '../catalog/route.ts';
 import { sameOrigin } from './cors.ts';
+import { abortsOnClose, ResponseListeners, socketFailed } from './listeners.ts';
 
 export { requestIdOf } from './visit.ts';
-
-/** A socket's `error` listener in the upgrade path: its closure holds the path alone, not the request. */
-function socketFailed(path: string): (error: Error) => void {
-  return (error) => log.debug({ err: error.message, path }, 'socket error in upgrade');
-}
-
-/** A handshake's socket closing aborts its connection with CLIENT_GONE (a closure over the connection alone). */
-function abortsOnClose(connection: Connection): () => void {
-  return () => connection.abort(clientGone());
-}
 
 export interface ServerOptions {
   readonly host: string;
@@ -203,8 +194,7 @@ export class GatewayServer {
   #request(req: IncomingMessage, res: ServerResponse): void {
     const visit = newVisit(req, this.options);
     res.setHeader('X-Request-Id', visit.requestId);
-    this.#visits.set(res, visit);
-    res.on('error', this.#responseFailed);
+    this.#responses.watch(res, visit);
     this.#serve(req, res, visit).then(
       (context) => context?.detached || this.#served(req, res, visit),
       (error: unknown) => {
@@ -222,24 +212,8 @@ export class GatewayServer {
     this.#finish(visit);
   }
 
-  /**
-   * Each response's visit, for the two listeners below: one function each for every response, not
-   * a closure per request (with its scope, about 0.2 KB per SSE stream).
-   */
-  readonly #visits = new WeakMap<ServerResponse, Visit>();
-  readonly #responseFailed = (() => {
-    const visits = this.#visits;
-    return function responseFailed(this: ServerResponse, error: Error): void {
-      visits.get(this)?.log.debug({ err: error.message }, 'response error');
-    };
-  })();
-  /** The client went away (or the response ended): the request's connection, if open, aborts with CLIENT_GONE. */
-  readonly #responseClosed = (() => {
-    const visits = this.#visits;
-    return function responseClosed(this: ServerResponse): void {
-      visits.get(this)?.connection?.abort(clientGone());
-    };
-  })();
+  /** Each response's `error` and `close` listeners: one function each for every response. */
+  readonly #responses = new ResponseListeners();
 
   /** A detached request's end (see HttpContext.detach): one function for every request. */
   readonly #ended = (context: RequestContext) => this.#served(context.req, context.res, context.visit);
@@ -259,7 +233,7 @@ export class GatewayServer {
     for (const [name, value] of Object.entries(visit.headers)) res.setHeader(name, value);
     if (!admitted.entrypoint.readsBody) closeIfBodyUnread(req, res);
     const connection = this.#open(visit, admitted);
-    res.on('close', this.#responseClosed);
+    res.on('close', this.#responses.closed);
     if (res.destroyed || req.destroyed) connection.abort(clientGone());
     // Not awaited: this frame ends now (see #request).
     const context = new RequestContext(admitted, req, connection, visit, res, this.#ended);
