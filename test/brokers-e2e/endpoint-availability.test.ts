@@ -12,7 +12,7 @@ import { GatewayError } from '../../core/errors.ts';
 import { setLogLevel } from '../../runtime/log.ts';
 import { startKafka, type KafkaBroker } from '../support/brokers/kafka-broker.ts';
 import { startMosquitto, type MosquittoBroker } from '../support/brokers/mosquitto-broker.ts';
-import { collect, eventually } from '../contract/endpoint-suite.ts';
+import { collect, eventually, expectUnavailable } from '../contract/endpoint-suite.ts';
 
 setLogLevel('silent');
 const context = { apiId: 'availability', instanceId: 'test', resolveSecret: () => '' };
@@ -20,13 +20,6 @@ const cleanup: Array<() => Promise<void>> = [];
 afterAll(async () => {
   for (const release of cleanup.reverse()) await release().catch(() => {});
 });
-
-async function expectUnavailable(promise: Promise<unknown>): Promise<void> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
-  expect(error).toBeInstanceOf(GatewayError);
-  expect((error as GatewayError).status).toBe(503);
-  expect((error as GatewayError).code).toBe('ENDPOINT_UNAVAILABLE');
-}
 
 async function publishes(endpoint: Endpoint): Promise<void> {
   await eventually(async () => {

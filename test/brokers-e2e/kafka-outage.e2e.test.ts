@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Gateway } from '../../runtime/gateway.ts';
-import { gatewayWith, connect, waitFor, within } from '../support/harness.ts';
+import { gatewayWith, connect, strictReadyz, untilReady, waitFor, within } from '../support/harness.ts';
 import { makeBundle } from '../support/bundles.ts';
 import { startKafka, type KafkaBroker } from '../support/brokers/kafka-broker.ts';
 import { openSse, sseContent, type SseStream } from '../contract/sse-client.ts';
@@ -45,10 +45,7 @@ async function post(body: string): Promise<{ status: number; body: string; retry
   return { status: res.status, body: await res.text(), retryAfter: res.headers.get('retry-after') };
 }
 
-async function readyz(): Promise<{ status: number; body: string }> {
-  const res = await fetch(`${gateway.adminUrl}/readyz?strict=1`);
-  return { status: res.status, body: await res.text() };
-}
+const readyz = () => strictReadyz(gateway);
 
 it('broker down mid-stream: gateway up, clear error and close, POST 503; broker back: service resumes without a restart', { timeout: 180_000 }, async () => {
   const sse = await openSse(`${gateway.url}/orders/`);
@@ -93,10 +90,7 @@ it('broker down mid-stream: gateway up, clear error and close, POST 503; broker 
 
   // The broker returns on the same address: readiness, publishes and streams come back by themselves.
   await broker.start();
-  for (let i = 0; (await readyz()).status !== 200; i++) {
-    if (i > 120) throw new Error(`gateway not ready again: ${(await readyz()).body}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  await untilReady(gateway);
   expect((await post('accepted again')).status).toBe(202);
   const resumed = await openSse(`${gateway.url}/orders/`, { 'last-event-id': lastSeen });
   const ws2 = connect(`${gateway.url.replace('http', 'ws')}/orders/`);

@@ -11,20 +11,13 @@ import { GatewayError } from '../../core/errors.ts';
 import { setLogLevel } from '../../runtime/log.ts';
 import { loopbackPort } from '../support/brokers/loopback-port.ts';
 import { startNats } from '../support/brokers/nats-broker.ts';
-import { collect, eventually } from '../contract/endpoint-suite.ts';
+import { collect, eventually, expectUnavailable } from '../contract/endpoint-suite.ts';
 
 setLogLevel('silent');
 const cleanup: Array<() => Promise<void>> = [];
 afterAll(async () => {
   for (const release of cleanup.reverse()) await release().catch(() => {});
 });
-
-async function expectUnavailable(promise: Promise<unknown>): Promise<void> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
-  expect(error).toBeInstanceOf(GatewayError);
-  expect((error as GatewayError).code).toBe('ENDPOINT_UNAVAILABLE');
-  expect((error as GatewayError).status).toBe(503);
-}
 
 const secrets: Record<string, string> = { NATS_PASSWORD: 's3cret' };
 const context = { apiId: 'availability', instanceId: 'test', resolveSecret: (ref: { env?: string }) => secrets[ref.env ?? ''] ?? 'wrong' };

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { connect as natsConnect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { Gateway } from '../../runtime/gateway.ts';
-import { gatewayWith, connect, waitFor, within, wsUrl } from '../support/harness.ts';
+import { gatewayWith, connect, strictReadyz, untilReady, waitFor, within, wsUrl } from '../support/harness.ts';
 import { makeBundle } from '../support/bundles.ts';
 import { startNats, type NatsBroker } from '../support/brokers/nats-broker.ts';
 import { openSse, sseContent, type SseStream } from '../contract/sse-client.ts';
@@ -43,10 +43,7 @@ async function post(body: string): Promise<{ status: number; body: string }> {
   return { status: res.status, body: await res.text() };
 }
 
-async function readyz(): Promise<{ status: number; body: string }> {
-  const res = await fetch(`${gateway.adminUrl}/readyz?strict=1`);
-  return { status: res.status, body: await res.text() };
-}
+const readyz = () => strictReadyz(gateway);
 
 it('nats-server down mid-stream: 503s and a clear close; back: service and cursors resume, nothing acknowledged lost', { timeout: 120_000 }, async () => {
   const sse = await openSse(`${gateway.url}/orders/`);
@@ -85,10 +82,7 @@ it('nats-server down mid-stream: 503s and a clear close; back: service and curso
   duringOutage.close();
 
   await broker.start();
-  for (let i = 0; (await readyz()).status !== 200; i++) {
-    if (i > 120) throw new Error(`gateway not ready again: ${(await readyz()).body}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  await untilReady(gateway);
   let again = await post('after-0');
   for (let i = 0; again.status !== 202 && i < 40; i++) {
     await new Promise((r) => setTimeout(r, 250)); // JetStream recovers its store after the server

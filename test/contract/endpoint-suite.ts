@@ -286,3 +286,11 @@ export async function eventually(assertion: () => Promise<void>, ms: number): Pr
     }
   }
 }
+
+/** A call the endpoint refuses while its broker is unreachable: 503 ENDPOINT_UNAVAILABLE. */
+export async function expectUnavailable(promise: Promise<unknown>): Promise<void> {
+  const error = await promise.then(() => undefined, (e: unknown) => e);
+  expect(error).toBeInstanceOf(GatewayError);
+  expect((error as GatewayError).code).toBe('ENDPOINT_UNAVAILABLE');
+  expect((error as GatewayError).status).toBe(503);
+}

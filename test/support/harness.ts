@@ -72,3 +72,17 @@ export function within<T>(promise: Promise<T>, ms: number, what: string): Promis
     new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms))),
   ]);
 }
+
+/** The gateway's admin `/readyz?strict=1`: its status and body (which names an unhealthy endpoint). */
+export async function strictReadyz(gateway: Gateway): Promise<{ status: number; body: string }> {
+  const res = await fetch(`${gateway.adminUrl}/readyz?strict=1`);
+  return { status: res.status, body: await res.text() };
+}
+
+/** Waits until `/readyz?strict=1` answers 200 (a broker came back), at most about 30 s; throws with its last body. */
+export async function untilReady(gateway: Gateway): Promise<void> {
+  for (let i = 0; (await strictReadyz(gateway)).status !== 200; i++) {
+    if (i > 120) throw new Error(`gateway not ready again: ${(await strictReadyz(gateway)).body}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
